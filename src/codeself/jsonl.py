@@ -1,0 +1,128 @@
+"""JSONL in and out: the only interface between pipeline stages.
+
+Every stage streams records with `iter_jsonl` and writes them with `write_jsonl`, so a
+malformed line is reported the same way everywhere (`path:line: ...`) and no stage can leave
+a half-written output behind: writes go to a temp file in the destination directory and are
+renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, "r", encoding="utf-8")
+
+
+def iter_jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield `(line_number, record)` for each non-blank line; `.gz` files are decompressed.
+
+    Raises ValueError naming the file and line for invalid JSON or a non-object line, and
+    for a missing file, so scripts can print it as one line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    with _open_text(path) as handle:
+        try:
+            for line_number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise ValueError(f"{path}:{line_number}: invalid JSON: {error.msg}") from None
+                if not isinstance(record, dict):
+                    raise ValueError(
+                        f"{path}:{line_number}: expected a JSON object, got {type(record).__name__}"
+                    )
+                yield line_number, record
+        except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
+            raise ValueError(f"{path}: cannot read as UTF-8 JSONL: {error}") from None
+
+
+def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """Yield each record of a JSONL (or JSONL.gz) file, skipping blank lines."""
+    for _, record in iter_jsonl_lines(path):
+        yield record
+
+
+def dumps_record(record: dict[str, Any]) -> str:
+    """One canonical JSON line: key order as given, UTF-8 kept, no trailing spaces.
+
+    NaN/inf are rejected: they are not JSON and other tools would choke on them.
+    """
+    return json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """Open a temp file beside `path`; rename it over `path` only if the block succeeds.
+
+    An exception or Ctrl-C inside the block removes the temp file and leaves any existing
+    `path` untouched.
+    """
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding, newline=None if "b" in mode else "\n") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+
+
+def write_jsonl(path: str | os.PathLike, records: Iterable[dict[str, Any]]) -> int:
+    """Atomically write `records` as JSONL, streaming; return how many were written."""
+    count = 0
+    with atomic_output(path) as handle:
+        for record in records:
+            handle.write(dumps_record(record))
+            handle.write("\n")
+            count += 1
+    return count
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Atomically write a text file (reports, manifests)."""
+    with atomic_output(path) as handle:
+        handle.write(text)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write pretty, key-sorted JSON with a trailing newline (byte-stable)."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when two paths name the same file (so an output would overwrite its input)."""
+    a, b = Path(a), Path(b)
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
