@@ -1,0 +1,42 @@
+import support  # noqa: F401
+
+import io
+import unittest
+
+from codeself.cli import Progress, run_main
+
+
+class ProgressTest(unittest.TestCase):
+    def test_line_shows_count_rate_and_eta(self):
+        meter = Progress("convert", total=200, quiet=True)
+        meter.count = 50
+        # 50 done in 2 s -> 25/s; 150 left at 25/s -> 6 s.
+        self.assertEqual(meter.format_line(2.0), "convert: 50/200 25.0/s ETA 6s")
+
+    def test_quiet_writes_nothing(self):
+        stream = io.StringIO()
+        with Progress("x", total=3, quiet=True, stream=stream) as meter:
+            meter.update(3)
+        self.assertEqual(stream.getvalue(), "")
+
+    def test_close_draws_final_line(self):
+        stream = io.StringIO()
+        with Progress("x", total=2, stream=stream, interval=3600) as meter:
+            meter.update(2)
+        self.assertTrue(stream.getvalue().startswith("x: 2/2 "))
+        self.assertTrue(stream.getvalue().endswith("\n"))
+
+
+class RunMainTest(unittest.TestCase):
+    def test_value_error_becomes_exit_2(self):
+        def body():
+            raise ValueError("bad input: fix it")
+        self.assertEqual(run_main(body, "prog"), 2)
+
+    def test_success_returns_body_code(self):
+        self.assertEqual(run_main(lambda: None, "prog"), 0)
+        self.assertEqual(run_main(lambda: 1, "prog"), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,79 @@
+import support  # noqa: F401
+
+import gzip
+import os
+import tempfile
+import unittest
+from pathlib import Path
+
+from codeself.jsonl import iter_jsonl, iter_jsonl_lines, same_file, write_json, write_jsonl
+
+
+class JsonlTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_round_trip_skips_blank_lines_and_keeps_line_numbers(self):
+        path = self.dir / "a.jsonl"
+        path.write_text('{"a": 1}\n\n   \n{"b": "é"}\n', encoding="utf-8")
+        # Line 1 holds a, lines 2-3 are blank, line 4 holds b.
+        self.assertEqual(list(iter_jsonl_lines(path)), [(1, {"a": 1}), (4, {"b": "é"})])
+
+    def test_reads_gzip(self):
+        path = self.dir / "a.jsonl.gz"
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            handle.write('{"x": [1, 2]}\n')
+        self.assertEqual(list(iter_jsonl(path)), [{"x": [1, 2]}])
+
+    def test_invalid_line_names_file_and_line(self):
+        path = self.dir / "bad.jsonl"
+        path.write_text('{"a": 1}\n{"a": \n', encoding="utf-8")
+        with self.assertRaisesRegex(ValueError, r"bad\.jsonl:2: invalid JSON"):
+            list(iter_jsonl(path))
+
+    def test_non_object_line_is_rejected(self):
+        path = self.dir / "list.jsonl"
+        path.write_text("[1, 2]\n", encoding="utf-8")
+        with self.assertRaisesRegex(ValueError, r"list\.jsonl:1: expected a JSON object, got list"):
+            list(iter_jsonl(path))
+
+    def test_missing_file_is_a_value_error(self):
+        with self.assertRaisesRegex(ValueError, "no such file"):
+            list(iter_jsonl(self.dir / "missing.jsonl"))
+
+    def test_failed_write_leaves_existing_output_untouched_and_no_temp_files(self):
+        path = self.dir / "out.jsonl"
+        write_jsonl(path, [{"n": 1}])
+
+        def records():
+            yield {"n": 2}
+            raise RuntimeError("interrupted half-way")
+
+        with self.assertRaises(RuntimeError):
+            write_jsonl(path, records())
+        self.assertEqual(path.read_text(encoding="utf-8"), '{"n": 1}\n')
+        self.assertEqual(os.listdir(self.dir), ["out.jsonl"])
+
+    def test_write_json_is_byte_stable(self):
+        a, b = self.dir / "a.json", self.dir / "b.json"
+        write_json(a, {"b": 1, "a": [1, 2]})
+        write_json(b, {"a": [1, 2], "b": 1})
+        self.assertEqual(a.read_bytes(), b.read_bytes())
+
+    def test_nan_is_refused(self):
+        with self.assertRaises(ValueError):
+            write_jsonl(self.dir / "nan.jsonl", [{"x": float("nan")}])
+
+    def test_same_file_detects_aliases(self):
+        path = self.dir / "x.jsonl"
+        path.write_text("", encoding="utf-8")
+        self.assertTrue(same_file(path, self.dir / "." / "x.jsonl"))
+        self.assertFalse(same_file(path, self.dir / "y.jsonl"))
+
+
+if __name__ == "__main__":
+    unittest.main()
