@@ -1,0 +1,25 @@
+"""Lazy imports of the optional `training` extra.
+
+The core is standard-library only; heavy packages are imported at the point of use so that
+`import codeself` and every default pipeline stage work without them, and a missing package
+gives one actionable line instead of an ImportError traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+INSTALL_HINT = "pip install 'codeself[training]'"
+
+
+def require(module: str, *, purpose: str, extra_packages: str = "") -> ModuleType:
+    """Import `module` or raise ValueError saying what to install (scripts print it as one line)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        also = f" {extra_packages}" if extra_packages else ""
+        raise ValueError(
+            f"{purpose} needs the '{module}' package, which is not installed; "
+            f"install the training extra: {INSTALL_HINT}{also}"
+        ) from None
