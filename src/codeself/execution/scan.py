@@ -1,0 +1,230 @@
+"""A conservative static scan that refuses clearly hostile programs before they run.
+
+Why: the sandbox is the real protection, but refusing the obvious attacks up front gives a
+clear `blocked` status with a reason (useful when an RL policy starts probing the
+harness) and a second line of defence where the kernel offers no namespaces. The scan
+only blocks things no honest solution of a function-level task does; it never blocks a
+MBPP, HumanEval or MBPP+ reference solution. It is not complete — code can build names
+and paths at run time (`getattr(os, "fo" + "rk")`); the sandbox handles those.
+
+The rules, and why each exists, are listed in docs/scan_rules.md. Names are resolved
+through import aliases (`import os as o`, `from os import fork as f`, `from os import *`),
+`getattr(module, "literal")`, `__import__("literal")` / `importlib.import_module("literal")`,
+and string literals passed to `exec` / `eval` / `compile` are scanned too.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+
+# module (or dotted prefix) -> rule name; importing it or anything under it is blocked
+BLOCKED_MODULES = {
+    "subprocess": "process control", "_posixsubprocess": "process control", "pty": "process control",
+    "multiprocessing": "process control", "concurrent.futures.process": "process control",
+    "webbrowser": "process control", "pexpect": "process control",
+    "socket": "network", "_socket": "network", "ssl": "network", "socketserver": "network",
+    "urllib.request": "network", "http.client": "network", "http.server": "network",
+    "ftplib": "network", "smtplib": "network", "poplib": "network", "imaplib": "network",
+    "telnetlib": "network", "nntplib": "network", "xmlrpc": "network", "requests": "network",
+    "urllib3": "network", "httpx": "network", "aiohttp": "network", "paramiko": "network",
+    "ctypes": "native code", "_ctypes": "native code", "cffi": "native code",
+}
+_PROCESS = ("fork", "forkpty", "vfork", "kill", "killpg", "setsid", "setpgid", "setpgrp", "tcsetpgrp",
+            "system", "popen", "execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp",
+            "execvpe", "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp",
+            "spawnvpe", "posix_spawn", "posix_spawnp", "register_at_fork", "pidfd_open", "_exit", "abort")
+_PRIVILEGE = ("setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid",
+              "setresgid", "setgroups", "initgroups", "chroot")
+# fully qualified callable or attribute -> rule name; any reference to it is blocked
+BLOCKED_NAMES = {
+    **{f"{module}.{name}": "process control" for module in ("os", "posix") for name in _PROCESS},
+    **{f"{module}.{name}": "privilege change" for module in ("os", "posix") for name in _PRIVILEGE},
+    "concurrent.futures.ProcessPoolExecutor": "process control",
+    "asyncio.create_subprocess_exec": "process control", "asyncio.create_subprocess_shell": "process control",
+    "asyncio.open_connection": "network", "asyncio.start_server": "network",
+    "asyncio.open_unix_connection": "network", "asyncio.start_unix_server": "network",
+    "resource.setrlimit": "resource limits", "resource.prlimit": "resource limits",
+    **{f"signal.{name}": "signal handling" for name in (
+        "signal", "alarm", "setitimer", "pthread_kill", "pthread_sigmask", "raise_signal",
+        "siginterrupt", "sigwait", "sigwaitinfo", "sigtimedwait", "set_wakeup_fd", "pidfd_send_signal")},
+    "atexit.register": "exit hook",
+}
+# callables whose literal path arguments are checked (any mode: reading host files leaks too)
+PATH_FUNCTIONS = frozenset({
+    "open", "io.open", "os.open", "codecs.open", "pathlib.Path", "pathlib.PosixPath", "pathlib.PurePath",
+    "pathlib.PurePosixPath", "os.listdir", "os.scandir", "os.walk", "os.remove", "os.unlink", "os.rmdir",
+    "os.removedirs", "os.rename", "os.renames", "os.replace", "os.truncate", "os.chmod", "os.chown",
+    "os.lchown", "os.link", "os.symlink", "os.mkdir", "os.makedirs", "os.mkfifo", "os.mknod", "os.utime",
+    "os.chdir", "shutil.rmtree", "shutil.move", "shutil.copy", "shutil.copy2", "shutil.copyfile",
+    "shutil.copytree", "shutil.chown", "glob.glob", "glob.iglob", "os.stat", "os.lstat",
+})
+_IMPORTERS = frozenset({"__import__", "builtins.__import__", "importlib.import_module", "importlib.__import__"})
+_CODE_RUNNERS = frozenset({"exec", "eval", "compile", "builtins.exec", "builtins.eval", "builtins.compile"})
+_MAX_NESTED_SOURCE = 5  # exec("exec('...')") depth followed
+
+
+class _Blocked(Exception):
+    pass
+
+
+def scan_program(code: str) -> str | None:
+    """The reason of the first rule that blocks `code`, or None when nothing is found.
+
+    Code that does not parse is not blocked here (the engine reports the syntax error).
+    """
+    try:
+        _scan_source(code, 0)
+    except _Blocked as blocked:
+        return str(blocked)
+    return None
+
+
+def _scan_source(code: str, depth: int, aliases: dict[str, str] | None = None,
+                 star_modules: list[str] | None = None) -> None:
+    try:
+        with warnings.catch_warnings():  # invalid escapes in regex literals are common
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code)
+    except (SyntaxError, ValueError):  # ValueError: source with NUL bytes
+        return
+    _Scanner(depth, {} if aliases is None else aliases, [] if star_modules is None else star_modules).visit(tree)
+
+
+def _block(rule: str, detail: str, node: ast.AST) -> _Blocked:
+    return _Blocked(f"{rule}: {detail} (line {getattr(node, 'lineno', '?')})")
+
+
+def _module_rule(module: str) -> str | None:
+    parts = module.split(".")
+    for end in range(1, len(parts) + 1):
+        rule = BLOCKED_MODULES.get(".".join(parts[:end]))
+        if rule:
+            return rule
+    return None
+
+
+_BUILTIN_ROOTS = {name: name for name in ("open", "exec", "eval", "compile", "getattr", "__import__")}
+_BUILTIN_ROOTS["__builtins__"] = "builtins"
+_PATH_KEYWORDS = frozenset({"file", "path", "src", "dst", "name", "top", "pathname"})
+_HARMLESS_PATHS = frozenset({"/dev/null"})
+
+
+class _Scanner(ast.NodeVisitor):
+    """Pass 1 (`collect_imports`) records aliases and checks imports; pass 2 (`visit`) the rest."""
+
+    def __init__(self, depth: int, aliases: dict[str, str], star_modules: list[str]) -> None:
+        self.depth = depth
+        self.aliases = aliases  # shared with nested exec() sources, which see the same globals
+        self.star_modules = star_modules
+
+    def visit_Module(self, node: ast.Module) -> None:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Import):
+                self.collect_import(sub)
+            elif isinstance(sub, ast.ImportFrom) and not sub.level:
+                self.collect_import_from(sub)
+        self.generic_visit(node)
+
+    def collect_import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.check_module(alias.name, node)
+            if alias.asname:
+                self.aliases[alias.asname] = alias.name
+            else:
+                top = alias.name.split(".")[0]
+                self.aliases[top] = top
+
+    def collect_import_from(self, node: ast.ImportFrom) -> None:
+        module = node.module or ""
+        self.check_module(module, node)
+        for alias in node.names:
+            if alias.name == "*":
+                self.star_modules.append(module)
+                continue
+            full = f"{module}.{alias.name}"
+            self.check_module(full, node)
+            self.check_name(full, node)
+            self.aliases[alias.asname or alias.name] = full
+
+    def check_module(self, module: str, node: ast.AST) -> None:
+        rule = _module_rule(module)
+        if rule:
+            raise _block(rule, f"imports {module}", node)
+
+    def check_name(self, dotted: str | None, node: ast.AST) -> None:
+        if dotted is None:
+            return
+        rule = BLOCKED_NAMES.get(dotted) or _module_rule(dotted)
+        if rule:
+            raise _block(rule, f"uses {dotted}", node)
+
+    def resolve(self, node: ast.AST) -> str | None:
+        """The dotted name an expression refers to, through aliases; None when unknown."""
+        if isinstance(node, ast.Name):
+            if node.id in self.aliases:
+                return self.aliases[node.id]
+            for module in self.star_modules:
+                if f"{module}.{node.id}" in BLOCKED_NAMES:
+                    return f"{module}.{node.id}"
+            # other unimported names are the program's own variables (`requests = [...]`)
+            return _BUILTIN_ROOTS.get(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.resolve(node.value)
+            return f"{base}.{node.attr}" if base else None
+        if isinstance(node, ast.Call):
+            function = self.resolve(node.func)
+            argument = _literal_string(node.args[1] if function == "getattr" and len(node.args) > 1 else
+                                       node.args[0] if function in _IMPORTERS and node.args else None)
+            if function == "builtins.getattr":
+                function = "getattr"
+            if function == "getattr" and argument is not None:
+                base = self.resolve(node.args[0])
+                return f"{base}.{argument}" if base else None
+            if function in _IMPORTERS:
+                return argument
+        return None
+
+    def visit_Name(self, node: ast.Name) -> None:
+        self.check_name(self.resolve(node), node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        self.check_name(self.resolve(node), node)
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        function = self.resolve(node.func)
+        if function in _IMPORTERS:
+            name = _literal_string(node.args[0]) if node.args else None
+            if name is None:
+                raise _block("dynamic import", f"{function} with a computed module name", node)
+            self.check_module(name, node)
+        elif function == "getattr":
+            self.check_name(self.resolve(node), node)
+        elif function in _CODE_RUNNERS and node.args:
+            source = _literal_string(node.args[0])
+            if source is not None and self.depth < _MAX_NESTED_SOURCE:
+                _scan_source(source, self.depth + 1, self.aliases, self.star_modules)
+        elif function in PATH_FUNCTIONS:
+            self.check_paths(function, node)
+        self.generic_visit(node)
+
+    def check_paths(self, function: str, node: ast.Call) -> None:
+        arguments = [*node.args, *(keyword.value for keyword in node.keywords if keyword.arg in _PATH_KEYWORDS)]
+        for argument in arguments:
+            path = _literal_string(argument)
+            if path is not None and _outside_cwd(path):
+                raise _block("file access outside the working directory", f"{function}({path[:60]!r})", node)
+
+
+def _literal_string(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+        value = node.value
+        return value.decode("latin-1") if isinstance(value, bytes) else value
+    return None
+
+
+def _outside_cwd(path: str) -> bool:
+    if path in _HARMLESS_PATHS:
+        return False
+    return path.startswith("/") or ".." in path.replace("\\", "/").split("/")
