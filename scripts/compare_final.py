@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Final paired comparison of a candidate against a baseline on the locked test split.
+
+    python3 scripts/compare_final.py --baseline base.jsonl --candidate cand.jsonl \\
+        --output reports/final.md --json-output reports/final.json
+
+Writes the Markdown report, the per-task outcome chart next to it (`<report>.outcomes.svg`,
+linked from the report as an image: GitHub and most Markdown viewers render a linked SVG
+file but strip inline <svg>), and optionally the JSON document (docs/schemas/compare.md).
+"""
+
+import argparse
+from pathlib import Path
+
+import _bootstrap  # noqa: F401
+
+from codeself.cli import refuse_overwriting_input, run_main
+from codeself.jsonl import write_json, write_text
+from codeself.reporting import compare
+
+PROG = "compare_final.py"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline", required=True, help="rollout or execution-result JSONL of the baseline")
+    parser.add_argument("--candidate", required=True, help="rollout or execution-result JSONL of the candidate")
+    parser.add_argument("--output", required=True, help="Markdown report to write")
+    parser.add_argument("--json-output", help="also write all numbers as JSON (docs/schemas/compare.md)")
+    parser.add_argument("--split", default=compare.LOCKED_TEST_SPLIT,
+                        help="split both files must be in (default: test, the locked test split)")
+    parser.add_argument("--allow-non-test", action="store_true",
+                        help="allow a split other than the locked test split, or records without a split; "
+                             "the report's first line then says so")
+    parser.add_argument("--outcome", choices=compare.OUTCOME_RULES, default="first",
+                        help="per-task binary outcome from several samples: first sample (greedy, default), "
+                             "strict majority, or any")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the paired bootstrap (default 0)")
+    parser.add_argument("--bootstrap-resamples", type=int, default=2000,
+                        help="bootstrap resamples over tasks (default 2000)")
+    parser.add_argument("--no-chart", action="store_true", help="do not write the per-task SVG chart")
+    parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    chart = None if args.no_chart else output.with_name(output.stem + ".outcomes.svg")
+    outputs = [str(p) for p in (output, args.json_output, chart) if p is not None]
+    for target in outputs:
+        refuse_overwriting_input([args.baseline, args.candidate], target)
+    if len(set(map(lambda p: str(Path(p).resolve()), outputs))) != len(outputs):
+        raise ValueError("--output, --json-output and the chart path must differ")
+    if args.bootstrap_resamples < 1:
+        raise ValueError("--bootstrap-resamples must be at least 1")
+    options = compare.CompareOptions(split=args.split, outcome=args.outcome,
+                                     allow_non_test=args.allow_non_test, seed=args.seed,
+                                     bootstrap_resamples=args.bootstrap_resamples)
+    result = compare.run_comparison(args.baseline, args.candidate, options)
+    if chart is not None:
+        write_text(chart, compare.outcome_chart(result))
+    write_text(output, compare.render_markdown(result, chart.name if chart else None))
+    if args.json_output:
+        write_json(args.json_output, result)
+    if not args.quiet:
+        print(f"{PROG}: {result['verdict']}")
+        print(f"{PROG}: wrote {output}" + (f", {chart}" if chart else "")
+              + (f", {args.json_output}" if args.json_output else ""))
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_main(lambda: _run(args), PROG)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
