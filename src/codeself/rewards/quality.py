@@ -1,0 +1,182 @@
+"""Static quality signals and run-time efficiency of a candidate program.
+
+These are diagnostics: they are recorded beside the reward so a researcher can see what a
+policy learns (longer code? bare excepts?) without the signals steering training unless a
+config gives them weight. Everything here is computed from the source text with `ast` and
+`tokenize`; nothing executes candidate code.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import math
+import tokenize
+from typing import Any
+
+# Nodes that add one independent path (McCabe 1976: complexity = decision points + 1).
+_BRANCH_NODES = (ast.If, ast.IfExp, ast.For, ast.AsyncFor, ast.While, ast.ExceptHandler,
+                 ast.Assert, ast.comprehension, ast.match_case)
+_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_SKIPPED_TOKENS = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT,
+                   tokenize.DEDENT, tokenize.ENDMARKER, tokenize.ENCODING}
+
+
+def quality_signals(code: str | None) -> dict[str, Any] | None:
+    """AST quality signals of `code`, or None when there is no code or it does not parse.
+
+    Keys: lines (non-blank, non-comment lines), tokens (lexical tokens without layout and
+    comments), cyclomatic_complexity (max over functions and module-level code),
+    unused_names (sorted), unused_name_count, bare_except_count.
+    """
+    if code is None:
+        return None
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    unused = unused_names(tree)
+    return {
+        "lines": code_lines(code),
+        "tokens": token_count(code),
+        "cyclomatic_complexity": max_cyclomatic_complexity(tree),
+        "unused_names": unused,
+        "unused_name_count": len(unused),
+        "bare_except_count": sum(isinstance(node, ast.ExceptHandler) and node.type is None
+                                 for node in ast.walk(tree)),
+    }
+
+
+def code_lines(code: str) -> int:
+    """Lines holding code: blank lines and comment-only lines do not count."""
+    return sum(1 for line in code.splitlines() if line.strip() and not line.strip().startswith("#"))
+
+
+def token_count(code: str) -> int:
+    """Number of lexical tokens (names, operators, literals); layout and comments excluded."""
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(code).readline)
+        return sum(1 for token in tokens if token.type not in _SKIPPED_TOKENS)
+    except (tokenize.TokenError, SyntaxError):
+        return 0
+
+
+def _decisions(node: ast.AST) -> int:
+    """Decision points inside `node`, not descending into nested functions or lambdas.
+
+    Iterative, so deeply nested (adversarial) code cannot exhaust the recursion limit.
+    """
+    count = 0
+    stack = list(ast.iter_child_nodes(node))
+    while stack:
+        child = stack.pop()
+        if isinstance(child, _SCOPE_NODES):
+            continue
+        if isinstance(child, _BRANCH_NODES):
+            count += 1
+        elif isinstance(child, ast.BoolOp):
+            count += len(child.values) - 1
+        if isinstance(child, ast.comprehension):
+            count += len(child.ifs)
+        stack.extend(ast.iter_child_nodes(child))
+    return count
+
+
+def max_cyclomatic_complexity(tree: ast.AST) -> int:
+    """Largest McCabe complexity among the module body and every function or lambda.
+
+    Each scope counts 1 + its decision points (if/elif, loops, except clauses, asserts,
+    conditional expressions, comprehension `for`/`if`, match cases, and each extra operand of
+    `and`/`or`); nested functions are scored as their own scope.
+    """
+    scores = [1 + _decisions(tree)]
+    for node in ast.walk(tree):
+        if isinstance(node, _SCOPE_NODES):
+            scores.append(1 + _decisions(node))
+    return max(scores)
+
+
+def _loaded_names(tree: ast.AST) -> set[str]:
+    return {node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
+
+
+def unused_names(tree: ast.AST) -> list[str]:
+    """Imports never used anywhere, and function locals assigned but never read.
+
+    Names starting with `_`, names declared global/nonlocal, and function parameters are
+    exempt (a signature is dictated by the task). Each entry is `name` for an import or
+    `function.name` for a local, sorted.
+    """
+    loaded = _loaded_names(tree)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                name = (alias.asname or alias.name).split(".")[0]
+                if name != "*" and not name.startswith("_") and name not in loaded:
+                    found.add(name)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.update(f"{node.name}.{name}" for name in _unused_locals(node))
+    return sorted(found)
+
+
+def _unused_locals(function: ast.AST) -> set[str]:
+    declared = {name for node in ast.walk(function) if isinstance(node, (ast.Global, ast.Nonlocal))
+                for name in node.names}
+    stored = {node.id for node in ast.walk(function)
+              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    loaded = _loaded_names(function)
+    return {name for name in stored - loaded - declared if not name.startswith("_")}
+
+
+def quality_score(signals: dict[str, Any] | None, reference: dict[str, Any] | None, *,
+                  complexity_threshold: int) -> float | None:
+    """A score in [0, 1] summarising `signals` (1 = no quality concern), or None without code.
+
+    Mean of four sub-scores: no bare except (1 or 0); 1 / (1 + unused names); complexity
+    (1 up to `complexity_threshold`, then threshold / complexity); length (min(1, reference
+    tokens / candidate tokens) when the reference's signals are known, else 1).
+    """
+    if signals is None:
+        return None
+    bare = 0.0 if signals["bare_except_count"] else 1.0
+    unused = 1.0 / (1 + signals["unused_name_count"])
+    complexity = min(1.0, complexity_threshold / max(1, signals["cyclomatic_complexity"]))
+    length = 1.0
+    if reference is not None and signals["tokens"] > 0:
+        length = min(1.0, reference["tokens"] / signals["tokens"])
+    return (bare + unused + complexity + length) / 4
+
+
+def efficiency(wall_s: float | None, cpu_s: float | None, metadata: dict[str, Any]) -> dict[str, Any] | None:
+    """Wall and CPU time relative to the reference solution's (ratio > 1 = slower).
+
+    The reference timings come from `task.metadata["reference_duration_s"]` and
+    `["reference_cpu_time_s"]`; None when either side is unknown or not positive.
+    """
+    ref_wall = _positive(metadata.get("reference_duration_s"))
+    ref_cpu = _positive(metadata.get("reference_cpu_time_s"))
+    wall_ratio = wall_s / ref_wall if ref_wall and _positive(wall_s) else None
+    cpu_ratio = cpu_s / ref_cpu if ref_cpu and _positive(cpu_s) else None
+    if wall_ratio is None and cpu_ratio is None:
+        return None
+    return {"wall_ratio": wall_ratio, "cpu_ratio": cpu_ratio,
+            "reference_duration_s": ref_wall, "reference_cpu_time_s": ref_cpu}
+
+
+def efficiency_score(ratios: dict[str, Any] | None) -> float | None:
+    """log2(1 / ratio) clipped to [-1, 1]: 2x faster -> +1, 2x slower -> -1.
+
+    Uses the CPU ratio when known (less noisy), else the wall ratio; None when neither is.
+    """
+    if ratios is None:
+        return None
+    ratio = ratios["cpu_ratio"] if ratios["cpu_ratio"] is not None else ratios["wall_ratio"]
+    return max(-1.0, min(1.0, -math.log2(ratio)))
+
+
+def _positive(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value)
+    return None
