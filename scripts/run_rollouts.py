@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Generate samples for tasks, execute them in the sandbox, score them, write rollout records.
+
+    python3 scripts/run_rollouts.py --tasks configs/datasets/tasks.example.jsonl \\
+        --output outputs/rollouts/mock.jsonl --backend mock --samples-per-task 4 --seed 0
+
+Records are appended as produced (docs/schemas/rollout.md); an interrupted run continues with
+--resume. The resolved configuration goes to `<output>.config.json`.
+"""
+
+import argparse
+import sys
+
+import _bootstrap  # noqa: F401
+
+from codeself.agents.backends import BACKENDS, BackendOptions
+from codeself.cli import run_main
+
+PROG = "run_rollouts.py"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", required=True, help="canonical task JSONL (from scripts/prepare_datasets.py)")
+    parser.add_argument("--output", required=True, help="rollout JSONL to write (appended as produced)")
+    parser.add_argument("--backend", required=True, help=f"generation backend: {', '.join(sorted(BACKENDS))}")
+    parser.add_argument("--samples-per-task", type=int,
+                        help="samples per task (static: at most this many; default all in the file)")
+    parser.add_argument("--split", help="only tasks of this split (train, validation, test, prompt)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="run seed; every random choice derives from it (default 0)")
+    parser.add_argument("--workers", type=int, help="sandbox worker processes (default: CPU count)")
+    parser.add_argument("--timeout-s", type=float,
+                        help="per-test timeout when the task sets none (default: the executor's)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run: keep existing records, add the missing ones")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output instead of refusing")
+    parser.add_argument("--template", default="chat_default",
+                        help="prompt template name in configs/prompts or a .toml path (default chat_default)")
+    parser.add_argument("--reward-config", help="reward TOML (default configs/rewards/reward_v0.toml)")
+    parser.add_argument("--limit", type=int, help="only the first N selected tasks")
+    parser.add_argument("--quiet", action="store_true", help="no progress meter on stderr")
+    group = parser.add_argument_group("backend options")
+    group.add_argument("--completions",
+                       help="static: JSONL samples to replay (human-eval, EvalPlus or CodeSelf rollouts)")
+    group.add_argument("--model",
+                       help="openai: model name served; hf: model directory or .gguf file (default: SmolLM2-135M GGUF)")
+    group.add_argument("--base-url",
+                       help="openai: server base URL including /v1 (default http://127.0.0.1:8000/v1)")
+    group.add_argument("--api-key-env", help="openai: name of the environment variable holding the API key")
+    group.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default 0.8)")
+    group.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling top_p (default 0.95)")
+    group.add_argument("--max-tokens", type=int, default=512,
+                       help="maximum generated tokens per sample (default 512)")
+    group.add_argument("--request-timeout-s", type=float, default=120.0,
+                       help="openai: seconds per HTTP request (default 120)")
+    group.add_argument("--max-retries", type=int, default=5,
+                       help="openai: retries on 429/5xx/timeouts (default 5)")
+    group.add_argument("--concurrency", type=int, default=4,
+                       help="openai: requests in flight at most (default 4)")
+    group.add_argument("--mock-correct-fraction", type=float,
+                       help="mock: intended fraction of correct samples (default 0.5)")
+    return parser
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    from codeself.agents.runner import RolloutSettings, format_summary, run_rollouts
+
+    options = BackendOptions(
+        model=args.model, base_url=args.base_url, api_key_env=args.api_key_env,
+        completions=args.completions, mock_correct_fraction=args.mock_correct_fraction,
+        temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens,
+        timeout_s=args.request_timeout_s, max_retries=args.max_retries, concurrency=args.concurrency)
+    settings = RolloutSettings(
+        tasks=args.tasks, output=args.output, backend=args.backend, samples_per_task=args.samples_per_task,
+        split=args.split, seed=args.seed, workers=args.workers, timeout_s=args.timeout_s,
+        resume=args.resume, overwrite=args.overwrite, template=args.template,
+        reward_config=args.reward_config, limit=args.limit, backend_options=options,
+        command_line=("scripts/run_rollouts.py", *argv))
+    summary = run_rollouts(settings, quiet=args.quiet)
+    print(format_summary(summary, args.output))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    return run_main(lambda: _run(args, argv), PROG)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

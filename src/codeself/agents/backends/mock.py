@@ -1,0 +1,153 @@
+"""`mock`: a deterministic stand-in for a model, built from each task's reference solution.
+
+It exists so every downstream path (parsing, sandbox statuses, rewards, reports) runs without
+a model, and so smoke-report numbers mean something: each sample records the variant the mock
+intended in `metadata.mock_variant`, so pass@1 can be checked against the intended accuracy.
+
+This is the one backend that receives the full `Task` (`sees_reference_solution = True`): it
+copies and mutates `reference_solution`. It sends nothing anywhere, ignores the prompt, and
+never reads hidden tests.
+
+How a sample is drawn (seed = run seed; all draws are per (seed, task) or per (seed, task,
+sample index), so a sample does not depend on batching or resumption):
+
+1. Task difficulty: u ~ U(0, 1) per task; the task's solve probability is
+   p = u ** ((1 - F) / F) where F = `correct_fraction`, so E[p] = F, some tasks are always
+   solved and some never (realistic pass@k curves and zero-variance groups). The same seed with
+   a larger F raises every task's p, so two runs differing only in F are a paired comparison.
+2. The sample is `correct` when v < p (v ~ U(0, 1) per sample); otherwise a failure variant is
+   drawn with the `failure_weights`.
+
+Default mixture (F = 0.5; failure weights relative, summing to 1):
+
+| variant         | overall share | what the completion is                                         |
+|-----------------|---------------|----------------------------------------------------------------|
+| `correct`       | 50 %          | the reference solution: fenced (70 %), unfenced (15 %), or a draft block followed by the final one (15 %) |
+| `mutated`       | 30 %          | one small mutation of the reference (see mutations.py), fenced (may still be correct) |
+| `syntax_error`  | 7.5 %         | the reference with a missing `:` or an unclosed `(`, fenced     |
+| `prose`         | 7.5 %         | an explanation with no code at all                               |
+| `infinite_loop` | 5 %           | the reference with `while True: pass` first in the entry point   |
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from codeself.agents.backends.base import Backend, BackendOptions, Generation, GenerationRequest
+from codeself.agents.backends.mutations import add_infinite_loop, break_syntax, mutate
+from codeself.datasets.task import Task
+
+MOCK_VARIANTS = ("correct", "mutated", "syntax_error", "prose", "infinite_loop")
+CORRECT_FORMS = (("fenced", 0.70), ("unfenced", 0.15), ("two_blocks", 0.15))
+DEFAULT_FAILURE_WEIGHTS = {"mutated": 0.6, "syntax_error": 0.15, "prose": 0.15, "infinite_loop": 0.1}
+_PROSE = (
+    "To solve this, iterate over the input once, keep track of the best value seen so far, "
+    "and return it at the end. This runs in linear time.",
+    "I'm sorry, but I can't write that function without more details about the expected input format.",
+    "The key observation is that the answer depends only on the sorted order of the elements, "
+    "so sort first and then read the result off the ends.",
+)
+_INTROS = ("Here is the solution:", "Sure! Here's a Python implementation:", "")
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    correct_fraction: float = 0.5  # F: the intended fraction of correct samples
+    failure_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FAILURE_WEIGHTS))
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.correct_fraction <= 1.0:
+            raise ValueError(f"mock correct fraction must be in [0, 1], got {self.correct_fraction}")
+        unknown = sorted(set(self.failure_weights) - set(MOCK_VARIANTS[1:]))
+        if unknown:
+            raise ValueError(f"unknown mock failure variant(s) {', '.join(unknown)}; "
+                             f"choose from {', '.join(MOCK_VARIANTS[1:])}")
+        weights = self.failure_weights.values()
+        if any(w < 0 for w in weights) or sum(weights) <= 0:
+            raise ValueError("mock failure weights must be non-negative with a positive sum")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"correct_fraction": self.correct_fraction,
+                "failure_weights": dict(sorted(self.failure_weights.items()))}
+
+
+def task_solve_probability(correct_fraction: float, u: float) -> float:
+    """p = u ** ((1 - F) / F); E[p] over u ~ U(0, 1) is 1 / (1 + (1 - F) / F) = F."""
+    if correct_fraction <= 0.0:
+        return 0.0
+    return u ** ((1.0 - correct_fraction) / correct_fraction)
+
+
+class MockBackend(Backend):
+    name = "mock"
+    sees_reference_solution = True
+    tasks_per_batch = 32
+
+    def __init__(self, config: MockConfig | None = None) -> None:
+        super().__init__(model="mock-reference")
+        self.mock_config = config or MockConfig()
+
+    @classmethod
+    def from_options(cls, options: BackendOptions) -> "MockBackend":
+        if options.mock_correct_fraction is None:
+            return cls()
+        return cls(MockConfig(correct_fraction=options.mock_correct_fraction))
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "mock": self.mock_config.to_json()}
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
+        return [[self.sample(request.task, index, request.seed) for index in request.sample_indices]
+                for request in requests]
+
+    def choose_variant(self, task_id: str, sample_index: int, seed: int) -> str:
+        u = random.Random(f"mock-task:{seed}:{task_id}").random()
+        v = random.Random(f"mock-sample:{seed}:{task_id}:{sample_index}").random()
+        if v < task_solve_probability(self.mock_config.correct_fraction, u):
+            return "correct"
+        names = sorted(self.mock_config.failure_weights)
+        weights = [self.mock_config.failure_weights[name] for name in names]
+        rng = random.Random(f"mock-failure:{seed}:{task_id}:{sample_index}")
+        return rng.choices(names, weights=weights)[0]
+
+    def sample(self, task: Task, sample_index: int, seed: int) -> Generation:
+        if type(task) is not Task:
+            raise TypeError(f"the mock backend needs the full Task, got {type(task).__name__}")
+        if not task.reference_solution:
+            raise ValueError(f"the mock backend needs reference solutions; task {task.task_id} has none")
+        variant = self.choose_variant(task.task_id, sample_index, seed)
+        rng = random.Random(f"mock-text:{seed}:{task.task_id}:{sample_index}")
+        reference = task.reference_solution.replace("\r\n", "\n").rstrip("\n") + "\n"
+        text, extra = _render_variant(variant, reference, task.entry_point, rng)
+        return Generation(completion=text, metadata={"mock_variant": variant, **extra})
+
+
+def _fenced(code: str, rng: random.Random) -> str:
+    intro = rng.choice(_INTROS)
+    return (intro + "\n\n" if intro else "") + "```python\n" + code + "```\n"
+
+
+def _render_variant(variant: str, reference: str, entry_point: str,
+                    rng: random.Random) -> tuple[str, dict[str, Any]]:
+    if variant == "correct":
+        form = rng.choices([f for f, _ in CORRECT_FORMS], weights=[w for _, w in CORRECT_FORMS])[0]
+        if form == "unfenced":
+            return reference, {"mock_form": form}
+        if form == "two_blocks":
+            draft = mutate(reference, rng).code
+            return ("A first attempt:\n\n```python\n" + draft + "```\n\nOn reflection that has a bug; "
+                    "the corrected version:\n\n```python\n" + reference + "```\n"), {"mock_form": form}
+        return _fenced(reference, rng), {"mock_form": form}
+    if variant == "mutated":
+        mutation = mutate(reference, rng)
+        return _fenced(mutation.code, rng), {"mock_mutation": mutation.description}
+    if variant == "syntax_error":
+        broken = break_syntax(reference, rng)
+        return _fenced(broken.code, rng), {"mock_mutation": broken.description}
+    if variant == "prose":
+        return rng.choice(_PROSE) + "\n", {}
+    assert variant == "infinite_loop", variant
+    return _fenced(add_infinite_loop(reference, entry_point), rng), {}

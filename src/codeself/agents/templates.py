@@ -1,0 +1,184 @@
+"""Prompt templates: data files that turn the public view of a task into model input.
+
+Templates live in `configs/prompts/<name>.toml` so prompt changes are reviewed as data and
+recorded by name and hash in every rollout. Two safety properties are enforced in code:
+
+* `render_prompt` accepts only a `PublicTask` (exact type; a `Task` raises TypeError), so the
+  values a template can reach contain no hidden tests or reference solution at all;
+* a template may reference only the fields in `TEMPLATE_FIELDS` (plus `<field>_section`, see
+  below); any other placeholder — `{hidden_tests}`, `{reference_solution}`, `{task.x}`,
+  `{0}` — raises ValueError when the template is loaded, not when a prompt is rendered.
+
+TOML layout:
+
+    name = "chat_default"           # must equal the file stem
+    kind = "chat"                   # "chat" (system + user messages) or "completion" (one string)
+    system = "..."                  # chat only; may be ""
+    user = "..."                    # chat only
+    text = "..."                    # completion only
+    stop = ["..."]                  # optional stop sequences for backends that support them
+    [sections]                      # optional: text included only when its field is non-empty
+    public_tests = "Tests:\\n{public_tests}\\n"   # referenced as {public_tests_section}
+
+Field values: `{prompt}`, `{starter_code}`, `{entry_point}` as in the task; `{public_tests}`
+is the public test snippets joined by newlines. Literal braces are written `{{` and `}}`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codeself.datasets.task import PublicTask
+
+TEMPLATE_FIELDS = ("prompt", "starter_code", "public_tests", "entry_point")
+TEMPLATE_KINDS = ("chat", "completion")
+PROMPTS_DIR = Path(__file__).resolve().parents[3] / "configs" / "prompts"
+_TEXT_KEYS = {"chat": ("system", "user"), "completion": ("text",)}
+_ALLOWED_KEYS = {"name", "kind", "description", "system", "user", "text", "stop", "sections"}
+
+Prompt = str | list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    name: str
+    kind: str  # one of TEMPLATE_KINDS
+    texts: dict[str, str]  # "system"/"user" for chat, "text" for completion
+    sections: dict[str, str] = field(default_factory=dict)  # field name -> conditional text
+    stop: tuple[str, ...] = ()
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "texts": dict(self.texts),
+                "sections": dict(self.sections), "stop": list(self.stop),
+                "description": self.description}
+
+    def sha256(self) -> str:
+        return hashlib.sha256(canonical_json(self.to_json()).encode("utf-8")).hexdigest()
+
+
+def canonical_json(obj: Any) -> str:
+    """The hashing form of a config: sorted keys, no whitespace, UTF-8 kept."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def config_hash(template: PromptTemplate, backend_config: dict[str, Any]) -> str:
+    """sha256 of the template and the backend's output-affecting settings (no secrets)."""
+    payload = {"template": template.to_json(), "backend": backend_config}
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def template_path(name_or_path: str) -> Path:
+    """A bundled template name (`chat_default`) or a path to a `.toml` file."""
+    if name_or_path.endswith(".toml") or "/" in name_or_path:
+        return Path(name_or_path)
+    return PROMPTS_DIR / f"{name_or_path}.toml"
+
+
+def available_templates() -> list[str]:
+    return sorted(path.stem for path in PROMPTS_DIR.glob("*.toml"))
+
+
+def load_template(name_or_path: str) -> PromptTemplate:
+    """Load and validate a template; every problem is a ValueError naming the file."""
+    path = template_path(name_or_path)
+    if not path.is_file():
+        raise ValueError(f"prompt template {name_or_path!r} not found ({path}); "
+                         f"bundled templates: {', '.join(available_templates())}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: invalid TOML: {error}") from None
+    try:
+        return template_from_dict(data, expected_name=path.stem)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def template_from_dict(data: dict[str, Any], expected_name: str | None = None) -> PromptTemplate:
+    unknown = sorted(set(data) - _ALLOWED_KEYS)
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_ALLOWED_KEYS))}")
+    kind = data.get("kind")
+    if kind not in TEMPLATE_KINDS:
+        raise ValueError(f"'kind' must be one of {', '.join(TEMPLATE_KINDS)}, got {kind!r}")
+    name = data.get("name")
+    if not isinstance(name, str) or not name or (expected_name and name != expected_name):
+        raise ValueError(f"'name' must be a non-empty string equal to the file name ({expected_name!r})")
+    texts = {key: data.get(key, "" if key == "system" else None) for key in _TEXT_KEYS[kind]}
+    for key, value in texts.items():
+        if not isinstance(value, str):
+            raise ValueError(f"a {kind} template needs a string {key!r}")
+    misplaced = sorted(set(data) & ({"system", "user", "text"} - set(_TEXT_KEYS[kind])))
+    if misplaced:
+        raise ValueError(f"key(s) {', '.join(misplaced)} do not belong in a {kind} template")
+    sections = _check_sections(data.get("sections", {}))
+    for key, value in texts.items():
+        _check_placeholders(value, key, allow_sections=set(sections))
+    stop = data.get("stop", [])
+    if not isinstance(stop, list) or not all(isinstance(item, str) and item for item in stop):
+        raise ValueError("'stop' must be a list of non-empty strings")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ValueError("'description' must be a string")
+    return PromptTemplate(name, kind, texts, sections, tuple(stop), description)
+
+
+def _check_sections(sections: Any) -> dict[str, str]:
+    if not isinstance(sections, dict):
+        raise ValueError("'sections' must be a table of field name -> text")
+    for key, value in sections.items():
+        if key not in TEMPLATE_FIELDS:
+            raise ValueError(f"section {key!r} is not a template field; fields: {', '.join(TEMPLATE_FIELDS)}")
+        if not isinstance(value, str):
+            raise ValueError(f"section {key!r} must be a string")
+        _check_placeholders(value, f"sections.{key}", allow_sections=set())
+    return dict(sections)
+
+
+def _check_placeholders(text: str, where: str, *, allow_sections: set[str]) -> None:
+    allowed = set(TEMPLATE_FIELDS) | {f"{name}_section" for name in allow_sections}
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as error:
+        raise ValueError(f"{where}: malformed placeholder ({error}); write literal braces as {{{{ }}}}") from None
+    for _, field_name, format_spec, conversion in parsed:
+        if field_name is None:
+            continue
+        if field_name not in allowed:
+            raise ValueError(
+                f"{where}: placeholder {{{field_name}}} is not allowed; a template sees only the "
+                f"public view of a task: {', '.join('{' + name + '}' for name in sorted(allowed))}")
+        if format_spec or conversion:
+            raise ValueError(f"{where}: placeholder {{{field_name}}} may not have a conversion or format spec")
+
+
+def _field_values(task: PublicTask) -> dict[str, str]:
+    return {
+        "prompt": task.prompt,
+        "starter_code": task.starter_code,
+        "public_tests": "\n".join(test.rstrip("\n") for test in task.public_tests),
+        "entry_point": task.entry_point,
+    }
+
+
+def render_prompt(template: PromptTemplate, task: PublicTask) -> Prompt:
+    """The model input for one task: a message list (chat) or a string (completion)."""
+    if type(task) is not PublicTask:
+        raise TypeError(f"render_prompt takes a PublicTask (use task.public_view()), got {type(task).__name__}")
+    values = _field_values(task)
+    for name, section in template.sections.items():
+        values[f"{name}_section"] = section.format(**values) if values[name].strip() else ""
+    if template.kind == "completion":
+        return template.texts["text"].format(**values)
+    messages = []
+    if template.texts["system"]:
+        messages.append({"role": "system", "content": template.texts["system"].format(**values)})
+    messages.append({"role": "user", "content": template.texts["user"].format(**values)})
+    return messages
