@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Convert MBPP, HumanEval, EvalPlus or canonical task files to canonical task JSONL.
+
+Example:
+    python3 scripts/prepare_datasets.py --format mbpp --input ../shared/datasets/mbpp.jsonl \
+        --output data/processed/mbpp.codeself.jsonl --assign-splits \
+        --manifest data/splits/mbpp.manifest.json
+"""
+
+import _bootstrap  # noqa: F401
+
+import argparse
+
+from codeself.cli import Progress, refuse_overwriting_input, run_main
+from codeself.datasets.convert import FORMATS, ConvertOptions, convert_file
+from codeself.datasets.splits import parse_ratios
+
+PROG = "prepare_datasets.py"
+
+
+def _ratios(text: str) -> dict:
+    try:
+        return parse_ratios(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument("--format", required=True, choices=FORMATS, help="input format")
+    parser.add_argument("--input", required=True, help="input file (.jsonl, .jsonl.gz, or MBPP's sanitized .json list)")
+    parser.add_argument("--output", required=True, help="canonical task JSONL to write (atomically)")
+    parser.add_argument("--assign-splits", action="store_true",
+                        help="assign splits: MBPP's official split for --format mbpp without --ratios, "
+                             "else a sha256(seed, task_id) hash split")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the hash split (default 0)")
+    parser.add_argument("--ratios", type=_ratios, default=None,
+                        help="hash split ratios, e.g. train=0.8,validation=0.1,test=0.1 (the default)")
+    parser.add_argument("--public-tests", type=int, default=1, metavar="N",
+                        help="MBPP/EvalPlus: how many tests are public (default 1; at least one test stays hidden)")
+    parser.add_argument("--include-challenge-tests", action="store_true",
+                        help="MBPP: add challenge_test_list as extra hidden tests (else kept in metadata)")
+    parser.add_argument("--call-timeout", type=float, default=10.0,
+                        help="EvalPlus: seconds allowed per reference call when computing expected outputs")
+    parser.add_argument("--manifest", default=None, help="write the split manifest (JSON) here")
+    parser.add_argument("--quiet", action="store_true", help="no progress meter on stderr")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    refuse_overwriting_input([args.input], args.output)
+    if args.manifest is not None:
+        refuse_overwriting_input([args.input, args.output], args.manifest)
+    if args.public_tests < 0:
+        raise ValueError("--public-tests must be 0 or more")
+    if args.ratios is not None and not args.assign_splits:
+        raise ValueError("--ratios only makes sense with --assign-splits")
+    options = ConvertOptions(source_format=args.format, public_count=args.public_tests,
+                             include_challenge=args.include_challenge_tests,
+                             assign_splits=args.assign_splits, seed=args.seed, ratios=args.ratios)
+    with Progress("convert", quiet=args.quiet) as progress:
+        if args.format == "evalplus":
+            manifest = _convert_evalplus(args, options, progress)
+        else:
+            manifest = convert_file(args.input, args.output, options, manifest_path=args.manifest,
+                                    on_task=lambda task: progress.update())
+    counts = ", ".join(f"{name} {count}" for name, count in manifest["counts"].items())
+    print(f"wrote {manifest['total']} tasks to {args.output} ({counts})")
+    if args.manifest:
+        print(f"wrote split manifest to {args.manifest}")
+    return 0
+
+
+def _convert_evalplus(args, options, progress):
+    """Expected outputs come from the sandbox; stop cleanly when it is not there."""
+    try:
+        from codeself.execution.engine import ExecutionConfig, Executor
+    except ImportError:
+        Executor = None
+    if Executor is None or not hasattr(Executor, "call_function"):
+        raise ValueError("--format evalplus needs expected outputs from running the reference solutions, "
+                         "and the execution engine (codeself.execution.engine.Executor) is not available yet")
+    # Problems are converted one after another, so one warm worker is all that is used.
+    with Executor(ExecutionConfig(workers=1)) as executor:
+        def compute_expected(problem):
+            program, function = problem.expected_program
+            arg_lists = [list(args_) for args_ in problem.all_inputs]
+            return executor.call_function(program, function, arg_lists, per_call_timeout_s=args.call_timeout)
+        return convert_file(args.input, args.output, options, compute_expected=compute_expected,
+                            manifest_path=args.manifest, on_task=lambda task: progress.update())
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_main(lambda: _run(args), PROG)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

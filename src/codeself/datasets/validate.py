@@ -1,0 +1,207 @@
+"""Validation of canonical task files: schema, compilability and hidden-test leakage.
+
+Every check is a pure function returning problem messages; `TaskFileValidator` adds the
+checks that span records (unique ids, one prompt in two splits). A message names the
+field at fault so a researcher can find it. Leakage rules are documented in
+docs/schemas/task.md ("Validation rules").
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codeself.datasets.snippets import collapse_whitespace, leak_reason, snippet_key, squash_whitespace
+from codeself.datasets.task import SCHEMA_VERSION, Task
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation finding, printed as `file:line: task_id: message`."""
+
+    file: str
+    line: int
+    task_id: str
+    message: str
+
+    def format(self) -> str:
+        return f"{self.file}:{self.line}: {self.task_id}: {self.message}"
+
+
+def check_schema(record: dict[str, Any]) -> tuple[Task | None, list[str]]:
+    """Parse a record as a Task; on failure return (None, [why])."""
+    try:
+        task = Task.from_json(record)
+    except ValueError as error:
+        return None, [f"schema: {error}"]
+    messages = []
+    if not task.task_id.strip():
+        messages.append("schema: field 'task_id' is empty")
+    if not task.entry_point.isidentifier():
+        messages.append(f"schema: field 'entry_point' {task.entry_point!r} is not a Python identifier")
+    if task.schema_version != SCHEMA_VERSION:
+        messages.append(f"schema: schema_version {task.schema_version} is not supported (expected {SCHEMA_VERSION})")
+    return task, messages
+
+
+def check_hidden_tests_present(task: Task) -> list[str]:
+    return [] if task.hidden_tests else ["hidden_tests is empty: every task needs at least one hidden test"]
+
+
+def check_compiles(task: Task) -> list[str]:
+    """Tests, setup code and reference solution must be valid Python (compiled, never run)."""
+    sources = [(f"public_tests[{i}]", t) for i, t in enumerate(task.public_tests)]
+    sources += [(f"hidden_tests[{i}]", t) for i, t in enumerate(task.hidden_tests)]
+    sources += [("setup_code", task.setup_code), ("reference_solution", task.reference_solution or "")]
+    messages = []
+    for name, source in sources:
+        try:
+            with warnings.catch_warnings():  # MBPP's regex strings warn about escapes
+                warnings.simplefilter("ignore")
+                compile(source, f"<{name}>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+            detail = getattr(error, "msg", None) or str(error) or type(error).__name__
+            line = f" (line {error.lineno})" if getattr(error, "lineno", None) else ""
+            messages.append(f"{name} does not compile: {detail}{line}")
+    return messages
+
+
+def check_hidden_leaks(task: Task) -> list[str]:
+    """A hidden test (or its long expected literal) visible in prompt or starter_code.
+
+    Indices listed in metadata["hidden_tests_visible_in_prompt"] are exempt: the converter
+    writes that only when a dataset shows every one of a task's tests in its prompt.
+    """
+    messages = []
+    acknowledged = set(task.metadata.get("hidden_tests_visible_in_prompt") or ())
+    for index, test in enumerate(task.hidden_tests):
+        if index in acknowledged:
+            continue
+        for field_name in ("prompt", "starter_code"):
+            reason = leak_reason(test, getattr(task, field_name))
+            if reason:
+                messages.append(f"leak: hidden_tests[{index}] is visible in {field_name}: {reason}")
+    return messages
+
+
+def solution_body(task: Task) -> str:
+    """The reference minus the starter code it begins with (HumanEval: prompt + solution)."""
+    reference = task.reference_solution or ""
+    if task.starter_code and reference.startswith(task.starter_code):
+        return reference[len(task.starter_code):]
+    return reference
+
+
+def check_reference_leak(task: Task) -> list[str]:
+    body = squash_whitespace(solution_body(task))
+    if not body:
+        return []
+    return [f"leak: reference_solution text appears in {name}"
+            for name in ("prompt", "starter_code") if body in squash_whitespace(getattr(task, name))]
+
+
+def check_public_hidden_overlap(task: Task) -> list[str]:
+    public = {snippet_key(test) for test in task.public_tests}
+    return [f"leak: hidden_tests[{i}] duplicates a public test"
+            for i, test in enumerate(task.hidden_tests) if snippet_key(test) in public]
+
+
+TASK_CHECKS = (check_hidden_tests_present, check_compiles, check_hidden_leaks,
+               check_reference_leak, check_public_hidden_overlap)
+
+
+def check_task(task: Task) -> list[str]:
+    """All single-task checks, in a fixed order."""
+    return [message for check in TASK_CHECKS for message in check(task)]
+
+
+class TaskFileValidator:
+    """Runs every check over a stream of records, remembering what spans records."""
+
+    def __init__(self) -> None:
+        self.tasks = 0
+        self.acknowledged_duplicates = 0
+        self.acknowledged_visible = 0
+        self._ids: dict[str, str] = {}
+        self._prompts: dict[str, tuple[str, str, str, tuple[str, ...]]] = {}
+
+    def check_record(self, file: str, line: int, record: dict[str, Any]) -> list[Problem]:
+        task, messages = check_schema(record)
+        task_id = str(record.get("task_id", "?")) if task is None else task.task_id
+        self.tasks += 1
+        if task is not None:
+            messages += self._check_unique(task, f"{file}:{line}")
+            messages += check_task(task)
+            self.acknowledged_visible += bool(task.metadata.get("hidden_tests_visible_in_prompt"))
+            messages += self._check_prompt_splits(task, f"{file}:{line}")
+        return [Problem(file, line, task_id, message) for message in messages]
+
+    def _check_unique(self, task: Task, where: str) -> list[str]:
+        first = self._ids.setdefault(task.task_id, where)
+        return [] if first == where else [f"duplicate task_id (first seen at {first})"]
+
+    def _check_prompt_splits(self, task: Task, where: str) -> list[str]:
+        """The same normalised prompt in two splits leaks a test task into training.
+
+        Tolerated only when both records list each other in metadata["same_prompt_as"]
+        (the converter writes that for duplicates it found); such pairs are counted.
+        """
+        if task.split is None:
+            return []
+        key = collapse_whitespace(task.prompt)
+        acknowledged = tuple(task.metadata.get("same_prompt_as") or ())
+        seen = self._prompts.setdefault(key, (task.split, task.task_id, where, acknowledged))
+        other_split, other_id, other_where, other_ack = seen
+        if other_split == task.split or other_id == task.task_id:
+            return []
+        if other_id in acknowledged and task.task_id in other_ack:
+            self.acknowledged_duplicates += 1
+            return []
+        return [f"leak: same prompt as {other_id} ({other_where}) but split {task.split!r} vs {other_split!r}"]
+
+
+def validate_files(paths: Iterable[str | os.PathLike],
+                   validator: TaskFileValidator | None = None) -> Iterator[Problem]:
+    """Yield every problem in the given files, in file and line order.
+
+    A line that is not a JSON object is a problem too, and validation goes on past it.
+    Raises ValueError only when a file cannot be read at all.
+    """
+    validator = validator or TaskFileValidator()
+    for path in paths:
+        for line, record, error in iter_records_tolerant(path):
+            if error is not None:
+                validator.tasks += 1
+                yield Problem(str(path), line, "?", error)
+            else:
+                yield from validator.check_record(str(path), line, record)
+
+
+def iter_records_tolerant(path: str | os.PathLike) -> Iterator[tuple[int, dict | None, str | None]]:
+    """(line, record, None) per JSON-object line, or (line, None, why) for a bad line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            for line_number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as error:
+                    yield line_number, None, f"invalid JSON: {error.msg}"
+                    continue
+                if isinstance(record, dict):
+                    yield line_number, record, None
+                else:
+                    yield line_number, None, f"expected a JSON object, got {type(record).__name__}"
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
+        raise ValueError(f"{path}: cannot read as UTF-8 JSONL: {error}") from None
