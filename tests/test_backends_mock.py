@@ -5,10 +5,12 @@ from collections import Counter
 import support  # noqa: F401
 
 from codeself.agents.backends import BackendOptions, GenerationRequest, MockBackend, MockConfig, create_backend
-from codeself.agents.backends.mock import task_solve_probability
-from codeself.agents.backends.mutations import Mutation, add_infinite_loop, break_syntax, mutate
+from codeself.agents.backends.mock import MAX_SCREENED_MUTANTS, task_solve_probability
+from codeself.agents.backends.mutations import (Mutation, add_infinite_loop, break_syntax, mutate,
+                                                mutation_candidates)
 from codeself.agents.parsing import compiles, parse_completion
 from codeself.datasets.task import Task
+from codeself.execution.engine import ExecutionConfig, Executor
 
 REFERENCE = ("def count_small(xs, limit):\n    \"\"\"Count items below limit.\"\"\"\n    total = 0\n"
              "    for x in xs:\n        if x < limit:\n            total += 1\n    return total\n")
@@ -69,6 +71,27 @@ class MutationTest(unittest.TestCase):
     def test_no_site_falls_back_to_return_none(self):
         mutation = mutate("def f(x):\n    return x\n", random.Random(0))
         self.assertEqual(mutation.code, "def f(x):\n    return None\n")
+
+    def test_candidates_start_with_mutate_and_are_distinct_mutants(self):
+        for seed in range(30):
+            candidates = list(mutation_candidates(REFERENCE, random.Random(seed)))
+            self.assertEqual(candidates[0], mutate(REFERENCE, random.Random(seed)))
+            codes = [candidate.code for candidate in candidates]
+            self.assertEqual(len(set(codes)), len(codes))
+            self.assertNotIn(REFERENCE, codes)
+            self.assertTrue(all(compiles(code) for code in codes))
+
+    def test_candidates_of_a_small_program(self):
+        # sites: `x + 1` (Add->Sub), the constant 1 (off by one: 0 or 2; wrong constant 1*2+3 = 5);
+        # then the one droppable statement `y = x + 1`; then the body replaced by `return None`
+        code = "def f(x):\n    y = x + 1\n    return y\n"
+        candidates = list(mutation_candidates(code, random.Random(7)))
+        self.assertEqual(len(candidates), 5)
+        second_lines = {candidate.code.split("\n")[1] for candidate in candidates[:3]}
+        self.assertEqual(second_lines - {"    y = x + 0", "    y = x + 2"}, {"    y = x - 1", "    y = x + 5"})
+        self.assertEqual(candidates[3:], [
+            Mutation("def f(x):\n    return y\n", "dropped the statement at line 2"),
+            Mutation("def f(x):\n    return None\n", "no mutable site: body replaced by `return None`")])
 
     def test_break_syntax_never_compiles(self):
         for seed in range(10):
@@ -157,6 +180,94 @@ class MockBackendTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "unknown mock failure variant"):
             MockConfig(failure_weights={"wrong": 1.0})
         self.assertEqual(MockBackend().config()["mock"]["correct_fraction"], 0.5)
+
+
+# `x * 2` -> `x + 2` is an equivalent mutant on these tests (2 + 2 == 4, an int); every
+# other mutant of `scale` (2 -> 1, 3 or 7; `return None`) fails the public test.
+SCALE = "def scale(x):\n    return x * 2\n"
+# On an empty list every mutant passes both tests: `>` -> `>=`, 0 -> -1/1/2, the dropped loop
+# and `return None` all return None without touching anything.
+ADD_BONUS = ("def add_bonus(scores, bonus):\n    for i in range(len(scores)):\n"
+             "        if scores[i] > 0:\n            scores[i] += bonus\n")
+ALL_MUTATED = MockConfig(correct_fraction=0.0, failure_weights={"mutated": 1.0})
+
+
+def weak_task(name: str, reference: str, public: str, hidden: str) -> Task:
+    return Task(task_id=f"weak/{name}", source="example", prompt="Weakly tested.", entry_point=name,
+                starter_code="", public_tests=(public,), hidden_tests=(hidden,), setup_code="",
+                reference_solution=reference, split="test", metadata={})
+
+
+def passes_scale_tests(code: str) -> bool:
+    namespace: dict = {}
+    exec(compile(code, "<test>", "exec"), namespace)  # noqa: S102 - our own literal mutants
+    return namespace["scale"](2) == 4 and isinstance(namespace["scale"](3), int)
+
+
+class ScreeningTest(unittest.TestCase):
+    """The mock with a real sandbox attached: `mutated` samples are mutants that fail."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.executor = Executor(ExecutionConfig(workers=1, timeout_s=2.0, program_timeout_s=6.0))
+        cls.scale = weak_task("scale", SCALE, "assert scale(2) == 4", "assert isinstance(scale(3), int)")
+        cls.add_bonus = weak_task("add_bonus", ADD_BONUS, "assert add_bonus([], 5) is None",
+                                  "assert add_bonus([], 0) is None")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.executor.close()
+
+    def generate(self, backend, task, seed=0, count=24):
+        return backend.generate([GenerationRequest(task, "", tuple(range(count)), seed)])[0]
+
+    def screened(self, config=ALL_MUTATED):
+        backend = MockBackend(config)
+        backend.attach_executor(self.executor)
+        return backend
+
+    def test_equivalent_mutants_are_skipped(self):
+        plain = self.generate(MockBackend(ALL_MUTATED), self.scale)
+        screened = self.generate(self.screened(), self.scale)
+        self.assertEqual({g.metadata["mock_screened"] for g in plain}, {False})
+        self.assertEqual({g.metadata["mock_screened"] for g in screened}, {True})
+        self.assertEqual({g.metadata["mock_variant"] for g in screened}, {"mutated"})
+        for before, after in zip(plain, screened):
+            code = parse_completion(after.completion, "", "scale").code
+            self.assertFalse(passes_scale_tests(code), code)
+            if before.metadata["mock_mutation"] != "arith Mult->Add at line 2":
+                self.assertEqual(after.completion, before.completion)  # failing first mutants unchanged
+        # the unscreened mock emitted the equivalent mutant for some samples (E = 24 / 4 = 6)
+        self.assertTrue(any(passes_scale_tests(parse_completion(g.completion, "", "scale").code) for g in plain))
+
+    def test_no_failing_mutant_falls_back_to_an_honest_label(self):
+        backend = self.screened()
+        for generation in self.generate(backend, self.add_bonus, count=6):
+            self.assertEqual(generation.metadata["mock_variant"], "syntax_error")
+            self.assertEqual(generation.metadata["mock_fallback"], "no failing mutant")
+            self.assertTrue(generation.metadata["mock_screened"])
+            parsed = parse_completion(generation.completion, "", "add_bonus")
+            self.assertEqual(parsed.parse_status, "syntax_error")
+        # 5 mutants, plus the other direction of the off-by-one: 6 distinct programs at most
+        self.assertLessEqual(backend.screen.executions, 6)
+        self.assertLessEqual(backend.screen.executions, MAX_SCREENED_MUTANTS)
+        plain = self.generate(MockBackend(ALL_MUTATED), self.add_bonus, count=6)
+        self.assertEqual({g.metadata["mock_variant"] for g in plain}, {"mutated"})
+
+    def test_verdicts_are_cached_and_outputs_deterministic(self):
+        backend = self.screened()
+        first = self.generate(backend, self.scale, seed=5)
+        executions = backend.screen.executions
+        self.assertGreater(executions, 0)
+        self.assertEqual(self.generate(backend, self.scale, seed=5), first)
+        self.assertEqual(backend.screen.executions, executions)  # every verdict came from the cache
+        self.assertEqual(self.generate(self.screened(), self.scale, seed=5), first)  # a fresh cache agrees
+
+    def test_detaching_stops_screening(self):
+        backend = self.screened()
+        backend.attach_executor(None)
+        self.assertIsNone(backend.screen)
+        self.assertEqual(self.generate(backend, self.scale), self.generate(MockBackend(ALL_MUTATED), self.scale))
 
 
 class RegistryTest(unittest.TestCase):

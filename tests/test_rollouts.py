@@ -220,6 +220,11 @@ class RunRolloutsScriptTest(unittest.TestCase):
                     self.assertEqual((record["code"], execution["extra"]), (None, {"executed": False}))
                 elif variant == "infinite_loop":
                     self.assertEqual(execution["status"], "timeout")
+                elif variant == "mutated":  # screened in the sandbox: only failing mutants are emitted
+                    self.assertEqual((execution["passed"], record["metadata"]["mock_screened"]), (False, True))
+                if "mock_fallback" in record["metadata"]:  # no failing mutant: labelled as what was emitted
+                    self.assertEqual((variant, record["metadata"]["mock_fallback"]), ("syntax_error", "no failing mutant"))
+                self.assertEqual(execution["passed"], variant == "correct")
                 prompt_text = "\n".join(message["content"] for message in record["prompt"])
                 for hidden in self.hidden_tests[record["task_id"]]:  # never shown to the model
                     self.assertNotIn(hidden, prompt_text)
@@ -318,4 +323,5 @@ class RealMBPPRolloutsTest(unittest.TestCase):
                 self.assertEqual(record["execution"]["status"], "passed", record["task_id"])
             if variant == "syntax_error":
                 self.assertEqual(record["execution"]["status"], "syntax_error", record["task_id"])
+            self.assertEqual(record["execution"]["passed"], variant == "correct", record["task_id"])
             self.assertEqual(record["split"], "test")

@@ -10,6 +10,9 @@ Order and determinism: records come out in task order, then sample-index order; 
 choice is derived from the run seed and the (task, sample) identity, so the same inputs and
 seed give the same file apart from the `timing` fields.
 
+The backend is offered the executor for the duration of the run (`Backend.attach_executor`);
+only `mock` uses it, to screen its mutants so that a sample labelled `mutated` really fails.
+
 A sample whose completion has no code (`parse_status` `no_code`) is not executed; its
 `execution` is a synthetic result with status `failed`, zero tests passed and
 `extra.executed = false`, and its reward is scored with `execution=None`.
@@ -164,6 +167,7 @@ def produce_rollouts(run: RolloutRun, tasks: Iterable[Task], executor: Any,
             if item.parsed.code is not None:
                 yield item.task, item.parsed.code
 
+    run.backend.attach_executor(executor)
     producer.start()
     try:
         for result in executor.run_many(jobs()):
@@ -175,6 +179,7 @@ def produce_rollouts(run: RolloutRun, tasks: Iterable[Task], executor: Any,
     finally:
         producer.stop.set()
         producer.join(timeout=5)
+        run.backend.attach_executor(None)
     if failure:
         raise failure[0]
 

@@ -9,7 +9,8 @@ comes out the same however the run was batched or interrupted.
 What a backend sees: `GenerationRequest.task` is the task's `PublicTask`, except for backends
 with `sees_reference_solution = True` (only `mock`, which fabricates completions *from* the
 reference solution and sends nothing to any model). The prompt is always rendered from the
-public view, whatever the backend.
+public view, whatever the backend. The same backends may be handed the run's sandbox
+(`attach_executor`); `mock` uses it to check that its intended-wrong samples really fail.
 """
 
 from __future__ import annotations
@@ -82,6 +83,14 @@ class Backend:
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
         """One list per request, aligned with its `sample_indices`."""
         raise NotImplementedError
+
+    def attach_executor(self, executor: Any | None) -> None:
+        """Offer the run's sandbox (`codeself.execution.Executor`), or withdraw it with None.
+
+        The pipeline calls this around a run. Only a backend that fabricates samples from the
+        reference solution uses it (`mock` runs its candidate mutants to keep only failing
+        ones); the default ignores it, so model backends never execute anything.
+        """
 
     def close(self) -> None:
         """Release resources (threads, models). Idempotent."""

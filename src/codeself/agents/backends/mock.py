@@ -6,7 +6,20 @@ intended in `metadata.mock_variant`, so pass@1 can be checked against the intend
 
 This is the one backend that receives the full `Task` (`sees_reference_solution = True`): it
 copies and mutates `reference_solution`. It sends nothing anywhere, ignores the prompt, and
-never reads hidden tests.
+never reads hidden tests itself.
+
+Screening (why a `mutated` sample really fails): some mutants are equivalent to the reference
+on the task's tests (about 4 % on MBPP), which would make pass@1 exceed the intended correct
+fraction. When the pipeline attaches its sandbox (`attach_executor`), each `mutated` sample
+runs its candidate mutants (`mutation_candidates`, seeded order) against every test of the
+task, at most `MAX_SCREENED_MUTANTS` of them, and keeps the first that does not pass; only the
+pass/fail verdict is used. Verdicts are cached per (task id, sha256 of the program), so no
+mutant is run twice for screening. When no candidate fails, the sample becomes a
+`syntax_error` sample (`mock_fallback: "no failing mutant"`): the label always names what was
+emitted. Without an executor (plain library use) the first mutant is emitted unscreened and
+may pass; `mock_screened` on `mutated` draws says which happened. Verdicts are deterministic
+except for a mutant that runs close to the per-test timeout; mutations never touch a `while`
+loop's body, so mutants rarely loop.
 
 How a sample is drawn (seed = run seed; all draws are per (seed, task) or per (seed, task,
 sample index), so a sample does not depend on batching or resumption):
@@ -23,21 +36,27 @@ Default mixture (F = 0.5; failure weights relative, summing to 1):
 | variant         | overall share | what the completion is                                         |
 |-----------------|---------------|----------------------------------------------------------------|
 | `correct`       | 50 %          | the reference solution: fenced (70 %), unfenced (15 %), or a draft block followed by the final one (15 %) |
-| `mutated`       | 30 %          | one small mutation of the reference (see mutations.py), fenced (may still be correct) |
-| `syntax_error`  | 7.5 %         | the reference with a missing `:` or an unclosed `(`, fenced     |
+| `mutated`       | 30 %          | one small mutation of the reference (see mutations.py), fenced; when screened, one that fails the task's tests |
+| `syntax_error`  | 7.5 %         | the reference with a missing `:` or an unclosed `(`, fenced (plus the screened `mutated` draws with no failing mutant) |
 | `prose`         | 7.5 %         | an explanation with no code at all                               |
 | `infinite_loop` | 5 %           | the reference with `while True: pass` first in the entry point   |
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import random
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from codeself.agents.backends.base import Backend, BackendOptions, Generation, GenerationRequest
-from codeself.agents.backends.mutations import add_infinite_loop, break_syntax, mutate
+from codeself.agents.backends.mutations import (Mutation, add_infinite_loop, break_syntax, mutate,
+                                                mutation_candidates)
+from codeself.agents.parsing import parse_completion
 from codeself.datasets.task import Task
 
 MOCK_VARIANTS = ("correct", "mutated", "syntax_error", "prose", "infinite_loop")
@@ -51,6 +70,9 @@ _PROSE = (
     "so sort first and then read the result off the ends.",
 )
 _INTROS = ("Here is the solution:", "Sure! Here's a Python implementation:", "")
+MAX_SCREENED_MUTANTS = 8  # candidate mutants run per `mutated` sample before falling back
+SCREEN_CACHE_ENTRIES = 4096  # screening verdicts remembered (least recently used dropped)
+NO_FAILING_MUTANT = "no failing mutant"
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,11 @@ class MockBackend(Backend):
     def __init__(self, config: MockConfig | None = None) -> None:
         super().__init__(model="mock-reference")
         self.mock_config = config or MockConfig()
+        self.screen: MutantScreen | None = None
+
+    def attach_executor(self, executor: Any | None) -> None:
+        """Screen `mutated` samples with this sandbox from now on (None: stop screening)."""
+        self.screen = MutantScreen(executor) if executor is not None else None
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> "MockBackend":
@@ -97,7 +124,9 @@ class MockBackend(Backend):
         return cls(MockConfig(correct_fraction=options.mock_correct_fraction))
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "mock": self.mock_config.to_json()}
+        # the screening budget changes which mutant is emitted, so it is part of the config hash
+        mock = {**self.mock_config.to_json(), "max_screened_mutants": MAX_SCREENED_MUTANTS}
+        return {**super().config(), "mock": mock}
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
         return [[self.sample(request.task, index, request.seed) for index in request.sample_indices]
@@ -121,13 +150,63 @@ class MockBackend(Backend):
         variant = self.choose_variant(task.task_id, sample_index, seed)
         rng = random.Random(f"mock-text:{seed}:{task.task_id}:{sample_index}")
         reference = task.reference_solution.replace("\r\n", "\n").rstrip("\n") + "\n"
-        text, extra = _render_variant(variant, reference, task.entry_point, rng)
+        if variant == "mutated":
+            variant, text, extra = _render_mutated(task, reference, rng, self.screen)
+        else:
+            text, extra = _render_variant(variant, reference, task.entry_point, rng)
         return Generation(completion=text, metadata={"mock_variant": variant, **extra})
+
+
+class MutantScreen:
+    """Runs candidate mutants in the sandbox and remembers whether each failed; thread-safe."""
+
+    def __init__(self, executor: Any, max_entries: int = SCREEN_CACHE_ENTRIES) -> None:
+        self.executor = executor  # anything with `run(task, program) -> ExecutionResult`
+        self.max_entries = max_entries
+        self.executions = 0  # programs actually run (cache misses)
+        self._verdicts: OrderedDict[tuple[str, str], bool] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def fails(self, task: Task, program: str) -> bool:
+        """True when `program` does not pass every test of `task`."""
+        key = (task.task_id, hashlib.sha256(program.encode("utf-8")).hexdigest())
+        with self._lock:
+            if key in self._verdicts:
+                self._verdicts.move_to_end(key)
+                return self._verdicts[key]
+        verdict = not self.executor.run(task, program).passed
+        with self._lock:
+            self.executions += 1
+            self._verdicts[key] = verdict
+            while len(self._verdicts) > self.max_entries:
+                self._verdicts.popitem(last=False)
+        return verdict
 
 
 def _fenced(code: str, rng: random.Random) -> str:
     intro = rng.choice(_INTROS)
     return (intro + "\n\n" if intro else "") + "```python\n" + code + "```\n"
+
+
+def _executed_program(task: Task, mutation: Mutation) -> str:
+    """The program the pipeline will run for this mutant (what the parser takes from the block)."""
+    parsed = parse_completion("```python\n" + mutation.code + "```\n", task.starter_code, task.entry_point)
+    return parsed.code if parsed.code is not None else mutation.code
+
+
+def _render_mutated(task: Task, reference: str, rng: random.Random,
+                    screen: MutantScreen | None) -> tuple[str, str, dict[str, Any]]:
+    """(variant emitted, completion, metadata) for a `mutated` draw; see "Screening" above."""
+    if screen is None:
+        mutation = mutate(reference, rng)
+        return "mutated", _fenced(mutation.code, rng), {"mock_mutation": mutation.description,
+                                                        "mock_screened": False}
+    for mutation in itertools.islice(mutation_candidates(reference, rng), MAX_SCREENED_MUTANTS):
+        if screen.fails(task, _executed_program(task, mutation)):
+            return "mutated", _fenced(mutation.code, rng), {"mock_mutation": mutation.description,
+                                                            "mock_screened": True}
+    text, extra = _render_variant("syntax_error", reference, task.entry_point, rng)
+    return "syntax_error", text, {**extra, "mock_screened": True, "mock_fallback": NO_FAILING_MUTANT}
 
 
 def _render_variant(variant: str, reference: str, entry_point: str,
@@ -141,9 +220,6 @@ def _render_variant(variant: str, reference: str, entry_point: str,
             return ("A first attempt:\n\n```python\n" + draft + "```\n\nOn reflection that has a bug; "
                     "the corrected version:\n\n```python\n" + reference + "```\n"), {"mock_form": form}
         return _fenced(reference, rng), {"mock_form": form}
-    if variant == "mutated":
-        mutation = mutate(reference, rng)
-        return _fenced(mutation.code, rng), {"mock_mutation": mutation.description}
     if variant == "syntax_error":
         broken = break_syntax(reference, rng)
         return _fenced(broken.code, rng), {"mock_mutation": broken.description}

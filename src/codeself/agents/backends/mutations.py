@@ -4,9 +4,9 @@ A "mutated" program differs from the reference by one small change a model might
 a comparison operator (`<` vs `<=`), an arithmetic operator (`+` vs `-`, `//` vs `/`), an
 integer constant off by one, or a wrong constant; a program with none of these loses one
 statement of a function body instead (and only a program with no such statement either gets
-`return None` as its body). A mutation may by chance leave the program
-correct (equivalent mutants exist); that is why the mock labels these samples "mutated", not
-"wrong", and why reports measure correctness by execution, never by label.
+`return None` as its body). A mutation may by chance leave the program correct (equivalent
+mutants exist), so `mutation_candidates` also yields the alternatives in a seeded order: the
+mock backend screens them in the sandbox and keeps the first that fails the task's tests.
 
 Inside `while` statements only the loop condition is mutated, and only in ways that move the
 last iteration by one step (`<` vs `<=`, `>` vs `>=`, an integer off by one): a changed loop
@@ -16,8 +16,10 @@ step easily loops forever, and the mock has a separate, explicit `infinite_loop`
 from __future__ import annotations
 
 import ast
+import itertools
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _COMPARE_SWAPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
@@ -112,18 +114,32 @@ def _apply(kind: str, node: ast.AST, position: int, rng: random.Random) -> str:
 
 def mutate(code: str, rng: random.Random) -> Mutation:
     """Apply one randomly chosen mutation; without any site, drop a statement instead."""
-    original = ast.unparse(ast.parse(code))
+    first = next(mutation_candidates(code, rng), None)
+    return first or Mutation(_return_none(code), "no mutable site: body replaced by `return None`")
+
+
+def mutation_candidates(code: str, rng: random.Random) -> Iterator[Mutation]:
+    """Every distinct mutant of `code`, lazily, in a seeded order: the operator and constant
+    sites (shuffled), then dropped function-body statements (from a random start), then the
+    body replaced by `return None`. The first one is what `mutate` returns, drawing the same
+    random numbers, so a caller that takes only the first behaves exactly like `mutate`; the
+    rest let a caller skip mutants that turn out equivalent to the reference."""
+    seen = {ast.unparse(ast.parse(code)) + "\n"}
+    last = Mutation(_return_none(code), "no mutable site: body replaced by `return None`")
+    for mutation in itertools.chain(_site_mutations(code, rng), _drop_statements(code, rng), [last]):
+        if mutation.code not in seen:
+            seen.add(mutation.code)
+            yield mutation
+
+
+def _site_mutations(code: str, rng: random.Random) -> Iterator[Mutation]:
     order = list(range(len(_sites(ast.parse(code)))))
     rng.shuffle(order)
     for index in order:
         tree = ast.parse(code)  # a fresh tree per attempt: sites are found in the same order
         kind, node, position = _sites(tree)[index]
         description = _apply(kind, node, position, rng)
-        mutated = ast.unparse(tree)
-        if mutated != original:
-            return Mutation(mutated + "\n", description)
-    dropped = _drop_statement(code, rng)
-    return dropped or Mutation(_return_none(code), "no mutable site: body replaced by `return None`")
+        yield Mutation(ast.unparse(tree) + "\n", description)
 
 
 def _droppable(tree: ast.AST) -> list[tuple[ast.FunctionDef, int]]:
@@ -138,18 +154,19 @@ def _droppable(tree: ast.AST) -> list[tuple[ast.FunctionDef, int]]:
     return found
 
 
-def _drop_statement(code: str, rng: random.Random) -> Mutation | None:
-    """Delete one statement of a function body: a "forgot a line" bug."""
-    sites = _droppable(ast.parse(code))
-    if not sites:
-        return None
-    index = rng.randrange(len(sites))
-    tree = ast.parse(code)
-    function, position = _droppable(tree)[index]
-    removed = function.body.pop(position)
-    if not function.body:
-        function.body.append(ast.Pass())
-    return Mutation(ast.unparse(tree) + "\n", f"dropped the statement at line {removed.lineno}")
+def _drop_statements(code: str, rng: random.Random) -> Iterator[Mutation]:
+    """Delete one statement of a function body ("forgot a line"), each in turn from a random start."""
+    count = len(_droppable(ast.parse(code)))
+    if not count:
+        return
+    start = rng.randrange(count)
+    for index in [(start + step) % count for step in range(count)]:
+        tree = ast.parse(code)
+        function, position = _droppable(tree)[index]
+        removed = function.body.pop(position)
+        if not function.body:
+            function.body.append(ast.Pass())
+        yield Mutation(ast.unparse(tree) + "\n", f"dropped the statement at line {removed.lineno}")
 
 
 def _return_none(code: str) -> str:
