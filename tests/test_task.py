@@ -40,6 +40,13 @@ class TaskTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "list of strings"):
             Task.from_json(record(hidden_tests=["ok", 3]))
 
+    def test_schema_version_defaults_to_current(self):
+        legacy = record()
+        del legacy["schema_version"]
+        self.assertEqual(Task.from_json(legacy).schema_version, 1)
+        with self.assertRaisesRegex(ValueError, "'schema_version' must be an integer"):
+            Task.from_json(record(schema_version="1"))
+
     def test_task_is_frozen(self):
         task = Task.from_json(record())
         with self.assertRaises(dataclasses.FrozenInstanceError):

@@ -52,7 +52,9 @@ class Task:
         if missing:
             raise ValueError(f"missing required field(s): {', '.join(missing)}")
         for name, expected in FIELD_TYPES.items():
-            value = record.get(name)
+            if name not in record and name not in REQUIRED_FIELDS:
+                continue  # optional with a default (schema_version)
+            value = record[name]
             if not _has_type(value, expected):
                 raise ValueError(f"field {name!r} must be {_type_name(expected)}, got {type(value).__name__}")
         for name in ("public_tests", "hidden_tests"):
