@@ -1,5 +1,6 @@
 import support  # noqa: F401
 
+import contextlib
 import io
 import unittest
 
@@ -31,7 +32,10 @@ class RunMainTest(unittest.TestCase):
     def test_value_error_becomes_exit_2(self):
         def body():
             raise ValueError("bad input: fix it")
-        self.assertEqual(run_main(body, "prog"), 2)
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            self.assertEqual(run_main(body, "prog"), 2)
+        self.assertEqual(stderr.getvalue(), "prog: error: bad input: fix it\n")
 
     def test_success_returns_body_code(self):
         self.assertEqual(run_main(lambda: None, "prog"), 0)
