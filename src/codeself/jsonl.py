@@ -25,11 +25,12 @@ def _open_text(path: Path) -> IO[str]:
     return open(path, "r", encoding="utf-8")
 
 
-def iter_jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield `(line_number, record)` for each non-blank line; `.gz` files are decompressed.
+def scan_jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Yield `(line_number, record, None)` per JSON-object line, `(line_number, None, why)` per bad one.
 
-    Raises ValueError naming the file and line for invalid JSON or a non-object line, and
-    for a missing file, so scripts can print it as one line.
+    For tools that report every problem of a file (the validator) instead of stopping at the
+    first. Blank lines are skipped; `.gz` files are decompressed. A missing or undecodable file
+    raises ValueError.
     """
     path = Path(path)
     if not path.is_file():
@@ -42,14 +43,26 @@ def iter_jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, A
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as error:
-                    raise ValueError(f"{path}:{line_number}: invalid JSON: {error.msg}") from None
-                if not isinstance(record, dict):
-                    raise ValueError(
-                        f"{path}:{line_number}: expected a JSON object, got {type(record).__name__}"
-                    )
-                yield line_number, record
+                    yield line_number, None, f"invalid JSON: {error.msg}"
+                    continue
+                if isinstance(record, dict):
+                    yield line_number, record, None
+                else:
+                    yield line_number, None, f"expected a JSON object, got {type(record).__name__}"
         except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
             raise ValueError(f"{path}: cannot read as UTF-8 JSONL: {error}") from None
+
+
+def iter_jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield `(line_number, record)` for each non-blank line; `.gz` files are decompressed.
+
+    Raises ValueError naming the file and line for invalid JSON or a non-object line, and
+    for a missing file, so scripts can print it as one line.
+    """
+    for line_number, record, error in scan_jsonl_lines(path):
+        if error is not None:
+            raise ValueError(f"{path}:{line_number}: {error}")
+        yield line_number, record
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:

@@ -8,8 +8,6 @@ docs/schemas/task.md ("Validation rules").
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import warnings
 from collections.abc import Iterable, Iterator
@@ -19,6 +17,7 @@ from typing import Any
 
 from codeself.datasets.snippets import collapse_whitespace, leak_reason, snippet_key, squash_whitespace
 from codeself.datasets.task import SCHEMA_VERSION, Task
+from codeself.jsonl import scan_jsonl_lines
 
 
 @dataclass(frozen=True)
@@ -175,33 +174,9 @@ def validate_files(paths: Iterable[str | os.PathLike],
     """
     validator = validator or TaskFileValidator()
     for path in paths:
-        for line, record, error in iter_records_tolerant(path):
+        for line, record, error in scan_jsonl_lines(path):
             if error is not None:
                 validator.tasks += 1
                 yield Problem(str(path), line, "?", error)
             else:
                 yield from validator.check_record(str(path), line, record)
-
-
-def iter_records_tolerant(path: str | os.PathLike) -> Iterator[tuple[int, dict | None, str | None]]:
-    """(line, record, None) per JSON-object line, or (line, None, why) for a bad line."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for line_number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    yield line_number, None, f"invalid JSON: {error.msg}"
-                    continue
-                if isinstance(record, dict):
-                    yield line_number, record, None
-                else:
-                    yield line_number, None, f"expected a JSON object, got {type(record).__name__}"
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
-        raise ValueError(f"{path}: cannot read as UTF-8 JSONL: {error}") from None

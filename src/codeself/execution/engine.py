@@ -9,6 +9,7 @@ workers. A worker that dies (a candidate may kill it) is replaced and its progra
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -19,9 +20,9 @@ import sys
 import threading
 import time
 import weakref
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -50,16 +51,24 @@ class ExecutionConfig:
     max_processes: int = 32  # RLIMIT_NPROC
     static_scan: bool = True  # refuse clearly hostile programs before running (status blocked)
     timeout_factor: float = 4.0  # per-test timeout = max(floor, factor x reference time) ...
-    timeout_floor_s: float = 1.0  # ... when task.metadata has "reference_time_s"
+    timeout_floor_s: float = 1.0  # ... when the reference's time is known or measured
+    calibrate_timeouts: bool = True  # time a task's reference solution once, at first use
+    calibration_timeout_s: float = 60.0  # per-phase limit while timing the reference
+    max_program_timeout_s: float = 300.0  # cap on a backstop raised to cover scaled limits
 
     def __post_init__(self) -> None:
         if self.sandbox not in SANDBOXES:
             raise ValueError(f"sandbox must be one of {', '.join(SANDBOXES)}, got {self.sandbox!r}")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
-        for name in ("timeout_s", "program_timeout_s", "timeout_floor_s"):
+        for name in ("timeout_s", "program_timeout_s", "timeout_floor_s", "calibration_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not self.timeout_factor >= 1:
+            raise ValueError(f"timeout_factor must be >= 1 (the reference itself must fit), got {self.timeout_factor}")
+        if not self.max_program_timeout_s >= self.program_timeout_s:
+            raise ValueError(f"max_program_timeout_s ({self.max_program_timeout_s}) must be >= "
+                             f"program_timeout_s ({self.program_timeout_s})")
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,12 @@ def _site_packages() -> list[str]:
 
 
 class Executor:
-    """Runs candidate programs in the sandbox; thread-safe; use as a context manager."""
+    """Runs candidate programs in the sandbox; thread-safe; use as a context manager.
+
+    `calibration_runs` counts reference-solution runs made to calibrate timeouts (at most
+    one per task and reference while its measurement stays cached)."""
+
+    CALIBRATION_CACHE_SIZE = 8192  # tasks whose measured reference times are kept (LRU)
 
     def __init__(self, config: ExecutionConfig | None = None) -> None:
         self.config = config or ExecutionConfig()
@@ -165,6 +179,9 @@ class Executor:
         self._closed = False
         self._owner_pid = os.getpid()  # a forked copy of the caller must not share our pipes
         self._lock = threading.Lock()
+        self._calibrated: OrderedDict[tuple[str, str], runner.Calibration] = OrderedDict()
+        self._calibrating: dict[tuple[str, str], Future] = {}  # in flight: later callers wait on it
+        self.calibration_runs = 0
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         # Workers also stop when the caller exits (their pipes close); the finalizer covers an
@@ -218,39 +235,99 @@ class Executor:
         if hasattr(self, "_finalizer"):
             self._finalizer()
 
-    def _dispatch(self, job: dict) -> dict:
+    def _check_usable(self) -> None:
         if self._closed:
-            raise RuntimeError("Executor is closed")
+            raise RuntimeError("this Executor is closed (its workers are stopped); create a new Executor")
         if os.getpid() != self._owner_pid:
             raise RuntimeError("this Executor was created in another process (the caller forked); "
                                "create a new Executor in this process")
+
+    def _dispatch(self, job: dict) -> dict:
+        self._check_usable()
         current = self._idle.get()
         try:
             return current.request(job)
         except (WorkerDied, ValueError):
+            self._check_usable()  # closed meanwhile: the worker was stopped, not killed
             current = self._replace(current)
             return {"outcome": "worker_died", "answers": [], "isolation": self.isolation,
                     "detail": "the worker process died during the run"}
         finally:
-            self._idle.put(current)
+            self._idle.put(current)  # even a stopped one: threads waiting for a worker then fail too
 
     def _replace(self, dead: _Worker) -> _Worker:
         dead.close(wait_s=0.5)
         replacement = self._spawn()
         with self._lock:
-            self._all[:] = [w for w in self._all if w is not dead] + [replacement]
-        return replacement
+            if not self._closed:
+                self._all[:] = [w for w in self._all if w is not dead] + [replacement]
+                return replacement
+        replacement.close()  # close() ran while it started: never leave a worker behind
+        raise RuntimeError("this Executor was closed while a worker was being replaced")
 
     def run(self, task: Task, program: str) -> ExecutionResult:
-        """Execute `program` against every test of `task`; blocking; any thread."""
+        """Execute `program` against every test of `task`; blocking; any thread. The first
+        run of a task may first time its reference solution (see `timeouts`)."""
+        return self._run(task, program, None)
+
+    def _run(self, task: Task, program: str, timeouts: runner.Timeouts | None) -> ExecutionResult:
+        self._check_usable()
         start = time.monotonic()
         early = runner.early_result(task, program, self.config, self.isolation)
         if early is not None:
             return early
-        plan = runner.plan_run(task, program, self.config)
+        if timeouts is None:
+            checked = time.monotonic() - start
+            timeouts = self.timeouts(task)
+            start = time.monotonic() - checked  # duration_s leaves out a calibration run
+        plan = runner.plan_run(task, program, self.config, timeouts)
         reply = self._dispatch(plan.job)
         reply["duration_s"] = time.monotonic() - start
         return runner.build_result(plan, reply)
+
+    def timeouts(self, task: Task) -> runner.Timeouts:
+        """The limits a run of `task` gets (docs/schemas/execution.md, "Per-test timeout").
+        Times the task's reference solution first when nothing else tells them."""
+        if not (self.config.calibrate_timeouts and runner.needs_calibration(task)):
+            return runner.timeouts_for(task, self.config)
+        return runner.timeouts_for(task, self.config, self._calibration(task))
+
+    def _calibration(self, task: Task) -> runner.Calibration:
+        """The cached measurement, or this thread measures it while others wanting it wait."""
+        key = (task.task_id, _calibration_digest(task))
+        with self._lock:
+            found = self._calibrated.get(key)
+            if found is not None:
+                self._calibrated.move_to_end(key)
+                return found
+            waiting = self._calibrating.get(key)
+            if waiting is None:
+                mine = self._calibrating[key] = Future()
+                self.calibration_runs += 1
+        if waiting is not None:
+            return waiting.result()
+        try:
+            measured = self._measure_reference(task)
+        except BaseException as error:
+            with self._lock:
+                del self._calibrating[key]
+            mine.set_exception(error)
+            raise
+        with self._lock:
+            self._calibrated[key] = measured
+            while len(self._calibrated) > self.CALIBRATION_CACHE_SIZE:
+                self._calibrated.popitem(last=False)
+            del self._calibrating[key]
+        mine.set_result(measured)
+        return measured
+
+    def _measure_reference(self, task: Task) -> runner.Calibration:
+        program = task.reference_solution
+        early = runner.early_result(task, program, self.config, self.isolation)
+        if early is not None:
+            return runner.Calibration(error=f"reference {early.status} ({early.error_type})")
+        plan = runner.plan_run(task, program, self.config, runner.calibration_timeouts(task, self.config))
+        return runner.read_calibration(plan, self._dispatch(plan.job))
 
     def run_many(self, jobs: Iterable[tuple[Task, str]], *, window: int | None = None) -> Iterator[ExecutionResult]:
         """Results in input order, streaming: at most `window` programs are pulled ahead of
@@ -261,7 +338,10 @@ class Executor:
         with ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="codeself-exec") as pool:
             pending: deque = deque()
             for task, program in jobs:
-                pending.append(pool.submit(self.run, task, program))
+                # a task's first sample waits here for its calibration (one worker) while
+                # the pool keeps running the samples already submitted
+                timeouts = self.timeouts(task)
+                pending.append(pool.submit(self._run, task, program, timeouts))
                 if len(pending) >= limit:
                     yield pending.popleft().result()
             while pending:
@@ -274,6 +354,7 @@ class Executor:
         After a call times out or kills the child, the remaining calls continue in a fresh
         child. Values larger than `max_value_bytes` come back as ValueTooLarge failures.
         """
+        self._check_usable()
         steps = [{"call": codec.encode(list(args))} for args in arg_lists]
         outcomes: list[CallOutcome] = []
         while len(outcomes) < len(steps):
@@ -283,6 +364,13 @@ class Executor:
                    "program_timeout_s": self.config.program_timeout_s + per_call_timeout_s * len(steps)}
             outcomes.extend(_call_outcomes(self._dispatch(job), len(steps) - len(outcomes)))
         return outcomes
+
+
+def _calibration_digest(task: Task) -> str:
+    """What a reference's measured times depend on, besides the Executor's own config."""
+    parts = [task.reference_solution or "", task.setup_code, task.entry_point or "",
+             list(task.public_tests), list(task.hidden_tests)]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=True).encode()).hexdigest()
 
 
 def _call_outcomes(reply: dict, wanted: int) -> list[CallOutcome]:

@@ -90,10 +90,8 @@ def judge_test(split: "SplitTest", values: list, *, atol: float = 0.0, hidden: b
 
 
 def _namespace(values: list, atol: float, default_float_atol: float) -> dict[str, Any]:
-    namespace: dict[str, Any] = {"__builtins__": {}}
-    namespace.update(_SAFE_BUILTINS)
-    namespace.update(_GUARDED)
-    namespace["math"] = _MATH
+    namespace = _BASE_NAMESPACE.copy()  # one copy instead of rebuilding ~45 entries per test
+    namespace["__builtins__"] = {}
     namespace["_compare"] = functools.partial(_compare_chain, atol=atol, default_float_atol=default_float_atol)
     namespace.update({f"_v{index}": value for index, value in enumerate(values)})
     return namespace
@@ -376,6 +374,7 @@ _GUARDED = {
     "_g_type": _g_type, "_g_sum": _g_sum,
 }
 _MATH = types.SimpleNamespace(**{name: getattr(math, name) for name in MATH_NAMES})
+_BASE_NAMESPACE: dict[str, Any] = {**_SAFE_BUILTINS, **_GUARDED, "math": _MATH}
 
 # ---- messages ---------------------------------------------------------------------------
 

@@ -5,11 +5,14 @@ tests. The plan splits every test with `assertions.split_test`, so only candidat
 probes (and, for unsplittable tests, the whole snippet, counted as judged in-process) go to
 the worker; the judges, which hold the expected values, stay here. A test passes only when
 this process judged it passed: a missing, malformed or unexpected answer is a failure.
+Wall-clock limits come from `timeouts_for`: the task's own, else scaled from the reference
+solution's measured time (EvalPlus style), else the configured default.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 from codeself.datasets.task import Task
@@ -20,6 +23,40 @@ from codeself.execution.result import ExecutionResult, TestOutcome
 MAX_MESSAGE = 300
 _OUTCOME_ERRORS = {"timeout": "Timeout", "died": "ProcessDied", "malformed": "MalformedAnswer",
                    "worker_died": "ProcessDied", "sandbox": "SandboxError"}
+TIMEOUT_SOURCES = ("task", "reference_time", "calibrated", "default", "default (reference failed calibration)")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """The wall-clock limits of one run and where they came from (docs: "Per-test timeout")."""
+
+    tests_s: tuple[float, ...]  # one per test, public then hidden
+    import_s: float  # running the program and setup_code
+    program_s: float  # whole-program backstop
+    source: str  # one of TIMEOUT_SOURCES
+    calibration_error: str = ""  # why the reference failed calibration, when it did
+    base_s: float = 0.0  # the per-test limit reported for a task without tests
+
+    @property
+    def test_s(self) -> float:
+        """The largest per-test limit (what `extra["test_timeout_s"]` reports)."""
+        return max(self.tests_s, default=self.base_s)
+
+    def extra(self) -> dict:
+        record = {"timeout_source": self.source, "test_timeout_s": self.test_s,
+                  "program_timeout_s": self.program_s}
+        if self.calibration_error:
+            record["calibration_error"] = self.calibration_error
+        return record
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What one run of a task's reference solution measured: seconds per phase, or why not."""
+
+    import_s: float = 0.0
+    tests_s: tuple[float, ...] | None = None  # one per test, public then hidden; None = failed
+    error: str = ""  # why the reference run cannot be used (status and error type)
 
 
 @dataclass(frozen=True)
@@ -29,19 +66,83 @@ class Plan:
     task: Task
     tests: tuple[tuple[str, int, SplitTest], ...]  # (kind, index, split)
     job: dict
-    test_timeout_s: float
+    timeouts: Timeouts
+
+
+def _metadata_time(task: Task, key: str, minimum_exclusive: bool) -> float | None:
+    value = (task.metadata or {}).get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if value > 0 or (value == 0 and not minimum_exclusive):
+            return float(value)
+    return None
+
+
+def needs_calibration(task: Task) -> bool:
+    """True when only a run of the reference can tell this task's timeouts."""
+    return (bool(task.reference_solution) and _metadata_time(task, "timeout_s", True) is None
+            and _metadata_time(task, "reference_time_s", False) is None)
 
 
 def test_timeout(task: Task, config) -> float:
-    """Per-test timeout: the task's own, else factor x reference time (floored), else default."""
-    metadata = task.metadata or {}
-    explicit = metadata.get("timeout_s")
-    if isinstance(explicit, (int, float)) and explicit > 0:
-        return float(explicit)
-    reference = metadata.get("reference_time_s")
-    if isinstance(reference, (int, float)) and reference >= 0:
-        return max(config.timeout_floor_s, config.timeout_factor * float(reference))
-    return config.timeout_s
+    """Per-test timeout without calibration: the task's own, else factor x reference time
+    (floored), else the config default."""
+    return timeouts_for(task, config).test_s
+
+
+def timeouts_for(task: Task, config, calibration: Calibration | None = None) -> Timeouts:
+    """The rule of docs/schemas/execution.md, "Per-test timeout", first match wins:
+    metadata timeout_s, metadata reference_time_s, a successful calibration, the default."""
+    count = len(task.public_tests) + len(task.hidden_tests)
+    explicit = _metadata_time(task, "timeout_s", True)
+    if explicit is not None:
+        return Timeouts((explicit,) * count, explicit, config.program_timeout_s, "task", base_s=explicit)
+    reference = _metadata_time(task, "reference_time_s", False)
+    if reference is not None:
+        return _scaled((reference,) * count, 0.0, config, "reference_time")
+    if calibration is not None and calibration.tests_s is not None and len(calibration.tests_s) == count:
+        return _scaled(calibration.tests_s, calibration.import_s, config, "calibrated")
+    failed = calibration is not None
+    return Timeouts((config.timeout_s,) * count, config.timeout_s, config.program_timeout_s,
+                    "default (reference failed calibration)" if failed else "default",
+                    calibration_error=(calibration.error or "unusable reference run") if failed else "",
+                    base_s=config.timeout_s)
+
+
+def _scaled(reference_s: tuple[float, ...], reference_import_s: float, config, source: str) -> Timeouts:
+    """EvalPlus-style limits from the reference's own times. Each test: max(floor, factor x
+    its time). Import: never below the default (a candidate may import what the reference
+    does not) nor the largest test limit (it may precompute at import). Backstop: raised to
+    the sum of those limits, so it never decides a verdict below max_program_timeout_s."""
+    floor, factor = config.timeout_floor_s, config.timeout_factor
+    tests = tuple(max(floor, factor * seconds) for seconds in reference_s)
+    base = max(floor, factor * max(reference_s, default=0.0))
+    import_s = max(config.timeout_s, base, factor * reference_import_s)
+    program_s = max(config.program_timeout_s, min(config.max_program_timeout_s, import_s + sum(tests)))
+    return Timeouts(tests, import_s, program_s, source, base_s=base)
+
+
+def calibration_timeouts(task: Task, config) -> Timeouts:
+    """Generous limits for timing the reference: calibration_timeout_s per phase, the
+    largest backstop allowed."""
+    limit = config.calibration_timeout_s
+    count = len(task.public_tests) + len(task.hidden_tests)
+    return Timeouts((limit,) * count, limit, config.max_program_timeout_s, "calibration", base_s=limit)
+
+
+def read_calibration(plan: Plan, reply: dict) -> Calibration:
+    """Per-phase times of a reference run, or why it cannot calibrate anything. The worker
+    reports one duration per answer (import first); without them every test is charged the
+    whole run's time, which can only make limits more generous."""
+    result = build_result(plan, reply)
+    if not result.passed:
+        # status and error type only: the message could quote the reference's own output
+        return Calibration(error=f"reference {result.status} ({result.error_type})")
+    durations = reply.get("durations")
+    if (isinstance(durations, list) and len(durations) == len(plan.tests) + 1
+            and all(isinstance(d, (int, float)) and 0 <= d < float("inf") for d in durations)):
+        return Calibration(import_s=float(durations[0]), tests_s=tuple(float(d) for d in durations[1:]))
+    whole = float(reply.get("duration_s") or 0.0)
+    return Calibration(import_s=whole, tests_s=(whole,) * len(plan.tests))
 
 
 def early_result(task: Task, program: str, config, isolation: str) -> ExecutionResult | None:
@@ -65,17 +166,18 @@ def early_result(task: Task, program: str, config, isolation: str) -> ExecutionR
     return None
 
 
-def plan_run(task: Task, program: str, config) -> Plan:
+def plan_run(task: Task, program: str, config, timeouts: Timeouts | None = None) -> Plan:
     tests = tuple((kind, index, split_test(snippet, task.entry_point))
                   for kind, snippets in (("public", task.public_tests), ("hidden", task.hidden_tests))
                   for index, snippet in enumerate(snippets))
     steps = [{"probes": list(split.probes)} if split.judge is not None else {"fallback": split.fallback}
              for _, _, split in tests]
-    timeout = test_timeout(task, config)
+    timeouts = timeouts or timeouts_for(task, config)
+    assert len(timeouts.tests_s) == len(steps), "one timeout per test"
     job = {"program": program, "setup": task.setup_code, "entry_point": task.entry_point,
-           "steps": steps, "step_timeouts_s": [timeout] * (len(steps) + 1),
-           "import_timeout_s": timeout, "program_timeout_s": config.program_timeout_s}
-    return Plan(task=task, tests=tests, job=job, test_timeout_s=timeout)
+           "steps": steps, "step_timeouts_s": [*timeouts.tests_s, timeouts.test_s],
+           "import_timeout_s": timeouts.import_s, "program_timeout_s": timeouts.program_s}
+    return Plan(task=task, tests=tests, job=job, timeouts=timeouts)
 
 
 def build_result(plan: Plan, reply: dict) -> ExecutionResult:
@@ -84,7 +186,7 @@ def build_result(plan: Plan, reply: dict) -> ExecutionResult:
     answers = reply.get("answers") or []
     base = {"duration_s": reply.get("duration_s", 0.0), "cpu_time_s": reply.get("cpu_s", 0.0),
             "peak_rss_kb": reply.get("peak_rss_kb", 0), "stdout_tail": reply.get("stdout", ""),
-            "stderr_tail": reply.get("stderr", ""), "extra": {"test_timeout_s": plan.test_timeout_s}}
+            "stderr_tail": reply.get("stderr", ""), "extra": plan.timeouts.extra()}
     counts = _counts(plan.task, ())
     if reply["outcome"] == "sandbox":
         return _result("sandbox_error", "import", counts, isolation, error_type="SandboxError",

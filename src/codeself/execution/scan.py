@@ -16,7 +16,10 @@ and string literals passed to `exec` / `eval` / `compile` are scanned too.
 from __future__ import annotations
 
 import ast
+import hashlib
+import threading
 import warnings
+from collections import OrderedDict
 
 # module (or dotted prefix) -> rule name; importing it or anything under it is blocked
 BLOCKED_MODULES = {
@@ -62,17 +65,69 @@ PATH_FUNCTIONS = frozenset({
 _IMPORTERS = frozenset({"__import__", "builtins.__import__", "importlib.import_module", "importlib.__import__"})
 _CODE_RUNNERS = frozenset({"exec", "eval", "compile", "builtins.exec", "builtins.eval", "builtins.compile"})
 _MAX_NESTED_SOURCE = 5  # exec("exec('...')") depth followed
+CACHE_SIZE = 4096  # scan results remembered (a digest and a short reason each: < 1 MiB in all)
 
 
 class _Blocked(Exception):
     pass
 
 
+class _ScanCache:
+    """Results of recent scans keyed by a digest of the program (not the program itself, so
+    the cache stays small however large the programs are). Thread-safe, least recently used
+    out first. Scanning is a pure function of the text, so a hit is the same verdict; RL
+    batches and repeated evaluations often hold the same program many times."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._results: OrderedDict[bytes, str | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(code: str) -> bytes:
+        return hashlib.blake2b(code.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+
+    def get(self, key: bytes) -> tuple[bool, str | None]:
+        with self._lock:
+            if key not in self._results:
+                return False, None
+            self._results.move_to_end(key)
+            return True, self._results[key]
+
+    def put(self, key: bytes, reason: str | None) -> None:
+        with self._lock:
+            self._results[key] = reason
+            self._results.move_to_end(key)
+            while len(self._results) > self.size:
+                self._results.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._results.clear()
+
+
+_CACHE = _ScanCache(CACHE_SIZE)
+
+
 def scan_program(code: str) -> str | None:
     """The reason of the first rule that blocks `code`, or None when nothing is found.
 
     Code that does not parse is not blocked here (the engine reports the syntax error).
+    Results are cached by content digest (`_CACHE`, bounded).
     """
+    key = _ScanCache.key(code)
+    found, reason = _CACHE.get(key)
+    if not found:
+        reason = scan_uncached(code)
+        _CACHE.put(key, reason)
+    return reason
+
+
+def scan_uncached(code: str) -> str | None:
+    """`scan_program` without the cache."""
     try:
         _scan_source(code, 0)
     except _Blocked as blocked:
