@@ -12,7 +12,6 @@ import os
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from codeself.datasets.snippets import collapse_whitespace, leak_reason, snippet_key, squash_whitespace
