@@ -65,7 +65,7 @@ class ExecutionConfig:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if not self.timeout_factor >= 1:
-            raise ValueError(f"timeout_factor must be >= 1 (the reference itself must fit), got {self.timeout_factor}")
+            raise ValueError(f"timeout_factor must be >= 1 (the reference must fit), got {self.timeout_factor}")
         if not self.max_program_timeout_s >= self.program_timeout_s:
             raise ValueError(f"max_program_timeout_s ({self.max_program_timeout_s}) must be >= "
                              f"program_timeout_s ({self.program_timeout_s})")
@@ -294,6 +294,7 @@ class Executor:
 
     def _calibration(self, task: Task) -> runner.Calibration:
         """The cached measurement, or this thread measures it while others wanting it wait."""
+        self._check_usable()  # before the lock: a forked copy may have inherited it held
         key = (task.task_id, _calibration_digest(task))
         with self._lock:
             found = self._calibrated.get(key)
@@ -367,9 +368,10 @@ class Executor:
 
 
 def _calibration_digest(task: Task) -> str:
-    """What a reference's measured times depend on, besides the Executor's own config."""
+    """What a reference's measured times and verdict depend on, besides the Executor's config."""
+    tolerances = [repr((task.metadata or {}).get(key)) for key in ("atol", "default_float_atol")]
     parts = [task.reference_solution or "", task.setup_code, task.entry_point or "",
-             list(task.public_tests), list(task.hidden_tests)]
+             list(task.public_tests), list(task.hidden_tests), tolerances]
     return hashlib.sha256(json.dumps(parts, ensure_ascii=True).encode()).hexdigest()
 
 

@@ -69,18 +69,20 @@ class Plan:
     timeouts: Timeouts
 
 
-def _metadata_time(task: Task, key: str, minimum_exclusive: bool) -> float | None:
+def _metadata_seconds(task: Task, key: str, allow_zero: bool) -> float | None:
+    """A finite, positive (or zero, when allowed) number of seconds from task.metadata."""
     value = (task.metadata or {}).get(key)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        if value > 0 or (value == 0 and not minimum_exclusive):
+        if value > 0 or (value == 0 and allow_zero):
             return float(value)
     return None
 
 
 def needs_calibration(task: Task) -> bool:
     """True when only a run of the reference can tell this task's timeouts."""
-    return (bool(task.reference_solution) and _metadata_time(task, "timeout_s", True) is None
-            and _metadata_time(task, "reference_time_s", False) is None)
+    has_tests = bool(task.public_tests or task.hidden_tests)
+    return (has_tests and bool(task.reference_solution) and _metadata_seconds(task, "timeout_s", False) is None
+            and _metadata_seconds(task, "reference_time_s", True) is None)
 
 
 def test_timeout(task: Task, config) -> float:
@@ -93,10 +95,10 @@ def timeouts_for(task: Task, config, calibration: Calibration | None = None) -> 
     """The rule of docs/schemas/execution.md, "Per-test timeout", first match wins:
     metadata timeout_s, metadata reference_time_s, a successful calibration, the default."""
     count = len(task.public_tests) + len(task.hidden_tests)
-    explicit = _metadata_time(task, "timeout_s", True)
+    explicit = _metadata_seconds(task, "timeout_s", False)
     if explicit is not None:
         return Timeouts((explicit,) * count, explicit, config.program_timeout_s, "task", base_s=explicit)
-    reference = _metadata_time(task, "reference_time_s", False)
+    reference = _metadata_seconds(task, "reference_time_s", True)
     if reference is not None:
         return _scaled((reference,) * count, 0.0, config, "reference_time")
     if calibration is not None and calibration.tests_s is not None and len(calibration.tests_s) == count:
