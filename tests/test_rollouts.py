@@ -59,6 +59,20 @@ class RolloutRecordTest(unittest.TestCase):
         self.assertEqual(slow.deterministic_json(), make_rollout().deterministic_json())
         self.assertNotEqual(slow.to_json(), make_rollout().to_json())
 
+    def test_measured_timeout_limits_move_to_timing(self):
+        import dataclasses
+        calibrated = dataclasses.replace(RESULT, extra={"timeout_source": "calibrated",
+                                                        "test_timeout_s": 38.7, "program_timeout_s": 79.0})
+        rollout = make_rollout(execution=calibrated)
+        record = rollout.to_json()
+        # The source of the limits is deterministic and stays; the measured limits do not.
+        self.assertEqual(record["execution"]["extra"], {"timeout_source": "calibrated"})
+        self.assertEqual((record["timing"]["test_timeout_s"], record["timing"]["program_timeout_s"]), (38.7, 79.0))
+        self.assertEqual(Rollout.from_json(json.loads(json.dumps(record))), rollout)
+        faster = make_rollout(execution=dataclasses.replace(
+            calibrated, extra={**calibrated.extra, "test_timeout_s": 12.0}))
+        self.assertEqual(faster.deterministic_json(), rollout.deterministic_json())
+
     def test_from_json_names_missing_fields(self):
         record = make_rollout().to_json()
         del record["parse_status"]

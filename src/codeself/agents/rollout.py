@@ -1,7 +1,9 @@
 """The rollout record: one generated, executed and scored sample (docs/schemas/rollout.md).
 
-Everything that varies between two runs of the same command — generation time and the
-execution result's own timing fields — is kept under `timing`, so two rollout files from the
+Everything that varies between two runs of the same command — generation time, the
+execution result's own timing fields, and the timeout limits measured by calibrating against
+the reference solution (`execution.extra.test_timeout_s` / `program_timeout_s`) — is kept
+under `timing`, so two rollout files from the
 same inputs and seed are byte-identical once `timing` is dropped.
 """
 
@@ -17,6 +19,8 @@ from codeself.execution.result import ExecutionResult
 # ExecutionResult fields moved from `execution` into `timing` (as "execution_<name>").
 _EXECUTION_TIMING = {"duration_s": "execution_s", "cpu_time_s": "execution_cpu_s",
                      "peak_rss_kb": "execution_peak_rss_kb"}
+# Measured timeout limits moved from `execution.extra` into `timing` under the same names.
+_EXTRA_TIMING = ("test_timeout_s", "program_timeout_s")
 
 
 def rollout_id(task_id: str, sample_index: int, config_hash: str, seed: int) -> str:
@@ -50,6 +54,10 @@ class Rollout:
         timing = dict(self.timing)
         for name, timing_name in _EXECUTION_TIMING.items():
             timing[timing_name] = execution.pop(name)
+        extra = execution["extra"] = dict(execution["extra"])
+        for name in _EXTRA_TIMING:
+            if name in extra:
+                timing[name] = extra.pop(name)
         return {
             "rollout_id": self.rollout_id, "task_id": self.task_id, "sample_index": self.sample_index,
             "split": self.split, "backend": self.backend, "model": self.model,
@@ -69,6 +77,10 @@ class Rollout:
         for name, timing_name in _EXECUTION_TIMING.items():
             if timing_name in timing and name not in execution:
                 execution[name] = timing.pop(timing_name)
+        extra = execution["extra"] = dict(execution.get("extra") or {})
+        for name in _EXTRA_TIMING:
+            if name in timing:
+                extra[name] = timing.pop(name)
         values = {name: record[name] for name in ROLLOUT_FIELDS}
         values["execution"] = ExecutionResult.from_json(execution)
         values["metadata"] = dict(record.get("metadata") or {})
