@@ -34,7 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=ExecutionConfig.workers,
                         help="warm worker processes (default: CPU count)")
     parser.add_argument("--timeout", type=float, default=ExecutionConfig.timeout_s,
-                        help="per-test timeout in seconds when a task sets none (default %(default)s)")
+                        help="per-test timeout in seconds for tasks with no timeout_s, no reference_time_s "
+                             "and no reference solution to calibrate from (default %(default)s)")
+    parser.add_argument("--no-calibrate", action="store_true",
+                        help="do not time each task's reference solution to scale its per-test timeouts; "
+                             "use --timeout for every task that sets none")
     parser.add_argument("--sandbox", choices=SANDBOXES, default="auto",
                         help="isolation: auto (namespaces if the kernel allows, else rlimits), "
                              "namespaces, rlimits, bwrap (default %(default)s)")
@@ -59,7 +63,8 @@ def check_samples(path: str, tasks: dict) -> int:
 
 def _results(args, tasks: dict, total: int, summary: collections.Counter, info: dict):
     """Yield output records in input order; run_many pulls samples lazily (flat memory)."""
-    config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox, timeout_s=args.timeout)
+    config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox, timeout_s=args.timeout,
+                             calibrate_timeouts=not args.no_calibrate)
     pending: collections.deque = collections.deque()  # samples whose results are not out yet
 
     def jobs():

@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run seed; every random choice derives from it (default 0)")
     parser.add_argument("--workers", type=int, help="sandbox worker processes (default: CPU count)")
     parser.add_argument("--timeout-s", type=float,
-                        help="per-test timeout when the task sets none (default: the executor's)")
+                        help="per-test timeout for tasks that set none and have no reference solution to "
+                             "calibrate from (default: the executor's, 5 s)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run: keep existing records, add the missing ones")
     parser.add_argument("--overwrite", action="store_true",

@@ -53,6 +53,18 @@ class ExecuteSamplesTest(unittest.TestCase):
         self.assertIn(f"3 samples -> {self.output}; passed 1/3 (33.3%)", done.stderr)
         self.assertIn(f"failed 1, passed 1, syntax_error 1; isolation {isolation}", done.stderr)
 
+    def test_timeouts_calibrated_from_reference_unless_disabled(self):
+        samples = self.write("samples.jsonl", [json.dumps(SAMPLES[0])])
+        sources = []
+        for extra in ((), ("--no-calibrate", "--timeout", "3")):
+            done = self.run_script(samples, *extra)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            with open(self.output) as handle:
+                execution = json.loads(handle.readline())["execution"]
+            sources.append((execution["extra"]["timeout_source"], execution["extra"]["test_timeout_s"]))
+        # The reference adds two numbers in microseconds: max(floor 1 s, 4 x t) = the 1 s floor.
+        self.assertEqual(sources, [("calibrated", 1.0), ("default", 3.0)])
+
     def test_unknown_task_is_an_error_with_line_number(self):
         samples = self.write("samples.jsonl", [json.dumps(SAMPLES[0]), json.dumps({"task_id": "nope/1", "code": "x"})])
         done = self.run_script(samples)
