@@ -14,6 +14,7 @@ import _bootstrap  # noqa: F401
 import argparse
 import multiprocessing
 import os
+import resource
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -71,6 +72,11 @@ def bench_in_process(jobs: list) -> tuple[float, int]:
     return time.perf_counter() - started, passed
 
 
+def _cpu_now() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _baseline_child(task, program, results) -> None:
     results.append("passed" if _exec_program(task, program) else "failed")
 
@@ -96,10 +102,44 @@ def bench_baseline(jobs: list, workers: int) -> tuple[float, int]:
     return time.perf_counter() - started, passed
 
 
-def bench_engine(executor: Executor, jobs: list) -> tuple[float, int]:
+def bench_engine(executor: Executor, jobs: list) -> tuple[float, int, str]:
+    before = stage_cpu(executor)
     started = time.perf_counter()
     passed = sum(result.passed for result in executor.run_many(jobs))
-    return time.perf_counter() - started, passed
+    seconds = time.perf_counter() - started
+    after = stage_cpu(executor)
+    return seconds, passed, _stage_line(before, after, len(jobs))
+
+
+def stage_cpu(executor: Executor) -> tuple[float, float, float] | None:
+    """CPU seconds so far of (this process, the workers, the programs they reaped), read from
+    /proc: workers are the Executor's processes and their live descendants (the real worker
+    is a child of the started one in namespaces mode); a program's CPU is added to its
+    worker's reaped-children total when the worker waits for it. None where /proc is absent."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    workers = programs = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        stack = [started.process.pid for started in executor._all]  # noqa: SLF001 - measurement only
+        while stack:
+            pid = stack.pop()
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            workers += (int(fields[11]) + int(fields[12])) / tick
+            programs += (int(fields[13]) + int(fields[14])) / tick
+            with open(f"/proc/{pid}/task/{pid}/children") as handle:
+                stack.extend(int(child) for child in handle.read().split())
+    except (OSError, ValueError, IndexError):
+        return None
+    return usage.ru_utime + usage.ru_stime, workers, programs
+
+
+def _stage_line(before, after, count: int) -> str:
+    if before is None or after is None:
+        return "CPU per program: not available (no /proc)"
+    parent, workers, programs = ((b - a) / count * 1000 for a, b in zip(before, after))
+    return (f"CPU per program: parent {parent:.2f} ms, workers {workers:.2f} ms, programs {programs:.2f} ms "
+            f"(total {parent + workers + programs:.2f} ms)")
 
 
 def bench_loops(executor: Executor, jobs: list, timeout: float) -> tuple[float, int, int, float]:
@@ -154,11 +194,14 @@ def _run(args) -> int:
     count = len(jobs)
     print(f"HumanEval canonical solutions x {args.repeat} = {count} programs; workers {args.workers}; "
           f"cpus {os.cpu_count()}; load average {os.getloadavg()[0]:.2f} (shared machine: figures are noisy)")
+    cpu_before = _cpu_now()
     floor_s, floor_passed = bench_in_process(jobs)
-    print(_line("in-process exec loop (floor)", floor_s, count, floor_passed))
+    floor_cpu_ms = (_cpu_now() - cpu_before) / count * 1000
+    print(_line("in-process exec loop (floor)", floor_s, count, floor_passed) + f"  CPU {floor_cpu_ms:.2f} ms/program")
     with Executor(ExecutionConfig(workers=args.workers, sandbox=args.sandbox)) as executor:
-        engine_s, engine_passed = bench_engine(executor, jobs)
+        engine_s, engine_passed, stages = bench_engine(executor, jobs)
         print(_line(f"engine ({executor.isolation})", engine_s, count, engine_passed))
+        print(f"  {stages}")
         print(f"engine / floor = {floor_s / engine_s:.2f}  (target >= 0.5)")
         if not args.skip_baseline:
             base_s, base_passed = bench_baseline(jobs, args.workers)

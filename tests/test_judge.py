@@ -223,6 +223,26 @@ class GuardTest(unittest.TestCase):
         self.assertTrue(passes("assert round(f(1) + 0, 1) == 2.5", 2.46))
 
 
+class NamespaceTest(unittest.TestCase):
+    def test_each_judge_gets_a_fresh_namespace(self):
+        from codeself.execution import judge
+
+        first = judge._namespace([1, 2], 0.0, 0.0)
+        second = judge._namespace([], 0.0, 0.0)
+        self.assertEqual((first["_v0"], first["_v1"]), (1, 2))
+        self.assertNotIn("_v0", second)  # nothing left over from the previous test
+        self.assertNotIn("_v0", judge._BASE_NAMESPACE)
+        self.assertIsNot(first["__builtins__"], second["__builtins__"])
+        self.assertEqual(first["__builtins__"], {})
+
+    def test_repeated_judges_agree(self):
+        split = SplitTest(probes=("f(1)",), judge="_v0 == [1, 2.5]", fallback=None)
+        self.assertEqual(judge_test(split, [[1, 2.5]]), (True, None, ""))
+        self.assertEqual(judge_test(split, [[1, 2.5000001]], atol=1e-3), (True, None, ""))
+        self.assertFalse(judge_test(split, [[1, 2.6]], atol=1e-3)[0])
+        self.assertEqual(judge_test(split, [[1, 2.5]]), (True, None, ""))
+
+
 class ContractTest(unittest.TestCase):
     def test_wrong_value_count_is_a_caller_error(self):
         with self.assertRaises(ValueError):

@@ -4,6 +4,7 @@ import gzip
 import json
 import unittest
 
+from codeself.execution import scan
 from codeself.execution.scan import scan_program
 
 
@@ -94,6 +95,42 @@ class AllowedProgramsTest(unittest.TestCase):
         for program in self.ALLOWED:
             with self.subTest(program=program):
                 self.assertIsNone(scan_program(program))
+
+
+class ScanCacheTest(unittest.TestCase):
+    def test_cached_verdict_equals_a_fresh_scan(self):
+        programs = ["import os\nos.fork()", "x = 1", "import subprocess", "def f(:"]
+        for program in programs:
+            with self.subTest(program=program):
+                first = scan_program(program)
+                self.assertEqual(scan_program(program), first)  # second call: from the cache
+                self.assertEqual(first, scan.scan_uncached(program))
+                self.assertIn(scan._ScanCache.key(program), scan._CACHE._results)
+
+    def test_key_is_the_content_not_the_object(self):
+        # equal text built differently -> same key; one character more -> another key
+        self.assertEqual(scan._ScanCache.key("x = 1"), scan._ScanCache.key("".join(["x =", " 1"])))
+        self.assertNotEqual(scan._ScanCache.key("x = 1"), scan._ScanCache.key("x = 1 "))
+        self.assertEqual(len(scan._ScanCache.key("\ud800 lone surrogate")), 20)
+
+    def test_least_recently_used_goes_first(self):
+        cache = scan._ScanCache(3)
+        for name in ("a", "b", "c"):
+            cache.put(name.encode(), name)
+        self.assertEqual(cache.get(b"a"), (True, "a"))  # a is now the most recent
+        cache.put(b"d", None)  # evicts b, the least recently used
+        self.assertEqual(len(cache), 3)
+        self.assertEqual(cache.get(b"b"), (False, None))
+        self.assertEqual(cache.get(b"d"), (True, None))  # a cached "not blocked" is a hit
+        self.assertEqual(cache.get(b"a"), (True, "a"))
+
+    def test_module_cache_stays_bounded(self):
+        scan._CACHE.clear()
+        for index in range(scan.CACHE_SIZE + 50):
+            scan_program(f"x = {index}")
+        self.assertEqual(len(scan._CACHE), scan.CACHE_SIZE)
+        self.assertIn(scan._ScanCache.key(f"x = {scan.CACHE_SIZE + 49}"), scan._CACHE._results)
+        self.assertNotIn(scan._ScanCache.key("x = 0"), scan._CACHE._results)
 
 
 class RealDataScanTest(unittest.TestCase):

@@ -7,19 +7,24 @@ each step with one frame of encoded values on the result pipe. The worker enforc
 timeout from outside with SIGKILL; the parent decodes the values and judges them with
 expected values this process never sees.
 
-Frames on both pipes: 4-byte big-endian length, then compact JSON. Every message from the
-worker carries a fresh nonce `n` and every answer ends with the same `"n"`, so frames the
-candidate writes to the result pipe ahead of time are recognised as forged.
-Steps (worker -> child): {"probes": [expr, ...]} | {"fallback": snippet} | {"call": encoded
-argument list} | {"end": true}. Answers (child -> worker): {"values": [encoded, ...]} |
-{"ok": true} | {"error": {"type": name, "message": text}}; the first answer is the import
-result: {"ok": true} or {"error": ...}.
+Frames on both pipes: 4-byte big-endian length, then the body. Worker -> child bodies are
+`marshal` data (trusted direction: only the worker writes the control pipe, and marshal
+carries the probes already compiled by the worker, which caches them across programs, so
+the child skips one compile() per probe); child -> worker bodies are compact JSON, the only
+format the parent parses from untrusted code. Every message from the worker carries a fresh
+nonce `n` and every answer ends with the same `"n"`, so frames the candidate writes to the
+result pipe ahead of time are recognised as forged.
+Steps (worker -> child): {"probes": [code object or expr, ...]} | {"fallback": snippet} |
+{"call": encoded argument list} | {"end": true}. Answers (child -> worker): {"values":
+[encoded, ...]} | {"ok": true} | {"error": {"type": name, "message": text}}; the first
+answer is the import result: {"ok": true} or {"error": ...}.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
+import marshal
 import os
 import struct
 import sys
@@ -33,12 +38,15 @@ CANDIDATE_MODULE = "candidate"  # __name__ of the candidate's module: `if __name
 # Captured before any candidate code runs; the candidate may rebind the originals later.
 _read, _write, _exit = os.read, os.write, os._exit
 _pack, _unpack = struct.pack, struct.unpack
-_dumps, _loads = json.dumps, json.loads
+_loads = marshal.loads  # control frames: written by the worker only
+# One encoder made up front (json.dumps with options builds a new one per call).
+_dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
 _encode, _decode = codec.encode, codec.decode
 _compile, _exec, _eval = compile, exec, eval
 _type_name = type.__dict__["__name__"].__get__
 _type = type
 _str = str
+READY_FRAME = b'{"ready":true}'
 
 
 def _read_exact(fd: int, size: int) -> bytes | None:
@@ -74,12 +82,23 @@ class FrameReader:
             self.buffer += chunk
 
 
-def write_frame(fd: int, message: dict) -> None:
-    body = _dumps(message, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode()
-    data = _pack(">I", len(body)) + body
+def frame_bytes(message: dict) -> bytes:
+    body = _dumps(message).encode()
+    return _pack(">I", len(body)) + body
+
+
+def write_bytes(fd: int, data: bytes) -> None:
     while data:
         written = _write(fd, data)
         data = data[written:]
+
+
+def write_frame(fd: int, message: dict) -> None:
+    write_bytes(fd, frame_bytes(message))
+
+
+def write_ready(fd: int) -> None:
+    write_bytes(fd, _pack(">I", len(READY_FRAME)) + READY_FRAME)
 
 
 def describe(error: BaseException) -> dict:
@@ -152,7 +171,9 @@ def _answer(step: dict, namespace: dict, entry_point: str | None, max_value_byte
         if "probes" in step:
             values = []
             for probe in step["probes"]:
-                value = _eval(_compile(probe, "<test>", "eval", dont_inherit=True), namespace)
+                if _type(probe) is _str:  # the worker could not compile it: fail here, as the candidate sees it
+                    probe = _compile(probe, "<test>", "eval", dont_inherit=True)
+                value = _eval(probe, namespace)
                 values.append(_encode(value, max_bytes=max_value_bytes))
                 del value
             return {"values": values}

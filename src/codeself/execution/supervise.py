@@ -9,7 +9,7 @@ forged frame. Output is kept as a bounded tail at the pipe.
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import select
 import struct
@@ -23,6 +23,42 @@ if TYPE_CHECKING:
 
 READY_FRAME = b'{"ready":true}'
 BATCH_AHEAD = 64  # probe steps queued before their answers arrive (bounded pipe use)
+PROBE_CACHE_SIZE = 2048  # compiled probes kept by a worker (they repeat across samples of a task)
+MAX_CACHED_PROBE = 4096  # longer probes are compiled per run and not kept (bounded worker memory)
+MAX_COMPILED_PROBE = 1 << 16  # longer probes are left to the child to compile (bounded worker time)
+
+
+class ProbeCodes:
+    """Probe expressions compiled once in the worker and shipped to the child as code objects.
+
+    A probe is trusted text from the task (inputs and the entry-point call, never candidate
+    code), so compiling it here is safe; the child then skips a compile() per probe, which
+    in a fresh fork costs far more than unmarshalling. Compiled exactly as the child would
+    (`compile(probe, "<test>", "eval", dont_inherit=True)`); a probe that does not compile,
+    or is very long, travels as text and fails (or compiles) in the child as before.
+    """
+
+    def __init__(self) -> None:
+        self.codes: dict[str, object] = {}
+
+    def get(self, probe: str) -> object:
+        code = self.codes.pop(probe, None)
+        if code is None:
+            if len(probe) > MAX_COMPILED_PROBE:
+                return probe
+            try:
+                code = compile(probe, "<test>", "eval", dont_inherit=True)
+            except Exception:  # noqa: BLE001 - the child reports the same error
+                return probe
+            if len(probe) > MAX_CACHED_PROBE:
+                return code
+            if len(self.codes) >= PROBE_CACHE_SIZE:
+                del self.codes[next(iter(self.codes))]  # least recently used
+        self.codes[probe] = code  # (re)inserted last: most recently used
+        return code
+
+
+PROBE_CODES = ProbeCodes()
 
 
 class Tail:
@@ -79,7 +115,9 @@ class Run:
         last key, so an answer the program forged before that message existed is refused."""
         nonce = os.urandom(8).hex()
         self.nonces.append(b',"n":"' + nonce.encode() + b'"}')
-        body = json.dumps({**message, "n": nonce}, ensure_ascii=True, separators=(",", ":")).encode()
+        if "probes" in message:
+            message = {**message, "probes": [PROBE_CODES.get(probe) for probe in message["probes"]]}
+        body = marshal.dumps({**message, "n": nonce})
         self.pending += struct.pack(">I", len(body)) + body
 
     def loop(self) -> None:

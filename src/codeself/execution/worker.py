@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import gc
 import json
+import marshal
 import os
 import signal
 import struct
@@ -31,7 +32,7 @@ if __name__ == "__main__":  # started as a file: import `codeself` from src/, no
     sys.path.insert(0, os.path.dirname(os.path.dirname(_HERE)))
 
 from codeself.execution import child as harness  # noqa: E402
-from codeself.execution import sandbox  # noqa: E402
+from codeself.execution import sandbox, supervise  # noqa: E402
 from codeself.execution.supervise import run_job  # noqa: E402
 
 CHILD_SETUP_FAILED = 70
@@ -70,14 +71,17 @@ class Child:
         self.result, result_w = os.pipe()
         self.out, out_w = os.pipe()
         self.err, err_w = os.pipe()
+        # The child's five descriptors are moved above 0-4 here, not in the child: work done
+        # before the fork is inherited, work done after it is paid again by every fork.
+        child_fds = [_above_stdio(fd) for fd in (context.devnull, out_w, err_w, control_r, result_w)]
         gc.freeze()  # the child's collector then never walks (and copies) the worker's heap
         if context.isolation == "namespaces":
             self.pid = sandbox.fork_in_new_pid_namespace(context.pid_ns_fd)
         else:
             self.pid = os.fork()
         if self.pid == 0:
-            _become_child(context, [context.devnull, out_w, err_w, control_r, result_w])
-        for fd in (control_r, result_w, out_w, err_w):
+            _become_child(context, child_fds)
+        for fd in {control_r, result_w, out_w, err_w, *child_fds} - {context.devnull}:
             os.close(fd)
         os.set_blocking(self.control, False)
         self.exit_fd = _pidfd(self.pid)  # readable once the child has exited
@@ -107,18 +111,24 @@ def _pidfd(pid: int) -> int:
         return -1
 
 
+def _above_stdio(fd: int) -> int:
+    """`fd`, or a duplicate of it numbered >= 5 when it is one of 0-4 (possible only when the
+    worker was started with some of 0-2 closed), so the child's dup2 onto 0-4 clobbers none."""
+    return fd if fd >= 5 else fcntl.fcntl(fd, fcntl.F_DUPFD, 5)
+
+
 def _become_child(context: Context, fds: list[int]) -> None:
-    """In the child: fds 0-4 only, empty environment, sandbox, then the harness. Never returns."""
+    """In the child: fds 0-4 only, empty environment, sandbox, then the harness. Never returns.
+    `fds` (all >= 5) become 0-4 in order."""
     try:
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in fds]
-        for target, fd in enumerate(high):
+        for target, fd in enumerate(fds):
             os.dup2(fd, target)
         os.closerange(len(fds), 1 << 20)
         if context.isolation == "namespaces":
             sandbox.isolate_namespaced_child(context.host_root)
         else:
             sandbox.isolate_rlimits_child(context.scratch, context.drop_to_nobody)
-        harness.write_frame(harness.RESULT_FD, {"ready": True})
+        harness.write_ready(harness.RESULT_FD)
         harness.serve(context.config["max_value_bytes"])
     finally:
         os._exit(CHILD_SETUP_FAILED)
@@ -137,6 +147,25 @@ def _write_message(fd: int, message: dict) -> None:
     data = struct.pack(">I", len(body)) + body
     while data:
         data = data[os.write(fd, data):]
+
+
+def _warm_up(config: dict) -> None:
+    """Run the child's code paths once here, on constant data, before any child is forked.
+
+    Much of CPython initialises lazily on first use (the compiler's first call costs about
+    2 ms; a worker started from cached bytecode has never compiled anything). Done in a
+    child, that work would be repeated by every program; done here, it is inherited.
+    Nothing of a job is involved, so nothing leaks into the children.
+    """
+    namespace = {"__name__": harness.CANDIDATE_MODULE, "__builtins__": harness.builtins}
+    harness._import({"program": "def _warm(x):\n    return [x, {x: (x, 1.5)}]\n", "setup": "y = 1"}, namespace)
+    probe = supervise.PROBE_CODES.get("_warm(2)")
+    answer = harness._answer({"probes": [probe, "_warm(3)"]}, namespace, "_warm", config["max_value_bytes"])
+    harness._answer({"call": harness._encode([[4]])}, namespace, "_warm", config["max_value_bytes"])
+    harness._answer({"fallback": "assert _warm(5)"}, namespace, "_warm", config["max_value_bytes"])
+    harness.describe(ValueError("warm-up"))
+    harness.frame_bytes({**answer, "n": "0" * 16})
+    harness._loads(marshal.dumps({"probes": [probe], "n": "0" * 16}))
 
 
 def _python_dirs() -> list[str]:
@@ -228,6 +257,7 @@ def main() -> None:
         else:
             _setup_rlimits(context)
         sandbox.harden_worker()
+        _warm_up(config)
         error = _self_test(context)
     except OSError as exc:
         error = f"{config['sandbox']} sandbox unavailable: {exc}"
