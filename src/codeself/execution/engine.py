@@ -336,7 +336,8 @@ class Executor:
         2 x workers) so that one program running into its timeout does not idle the other
         workers while results wait to be yielded in order."""
         limit = window or 256 + 2 * self.config.workers
-        with ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="codeself-exec") as pool:
+        # two threads per worker: one can do parent-side work (split, judge) while the other waits on the worker
+        with ThreadPoolExecutor(max_workers=2 * self.config.workers, thread_name_prefix="codeself-exec") as pool:
             pending: deque = deque()
             for task, program in jobs:
                 # a task's first sample waits here for its calibration (one worker) while
