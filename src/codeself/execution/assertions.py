@@ -29,12 +29,16 @@ import re
 import warnings
 from dataclasses import dataclass
 
-from codeself.execution.judge import JUDGE_FUNCTIONS, MATH_NAMES
+from codeself.execution.judge import JUDGE_FUNCTIONS, MATH_NAMES, ORACLE_FUNCTIONS
 
 # One-argument conversions/reductions that may wrap a probe: none of them takes expected data.
+# `_evalplus_not_none` is EvalPlus's oracle for MBPP+ 737/787/794 (a bool as is, anything else
+# by whether it is None), defined by the task's setup_code: applied in the child, it turns a
+# returned `re.Match` into True before the codec, as EvalPlus accepts it.
 _WRAPPERS = frozenset({
     "set", "frozenset", "sorted", "list", "tuple", "dict", "abs", "len", "str", "repr",
     "int", "float", "bool", "complex", "bytes", "min", "max", "sum", "any", "all", "round",
+    "_evalplus_not_none",
 })
 # Builtins allowed as `sorted(..., key=NAME)` inside a probe.
 _KEY_FUNCTIONS = frozenset({"len", "str", "abs", "int", "float", "tuple", "list", "sorted", "sum", "min", "max"})
@@ -287,7 +291,8 @@ def validate_judge(tree: ast.Expression, probe_count: int, *, exclude: str = "")
     builtin in the original test, so the judge must not read it as the builtin.
     Raises ValueError naming what is not allowed.
     """
-    allowed = ({f"_v{index}" for index in range(probe_count)} | JUDGE_FUNCTIONS | {"math"}) - {exclude}
+    allowed = ({f"_v{index}" for index in range(probe_count)} | JUDGE_FUNCTIONS | set(ORACLE_FUNCTIONS)
+               | {"math"}) - {exclude}
     math_names = math_attributes = 0
     for node in ast.walk(tree):
         kind = type(node)

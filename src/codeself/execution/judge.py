@@ -366,6 +366,18 @@ def _g_sum(iterable: Any, start: Any = 0) -> Any:
     return sum(items, start)
 
 
+def _evalplus_poly(coefficients: Any, x: Any) -> float:
+    """EvalPlus's oracle for HumanEval/32 (`find_zero`): the polynomial's value at x, so any
+    root within atol is accepted. Runs on decoded builtin values only."""
+    if type(coefficients) is not list or len(coefficients) > 10_000:
+        raise TypeError("polynomial coefficients must be a list of at most 10,000 numbers")
+    return sum(coeff * math.pow(x, i) for i, coeff in enumerate(coefficients))
+
+
+# Oracle functions of known datasets: trusted code the judge may call on decoded values, for
+# tests like `assert abs(_evalplus_poly(xs, find_zero(xs))) <= atol`: the call of the entry
+# point still runs in the child; the oracle and the bound stay in the parent.
+ORACLE_FUNCTIONS: dict[str, Any] = {"_evalplus_poly": _evalplus_poly}
 _SAFE_BUILTINS = {name: getattr(builtins, name) for name in JUDGE_FUNCTIONS}
 _GUARDED = {
     "_g_arith": _g_arith, "_g_pow": _g_pow, "_g_round": _g_round, "_g_divmod": _g_divmod,
@@ -374,7 +386,7 @@ _GUARDED = {
     "_g_type": _g_type, "_g_sum": _g_sum,
 }
 _MATH = types.SimpleNamespace(**{name: getattr(math, name) for name in MATH_NAMES})
-_BASE_NAMESPACE: dict[str, Any] = {**_SAFE_BUILTINS, **_GUARDED, "math": _MATH}
+_BASE_NAMESPACE: dict[str, Any] = {**_SAFE_BUILTINS, **_GUARDED, **ORACLE_FUNCTIONS, "math": _MATH}
 
 # ---- messages ---------------------------------------------------------------------------
 
