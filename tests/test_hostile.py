@@ -7,6 +7,7 @@ Most run with the static scan off, so the sandbox itself is what is tested.
 """
 
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -249,7 +250,8 @@ class HostileBatchBase:
         self.assert_no_leftovers()
 
     def assert_no_leftovers(self):
-        idle = 2 if self.executor.isolation == "namespaces" else 1  # worker (+ waiting child)
+        # worker (+ its waiting child; under bwrap also bubblewrap's own pid-1 process)
+        idle = {"namespaces": 2, "bwrap": 3}.get(self.executor.isolation, 1)
         for _ in range(50):
             counts = [len(descendants(w.process.pid)) for w in self.executor._all]
             if all(count <= idle for count in counts):
@@ -344,6 +346,50 @@ class HostileNamespacesTest(HostileBatchBase, unittest.TestCase):
         program = "import ctypes\ndef f(x):\n    return ctypes.c_char.from_address(8).value\n"
         result = self.executor.run(make_task(), program)
         self.assertEqual((result.status, result.error_type), ("runtime_error", "SIGSEGV"))
+
+
+class HostileBwrapTest(HostileBatchBase, unittest.TestCase):
+    """The optional bubblewrap sandbox: the batch plus the view, network and privilege checks."""
+
+    sandbox = "bwrap"
+
+    @classmethod
+    def setUpClass(cls):
+        if shutil.which("bwrap") is None:
+            raise unittest.SkipTest("bubblewrap is not installed (apt-get install bubblewrap)")
+        super().setUpClass()
+
+    def observe(self, body):
+        outcome = self.executor.call_function(body, "probe", [[]], per_call_timeout_s=2.0)[0]
+        self.assertTrue(outcome.ok, outcome)
+        return outcome.value
+
+    def test_isolation_is_recorded(self):
+        self.assertEqual(self.executor.isolation, "bwrap")
+        self.assertEqual(self.result("always_equal").isolation, "bwrap")
+
+    def test_no_network(self):
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", 0))
+            server.listen()
+            body = ("import socket\ndef probe():\n    try:\n"
+                    f"        socket.create_connection(('127.0.0.1', {server.getsockname()[1]}), timeout=1).close()\n"
+                    "        return 'connected'\n    except OSError as e:\n        return type(e).__name__\n")
+            self.assertNotEqual(self.observe(body), "connected")
+
+    def test_host_files_and_environment_are_invisible_and_uid_is_nobody(self):
+        body = ("import os, resource\ndef probe():\n"
+                f"    seen = [os.path.exists(p) for p in ('/etc/passwd', {self.task_file!r}, '/home', '/root/.bashrc')]\n"
+                "    try:\n        resource.setrlimit(resource.RLIMIT_AS, (-1, -1))\n        raised = 'raised'\n"
+                "    except (ValueError, OSError) as e:\n        raised = type(e).__name__\n"
+                "    return seen, dict(os.environ), os.getuid(), raised\n")
+        seen, environ, uid, raised = self.observe(body)
+        self.assertEqual((seen, environ, uid), ([False] * 4, {}, 65534))
+        self.assertIn(raised, ("ValueError", "PermissionError"))
+
+    def test_writing_outside_scratch_fails(self):
+        self.assert_clean_failure("write_outside", "failed")
+        self.assertFalse(os.path.exists(os.path.join(self.tmp.name, "escaped.txt")))
 
 
 class HostileRlimitsTest(HostileBatchBase, unittest.TestCase):

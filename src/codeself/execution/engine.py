@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from codeself.datasets.task import Task
+from codeself.execution.bwrap import bwrap_command
 from codeself.execution import codec, runner, worker
 from codeself.execution.result import ExecutionResult
 
@@ -93,8 +94,11 @@ class _Worker:
         settings = asdict(config) | {"sandbox": sandbox, "site_packages": _site_packages()}
         env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "PYTHONUTF8": "1",
                "PYTHONDONTWRITEBYTECODE": "1"}
+        command = [sys.executable, "-S", "-s", _WORKER_FILE, json.dumps(settings)]
+        if sandbox == "bwrap":
+            command = bwrap_command(_WORKER_FILE, settings["site_packages"]) + command
         self.process = subprocess.Popen(
-            [sys.executable, "-S", "-s", _WORKER_FILE, json.dumps(settings)], stdin=subprocess.PIPE,
+            command, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env=env, close_fds=True, start_new_session=True, bufsize=0)
         try:
             self.hello = self._receive()
@@ -174,8 +178,6 @@ class Executor:
 
     def __init__(self, config: ExecutionConfig | None = None) -> None:
         self.config = config or ExecutionConfig()
-        if self.config.sandbox == "bwrap":
-            raise ValueError("sandbox 'bwrap' is not implemented yet; use auto, namespaces or rlimits")
         self._closed = False
         self._owner_pid = os.getpid()  # a forked copy of the caller must not share our pipes
         self._lock = threading.Lock()

@@ -254,8 +254,10 @@ def main() -> None:
     try:
         if config["sandbox"] in ("auto", "namespaces"):
             _setup_namespaces(context, out_fd, in_fd)
-        else:
+        else:  # rlimits, or bwrap: bubblewrap made the namespaces, the rlimits path runs inside
             _setup_rlimits(context)
+            if config["sandbox"] == "bwrap":
+                context.isolation = "bwrap"
         sandbox.harden_worker()
         _warm_up(config)
         error = _self_test(context)
