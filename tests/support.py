@@ -37,3 +37,20 @@ def run_script(name: str, *args: str, cwd: Path | None = None, timeout: float = 
         cwd=cwd or REPO_ROOT, capture_output=True, text=True, timeout=timeout,
         input=input_text if input_text is not None else "",
     )
+
+
+def convert_twice(test: unittest.TestCase, tmp: str, fmt: str, source: Path, name: str) -> tuple[Path, dict]:
+    """Run prepare_datasets.py twice into `tmp/a` and `tmp/b` with splits and a manifest,
+    assert the two runs wrote identical bytes, and return the first output and its manifest."""
+    import json
+
+    outputs = []
+    for run in ("a", "b"):
+        out, manifest = Path(tmp, run, name), Path(tmp, run, name + ".manifest.json")
+        result = run_script("prepare_datasets.py", "--format", fmt, "--input", source, "--output", out,
+                            "--assign-splits", "--manifest", manifest, "--quiet")
+        test.assertEqual(result.returncode, 0, result.stderr)
+        test.assertEqual(result.stderr, "")
+        outputs.append((out.read_bytes(), manifest.read_bytes()))
+    test.assertEqual(outputs[0], outputs[1])
+    return Path(tmp, "a", name), json.loads(outputs[0][1])

@@ -163,21 +163,13 @@ class HumanEvalRealDataTest(unittest.TestCase):
     def test_convert_twice_identical_validates_and_references_pass(self):
         path = support.data_file(self, "HumanEval.jsonl.gz")
         with tempfile.TemporaryDirectory() as tmp:
-            outputs = []
-            for run in ("a", "b"):
-                out, manifest = Path(tmp, run, "he.jsonl"), Path(tmp, run, "he.manifest.json")
-                result = support.run_script("prepare_datasets.py", "--format", "humaneval", "--input", path,
-                                            "--output", out, "--assign-splits", "--manifest", manifest, "--quiet")
-                self.assertEqual(result.returncode, 0, result.stderr)
-                outputs.append((out.read_bytes(), manifest.read_bytes()))
-            self.assertEqual(outputs[0], outputs[1])
-            manifest = json.loads(outputs[0][1])
+            converted, manifest = support.convert_twice(self, tmp, "humaneval", path, "he.jsonl")
             self.assertEqual(manifest["total"], 164)
             self.assertEqual(manifest["method"], "hash")
-            check = support.run_script("validate_task_schema.py", Path(tmp, "a", "he.jsonl"))
+            check = support.run_script("validate_task_schema.py", converted)
             self.assertEqual(check.returncode, 0, check.stdout)
             self.assertTrue(check.stdout.startswith("valid: 164 task(s)"), check.stdout)
-            self.assertEqual(run_references(self, Path(tmp, "a", "he.jsonl")), [])
+            self.assertEqual(run_references(self, converted), [])
 
 
 if __name__ == "__main__":

@@ -76,23 +76,15 @@ class MbppRealDataTest(unittest.TestCase):
     def test_script_twice_is_byte_identical_and_validates(self):
         path = support.data_file(self, "mbpp.jsonl")
         with tempfile.TemporaryDirectory() as tmp:
-            outputs = []
-            for run in ("a", "b"):
-                out, manifest = Path(tmp, run, "mbpp.codeself.jsonl"), Path(tmp, run, "mbpp.manifest.json")
-                result = support.run_script("prepare_datasets.py", "--format", "mbpp", "--input", path,
-                                            "--output", out, "--assign-splits", "--manifest", manifest, "--quiet")
-                self.assertEqual(result.returncode, 0, result.stderr)
-                self.assertEqual(result.stderr, "")
-                outputs.append((out.read_bytes(), manifest.read_bytes()))
-            self.assertEqual(outputs[0], outputs[1])
-            counts = json.loads(outputs[0][1])["counts"]
+            converted, manifest = support.convert_twice(self, tmp, "mbpp", path, "mbpp.codeself.jsonl")
+            counts = manifest["counts"]
             self.assertEqual(counts, {"prompt": 10, "test": 500, "validation": 90, "train": 374})
-            check = support.run_script("validate_task_schema.py", Path(tmp, "a", "mbpp.codeself.jsonl"))
+            check = support.run_script("validate_task_schema.py", converted)
             self.assertEqual(check.returncode, 0, check.stdout)
             self.assertRegex(check.stdout, r"^valid: 974 task\(s\) in 1 file\(s\); 3 acknowledged cross-split")
             # Every reference solution passes its own converted public and hidden tests.
             # mbpp/123 (amicable numbers below 9999) alone takes ~5 s of CPU, so it is left out here.
-            self.assertEqual(run_references(self, Path(tmp, "a", "mbpp.codeself.jsonl"), ("mbpp/123",)), [])
+            self.assertEqual(run_references(self, converted, ("mbpp/123",)), [])
 
 
 if __name__ == "__main__":
