@@ -1,9 +1,7 @@
 import support
 
-import json
 import tempfile
 import unittest
-from pathlib import Path
 
 from test_datasets_humaneval import run_references
 
