@@ -224,6 +224,7 @@ class ScriptTest(unittest.TestCase):
     def test_report_json_and_determinism(self):
         first, second = self.run_eval("a"), self.run_eval("b")
         self.assertEqual((first.returncode, first.stderr), (0, ""))
+        self.assertEqual((second.returncode, second.stderr), (0, ""))
         self.assertRegex(first.stdout, r"^4 tasks, 13 samples: pass@1 = 0.4583 \(95% CI .*\); report: ")
         metrics = json.loads((self.out / "a.json").read_text(encoding="utf-8"))
         for key in ("pass_at_k", "per_split", "parser_failure_rate", "status_counts", "reward",
