@@ -43,10 +43,10 @@ def stage(name: str, script: str, *args: str, quiet: bool) -> None:
     on stderr still show.
     """
     command = [sys.executable, str(SCRIPTS / script), *args]
-    if quiet and script != "validate_task_schema.py":  # validate prints one summary line only
-        command.append("--quiet")
-    else:
+    if not quiet:
         print(f"== {name}: {script} {' '.join(args)}", file=sys.stderr)
+    elif script != "validate_task_schema.py":  # validate prints one summary line only
+        command.append("--quiet")
     completed = subprocess.run(command, stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL if quiet else None)
     if completed.returncode != 0:
