@@ -6,7 +6,7 @@
 
 Writes the Markdown report, the per-task outcome chart next to it (`<report>.outcomes.svg`,
 linked from the report as an image: GitHub and most Markdown viewers render a linked SVG
-file but strip inline <svg>), and optionally the JSON document (docs/schemas/compare.md).
+file but strip inline <svg>), and optionally the JSON document (docs/schemas.md, 'Final comparison JSON').
 """
 
 import argparse
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--baseline", required=True, help="rollout or execution-result JSONL of the baseline")
     parser.add_argument("--candidate", required=True, help="rollout or execution-result JSONL of the candidate")
     parser.add_argument("--output", required=True, help="Markdown report to write")
-    parser.add_argument("--json-output", help="also write all numbers as JSON (docs/schemas/compare.md)")
+    parser.add_argument("--json-output", help="also write all numbers as JSON (docs/schemas.md, 'Final comparison JSON')")
     parser.add_argument("--split", default=compare.LOCKED_TEST_SPLIT,
                         help="split both files must be in (default: test, the locked test split)")
     parser.add_argument("--allow-non-test", action="store_true",

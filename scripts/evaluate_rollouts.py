@@ -4,7 +4,7 @@ parser breakdowns, reward statistics, GRPO zero-variance groups and a power plan
 Streams the rollouts once (memory grows with the number of tasks, not samples). Writes a
 Markdown results section (REPORT.md) with SVG figures in REPORT_figures/ beside it, and
 optionally the metrics as JSON (--json-output) and the power plan alone (--power-output).
-Every metric is defined in docs/schemas/evaluation.md.
+Every metric is defined in docs/schemas.md, "Evaluation metrics".
 
 Example:
     python3 scripts/evaluate_rollouts.py --rollouts outputs/rollouts.jsonl \\

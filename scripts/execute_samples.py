@@ -3,7 +3,7 @@
 
 Each output line is the input sample record plus `completion_id` (kept when present, else
 the sample's 0-based position in the file) and `execution` (ExecutionResult.to_json()), in
-input order (docs/schemas/execution.md). A summary goes to stderr.
+input order (docs/schemas.md, "Execution results"). A summary goes to stderr.
 
 Example:
   python3 scripts/execute_samples.py --tasks data/tasks/humaneval.jsonl \\

@@ -23,7 +23,7 @@ PROG = "make_reproducibility_manifest.py"
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", help="manifest JSON to write (docs/schemas/manifest.md)")
+    parser.add_argument("--output", help="manifest JSON to write (docs/schemas.md, 'Reproducibility manifest')")
     parser.add_argument("--markdown-output", help="human-readable summary to write")
     parser.add_argument("--include", nargs="+", action="extend", default=[], metavar="PATH",
                         help="files or directories (recursively) to hash and archive: configs, task files, "

@@ -4,7 +4,7 @@
     python3 scripts/run_rollouts.py --tasks configs/datasets/tasks.example.jsonl \\
         --output outputs/rollouts/mock.jsonl --backend mock --samples-per-task 4 --seed 0
 
-Records are appended as produced (docs/schemas/rollout.md); an interrupted run continues with
+Records are appended as produced (docs/schemas.md, "Rollouts"); an interrupted run continues with
 --resume. The resolved configuration goes to `<output>.config.json`.
 """
 

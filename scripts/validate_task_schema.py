@@ -2,7 +2,7 @@
 """Validate canonical task JSONL files: schema, compilability, hidden-test leakage.
 
 Prints one line per problem (`file:line: task_id: what is wrong`) and exits 1, or a
-one-line summary and exits 0. Rules: docs/schemas/task.md, "Validation rules".
+one-line summary and exits 0. Rules: docs/schemas.md, "Validation rules".
 """
 
 import _bootstrap  # noqa: F401

@@ -1,4 +1,4 @@
-"""The rollout record: one generated, executed and scored sample (docs/schemas/rollout.md).
+"""The rollout record: one generated, executed and scored sample (docs/schemas.md, "Rollouts").
 
 Everything that varies between two runs of the same command — generation time, the
 execution result's own timing fields, and the timeout limits measured by calibrating against

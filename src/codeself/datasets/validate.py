@@ -3,7 +3,7 @@
 Every check is a pure function returning problem messages; `TaskFileValidator` adds the
 checks that span records (unique ids, one prompt in two splits). A message names the
 field at fault so a researcher can find it. Leakage rules are documented in
-docs/schemas/task.md ("Validation rules").
+docs/schemas.md ("Validation rules").
 """
 
 from __future__ import annotations

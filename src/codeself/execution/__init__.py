@@ -2,7 +2,7 @@
 
 Public API: `Executor` (run / run_many / call_function), `ExecutionConfig`, `CallOutcome`,
 `assemble_program`, and the `ExecutionResult` / `TestOutcome` records. See docs/safety.md
-for what the sandbox does and does not protect, docs/schemas/execution.md for the records.
+for what the sandbox does and does not protect, docs/schemas.md, "Execution results" for the records.
 
 Names are imported lazily (PEP 562): the sandbox worker imports `codeself.execution.child`
 through this package and must stay small, because every program is a fork of it.

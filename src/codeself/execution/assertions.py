@@ -47,7 +47,7 @@ _RESERVED = re.compile(r"^_v\d+$")
 
 @dataclass(frozen=True)
 class SplitTest:
-    """A test snippet split for out-of-process judging (docs/schemas/verdict.md)."""
+    """A test snippet split for out-of-process judging (docs/schemas.md, "Verdicts")."""
 
     probes: tuple[str, ...]  # expressions the child evaluates, in order, after candidate + setup
     judge: str | None  # expression the parent evaluates with _v0.._vN bound; truthy = pass

@@ -37,7 +37,7 @@ _WORKER_FILE = os.path.abspath(worker.__file__)
 
 @dataclass(frozen=True)
 class ExecutionConfig:
-    """Limits and pool size; every field is documented in docs/schemas/execution.md."""
+    """Limits and pool size; every field is documented in docs/schemas.md, "Execution results"."""
 
     workers: int = os.cpu_count() or 1  # warm worker processes
     sandbox: str = "auto"  # auto | namespaces | rlimits | bwrap
@@ -288,7 +288,7 @@ class Executor:
         return runner.build_result(plan, reply)
 
     def timeouts(self, task: Task) -> runner.Timeouts:
-        """The limits a run of `task` gets (docs/schemas/execution.md, "Per-test timeout").
+        """The limits a run of `task` gets (docs/schemas.md, "Per-test timeout").
         Times the task's reference solution first when nothing else tells them."""
         if not (self.config.calibrate_timeouts and runner.needs_calibration(task)):
             return runner.timeouts_for(task, self.config)

@@ -92,7 +92,7 @@ def test_timeout(task: Task, config) -> float:
 
 
 def timeouts_for(task: Task, config, calibration: Calibration | None = None) -> Timeouts:
-    """The rule of docs/schemas/execution.md, "Per-test timeout", first match wins:
+    """The rule of docs/schemas.md, "Per-test timeout", first match wins:
     metadata timeout_s, metadata reference_time_s, a successful calibration, the default."""
     count = len(task.public_tests) + len(task.hidden_tests)
     explicit = _metadata_seconds(task, "timeout_s", False)

@@ -4,7 +4,7 @@ Both files are rollout or execution-result JSONL (records with `task_id`, `execu
 optional `sample_index`, `split`, `reward.reward`). Tasks are paired by `task_id`; the primary
 test is the exact McNemar test on the tasks that flipped, because only they carry information
 about a difference, and intervals come from a paired bootstrap that resamples tasks. The
-result is a plain dict (the `--json-output` document, docs/schemas/compare.md) from which the
+result is a plain dict (the `--json-output` document, docs/schemas.md, "Final comparison JSON") from which the
 Markdown report is rendered; nothing in it depends on time, so the same inputs and seed give
 byte-identical outputs.
 """
@@ -180,7 +180,7 @@ def _bootstrap_block(base: list[float], cand: list[float], options: CompareOptio
 
 def compare(baseline: dict[str, TaskSamples], candidate: dict[str, TaskSamples],
             options: CompareOptions) -> dict:
-    """All numbers of the report, as the JSON document described in docs/schemas/compare.md."""
+    """All numbers of the report, as the JSON document described in docs/schemas.md, "Final comparison JSON"."""
     if options.outcome not in OUTCOME_RULES:
         raise ValueError(f"--outcome must be one of {', '.join(OUTCOME_RULES)}, got {options.outcome!r}")
     baseline, ignored_base = select_split(baseline, options.split, "--baseline")

@@ -3,7 +3,7 @@
 Memory is O(tasks): each task keeps counters, not samples. The only structure that is not
 per task is the reward histogram used for quantiles, keyed by the reward rounded to
 `REWARD_QUANTILE_RESOLUTION`, so its size is bounded by the reward's range, not by the number
-of samples. Every metric is defined in docs/schemas/evaluation.md.
+of samples. Every metric is defined in docs/schemas.md, "Evaluation metrics".
 """
 
 from __future__ import annotations
@@ -312,7 +312,7 @@ def per_task_rows(aggregate: Aggregate) -> list[dict[str, Any]]:
 
 def summarize(aggregate: Aggregate, *, seed: int, resamples: int, source: str | None = None,
               source_sha256: str | None = None) -> dict[str, Any]:
-    """The machine-readable metrics (docs/schemas/evaluation.md); deterministic for a seed."""
+    """The machine-readable metrics (docs/schemas.md, "Evaluation metrics"); deterministic for a seed."""
     tallies = _sorted(aggregate.tasks.values())
     overall = pass_at_k_table(tallies, seed=seed, resamples=resamples)
     splits = sorted({t.split for t in tallies})

@@ -1,6 +1,6 @@
 """Reproducibility manifest: what code, environment, inputs and outputs produced a result.
 
-The manifest (docs/schemas/manifest.md) records the CodeSelf version and git commit, Python
+The manifest (docs/schemas.md, "Reproducibility manifest") records the CodeSelf version and git commit, Python
 and optional-extra versions, the sha256 of every included file, the commands, seeds and
 config hashes found in run outputs, and the sandbox isolation levels used. Only the
 `generated_at` field changes between two runs on the same files. The optional archive is

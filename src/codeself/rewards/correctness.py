@@ -5,7 +5,7 @@ The scalar is built so that test outcomes dominate: every passing program scores
 [fail_reward, fail_reward + partial_credit_weight], and `RewardConfig` refuses weights for
 which those ranges come closer than `min_gap`. Quality and efficiency bonuses therefore only
 reorder passing programs among themselves; they can never lift a failing program above a
-passing one. The exact formula is in docs/schemas/reward.md.
+passing one. The exact formula is in docs/schemas.md, "Reward records".
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def _reference_signals(reference: str | None) -> dict[str, Any] | None:
 
 def combine(passed: bool, hidden_pass_fraction: float, quality_score: float | None,
             efficiency_score: float | None, config: RewardConfig) -> dict[str, float]:
-    """The additive components of the scalar reward (see docs/schemas/reward.md)."""
+    """The additive components of the scalar reward (see docs/schemas.md, "Reward records")."""
     if passed:
         q_bonus = 0.0 if quality_score is None else config.quality_weight * (2 * quality_score - 1)
         e_bonus = 0.0 if efficiency_score is None else config.efficiency_weight * efficiency_score
