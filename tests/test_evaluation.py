@@ -112,7 +112,7 @@ class EvaluationFixtureTest(unittest.TestCase):
         self.assertIn("**Warning:** 2 samples ended in `sandbox_error`", render_markdown(broken, "figs"))
 
     def test_every_key_is_documented(self):
-        doc = (support.REPO_ROOT / "docs" / "schemas" / "evaluation.md").read_text(encoding="utf-8")
+        doc = (support.REPO_ROOT / "docs" / "schemas.md").read_text(encoding="utf-8")
         for key in self.summary:
             self.assertIn(f"| `{key}` |", doc)
         for key in (*self.summary["public_vs_hidden"], *self.summary["reward"], *self.summary["per_task"][0]):

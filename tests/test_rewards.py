@@ -208,7 +208,7 @@ class ScoreSampleTest(unittest.TestCase):
             RewardRecord.from_json({"name": "x", "reward": 1.0})
 
     def test_every_field_is_documented(self):
-        doc = (support.REPO_ROOT / "docs" / "schemas" / "reward.md").read_text(encoding="utf-8")
+        doc = (support.REPO_ROOT / "docs" / "schemas.md").read_text(encoding="utf-8")
         record = score_sample(make_task(reference_duration_s=1.0), REFERENCE, "ok", make_result("passed", duration_s=1.0))
         for key in (*record.to_json(), *record.components, *record.diagnostics):
             self.assertIn(f"| `{key}` |", doc)
