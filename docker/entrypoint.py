@@ -33,14 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", required=True, help="where rollouts and the report go")
     parser.add_argument("--split", default="test", help="split to evaluate (default: the locked test split)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="sandbox workers")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines or stage summaries")
     parser.add_argument("--allow-network", action="store_true",
                         help="skip the no-network check (never for a locked final evaluation)")
     return parser
 
 
-def run(command: list[str]) -> None:
-    print("+", " ".join(command), file=sys.stderr)
-    completed = subprocess.run(command)
+def run(command: list[str], quiet: bool) -> None:
+    if quiet:
+        command = [*command, "--quiet"]
+    else:
+        print("+", " ".join(command), file=sys.stderr)
+    completed = subprocess.run(command, stdout=subprocess.DEVNULL if quiet else None)
     if completed.returncode != 0:
         raise SystemExit(completed.returncode)
 
@@ -56,9 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     rollouts = out / "rollouts.jsonl"
     run([sys.executable, str(SCRIPTS / "run_rollouts.py"), "--tasks", args.tasks,
          "--backend", "static", "--completions", args.completions, "--split", args.split,
-         "--workers", str(args.workers), "--output", str(rollouts)])
+         "--workers", str(args.workers), "--output", str(rollouts)], args.quiet)
     run([sys.executable, str(SCRIPTS / "evaluate_rollouts.py"), "--rollouts", str(rollouts),
-         "--output", str(out / "report.md"), "--json-output", str(out / "metrics.json")])
+         "--output", str(out / "report.md"), "--json-output", str(out / "metrics.json")], args.quiet)
     print(f"rollouts (compare_final-ready): {rollouts}")
     return 0
 
