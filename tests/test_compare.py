@@ -25,7 +25,7 @@ from pathlib import Path
 
 import support
 
-from codeself.reporting import compare, stats
+from codeself.reporting import compare, power, stats
 
 BASE = support.FIXTURES / "compare_baseline.jsonl"
 CAND = support.FIXTURES / "compare_candidate.jsonl"
@@ -61,8 +61,8 @@ class CompareNumbersTest(unittest.TestCase):
         r = self.result
         # fixed discordance psi = 8/12; mde is the smallest delta with Connor n <= 12
         psi = 8 / 12
-        self.assertLessEqual(stats._connor_n(psi, r["mde_80"], 0.05, 0.8), 12 + 1e-6)
-        self.assertGreater(stats._connor_n(psi, r["mde_80"] - 1e-3, 0.05, 0.8), 12)
+        self.assertLessEqual(power._connor_n(psi, r["mde_80"], 0.05, 0.8), 12 + 1e-6)
+        self.assertGreater(power._connor_n(psi, r["mde_80"] - 1e-3, 0.05, 0.8), 12)
         self.assertTrue(r["verdict"].startswith("Not significant at α = 0.05"))
         self.assertIn(f"{100 * r['mde_80']:.1f} points", r["verdict"])
         self.assertNotIn("better", r["verdict"])

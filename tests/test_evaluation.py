@@ -9,7 +9,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from codeself.reporting import stats
+from codeself.reporting import power, stats
 from codeself.reporting.evaluation import aggregate_rollouts, ci_ks, evaluate_file
 from codeself.reporting.evaluation_report import render_markdown
 
@@ -104,7 +104,7 @@ class EvaluationFixtureTest(unittest.TestCase):
         plan = self.summary["power_plan"]
         self.assertEqual(plan["tasks_from"], "test")
         # test split tasks A (1/3) and B (3/3)
-        self.assertEqual({k: v for k, v in plan.items() if k != "tasks_from"}, stats.power_plan([1 / 3, 1.0], 2))
+        self.assertEqual({k: v for k, v in plan.items() if k != "tasks_from"}, power.power_plan([1 / 3, 1.0], 2))
 
     def test_sandbox_errors_are_flagged_in_the_report(self):
         self.assertNotIn("Warning", render_markdown(self.summary, "figs"))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codeself.jsonl import iter_jsonl_lines, sha256_file
-from codeself.reporting import stats
+from codeself.reporting import power, stats
 
 SCHEMA_VERSION = 1
 OUTCOME_RULES = ("first", "majority", "any")
@@ -208,7 +208,7 @@ def compare(baseline: dict[str, TaskSamples], candidate: dict[str, TaskSamples],
         "diff": outcome["diff"], "diff_ci": outcome["diff_ci"], "diff_ci_bca": outcome["diff_ci_bca"],
         "mcnemar_exact_p": stats.mcnemar_exact(b, c), "mcnemar_midp": stats.mcnemar_midp(b, c),
         "mcnemar_asymptotic": {"statistic": statistic, "p": asymptotic_p},
-        "mde_80": stats.mcnemar_mde(n, (b + c) / n, alpha=options.alpha, power=0.8),
+        "mde_80": power.mcnemar_mde(n, (b + c) / n, alpha=options.alpha, power=0.8),
         "mde_model": ("fixed discordance: the share of flipped tasks (b + c)/n is held at its "
                       "observed value; Connor (1987) normal-approximation sample size, two-sided alpha "
                       "(the exact test's power is a few points lower, so treat it as a lower bound)"),

@@ -17,7 +17,7 @@ from typing import Any
 from codeself.agents.parsing import PARSE_STATUSES, USABLE_PARSE_STATUSES
 from codeself.execution.result import STATUSES
 from codeself.jsonl import iter_jsonl_lines, sha256_file
-from codeself.reporting import stats
+from codeself.reporting import power, stats
 
 SCHEMA_VERSION = 1
 # A parser failure is a parse_status outside the parser's usable set: no program that
@@ -288,12 +288,12 @@ def public_vs_hidden(aggregate: Aggregate) -> dict[str, Any]:
 
 
 def power_section(aggregate: Aggregate) -> dict[str, Any]:
-    """stats.power_plan over the test split's per-task pass rates (all tasks if no test split)."""
+    """power.power_plan over the test split's per-task pass rates (all tasks if no test split)."""
     tallies = [t for t in aggregate.tasks.values() if t.split == "test"]
     scope = "test"
     if not tallies:
         tallies, scope = list(aggregate.tasks.values()), "all"
-    plan = stats.power_plan([t.c / t.n for t in _sorted(tallies)], len(tallies))
+    plan = power.power_plan([t.c / t.n for t in _sorted(tallies)], len(tallies))
     return {**plan, "tasks_from": scope}
 
 
