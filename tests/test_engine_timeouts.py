@@ -56,16 +56,27 @@ class RuleTest(unittest.TestCase):
         self.assertEqual(limits.import_s, 40.0)
         self.assertEqual(limits.program_s, 60.0)  # 40 + 80 = 120, capped at 60
 
+    def test_default_backstop_covers_every_test(self):
+        # 100 tests at the default 5 s: 5 + 100 x 5 = 505 s, capped at max_program_timeout_s 300;
+        # the old fixed 30 s backstop stopped correct programs whose tests each took 0.5 s.
+        config = ExecutionConfig(timeout_s=5.0, program_timeout_s=30.0, max_program_timeout_s=300.0)
+        many = Task(task_id="t", source="x", prompt="", entry_point="f", starter_code="",
+                    public_tests=(), hidden_tests=("assert f(1) == 1",) * 100, setup_code="",
+                    reference_solution=None, split=None, metadata={})
+        self.assertEqual(timeouts_for(many, config).program_s, 300.0)
+
     def test_metadata_comes_first_and_failures_fall_back(self):
         measured = Calibration(tests_s=(1.0, 1.0))
         explicit = timeouts_for(task("t", timeout_s=0.5), CONFIG, measured)
+        # backstop: max(program_timeout_s 30, 0.5 + 2 x 0.5) = 30
         self.assertEqual((explicit.source, explicit.tests_s, explicit.import_s, explicit.program_s),
                          ("task", (0.5, 0.5), 0.5, 30.0))
         known = timeouts_for(task("t", reference_time_s=0.01), CONFIG, measured)
         self.assertEqual((known.source, known.tests_s), ("reference_time", (0.2, 0.2)))  # max(0.2, 0.04)
         failed = timeouts_for(task("t"), CONFIG, Calibration(error="reference failed (AssertionError)"))
+        # backstop raised to cover the import and both tests at the default: 30 + 2 x 30 = 90
         self.assertEqual(failed.extra(), {"timeout_source": "default (reference failed calibration)",
-                                          "test_timeout_s": 30.0, "program_timeout_s": 30.0,
+                                          "test_timeout_s": 30.0, "program_timeout_s": 90.0,
                                           "calibration_error": "reference failed (AssertionError)"})
         self.assertEqual(timeouts_for(task("t"), CONFIG).source, "default")
 
@@ -108,7 +119,8 @@ class CalibrationTest(unittest.TestCase):
         self.assertTrue(result.passed)  # the candidate is judged on the tests, not the reference
         self.assertEqual(result.extra["timeout_source"], "default (reference failed calibration)")
         self.assertEqual(result.extra["calibration_error"], "reference failed (AssertionError)")
-        self.assertEqual((result.extra["test_timeout_s"], result.extra["program_timeout_s"]), (30.0, 30.0))
+        # default 30 s per phase; backstop 30 (import) + 2 x 30 (tests) = 90
+        self.assertEqual((result.extra["test_timeout_s"], result.extra["program_timeout_s"]), (30.0, 90.0))
         EXECUTOR.run(wrong, "def f(x):\n    return x + 1\n")
         self.assertEqual(EXECUTOR.calibration_runs, runs + 1)  # the failure is cached too
 

@@ -97,14 +97,16 @@ def timeouts_for(task: Task, config, calibration: Calibration | None = None) -> 
     count = len(task.public_tests) + len(task.hidden_tests)
     explicit = _metadata_seconds(task, "timeout_s", False)
     if explicit is not None:
-        return Timeouts((explicit,) * count, explicit, config.program_timeout_s, "task", base_s=explicit)
+        return Timeouts((explicit,) * count, explicit, _backstop(config, explicit, (explicit,) * count),
+                        "task", base_s=explicit)
     reference = _metadata_seconds(task, "reference_time_s", True)
     if reference is not None:
         return _scaled((reference,) * count, 0.0, config, "reference_time")
     if calibration is not None and calibration.tests_s is not None and len(calibration.tests_s) == count:
         return _scaled(calibration.tests_s, calibration.import_s, config, "calibrated")
     failed = calibration is not None
-    return Timeouts((config.timeout_s,) * count, config.timeout_s, config.program_timeout_s,
+    tests = (config.timeout_s,) * count
+    return Timeouts(tests, config.timeout_s, _backstop(config, config.timeout_s, tests),
                     "default (reference failed calibration)" if failed else "default",
                     calibration_error=(calibration.error or "unusable reference run") if failed else "",
                     base_s=config.timeout_s)
@@ -119,8 +121,14 @@ def _scaled(reference_s: tuple[float, ...], reference_import_s: float, config, s
     tests = tuple(max(floor, factor * seconds) for seconds in reference_s)
     base = max(floor, factor * max(reference_s, default=0.0))
     import_s = max(config.timeout_s, base, factor * reference_import_s)
-    program_s = max(config.program_timeout_s, min(config.max_program_timeout_s, import_s + sum(tests)))
-    return Timeouts(tests, import_s, program_s, source, base_s=base)
+    return Timeouts(tests, import_s, _backstop(config, import_s, tests), source, base_s=base)
+
+
+def _backstop(config, import_s: float, tests_s: tuple[float, ...]) -> float:
+    """The whole-program limit: program_timeout_s, raised to cover the import and every test
+    limit (capped at max_program_timeout_s), so a program that stays within each of its
+    limits is never stopped by the backstop below that cap (e.g. 100 MBPP+ tests of 0.5 s)."""
+    return max(config.program_timeout_s, min(config.max_program_timeout_s, import_s + sum(tests_s)))
 
 
 def calibration_timeouts(task: Task, config) -> Timeouts:
