@@ -169,19 +169,14 @@ def bench_loops(executor: Executor, jobs: list, timeout: float) -> tuple[float, 
 
 
 def bench_mbppplus(executor: Executor, data_dir: str) -> str:
-    """call_function throughput: one child per task runs all its inputs (EvalPlus-style)."""
-    import json
+    """call_function throughput: one child per task runs all its inputs (EvalPlus-style),
+    on the same re-typed inputs and programs the `--format evalplus` converter uses."""
+    from codeself.datasets.evalplus import parse_evalplus, run_reference
 
-    tasks = []
-    with open(Path(data_dir) / "MbppPlus.jsonl") as handle:
-        for line in handle:
-            record = json.loads(line)
-            inputs = record["base_input"] + (record["plus_input"] if isinstance(record["plus_input"], list) else [])
-            tasks.append((record["prompt"] + "\n" + record["canonical_solution"], record["entry_point"], inputs))
+    tasks = list(parse_evalplus(Path(data_dir) / "MbppPlus.jsonl"))
 
-    def one(task):
-        program, entry_point, inputs = task
-        outcomes = executor.call_function(program, entry_point, inputs, per_call_timeout_s=5.0)
+    def one(problem):
+        outcomes = run_reference(executor, problem, per_call_timeout_s=5.0)
         return len(outcomes), sum(outcome.ok for outcome in outcomes)
 
     started = time.perf_counter()
@@ -190,7 +185,7 @@ def bench_mbppplus(executor: Executor, data_dir: str) -> str:
     seconds = time.perf_counter() - started
     calls, ok = sum(c for c, _ in counts), sum(k for _, k in counts)
     return (f"MBPP+ references: {len(tasks)} tasks, {calls} calls in {seconds:.1f} s = {calls / seconds:.0f} calls/s "
-            f"({ok} returned a value; inputs not re-typed, so some calls fail by design)")
+            f"({ok} returned a value within 5 s and the value-size bound)")
 
 
 def _line(label: str, seconds: float, count: int, passed: int) -> str:

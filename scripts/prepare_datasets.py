@@ -76,20 +76,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _convert_evalplus(args, options, progress):
-    """Expected outputs come from the sandbox; stop cleanly when it is not there."""
-    try:
-        from codeself.execution.engine import ExecutionConfig, Executor
-    except ImportError:
-        Executor = None
-    if Executor is None or not hasattr(Executor, "call_function"):
-        raise ValueError("--format evalplus needs expected outputs from running the reference solutions, "
-                         "and the execution engine (codeself.execution.engine.Executor) is not available yet")
+    """Expected outputs come from running each reference solution in the sandbox."""
+    from codeself.datasets.evalplus import run_reference
+    from codeself.execution.engine import ExecutionConfig, Executor
+
     # Problems are converted one after another, so one warm worker is all that is used.
     with Executor(ExecutionConfig(workers=1)) as executor:
         def compute_expected(problem):
-            program, function = problem.expected_program
-            arg_lists = [list(args_) for args_ in problem.all_inputs]
-            return executor.call_function(program, function, arg_lists, per_call_timeout_s=args.call_timeout)
+            return run_reference(executor, problem, per_call_timeout_s=args.call_timeout)
         return convert_file(args.input, args.output, options, compute_expected=compute_expected,
                             manifest_path=args.manifest, on_task=lambda task: progress.update())
 

@@ -122,6 +122,14 @@ class EvalPlusProblem:
         return self.base_inputs + self.plus_inputs
 
 
+def run_reference(executor: Any, problem: EvalPlusProblem, *, per_call_timeout_s: float) -> list:
+    """Run the problem's expected-value program on every input, all calls in one sandboxed
+    child (`Executor.call_function`); one outcome per input, in input order."""
+    program, function = problem.expected_program
+    arg_lists = [list(args) for args in problem.all_inputs]
+    return executor.call_function(program, function, arg_lists, per_call_timeout_s=per_call_timeout_s)
+
+
 def parse_evalplus(path: str | os.PathLike) -> Iterator[EvalPlusProblem]:
     """Stream EvalPlus problems from a JSONL file; errors name the file and line."""
     for line_number, record in iter_jsonl_lines(path):
