@@ -1,5 +1,11 @@
-"""Training configuration. The trainers themselves need the optional `training` extra."""
+"""Practice: the trainers and their configs.
 
-from codeself.training.config import GRPORunConfig, PPORunConfig, load_training_config
+`config` and the stdlib smoke policy need nothing beyond the standard library; the real-model
+trainer (`trl_trainer`) imports the optional `training` extra lazily, on use.
+"""
 
-__all__ = ["GRPORunConfig", "PPORunConfig", "load_training_config"]
+from codeself.training.config import (ALGORITHMS, GRPOConfig, GRPORunConfig, PPOConfig, PPORunConfig,
+                                      RLOOConfig, RunConfig, load_training_config)
+
+__all__ = ["ALGORITHMS", "GRPOConfig", "GRPORunConfig", "PPOConfig", "PPORunConfig", "RLOOConfig",
+           "RunConfig", "load_training_config"]

@@ -1,37 +1,58 @@
-"""One config dataclass per algorithm, loaded from TOML, checked before any GPU time is spent.
+"""One config dataclass per algorithm, loaded from TOML, checked before any compute is spent.
 
-GRPO and PPO are compared under one protocol (methodology.md): the same base model, tasks,
-reward, sandbox and token budget, so the fields they share are defined once in `_RunConfig`.
-Field comments are the documentation; defaults are sized for the small CPU model used in smoke
-runs, not for a real study.
+GRPO, PPO and RLOO are compared under one protocol (methodology.md): the same policy, tasks,
+reward, sandbox and sample budget, so the fields they share are defined once in `RunConfig`.
+The same dataclasses drive both sizes of practice: `model = "mock"` is the standard-library
+smoke policy (`codeself.training.policy`), anything else is a causal LM trained with TRL
+(`codeself.training.trl_trainer`, optional `training` extra). Field comments are the
+documentation; names and defaults follow TRL's (`../shared/RL_REFERENCE.md`) where TRL has the
+field, so a TRL user reads a config at a glance.
+
+The resolved config is hashed (`config_hash`) into every output of a run, and a checkpoint
+written under one hash is refused by a run with another.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+MOCK_MODEL = "mock"  # `model` value that selects the stdlib smoke policy
+SCALE_REWARDS = ("group", "batch", "none")
+LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
+
 
 @dataclass(frozen=True)
-class _RunConfig:
-    model: str = "SmolLM2-135M-Instruct"  # base model name or local path (never downloaded by default)
+class RunConfig:
+    model: str = "SmolLM2-135M-Instruct"  # "mock" (stdlib smoke policy), or a local model dir / the default GGUF
     tasks: str = "data/processed/mbpp.codeself.jsonl"  # canonical task file
     train_split: str = "train"  # practise only on this split (methodology: never test)
+    validation_split: str = "validation"  # checkpoint selection only on this split
     reward: str = "reward_v0_correctness"  # name in codeself.rewards.REWARDS
     reward_config: str = "configs/rewards/reward_v0.toml"
-    seed: int = 0  # data order, sampling and adapter initialisation
-    learning_rate: float = 1e-5
+    template: str = ""  # prompt template TOML; "" = the backend's default (chat for models)
+    seed: int = 0  # task order, sampling, initialisation: every random choice
+    learning_rate: float = 1e-5  # optimiser step size (0 = nothing changes: a control run)
     max_steps: int = 200  # optimiser steps; the comparison fixes this per study
-    per_device_batch_size: int = 8  # completions per device per step
+    prompts_per_step: int = 2  # distinct train tasks per step (each sampled several times)
     max_completion_tokens: int = 512  # generation budget per completion
     temperature: float = 1.0  # sampling temperature during practice
-    lora_rank: int = 16  # LoRA adapter rank (peft); 0 = full fine-tuning
+    lora_rank: int = 16  # LoRA adapter rank (peft); 0 = full fine-tuning (real models only)
     lora_alpha: int = 32
+    gradient_checkpointing: bool = True  # real models: trade compute for memory
     sandbox: str = "auto"  # execution sandbox level: auto | namespaces | rlimits | bwrap
+    workers: int = 2  # sandbox worker processes
+    save_every: int = 15  # checkpoint (and validate) every this many steps; the last step always
+    validation_samples: int = 1  # samples per validation task when validating a checkpoint
+    mock_init_correct_fraction: float = 0.3  # smoke policy only: initial probability of a correct plan
     output_dir: str = "outputs/train"
+
+    algorithm = "base"  # set by each subclass (a class attribute, not a field)
 
     def __post_init__(self) -> None:
         if self.train_split != "train":
@@ -39,68 +60,183 @@ class _RunConfig:
                 f"train_split is {self.train_split!r}: practice must use the 'train' split only "
                 "(validation selects models, test is locked); see methodology.md"
             )
-        positive = ("learning_rate", "max_steps", "per_device_batch_size", "max_completion_tokens")
+        if self.validation_split in ("test", self.train_split):
+            raise ValueError(f"validation_split is {self.validation_split!r}: checkpoints are selected on "
+                             "validation only, never on the practice or the locked test split")
+        positive = ("max_steps", "prompts_per_step", "max_completion_tokens", "workers",
+                    "save_every", "validation_samples")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.learning_rate < 0:
+            raise ValueError(f"learning_rate must be >= 0 (0 = a control run), got {self.learning_rate}")
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if self.lora_rank < 0:
             raise ValueError(f"lora_rank must be >= 0 (0 = full fine-tuning), got {self.lora_rank}")
+        if not 0.0 < self.mock_init_correct_fraction < 1.0:
+            raise ValueError(f"mock_init_correct_fraction must be in (0, 1), got {self.mock_init_correct_fraction}")
+
+    @property
+    def is_mock(self) -> bool:
+        return self.model == MOCK_MODEL
+
+    @property
+    def samples_per_prompt(self) -> int:
+        """Completions sampled per task per step (the group size for GRPO and RLOO)."""
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        return {"algorithm": self.algorithm, **dataclasses.asdict(self)}
+
+    def config_hash(self) -> str:
+        """sha256 prefix of the resolved config, minus `output_dir` (where a run goes is not what it is)."""
+        values = {k: v for k, v in self.to_json().items() if k != "output_dir"}
+        text = json.dumps(values, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _check_clip(name: str, value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
 
 
 @dataclass(frozen=True)
-class GRPORunConfig(_RunConfig):
+class GRPOConfig(RunConfig):
     num_generations: int = 8  # group size G: completions per prompt whose rewards are normalised together
-    beta: float = 0.0  # KL coefficient against the reference model (0 = no reference model)
-    epsilon: float = 0.2  # clipping range of the policy ratio
-    scale_rewards: bool = True  # divide group advantages by the group's reward std
+    num_iterations: int = 1  # policy updates per generated batch (mu); > 1 makes ratios differ from 1
+    epsilon: float = 0.2  # lower clipping range of the ratio (1 - epsilon)
+    epsilon_high: float | None = None  # upper clipping range (1 + epsilon_high); None = epsilon (DAPO: 0.28)
+    beta: float = 0.0  # k3 KL coefficient against the initial policy (0 = no reference policy)
+    scale_rewards: str = "group"  # group | batch | none: what the advantage is divided by (std + 1e-4)
+    loss_type: str = "dapo"  # grpo | bnpo | dr_grpo | dapo: how per-token losses are aggregated
+
+    algorithm = "grpo"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.scale_rewards, bool):  # TRL maps True -> group, False -> none
+            object.__setattr__(self, "scale_rewards", "group" if self.scale_rewards else "none")
+        super().__post_init__()
+        if self.num_generations < 2:
+            raise ValueError("num_generations must be >= 2: GRPO's advantage is relative to the group")
+        if self.num_iterations < 1:
+            raise ValueError(f"num_iterations must be >= 1, got {self.num_iterations}")
+        _check_clip("epsilon", self.epsilon)
+        if self.epsilon_high is not None and self.epsilon_high < 0:
+            raise ValueError(f"epsilon_high must be >= 0, got {self.epsilon_high}")
+        if self.beta < 0:
+            raise ValueError(f"beta must be >= 0, got {self.beta}")
+        if self.scale_rewards not in SCALE_REWARDS:
+            raise ValueError(f"scale_rewards must be one of {', '.join(SCALE_REWARDS)}, got {self.scale_rewards!r}")
+        if self.loss_type not in LOSS_TYPES:
+            raise ValueError(f"loss_type must be one of {', '.join(LOSS_TYPES)}, got {self.loss_type!r}")
+
+    @property
+    def samples_per_prompt(self) -> int:
+        return self.num_generations
+
+    @property
+    def clip_high(self) -> float:
+        return self.epsilon if self.epsilon_high is None else self.epsilon_high
+
+
+@dataclass(frozen=True)
+class RLOOConfig(RunConfig):
+    num_generations: int = 2  # k: completions per prompt; each one's baseline is the mean of the other k-1
+    num_iterations: int = 1  # policy updates per generated batch
+    epsilon: float = 0.2  # clipping range of the sequence-level ratio
+    beta: float = 0.05  # KL coefficient, folded into the reward (no gradient through it)
+    normalize_advantages: bool = False  # whiten advantages over the batch (mean/std + 1e-4)
+
+    algorithm = "rloo"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.num_generations < 2:
-            raise ValueError("num_generations must be >= 2: GRPO's advantage is relative to the group")
-        if self.per_device_batch_size % self.num_generations:
-            raise ValueError(
-                f"per_device_batch_size ({self.per_device_batch_size}) must be a multiple of "
-                f"num_generations ({self.num_generations}) so every group fits in one batch"
-            )
+            raise ValueError("num_generations (k) must be >= 2: RLOO's baseline leaves one sample out")
+        if self.num_iterations < 1:
+            raise ValueError(f"num_iterations must be >= 1, got {self.num_iterations}")
+        _check_clip("epsilon", self.epsilon)
+        if self.beta < 0:
+            raise ValueError(f"beta must be >= 0, got {self.beta}")
+
+    @property
+    def samples_per_prompt(self) -> int:
+        return self.num_generations
 
 
 @dataclass(frozen=True)
-class PPORunConfig(_RunConfig):
-    value_model: str = ""  # critic initialisation; "" = the base model with a value head
+class PPOConfig(RunConfig):
+    samples_per_task: int = 4  # completions per prompt per step (PPO needs no group; more samples, less noise)
+    value_model: str = ""  # critic initialisation; "" = the policy's own features with a value head
     gamma: float = 1.0  # discount; 1.0 because the only reward arrives at the end of the completion
     lam: float = 0.95  # GAE lambda
     cliprange: float = 0.2  # policy ratio clipping
-    cliprange_value: float = 0.2  # value clipping
-    kl_coef: float = 0.05  # KL penalty against the reference model, per token
+    cliprange_value: float = 0.2  # value clipping around the old value estimate
+    vf_coef: float = 0.1  # weight of the value loss in the total loss
+    kl_coef: float = 0.05  # per-token KL penalty (k1) against the initial policy, inside the reward
+    num_ppo_epochs: int = 4  # passes over each batch of rollouts
+    whiten_advantages: bool = True  # (A - mean) / sqrt(var + 1e-8) over the batch
+
+    algorithm = "ppo"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0.0 <= self.lam <= 1.0 or not 0.0 < self.gamma <= 1.0:
             raise ValueError(f"need 0 <= lam <= 1 and 0 < gamma <= 1, got lam={self.lam}, gamma={self.gamma}")
+        if self.samples_per_task < 1 or self.num_ppo_epochs < 1:
+            raise ValueError("samples_per_task and num_ppo_epochs must be >= 1")
+        _check_clip("cliprange", self.cliprange)
+        if self.cliprange_value <= 0 or self.vf_coef < 0 or self.kl_coef < 0:
+            raise ValueError("need cliprange_value > 0, vf_coef >= 0 and kl_coef >= 0")
+
+    @property
+    def samples_per_prompt(self) -> int:
+        return self.samples_per_task
 
 
-ALGORITHMS = {"grpo": GRPORunConfig, "ppo": PPORunConfig}
+# Kept for callers of the first release.
+GRPORunConfig, PPORunConfig = GRPOConfig, PPOConfig
+ALGORITHMS: dict[str, type[RunConfig]] = {"grpo": GRPOConfig, "ppo": PPOConfig, "rloo": RLOOConfig}
 
 
-def load_training_config(path: str | Path) -> _RunConfig:
-    """Read a TOML file with `algorithm = "grpo" | "ppo"` and that algorithm's fields.
-
-    Unknown keys are an error (a typo must not silently fall back to a default).
-    """
-    path = Path(path)
-    try:
-        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ValueError(f"{path}: cannot read training config: {error}") from None
-    algorithm = raw.pop("algorithm", None)
+def build_config(algorithm: str, values: dict[str, Any], where: str = "config") -> RunConfig:
+    """The algorithm's config from plain values; unknown keys and bad values are one-line errors."""
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"{path}: 'algorithm' must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+        raise ValueError(f"{where}: 'algorithm' must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
     config_class = ALGORITHMS[algorithm]
     known = {f.name for f in dataclasses.fields(config_class)}
-    unknown = sorted(set(raw) - known)
+    unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"{path}: unknown {algorithm} field(s): {', '.join(unknown)}")
-    return config_class(**raw)
+        raise ValueError(f"{where}: unknown {algorithm} field(s): {', '.join(unknown)}")
+    try:
+        return config_class(**values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: {error}") from None
+
+
+def read_training_toml(path: str | Path) -> dict[str, Any]:
+    """The raw table of a training TOML file (including its `algorithm`)."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"{path}: cannot read training config: {error}") from None
+
+
+def load_training_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read a TOML file with `algorithm = "grpo" | "ppo" | "rloo"` and that algorithm's fields.
+
+    `overrides` (e.g. from command-line flags) replace file values. Unknown keys are an error:
+    a typo must not silently fall back to a default.
+    """
+    raw = read_training_toml(path)
+    algorithm = raw.pop("algorithm", None)
+    return build_config(algorithm, {**raw, **(overrides or {})}, where=str(path))
+
+
+def config_from_json(document: dict[str, Any], where: str = "config.json") -> RunConfig:
+    """Rebuild a config from `RunConfig.to_json()` (as written to a run's config.json)."""
+    values = dict(document)
+    algorithm = values.pop("algorithm", None)
+    return build_config(algorithm, values, where=where)
