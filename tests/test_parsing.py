@@ -1,9 +1,12 @@
+import doctest
 import unittest
 
-import support  # noqa: F401
+import support
 
+from codeself.agents import parsing
 from codeself.agents.parsing import (PARSE_STATUSES, USABLE_PARSE_STATUSES, ParseResult, compiles,
-                                     find_fenced_blocks, parse_completion, strip_chat_noise)
+                                     defines_entry_point, find_fenced_blocks, parse_completion,
+                                     strip_chat_noise)
 
 F = "def f(x):\n    return x + 1\n"
 G = "def f(x):\n    return x - 1\n"
@@ -103,9 +106,132 @@ class ParseAutoTest(unittest.TestCase):
         self.check("def f(x:\n    return x\n", "def f(x:\n    return x\n", "syntax_error")
 
     def test_missing_entry_point_is_noted_not_hidden(self):
+        # a method of that name is not the module-level function the tests call
+        method = "class A:\n    def f(self, x):\n        return x\n"
+        self.check(fence(method), method, "ok", detail_part="one ```python block; no def f")
         result = self.check(fence("def g(x):\n    return x\n"), "def g(x):\n    return x\n", "ok")
         self.assertIn("no def f", result.detail)
         self.assertNotIn("no def f", parse_completion(fence(F), "", "f").detail)
+
+
+# The entry point of every tests/fixtures/parsing_*.md completion (hand-written, in the form
+# SmolLM2 answers MBPP prompts: prose, the function, then "Example usage" blocks).
+ENTRY = "is_not_prime"
+SQRT_LOOP = ("def is_not_prime(n):\n    if n < 2:\n        return True\n"
+             "    for i in range(2, int(n ** 0.5) + 1):\n        if n % i == 0:\n            return True\n"
+             "    return False\n")
+ONE_LINER = "def is_not_prime(n):\n    return n < 2 or any(n % i == 0 for i in range(2, n))\n"
+SQRT_ONE_LINER = ("def is_not_prime(n):\n"
+                  "    return n < 2 or any(n % i == 0 for i in range(2, int(n ** 0.5) + 1))\n")
+
+
+class EntryPointBlockTest(unittest.TestCase):
+    """Rule 2a: of several Python blocks, the last one that defines the entry point is taken."""
+
+    def check_fixture(self, name, code, status, detail):
+        completion = (support.FIXTURES / f"parsing_{name}.md").read_text(encoding="utf-8")
+        result = parse_completion(completion, "", ENTRY)
+        self.assertEqual((result.code, result.parse_status, result.detail), (code, status, detail))
+        return result
+
+    def test_definition_then_usage(self):
+        # before: the print block was taken and the sample failed with NameError
+        result = self.check_fixture("def_then_usage", SQRT_LOOP, "multiple_blocks",
+                                    "block 1 of 2 ```python blocks, the last that defines is_not_prime "
+                                    "(1 later block without def is_not_prime ignored)")
+        self.assertTrue(result.usable)
+
+    def test_usage_then_definition(self):
+        self.check_fixture("usage_then_def", SQRT_ONE_LINER, "multiple_blocks",
+                           "last of 2 ```python blocks, which defines is_not_prime")
+
+    def test_definition_between_usages_wins_though_not_last(self):
+        # blocks: asserts, the def, a print loop -> block 2 of 3
+        self.check_fixture("def_between_usages", SQRT_ONE_LINER, "multiple_blocks",
+                           "block 2 of 3 ```python blocks, the last that defines is_not_prime "
+                           "(1 later block without def is_not_prime ignored)")
+
+    def test_last_of_two_definitions_wins(self):
+        # the draft (returns None for primes) and the corrected version both define it
+        corrected = ("def is_not_prime(n):\n    for i in range(2, n):\n        if n % i == 0:\n"
+                     "            return True\n    return False\n")
+        self.check_fixture("two_definitions", corrected, "multiple_blocks",
+                           "block 2 of 3 ```python blocks, the last that defines is_not_prime "
+                           "(1 later block without def is_not_prime ignored)")
+
+    def test_no_definition_falls_back_to_the_last_block(self):
+        self.check_fixture("no_definition", "print(is_not_prime(9))  # True\n", "multiple_blocks",
+                           "last of 2 ```python blocks, as none defines is_not_prime; no def is_not_prime")
+
+    def test_method_in_a_class_is_not_a_definition(self):
+        self.check_fixture("method_in_class", "print(Solution().is_not_prime(9))\n", "multiple_blocks",
+                           "last of 2 ```python blocks, as none defines is_not_prime; no def is_not_prime")
+
+    def test_complete_definition_beats_truncated_usage(self):
+        self.check_fixture("truncated_usage", ONE_LINER, "multiple_blocks",
+                           "block 1 of 2 ```python blocks, the last that defines is_not_prime "
+                           "(1 later block without def is_not_prime ignored)")
+
+    def test_truncated_last_definition_stays_truncated(self):
+        # the cut-off block is the corrected version, so it is taken even though the draft compiles
+        partial = ("def is_not_prime(n):\n    if n < 2:\n        return True\n"
+                   "    return any(n % i == 0 for i in range(2,\n")
+        result = self.check_fixture("truncated_definition", partial, "truncated",
+                                    "last of 2 ```python blocks, which defines is_not_prime; "
+                                    "unclosed fence, partial block does not compile")
+        self.assertFalse(result.usable)
+
+    def test_broken_definition_is_a_syntax_error_not_a_usage_block(self):
+        broken = "def is_not_prime(n)\n    return n < 2 or any(n % i == 0 for i in range(2, n))\n"
+        self.check_fixture("broken_definition_then_usage", broken, "syntax_error",
+                           "block 1 of 2 ```python blocks, the last that defines is_not_prime "
+                           "(1 later block without def is_not_prime ignored); does not compile")
+
+    def test_broken_usage_after_a_definition_is_ignored(self):
+        # the usage block has an unclosed `(` and calls input(): neither reaches the program
+        self.check_fixture("definition_then_broken_usage", ONE_LINER, "multiple_blocks",
+                           "block 1 of 2 ```python blocks, the last that defines is_not_prime "
+                           "(1 later block without def is_not_prime ignored)")
+
+    def test_later_broken_definition_still_wins(self):
+        # as before the change: the last definition is the model's final answer, even when broken
+        broken = "def f(x)\n    return x\n"
+        result = parse_completion(fence(F) + fence(broken) + fence("print(f(1))\n"), "", "f")
+        self.assertEqual((result.code, result.parse_status), (broken, "syntax_error"))
+        self.assertEqual(result.detail, "block 2 of 3 ```python blocks, the last that defines f "
+                                        "(1 later block without def f ignored); does not compile")
+
+    def test_single_truncated_definition(self):
+        result = parse_completion("```python\n" + F, "", "f")
+        self.assertEqual((result.code, result.parse_status, result.detail),
+                         (F, "truncated", "one ```python block; unclosed fence, partial block compiles"))
+
+    def test_async_and_bare_blocks(self):
+        async_f = "async def f(x):\n    return x\n"
+        result = parse_completion(fence(async_f) + fence("import asyncio\nprint(asyncio.run(f(1)))\n"), "", "f")
+        self.assertEqual((result.code, result.parse_status), (async_f, "multiple_blocks"))
+        result = parse_completion(fence(F, "") + fence("print(f(1))\n", ""), "", "f")
+        self.assertEqual((result.code, result.detail), (F, "block 1 of 2 bare ``` blocks, the last that "
+                                                          "defines f (1 later block without def f ignored)"))
+
+    def test_bare_definition_never_beats_a_tagged_block(self):
+        # candidates are the tagged blocks when there are any (rule 2), whatever they contain
+        result = parse_completion(fence(F, "") + fence("print(f(1))\n"), "", "f")
+        self.assertEqual((result.code, result.detail), ("print(f(1))\n", "one ```python block; no def f"))
+
+    def test_empty_last_block_after_a_definition(self):
+        self.assertEqual(parse_completion(fence(F) + "```python\n```\n", "", "f").code, F)
+        self.assertEqual(parse_completion(fence("print(1)\n") + "```python\n```\n", "", "f").parse_status,
+                         "no_code")
+
+    def test_defines_entry_point(self):
+        self.assertTrue(defines_entry_point("@cache\ndef f (x):\n    pass\n", "f"))
+        self.assertTrue(defines_entry_point("async  def f(x):\n", "f"))
+        self.assertFalse(defines_entry_point("def f_helper(x):\n", "f"))
+        self.assertFalse(defines_entry_point("    def f(self):\n", "f"))  # a method
+        self.assertFalse(defines_entry_point("f = lambda x: x\n", "f"))
+        self.assertFalse(defines_entry_point("def f(x):\n", "f.x"))  # the name is escaped
+        self.assertEqual(tuple(doctest.testmod(parsing)), (0, 1))  # the docstring example runs
 
 
 class ParseExactModesTest(unittest.TestCase):

