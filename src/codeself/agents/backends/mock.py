@@ -62,7 +62,7 @@ from codeself.datasets.task import Task
 MOCK_VARIANTS = ("correct", "mutated", "syntax_error", "prose", "infinite_loop")
 CORRECT_FORMS = (("fenced", 0.70), ("unfenced", 0.15), ("two_blocks", 0.15))
 DEFAULT_FAILURE_WEIGHTS = {"mutated": 0.6, "syntax_error": 0.15, "prose": 0.15, "infinite_loop": 0.1}
-_PROSE = (
+PROSE = (
     "To solve this, iterate over the input once, keep track of the best value seen so far, "
     "and return it at the end. This runs in linear time.",
     "I'm sorry, but I can't write that function without more details about the expected input format.",
@@ -183,7 +183,7 @@ class MutantScreen:
         return verdict
 
 
-def _fenced(code: str, rng: random.Random) -> str:
+def fenced(code: str, rng: random.Random) -> str:
     intro = rng.choice(_INTROS)
     return (intro + "\n\n" if intro else "") + "```python\n" + code + "```\n"
 
@@ -194,19 +194,33 @@ def _executed_program(task: Task, mutation: Mutation) -> str:
     return parsed.code if parsed.code is not None else mutation.code
 
 
+def pick_mutant(task: Task, reference: str, rng: random.Random,
+                screen: MutantScreen | None) -> Mutation | None:
+    """A mutant of the reference; with a screen, the first candidate that fails the task's
+    tests, or None when none of `MAX_SCREENED_MUTANTS` candidates does (see "Screening")."""
+    if screen is None:
+        return mutate(reference, rng)
+    for mutation in itertools.islice(mutation_candidates(reference, rng), MAX_SCREENED_MUTANTS):
+        if screen.fails(task, _executed_program(task, mutation)):
+            return mutation
+    return None
+
+
 def _render_mutated(task: Task, reference: str, rng: random.Random,
                     screen: MutantScreen | None) -> tuple[str, str, dict[str, Any]]:
     """(variant emitted, completion, metadata) for a `mutated` draw; see "Screening" above."""
-    if screen is None:
-        mutation = mutate(reference, rng)
-        return "mutated", _fenced(mutation.code, rng), {"mock_mutation": mutation.description,
-                                                        "mock_screened": False}
-    for mutation in itertools.islice(mutation_candidates(reference, rng), MAX_SCREENED_MUTANTS):
-        if screen.fails(task, _executed_program(task, mutation)):
-            return "mutated", _fenced(mutation.code, rng), {"mock_mutation": mutation.description,
-                                                            "mock_screened": True}
+    mutation = pick_mutant(task, reference, rng, screen)
+    if mutation is not None:
+        return "mutated", fenced(mutation.code, rng), {"mock_mutation": mutation.description,
+                                                        "mock_screened": screen is not None}
     text, extra = _render_variant("syntax_error", reference, task.entry_point, rng)
     return "syntax_error", text, {**extra, "mock_screened": True, "mock_fallback": NO_FAILING_MUTANT}
+
+
+def two_blocks(draft: str, final: str) -> str:
+    """A draft block, a sentence retracting it, then the final block (the parser keeps the last)."""
+    return ("A first attempt:\n\n```python\n" + draft + "```\n\nOn reflection that has a bug; "
+            "the corrected version:\n\n```python\n" + final + "```\n")
 
 
 def _render_variant(variant: str, reference: str, entry_point: str,
@@ -216,14 +230,12 @@ def _render_variant(variant: str, reference: str, entry_point: str,
         if form == "unfenced":
             return reference, {"mock_form": form}
         if form == "two_blocks":
-            draft = mutate(reference, rng).code
-            return ("A first attempt:\n\n```python\n" + draft + "```\n\nOn reflection that has a bug; "
-                    "the corrected version:\n\n```python\n" + reference + "```\n"), {"mock_form": form}
-        return _fenced(reference, rng), {"mock_form": form}
+            return two_blocks(mutate(reference, rng).code, reference), {"mock_form": form}
+        return fenced(reference, rng), {"mock_form": form}
     if variant == "syntax_error":
         broken = break_syntax(reference, rng)
-        return _fenced(broken.code, rng), {"mock_mutation": broken.description}
+        return fenced(broken.code, rng), {"mock_mutation": broken.description}
     if variant == "prose":
-        return rng.choice(_PROSE) + "\n", {}
+        return rng.choice(PROSE) + "\n", {}
     assert variant == "infinite_loop", variant
-    return _fenced(add_infinite_loop(reference, entry_point), rng), {}
+    return fenced(add_infinite_loop(reference, entry_point), rng), {}

@@ -1,0 +1,143 @@
+"""The smoke trainers as a researcher runs them: the issue's commands, their files, determinism,
+--resume, and one-line errors for bad input."""
+
+import support
+
+import json
+import shutil
+import tempfile
+import unittest
+from pathlib import Path
+
+EXAMPLE = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
+TRL_METRICS = ("reward", "reward_std", "frac_reward_zero_std", "kl", "entropy", "clip_ratio/low_mean",
+               "clip_ratio/high_mean", "clip_ratio/region_mean", "completions/mean_length")
+SCAFFOLD_METRICS = ("step", "samples", "pass_rate", "parse_failure_rate", "status_counts", "informative/tasks",
+                    "informative/never_count", "advantages/mean", "advantages/std", "advantages/min",
+                    "advantages/max", "timing")
+PPO_METRICS = ("loss/policy_avg", "loss/value_avg", "val/clipfrac_avg", "policy/approxkl_avg",
+               "val/explained_variance")
+
+
+def train(algorithm, out, *extra):
+    size_flag = "--samples-per-task" if algorithm == "ppo" else "--group-size"
+    return support.run_script(f"train_{algorithm}_smoke.py", "--tasks", EXAMPLE, "--output-dir", out,
+                              "--backend", "mock", size_flag, "4", "--max-steps", "3", "--quiet", *extra)
+
+
+def without_timing(path: Path) -> list:
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for record in records:
+        record.pop("timing", None)
+    return records
+
+
+def run_files(out: Path) -> dict:
+    """Every file of a run with wall-time fields removed."""
+    files = {}
+    for path in sorted(out.rglob("*")):
+        if path.suffix == ".jsonl":
+            files[str(path.relative_to(out))] = without_timing(path)
+        elif path.suffix == ".json":
+            files[str(path.relative_to(out))] = path.read_bytes()
+    return files
+
+
+class SmokeTrainersTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp()
+        cls.runs = {}
+        for algorithm in ("grpo", "ppo", "rloo"):
+            out = Path(cls.tmp, algorithm)
+            cls.runs[algorithm] = (out, train(algorithm, out))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_runs_write_every_file_with_trl_metric_names(self):
+        for algorithm, (out, result) in self.runs.items():
+            with self.subTest(algorithm):
+                self.assertEqual(result.returncode, 0, result.stderr)
+                for name in ("config.json", "metrics.jsonl", "rollouts.jsonl", "validation.jsonl",
+                             "best_checkpoint.json", "summary.md", "checkpoints/step_000000.json",
+                             "checkpoints/step_000003.json"):
+                    self.assertTrue((out / name).is_file(), name)
+                records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+                self.assertEqual([r["step"] for r in records], [1, 2, 3])
+                wanted = TRL_METRICS + SCAFFOLD_METRICS + (PPO_METRICS if algorithm == "ppo" else ())
+                for key in wanted:
+                    self.assertIn(key, records[-1], key)
+                self.assertEqual(records[-1]["samples"], 3 * 2 * 4)
+                self.assertEqual(set(records[0]["timing"]), {"generation_s", "execution_s", "update_s", "step_s",
+                                                             "elapsed_s"})
+                rollouts = [json.loads(line) for line in (out / "rollouts.jsonl").read_text().splitlines()]
+                self.assertEqual(len(rollouts), 24)
+                self.assertTrue(all(r["split"] == "train" and "step" in r and "reward" in r["reward"]
+                                    for r in rollouts), "practice uses the train split only")
+                validation = [json.loads(line) for line in (out / "validation.jsonl").read_text().splitlines()]
+                self.assertEqual({r["split"] for r in validation}, {"validation"})
+                config = json.loads((out / "config.json").read_text())
+                self.assertEqual(config["algorithm"], algorithm)
+                self.assertEqual(len(config["config_hash"]), 16)
+
+    def test_policy_changes_and_checkpoint_is_evaluable(self):
+        out, _ = self.runs["grpo"]
+        first = json.loads((out / "checkpoints/step_000000.json").read_text())["policy"]
+        last = json.loads((out / "checkpoints/step_000003.json").read_text())["policy"]
+        self.assertNotEqual(first["params"], last["params"])
+        result = support.run_script("run_rollouts.py", "--tasks", EXAMPLE, "--split", "test", "--backend", "policy",
+                                    "--model", out / "checkpoints/step_000003.json", "--samples-per-task", "2",
+                                    "--temperature", "1", "--output", Path(self.tmp, "eval.jsonl"), "--quiet")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        records = [json.loads(line) for line in Path(self.tmp, "eval.jsonl").read_text().splitlines()]
+        self.assertEqual(len(records), 6)
+        self.assertTrue(all(r["metadata"]["policy_plan"] for r in records))
+
+    def test_same_seed_same_files_and_resume_equals_uninterrupted(self):
+        out, _ = self.runs["grpo"]
+        again = Path(self.tmp, "grpo-again")
+        self.assertEqual(train("grpo", again).returncode, 0)
+        self.assertEqual(run_files(out), run_files(again))
+        # interrupt after step 1's checkpoint: later checkpoints gone, step 2's records half-written
+        for name in ("step_000002.json", "step_000003.json"):
+            (again / "checkpoints" / name).unlink()
+        lines = (again / "metrics.jsonl").read_text().splitlines()
+        (again / "metrics.jsonl").write_text("\n".join(lines[:2]) + "\n")
+        (again / "summary.md").unlink()
+        resumed = train("grpo", again, "--resume")
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertEqual(run_files(out), run_files(again))
+
+    def test_bad_input_is_one_line(self):
+        tmp = Path(self.tmp, "bad")
+        tmp.mkdir(exist_ok=True)
+        no_train = tmp / "no_train.jsonl"
+        no_train.write_text("".join(line + "\n" for line in EXAMPLE.read_text().splitlines()
+                                    if '"split": "train"' not in line))
+        bad_config = tmp / "bad.toml"
+        bad_config.write_text('algorithm = "grpo"\nmodel = "mock"\nlearning_rte = 1\n')
+        out, _ = self.runs["grpo"]
+        cases = {
+            "no train tasks": (("grpo", tmp / "a", "--tasks", no_train), "no tasks in split 'train'"),
+            "group of one": (("grpo", tmp / "b", "--group-size", "1"), "num_generations must be >= 2"),
+            "unknown key": (("grpo", tmp / "c", "--config", bad_config), "unknown grpo field.*learning_rte"),
+            "other backend": (("grpo", tmp / "d", "--backend", "hf"), "train_grpo.py"),
+            "existing run": (("grpo", out), "already holds a training run"),
+            "other config": (("grpo", out, "--resume", "--seed", "7"), "another config"),
+            "missing tasks": (("ppo", tmp / "e", "--tasks", tmp / "nope.jsonl"), "nope.jsonl"),
+        }
+        for label, ((algorithm, target, *flags), message) in cases.items():
+            with self.subTest(label):
+                result = train(algorithm, target, *flags) if "--tasks" not in flags else \
+                    support.run_script(f"train_{algorithm}_smoke.py", "--output-dir", target, "--quiet", *flags)
+                self.assertEqual(result.returncode, 2, result.stderr)
+                self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+                self.assertRegex(result.stderr, message)
+                self.assertNotIn("Traceback", result.stderr)
+        self.assertFalse((tmp / "a" / "metrics.jsonl").exists())
+
+
+if __name__ == "__main__":
+    unittest.main()
