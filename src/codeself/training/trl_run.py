@@ -1,0 +1,411 @@
+"""The torch / transformers / trl side of `trl_trainer`: model, trainer, callback, checkpoints.
+
+Imported only through `trl_trainer.train()`, after the optional extra has been checked.
+
+Per optimiser step (logging_steps = 1) `StepRecorder.on_log` writes one `metrics.jsonl`
+record (TRL's logged values + the scaffold's own, from the reward function's records) and the
+step's completions to `rollouts.jsonl`. Wall time is split by timing TRL's `_generate` (the
+generation of the step's completions) and the reward function; `update_s` is the rest of the
+step (log-probabilities, loss, backward, optimiser).
+
+At every `save_every` steps and at the last step, in `on_step_end` (which transformers calls
+before the step is logged), the policy is saved as a plain model directory
+(`checkpoints/step-NNNNNN/`, merged when LoRA) and evaluated on the validation split:
+pass@1 = mean over tasks of (passed samples / samples). With `validation_samples = 1` the one
+sample is greedy (deterministic); with more, samples use the practice temperature (top_p 1)
+and the per-sample seeds of the `hf` backend. `best_checkpoint.json` names the best one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import platform
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download at run time
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import torch  # noqa: E402
+import transformers  # noqa: E402
+import trl  # noqa: E402
+
+from codeself.agents.backends.base import GenerationRequest  # noqa: E402
+from codeself.agents.backends.hf import HFBackend  # noqa: E402
+from codeself.agents.pipeline import not_executed_result  # noqa: E402
+from codeself.agents.rollout import Rollout, rollout_id  # noqa: E402
+from codeself.agents.templates import load_template, render_prompt  # noqa: E402
+from codeself.datasets.task import load_tasks  # noqa: E402
+from codeself.jsonl import dumps_record, iter_jsonl, write_json, write_text  # noqa: E402
+from codeself.rewards.correctness import load_reward_config  # noqa: E402
+from codeself.rewards.trl import CorrectnessReward, completion_text  # noqa: E402
+from codeself.training import trl_trainer as core  # noqa: E402
+from codeself.training.config import RunConfig  # noqa: E402
+from codeself.training.model_prep import is_default_model, prepare_default_model  # noqa: E402
+
+
+class TimedReward:
+    """The reward function TRL calls: CorrectnessReward plus timing and the batch it scored."""
+
+    def __init__(self, reward: CorrectnessReward) -> None:
+        self.reward = reward
+        self.__name__ = reward.__name__
+        self.batches: list[dict[str, Any]] = []  # scored since the last logged step
+
+    def __call__(self, prompts=None, completions=None, **kwargs):
+        started = time.monotonic()
+        rewards = self.reward(prompts=prompts, completions=completions, **kwargs)
+        self.batches.append({
+            "prompts": list(prompts or []), "completions": [completion_text(c) for c in completions],
+            "task_ids": list(kwargs["task_id"]), "records": self.reward.last_records,
+            "parsed": self.reward.last_parsed, "executions": self.reward.last_executions,
+            "reward_s": time.monotonic() - started})
+        return rewards
+
+
+def resolve_model_dir(config: RunConfig) -> str:
+    if is_default_model(config.model):
+        return str(prepare_default_model())
+    path = Path(config.model)
+    if path.suffix == ".gguf":
+        raise ValueError(f"model {config.model}: a GGUF file cannot be fine-tuned; convert it to a model "
+                         "directory first (scripts/prepare_model.py does this for the default model)")
+    return config.model  # a local model directory, or a hub id already in the local cache
+
+
+def load_policy(config: RunConfig):
+    model_dir = resolve_model_dir(config)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    peft_config = None
+    if config.lora_rank > 0:
+        import peft  # noqa: PLC0415
+
+        peft_config = peft.LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.0,
+                                      target_modules="all-linear", task_type="CAUSAL_LM")
+    return model_dir, model, tokenizer, peft_config
+
+
+def build_trainer(config: RunConfig, output_dir: Path, model, tokenizer, peft_config, rows, reward, quiet):
+    import datasets  # noqa: PLC0415
+
+    kwargs = core.trl_kwargs(config, output_dir, quiet=quiet)
+    if config.algorithm == "grpo":
+        args, trainer_class = trl.GRPOConfig(**kwargs), trl.GRPOTrainer
+    else:
+        args, trainer_class = trl.RLOOConfig(**kwargs), trl.RLOOTrainer
+    return trainer_class(model=model, reward_funcs=[reward], args=args,
+                         train_dataset=datasets.Dataset.from_list(rows), processing_class=tokenizer,
+                         peft_config=peft_config)
+
+
+class StepRecorder(transformers.TrainerCallback):
+    """Writes metrics.jsonl / rollouts.jsonl records, checkpoints and validates."""
+
+    def __init__(self, run: "Run") -> None:
+        self.run = run
+        self.step_started = 0.0
+        self.generation_s = 0.0
+        self.pending: dict[str, Any] = {}  # validation results waiting for the step's log record
+
+    def timed_generate(self, generate):
+        def wrapper(*args, **kwargs):
+            started = time.monotonic()
+            try:
+                return generate(*args, **kwargs)
+            finally:
+                self.generation_s += time.monotonic() - started
+        return wrapper
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.step_started = time.monotonic()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.pending = {"step_s": time.monotonic() - self.step_started}
+        step = state.global_step
+        if step % self.run.config.save_every == 0 or step >= state.max_steps:
+            started = time.monotonic()
+            self.pending["validation/pass_rate"] = self.run.checkpoint_and_validate(step)
+            self.pending["validation_s"] = time.monotonic() - started
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "train_runtime" in logs:  # the end-of-training summary, not a step
+            return
+        self.run.write_step(state.global_step, logs, self.pending, self.generation_s)
+        self.generation_s, self.pending = 0.0, {}
+
+
+class Run:
+    """One practice run's state and outputs."""
+
+    def __init__(self, config: RunConfig, quiet: bool, resume: bool) -> None:
+        self.config, self.quiet = config, quiet
+        self.out = Path(config.output_dir)
+        self.config_hash = config.config_hash()
+        self.template = load_template(config.template or "chat_default")
+        tasks = list(load_tasks(config.tasks))
+        self.train_tasks = [t for t in tasks if t.split == config.train_split]
+        self.validation_tasks = [t for t in tasks if t.split == config.validation_split]
+        if not self.train_tasks:
+            raise ValueError(f"{config.tasks}: no tasks in split {config.train_split!r}")
+        self.prompts = {t.task_id: render_prompt(self.template, t.public_view()) for t in self.train_tasks}
+        self.samples, self.ever_informative, self.validations = 0, set(), []
+        self.started = time.monotonic()
+        self.elapsed_before = 0.0
+        self.resume_from = self.prepare_output(resume)
+
+    # -- output directory -------------------------------------------------------------------
+
+    def prepare_output(self, resume: bool) -> str | None:
+        metrics = self.out / "metrics.jsonl"
+        if not resume:
+            if metrics.exists():
+                raise ValueError(f"{self.out} already holds a run (metrics.jsonl); use --resume to continue "
+                                 "it or choose another --output-dir")
+            self.out.mkdir(parents=True, exist_ok=True)
+            for name in ("metrics.jsonl", "rollouts.jsonl", "validation.jsonl"):
+                (self.out / name).write_text("", encoding="utf-8")
+            return None
+        saved = json.loads((self.out / "config.json").read_text(encoding="utf-8")) \
+            if (self.out / "config.json").exists() else None
+        if saved is None or saved.get("config_hash") != self.config_hash:
+            raise ValueError(f"{self.out}: cannot resume: config hash {self.config_hash} differs from the "
+                             f"run's ({saved.get('config_hash') if saved else 'no config.json'})")
+        last = transformers.trainer_utils.get_last_checkpoint(str(self.out / "trainer"))
+        if last is None:
+            raise ValueError(f"{self.out}: nothing to resume (no trainer checkpoint yet); start it again "
+                             "without --resume in a new --output-dir")
+        step = int(Path(last).name.split("-")[-1])
+        kept = [r for r in iter_jsonl(metrics) if r["step"] <= step]
+        self._truncate("metrics.jsonl", step)
+        self._truncate("rollouts.jsonl", step)
+        self._truncate("validation.jsonl", step)
+        for record in kept:
+            self.samples = record["samples"]
+            self.ever_informative.update(record.get("informative/tasks") or [])
+            if record.get("validation/pass_rate") is not None:
+                self.validations.append((record["step"], record["validation/pass_rate"]))
+            self.elapsed_before = record["timing"]["elapsed_s"]
+        return last
+
+    def _truncate(self, name: str, step: int) -> None:
+        path = self.out / name
+        records = [r for r in iter_jsonl(path) if r["step"] <= step] if path.exists() else []
+        write_text(path, "".join(dumps_record(r) + "\n" for r in records))
+
+    def write_config(self, model_dir: str) -> None:
+        versions = {"python": platform.python_version(), "torch": torch.__version__,
+                    "transformers": transformers.__version__, "trl": trl.__version__}
+        try:
+            import peft  # noqa: PLC0415
+
+            versions["peft"] = peft.__version__
+        except ImportError:
+            pass
+        write_json(self.out / "config.json", {
+            "algorithm": self.config.algorithm, "config": self.config.to_json(),
+            "config_hash": self.config_hash, "trainer": "trl", "model_dir": model_dir,
+            "trl_args": core.trl_kwargs(self.config, self.out), "versions": versions,
+            "command_line": sys.argv})
+
+    # -- training ---------------------------------------------------------------------------
+
+    def execute(self) -> dict[str, Any]:
+        model_dir, model, tokenizer, peft_config = load_policy(self.config)
+        self.tokenizer = tokenizer
+        if self.resume_from is None:
+            self.write_config(model_dir)
+        reward_tasks = {t.task_id: t for t in self.train_tasks + self.validation_tasks}
+        from codeself.execution.engine import ExecutionConfig  # noqa: PLC0415
+
+        executor_config = ExecutionConfig(workers=self.config.workers, sandbox=self.config.sandbox)
+        self.reward = TimedReward(CorrectnessReward(reward_tasks, executor_config,
+                                                    load_reward_config(self.config.reward_config)))
+        rows = core.dataset_rows(self.train_tasks, self.template)
+        self.trainer = build_trainer(self.config, self.out, model, tokenizer, peft_config, rows,
+                                     self.reward, self.quiet)
+        recorder = StepRecorder(self)
+        self.trainer._generate = recorder.timed_generate(self.trainer._generate)
+        self.trainer.add_callback(recorder)
+        try:
+            self.trainer.train(resume_from_checkpoint=self.resume_from)
+        finally:
+            self.reward.reward.close()
+        return self.write_summary()
+
+    def write_step(self, step: int, logs: dict[str, Any], pending: dict[str, Any], generation_s: float) -> None:
+        batches, self.reward.batches = self.reward.batches, []
+        if batches:
+            self.last_batch = _merge(batches)
+        batch = getattr(self, "last_batch", None)
+        new = sum(len(b["records"]) for b in batches)
+        self.samples += new
+        record: dict[str, Any] = {"step": step, "algorithm": self.config.algorithm,
+                                  "samples": self.samples, "num_samples": new}
+        record.update({key: core.clean_number(logs.get(key)) for key in core.TRL_LOG_KEYS})
+        if batch is not None:
+            rewards = [r.reward for r in batch["records"]]
+            advantages = core.group_advantages(rewards, batch["task_ids"], self.config)
+            record.update(core.scaffold_metrics(batch["task_ids"], batch["records"], advantages,
+                                                self.prompts, self.ever_informative if new else set(self.ever_informative)))
+        if "validation/pass_rate" in pending:
+            record["validation/pass_rate"] = pending["validation/pass_rate"]
+        reward_s = sum(b["reward_s"] for b in batches)
+        step_s = pending.get("step_s", 0.0)
+        record["timing"] = {
+            "generation_s": round(generation_s, 4), "reward_s": round(reward_s, 4),
+            "update_s": round(max(0.0, step_s - generation_s - reward_s), 4), "step_s": round(step_s, 4),
+            "validation_s": round(pending["validation_s"], 4) if "validation_s" in pending else None,
+            "elapsed_s": round(self.elapsed_before + time.monotonic() - self.started, 2)}
+        record["memory"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+        with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(dumps_record(record) + "\n")
+        if batches:
+            self.write_rollouts(step, _merge(batches), generation_s)
+        if not self.quiet:
+            print(f"step {step}: reward {record['reward']} pass_rate {record.get('pass_rate')} "
+                  f"validation {record.get('validation/pass_rate', '-')} step_s {step_s:.1f}", file=sys.stderr)
+
+    def write_rollouts(self, step: int, batch: dict[str, Any], generation_s: float) -> None:
+        counts: dict[str, int] = {}
+        share = generation_s / max(1, len(batch["records"]))
+        isolation = getattr(self.reward.reward._executor, "isolation", "unknown")
+        tasks = {t.task_id: t for t in self.train_tasks}
+        lines = []
+        for task_id, completion, record, parsed, execution in zip(
+                batch["task_ids"], batch["completions"], batch["records"], batch["parsed"], batch["executions"]):
+            index = counts[task_id] = counts.get(task_id, -1) + 1
+            task = tasks[task_id]
+            rollout = Rollout(
+                rollout_id=rollout_id(task_id, index, f"{self.config_hash}/step-{step}", self.config.seed),
+                task_id=task_id, sample_index=index, split=task.split, backend="hf", model=self.config.model,
+                template=self.template.name, config_hash=self.config_hash, prompt=self.prompts[task_id],
+                completion=completion, code=parsed.code, parse_status=parsed.parse_status,
+                execution=execution if execution is not None else not_executed_result(task, parsed, isolation),
+                reward=record.to_json(), seed=self.config.seed,
+                metadata={"trainer": "trl", "algorithm": self.config.algorithm, "parse_detail": parsed.detail},
+                timing={"generation_s": round(share, 6)})
+            lines.append(dumps_record({**rollout.to_json(), "step": step}) + "\n")
+        with open(self.out / "rollouts.jsonl", "a", encoding="utf-8") as handle:
+            handle.writelines(lines)
+
+    # -- checkpoints and validation ---------------------------------------------------------
+
+    def checkpoint_and_validate(self, step: int) -> float | None:
+        model = self.trainer.accelerator.unwrap_model(self.trainer.model)
+        was_training = model.training
+        if self.config.lora_rank > 0:
+            model = copy.deepcopy(model).merge_and_unload()
+        self.save_checkpoint(model, step)
+        model.eval()
+        try:
+            rate = self.validate(model, step)
+        finally:
+            if was_training:
+                self.trainer.model.train()
+        if rate is not None:
+            self.validations.append((step, rate))
+            self.write_best()
+        return rate
+
+    def save_checkpoint(self, model, step: int) -> None:
+        target = self.out / "checkpoints" / f"step-{step:06d}"
+        staging = target.with_name(target.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        model.save_pretrained(staging)
+        self.tokenizer.save_pretrained(staging)
+        write_json(staging / "codeself_checkpoint.json",
+                   {"step": step, "config_hash": self.config_hash, "algorithm": self.config.algorithm})
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+
+    def validate(self, model, step: int) -> float | None:
+        if not self.validation_tasks:
+            return None
+        n = self.config.validation_samples
+        backend = HFBackend(self.config.model, temperature=0.0 if n == 1 else self.config.temperature,
+                            top_p=1.0, max_tokens=self.config.max_completion_tokens,
+                            loaded=(model, self.tokenizer))
+        requests = [GenerationRequest(t.public_view(), render_prompt(self.template, t.public_view()),
+                                      tuple(range(n)), self.config.seed, self.template.stop)
+                    for t in self.validation_tasks]
+        generations = backend.generate(requests)
+        task_ids = [t.task_id for t, samples in zip(self.validation_tasks, generations) for _ in samples]
+        completions = [g.completion for samples in generations for g in samples]
+        records = self.reward.reward.score(None, completions, task_id=task_ids)
+        passed: dict[str, list[bool]] = {}
+        lines = []
+        for task_id, completion, record in zip(task_ids, completions, records):
+            passed.setdefault(task_id, []).append(bool(record.diagnostics.get("passed")))
+            lines.append(dumps_record({"step": step, "task_id": task_id, "sample_index": len(passed[task_id]) - 1,
+                                       "completion": completion, "reward": record.to_json()}) + "\n")
+        with open(self.out / "validation.jsonl", "a", encoding="utf-8") as handle:
+            handle.writelines(lines)
+        return sum(sum(v) / len(v) for v in passed.values()) / len(passed)
+
+    def write_best(self) -> None:
+        best = core.best_checkpoint(self.validations)
+        if best is None:
+            return
+        write_json(self.out / "best_checkpoint.json", {
+            "checkpoint": f"checkpoints/step-{best[0]:06d}", "step": best[0], "validation/pass_rate": best[1],
+            "config_hash": self.config_hash, "validation_split": self.config.validation_split,
+            "validation_samples": self.config.validation_samples,
+            "candidates": [{"step": s, "validation/pass_rate": r} for s, r in self.validations]})
+
+    def write_summary(self) -> dict[str, Any]:
+        records = list(iter_jsonl(self.out / "metrics.jsonl"))
+        summary = summarize(records, self.config_hash, core.best_checkpoint(self.validations))
+        write_text(self.out / "summary.md", format_summary(summary))
+        return summary
+
+
+def _merge(batches: list[dict[str, Any]]) -> dict[str, Any]:
+    return {key: [item for b in batches for item in b[key]]
+            for key in ("prompts", "completions", "task_ids", "records", "parsed", "executions")}
+
+
+def summarize(records: list[dict[str, Any]], config_hash: str, best: tuple[int, float] | None) -> dict[str, Any]:
+    def total(key: str) -> float:
+        return sum(r["timing"].get(key) or 0.0 for r in records)
+
+    return {
+        "config_hash": config_hash, "steps": len(records),
+        "first_reward": records[0].get("reward") if records else None,
+        "last_reward": records[-1].get("reward") if records else None,
+        "validation": [(r["step"], r["validation/pass_rate"]) for r in records if "validation/pass_rate" in r],
+        "best": best,
+        "timing": {key: round(total(key), 1) for key in ("generation_s", "reward_s", "update_s", "step_s",
+                                                         "validation_s")},
+        "peak_rss_mb": max((r["memory"]["peak_rss_mb"] for r in records), default=None),
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    timing = summary["timing"]
+    lines = [f"# Practice run {summary['config_hash']}", "",
+             f"- steps: {summary['steps']}",
+             f"- reward: first {summary['first_reward']}, last {summary['last_reward']}",
+             f"- time (s): generation {timing['generation_s']}, reward {timing['reward_s']}, "
+             f"update {timing['update_s']} (steps {timing['step_s']}); validation {timing['validation_s']}",
+             f"- peak RSS: {summary['peak_rss_mb']} MB", "", "| step | validation pass@1 |", "|---|---|"]
+    lines += [f"| {step} | {rate if rate is None else round(rate, 4)} |" for step, rate in summary["validation"]]
+    best = summary["best"]
+    lines += ["", f"Selected checkpoint: checkpoints/step-{best[0]:06d} (validation pass@1 {best[1]:.4f})"
+              if best else "Selected checkpoint: none (no validation tasks)", ""]
+    return "\n".join(lines)
+
+
+def run(config: RunConfig, *, quiet: bool = False, resume: bool = False) -> dict[str, Any]:
+    if quiet:
+        transformers.logging.set_verbosity_error()
+    return Run(config, quiet, resume).execute()

