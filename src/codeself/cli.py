@@ -31,12 +31,14 @@ def run_main(
         return EXIT_USER_ERROR
 
 
-def add_execution_flags(parser) -> None:
+def add_execution_flags(parser, *, stop_at_first_failure: bool = True) -> None:
     """The sandbox options shared by the scripts that execute programs (argparse parser)."""
     parser.add_argument("--calibration-cache", metavar="FILE",
                         help="keep the timed reference solutions (per-test timeout calibration) in this JSON "
                              "file, so later runs on the same tasks and machine skip timing them again "
                              "(like EvalPlus's cached ground truth)")
+    if not stop_at_first_failure:
+        return
     parser.add_argument("--stop-at-first-failure", action="store_true",
                         help="judge each test as its answer arrives and stop a program at its first failed test "
                              "(same verdicts, faster when most samples fail; later tests are reported as "

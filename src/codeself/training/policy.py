@@ -36,6 +36,9 @@ PLANS = ("correct", "mutated", "syntax_error", "prose", "infinite_loop")
 FORMS = ("fenced", "unfenced", "two_blocks", "with_usage")
 DECISIONS: tuple[tuple[str, tuple[str, ...]], ...] = (("plan", PLANS), ("form", FORMS))
 INITIAL_FORMS = {"fenced": 0.55, "unfenced": 0.15, "two_blocks": 0.15, "with_usage": 0.15}
+# Initial mixture of the failing plans. Fewer infinite loops than the mock's mixture: each costs a
+# full per-test timeout in the sandbox, and they are not what the smoke runs are about.
+INITIAL_FAILURES = {"mutated": 0.7, "syntax_error": 0.12, "prose": 0.15, "infinite_loop": 0.03}
 DIFFICULTY = 3.0  # half-width of the fixed per-task offset on the `correct` logit
 CHECKPOINT_FORMAT = "codeself-smoke-policy"
 SEQUENCE_LENGTH = len(DECISIONS)  # policy tokens per completion
@@ -68,6 +71,8 @@ class Params:
 
     def add_scaled(self, other: "Params", scale: float) -> None:
         """self += scale * other (other's per-task rows are created here when missing)."""
+        if scale == 0.0:
+            return  # a control run (learning rate 0) must leave the parameters, and their file, as they were
         for name, values in other.shared.items():
             mine = self.shared[name]
             for index, value in enumerate(values):
@@ -123,13 +128,9 @@ class SoftmaxPolicy:
     @classmethod
     def initial(cls, *, seed: int, correct_fraction: float, temperature: float = 1.0) -> "SoftmaxPolicy":
         """Shared logits whose softmax gives `correct_fraction` to `correct` for a task of median
-        difficulty, the mock's failure mixture to the rest, and INITIAL_FORMS to the forms."""
-        from codeself.agents.backends.mock import DEFAULT_FAILURE_WEIGHTS  # (the backends import this module)
-
+        difficulty, INITIAL_FAILURES to the rest, and INITIAL_FORMS to the forms."""
         params = Params.zeros()
-        failures = sum(DEFAULT_FAILURE_WEIGHTS.values())
-        plan_probs = [correct_fraction] + [(1 - correct_fraction) * DEFAULT_FAILURE_WEIGHTS[p] / failures
-                                           for p in PLANS[1:]]
+        plan_probs = [correct_fraction] + [(1 - correct_fraction) * INITIAL_FAILURES[p] for p in PLANS[1:]]
         params.shared["plan"] = [math.log(p) for p in plan_probs]
         params.shared["form"] = [math.log(INITIAL_FORMS[f]) for f in FORMS]
         return cls(params, seed=seed, temperature=temperature)

@@ -90,7 +90,8 @@ class Trainer:
     """One smoke run: owns the policy, its critic, the sandbox and the output files."""
 
     def __init__(self, config: RunConfig, output_dir: str | os.PathLike, *, resume: bool = False,
-                 overwrite: bool = False, quiet: bool = False, stream: TextIO | None = None) -> None:
+                 overwrite: bool = False, quiet: bool = False, stream: TextIO | None = None,
+                 calibration_cache: str = "") -> None:
         if not config.is_mock:
             raise ValueError(f"the smoke trainers practise the stdlib policy (model = \"mock\"), got "
                              f"model = {config.model!r}; train real models with scripts/train_grpo.py")
@@ -98,6 +99,7 @@ class Trainer:
             raise ValueError("--resume and --overwrite contradict each other; choose one")
         self.config, self.out = config, Path(output_dir)
         self.quiet, self.stream = quiet, stream
+        self.calibration_cache = calibration_cache  # speed only: reference timings kept across runs
         self.train_tasks, self.validation_tasks = load_splits(config)
         self.template = load_template(config.template or "chat_default")
         from codeself.rewards import load_reward_config
@@ -115,7 +117,8 @@ class Trainer:
 
         config = self.config
         started = time.monotonic()
-        with Executor(ExecutionConfig(workers=config.workers, sandbox=config.sandbox)) as executor, \
+        with Executor(ExecutionConfig(workers=config.workers, sandbox=config.sandbox,
+                                               calibration_cache=self.calibration_cache)) as executor, \
                 Progress("steps", config.max_steps - self.state.step, quiet=self.quiet, stream=self.stream) as progress:
             if self.state.step == 0:
                 self._checkpoint(executor, validate=bool(self.validation_tasks))

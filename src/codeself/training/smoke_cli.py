@@ -11,6 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from codeself.cli import add_execution_flags
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 # flag -> (config field, type, help); which algorithms accept it
@@ -56,6 +58,7 @@ def build_parser(algorithm: str, prog: str, description: str) -> argparse.Argume
                         help="policy to practise: only 'mock' (the stdlib smoke policy); real models: train_grpo.py")
     for flag, (field, kind, text) in {**_COMMON, **_BY_ALGORITHM[algorithm]}.items():
         parser.add_argument(flag, dest=field, type=kind, help=f"{text} (overrides the config's {field})")
+    add_execution_flags(parser, stop_at_first_failure=False)
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run in --output-dir")
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
@@ -78,7 +81,7 @@ def run(algorithm: str, args: argparse.Namespace) -> int:
     if config.algorithm != algorithm:
         raise ValueError(f"{args.config} is a {config.algorithm} config; this script trains {algorithm}")
     summary = Trainer(config, args.output_dir, resume=args.resume, overwrite=args.overwrite,
-                      quiet=args.quiet).train()
+                      quiet=args.quiet, calibration_cache=args.calibration_cache or "").train()
     best = summary["best"]
     chosen = f"; selected on validation: {best['path']}" if best else ""
     print(f"{algorithm}: {summary['steps']} step(s), {summary['samples']} samples -> {summary['output_dir']}{chosen}")
