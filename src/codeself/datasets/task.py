@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
-SPLITS = ("train", "validation", "test", "prompt")
+# `test_heldout_families`: tasks of families absent from every other split (the generated
+# distribution, codeself.datasets.generated), for measuring transfer to unseen task kinds.
+SPLITS = ("train", "validation", "test", "prompt", "test_heldout_families")
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
 """Validation of canonical task files: schema, compilability and hidden-test leakage.
 
 Every check is a pure function returning problem messages; `TaskFileValidator` adds the
-checks that span records (unique ids, one prompt in two splits). A message names the
-field at fault so a researcher can find it. Leakage rules are documented in
-docs/schemas.md ("Validation rules").
+checks that span records (unique ids, one prompt in two splits, near-duplicate prompts in
+two splits). A message names the field at fault so a researcher can find it. Leakage rules
+are documented in docs/schemas.md ("Validation rules").
 """
 
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,30 @@ class Problem:
 
     def format(self) -> str:
         return f"{self.file}:{self.line}: {self.task_id}: {self.message}"
+
+
+# Tasks whose metadata.near_duplicate_rule has this value promise that no masked prompt
+# (`masked_prompt`) is shared across splits; for them a shared one is a problem, for other
+# tasks a warning. Written by the generated distribution (codeself.datasets.generated).
+NEAR_DUPLICATE_RULE = "masked_prompt"
+_BACKTICKED = re.compile(r"`[^`\n]*`")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def masked_prompt(prompt: str, entry_point: str) -> str:
+    """A prompt with what varies between near-duplicate tasks masked.
+
+    Backticked spans become `<id>`, the entry point where it is called or defined
+    (`name(`, as in HumanEval's `def name(`) `<id>(`, numbers `<n>`; then lower case and
+    whitespace collapsed:
+    "Write `add_k(xs)` that adds 3 to each of `xs`." -> "write <id> that adds <n> to each of <id>."
+    The entry point is not masked as a plain word: MBPP's `first`/`last` and `gcd`/`lcm`
+    tasks name their function with the one word that tells them apart.
+    """
+    text = _BACKTICKED.sub("<id>", prompt)
+    if entry_point.isidentifier():
+        text = re.sub(rf"\b{re.escape(entry_point)}\s*\(", "<id>(", text)
+    return collapse_whitespace(_NUMBER.sub("<n>", text.lower()))
 
 
 def check_schema(record: dict[str, Any]) -> tuple[Task | None, list[str]]:
@@ -128,6 +153,9 @@ class TaskFileValidator:
         self.acknowledged_visible = 0
         self._ids: dict[str, str] = {}
         self._prompts: dict[str, tuple[str, str, str, tuple[str, ...]]] = {}
+        # masked prompt -> split -> (task_id, where, strict, whitespace-collapsed prompt) of its first task
+        self._masked: dict[str, dict[str, tuple[str, str, bool, str]]] = {}
+        self.warnings: list[Problem] = []  # near-duplicates between tasks that did not opt in
 
     def check_record(self, file: str, line: int, record: dict[str, Any]) -> list[Problem]:
         task, messages = check_schema(record)
@@ -138,6 +166,7 @@ class TaskFileValidator:
             messages += check_task(task)
             self.acknowledged_visible += bool(task.metadata.get("hidden_tests_visible_in_prompt"))
             messages += self._check_prompt_splits(task, f"{file}:{line}")
+            messages += self._check_near_duplicates(task, file, line)
         return [Problem(file, line, task_id, message) for message in messages]
 
     def _check_unique(self, task: Task, where: str) -> list[str]:
@@ -162,6 +191,32 @@ class TaskFileValidator:
             self.acknowledged_duplicates += 1
             return []
         return [f"leak: same prompt as {other_id} ({other_where}) but split {task.split!r} vs {other_split!r}"]
+
+
+    def _check_near_duplicates(self, task: Task, file: str, line: int) -> list[str]:
+        """Two prompts equal after `masked_prompt` in two splits: a test task trained on in disguise.
+
+        A problem when either task opted in (metadata.near_duplicate_rule == NEAR_DUPLICATE_RULE),
+        otherwise a warning: real datasets have such pairs (MBPP 455/820 differ only in
+        "31"/"28" days) and their published splits are kept. Identical prompts are left to
+        `_check_prompt_splits`. Each task is compared with the first task of every other split.
+        """
+        if task.split is None:
+            return []
+        where, prompt = f"{file}:{line}", collapse_whitespace(task.prompt)
+        strict = task.metadata.get("near_duplicate_rule") == NEAR_DUPLICATE_RULE
+        by_split = self._masked.setdefault(masked_prompt(task.prompt, task.entry_point), {})
+        by_split.setdefault(task.split, (task.task_id, where, strict, prompt))
+        for split, (other_id, other_where, other_strict, other_prompt) in by_split.items():
+            if split == task.split or other_prompt == prompt:
+                continue
+            message = (f"near-duplicate prompt of {other_id} ({other_where}) but split {task.split!r} vs "
+                       f"{split!r}: equal once names and numbers are masked")
+            if strict or other_strict:
+                return ["leak: " + message]
+            self.warnings.append(Problem(file, line, task.task_id, "warning: " + message))
+            return []
+        return []
 
 
 def validate_files(paths: Iterable[str | os.PathLike],
