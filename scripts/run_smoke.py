@@ -3,8 +3,11 @@
 Runs each stage's script exactly as a researcher would from the shell, so a green smoke run
 means the CLI contract works, not just the library:
 
-    prepare -> validate -> rollouts (mock baseline) -> evaluate
-            -> rollouts (mock "practised" model) -> compare on the test split -> manifest
+    prepare -> validate -> practise (GRPO and PPO on the smoke policy, train split only)
+            -> rollouts of the untrained policy on the locked test split -> evaluate
+            -> rollouts of each practised policy (its checkpoint selected on validation)
+            -> compare_final (practised vs untrained, paired, on the test split)
+            -> compare_training_smoke (GRPO vs PPO) -> manifest
 
 Everything goes under --output-dir (default outputs/smoke); the report paths are printed.
 """
@@ -57,7 +60,6 @@ def smoke(args: argparse.Namespace) -> int:
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     tasks = out / "tasks.jsonl"
-    baseline, practised = out / "rollouts.baseline.jsonl", out / "rollouts.practised.jsonl"
     common = ["--samples-per-task", str(args.samples_per_task), "--seed", str(args.seed),
               "--workers", str(args.workers)]
     q = args.quiet
@@ -65,25 +67,47 @@ def smoke(args: argparse.Namespace) -> int:
     stage("prepare", "prepare_datasets.py", "--format", "canonical", "--input", args.tasks,
           "--output", str(tasks), "--manifest", str(out / "splits.manifest.json"), quiet=q)
     stage("validate", "validate_task_schema.py", str(tasks), quiet=q)
-    stage("rollouts (baseline)", "run_rollouts.py", "--tasks", str(tasks), "--output", str(baseline),
-          "--backend", "mock", "--mock-correct-fraction", "0.5", "--overwrite", *common, quiet=q)
-    stage("evaluate", "evaluate_rollouts.py", "--rollouts", str(baseline),
+    for algorithm in ("grpo", "ppo"):
+        stage(f"practise ({algorithm})", f"train_{algorithm}_smoke.py", "--tasks", str(tasks),
+              "--output-dir", str(out / f"{algorithm}_run"), "--seed", str(args.seed), "--workers",
+              str(args.workers), "--overwrite", quiet=q)
+    evaluations = {}
+    for name, checkpoint in (("untrained", out / "grpo_run" / "checkpoints" / "step_000000.json"),
+                             ("grpo", _selected(out / "grpo_run")), ("ppo", _selected(out / "ppo_run"))):
+        evaluations[name] = out / f"rollouts.{name}.jsonl"
+        stage(f"rollouts ({name} policy, test split)", "run_rollouts.py", "--tasks", str(tasks),
+              "--split", "test", "--output", str(evaluations[name]), "--backend", "policy",
+              "--model", str(checkpoint), "--temperature", "1", "--overwrite", *common, quiet=q)
+    stage("evaluate", "evaluate_rollouts.py", "--rollouts", str(evaluations["untrained"]),
           "--output", str(out / "report.md"), "--json-output", str(out / "metrics.json"),
           "--power-output", str(out / "power.json"), "--seed", str(args.seed), quiet=q)
-    stage("rollouts (practised)", "run_rollouts.py", "--tasks", str(tasks), "--output", str(practised),
-          "--backend", "mock", "--mock-correct-fraction", "0.8", "--overwrite", *common, quiet=q)
-    stage("compare", "compare_final.py", "--baseline", str(baseline), "--candidate", str(practised),
-          "--split", "test", "--output", str(out / "comparison.md"),
+    stage("compare", "compare_final.py", "--baseline", str(evaluations["untrained"]),
+          "--candidate", str(evaluations["grpo"]), "--split", "test", "--output", str(out / "comparison.md"),
           "--json-output", str(out / "comparison.json"), "--seed", str(args.seed), quiet=q)
+    stage("compare training", "compare_training_smoke.py",
+          "--grpo-metrics", str(out / "grpo_run" / "metrics.jsonl"),
+          "--ppo-metrics", str(out / "ppo_run" / "metrics.jsonl"),
+          "--baseline-eval", str(evaluations["untrained"]), "--grpo-eval", str(evaluations["grpo"]),
+          "--ppo-eval", str(evaluations["ppo"]), "--output", str(out / "ppo_vs_grpo_report.md"),
+          "--seed", str(args.seed), quiet=q)
     stage("manifest", "make_reproducibility_manifest.py", "--output", str(out / "manifest.json"),
           "--markdown-output", str(out / "manifest.md"), "--include", str(out / "splits.manifest.json"),
-          str(baseline), str(practised), str(out / "metrics.json"), str(out / "comparison.json"),
+          *(str(path) for path in evaluations.values()), str(out / "grpo_run" / "metrics.jsonl"),
+          str(out / "ppo_run" / "metrics.jsonl"), str(out / "metrics.json"), str(out / "comparison.json"),
           quiet=q)
 
     print(f"evaluation report: {out / 'report.md'}")
     print(f"comparison report: {out / 'comparison.md'}")
+    print(f"training report: {out / 'ppo_vs_grpo_report.md'}")
     print(f"reproducibility manifest: {out / 'manifest.md'}")
     return 0
+
+
+def _selected(run: Path) -> Path:
+    """The checkpoint the run selected on its validation split."""
+    import json
+
+    return run / json.loads((run / "best_checkpoint.json").read_text(encoding="utf-8"))["path"]
 
 
 def main(argv: list[str] | None = None) -> int:

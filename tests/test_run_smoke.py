@@ -16,18 +16,26 @@ class RunSmokeTest(unittest.TestCase):
             self.assertEqual(done.stdout.splitlines(), [
                 f"evaluation report: {Path(tmp, 'report.md')}",
                 f"comparison report: {Path(tmp, 'comparison.md')}",
+                f"training report: {Path(tmp, 'ppo_vs_grpo_report.md')}",
                 f"reproducibility manifest: {Path(tmp, 'manifest.md')}",
             ])
-            metrics = json.loads(Path(tmp, "metrics.json").read_text(encoding="utf-8"))
             comparison = json.loads(Path(tmp, "comparison.json").read_text(encoding="utf-8"))
-            rollouts = Path(tmp, "rollouts.baseline.jsonl").read_text(encoding="utf-8").splitlines()
-        # 8 example tasks x 4 samples; the mock marks which samples it meant to be correct,
-        # and with screened mutants exactly those pass.
-        records = [json.loads(line) for line in rollouts]
-        self.assertEqual(len(records), 32)
-        intended = sum(r["metadata"]["mock_variant"] == "correct" for r in records) / 32
-        self.assertEqual(metrics["pass_at_k"]["1"], intended)
-        self.assertEqual(comparison["n"], 3)  # the example file's test split
+            untrained = [json.loads(line) for line in
+                         Path(tmp, "rollouts.untrained.jsonl").read_text(encoding="utf-8").splitlines()]
+            grpo_metrics = [json.loads(line) for line in
+                            Path(tmp, "grpo_run", "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+            first = json.loads(Path(tmp, "grpo_run", "checkpoints", "step_000000.json").read_text())
+            last = json.loads(Path(tmp, "grpo_run", "checkpoints", "step_000003.json").read_text())
+            report = Path(tmp, "ppo_vs_grpo_report.md").read_text(encoding="utf-8")
+        # practice really changed the policy, on the train split only
+        self.assertNotEqual(first["policy"]["params"], last["policy"]["params"])
+        self.assertEqual(len(grpo_metrics), 3)
+        # the test split (3 example tasks x 4 samples) is evaluated for the untrained policy
+        self.assertEqual({r["split"] for r in untrained}, {"test"})
+        self.assertEqual(len(untrained), 12)
+        self.assertEqual(comparison["n"], 3)
+        self.assertIn("grpo", report.lower())
+        self.assertIn("ppo", report.lower())
 
     def test_bad_task_file_is_one_line(self):
         with tempfile.TemporaryDirectory() as tmp:
