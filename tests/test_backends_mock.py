@@ -272,7 +272,7 @@ class ScreeningTest(unittest.TestCase):
 
 class RegistryTest(unittest.TestCase):
     def test_unknown_backend_lists_valid_names(self):
-        with self.assertRaisesRegex(ValueError, "unknown backend 'gpt'; choose one of: hf, mock, openai, static"):
+        with self.assertRaisesRegex(ValueError, "unknown backend 'gpt'; choose one of: hf, mock, openai, policy, static"):
             create_backend("gpt")
 
 

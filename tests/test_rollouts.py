@@ -284,7 +284,7 @@ class RunRolloutsScriptTest(unittest.TestCase):
                  ({"output": str(EXAMPLE_TASKS)}, "is also an input"),
                  ({"split": "dev"}, "--split must be one of"),
                  ({"resume": True, "overwrite": True}, "contradict"),
-                 ({"backend": "gpt"}, "unknown backend 'gpt'; choose one of: hf, mock, openai, static")]
+                 ({"backend": "gpt"}, "unknown backend 'gpt'; choose one of: hf, mock, openai, policy, static")]
         for overrides, message in cases:
             with self.subTest(message=message):
                 with self.assertRaisesRegex(ValueError, message):

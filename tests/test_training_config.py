@@ -4,28 +4,48 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from codeself.training import GRPORunConfig, PPORunConfig, load_training_config
+from codeself.training import GRPOConfig, PPOConfig, RLOOConfig, load_training_config
+from codeself.training.config import config_from_json
 
 
 class TrainingConfigTest(unittest.TestCase):
     def test_bundled_configs_load(self):
         grpo = load_training_config(support.REPO_ROOT / "configs/training/grpo.toml")
-        ppo = load_training_config(support.REPO_ROOT / "configs/training/ppo.toml")
-        self.assertIsInstance(grpo, GRPORunConfig)
-        self.assertIsInstance(ppo, PPORunConfig)
-        # The comparison protocol: both share model, tasks, seed, steps and token budget.
-        for name in ("model", "tasks", "seed", "max_steps", "max_completion_tokens"):
-            self.assertEqual(getattr(grpo, name), getattr(ppo, name), name)
+        self.assertIsInstance(grpo, GRPOConfig)
+        self.assertIsInstance(load_training_config(support.REPO_ROOT / "configs/training/ppo.toml"), PPOConfig)
+        smoke = {name: load_training_config(support.REPO_ROOT / f"configs/training/{name}_smoke.toml")
+                 for name in ("grpo", "ppo", "rloo")}
+        self.assertIsInstance(smoke["rloo"], RLOOConfig)
+        # The comparison protocol: the smoke runs share policy, tasks, seed, steps and sample budget.
+        for name in ("model", "tasks", "seed", "max_steps", "prompts_per_step", "learning_rate"):
+            self.assertEqual(len({getattr(c, name) for c in smoke.values()}), 1, name)
+        self.assertEqual(len({c.samples_per_prompt for c in smoke.values()}), 1)
 
     def test_practice_on_test_split_is_refused(self):
         with self.assertRaisesRegex(ValueError, "practice must use the 'train' split"):
-            GRPORunConfig(train_split="test")
+            GRPOConfig(train_split="test")
 
-    def test_group_must_fit_batch(self):
-        with self.assertRaisesRegex(ValueError, "multiple of num_generations"):
-            GRPORunConfig(per_device_batch_size=6, num_generations=4)
+    def test_bad_values_are_refused(self):
         with self.assertRaisesRegex(ValueError, "num_generations must be >= 2"):
-            GRPORunConfig(num_generations=1, per_device_batch_size=1)
+            GRPOConfig(num_generations=1)
+        with self.assertRaisesRegex(ValueError, "k\\) must be >= 2"):
+            RLOOConfig(num_generations=1)
+        with self.assertRaisesRegex(ValueError, "scale_rewards must be one of group, batch, none"):
+            GRPOConfig(scale_rewards="std")
+        with self.assertRaisesRegex(ValueError, "loss_type"):
+            GRPOConfig(loss_type="sum")
+        with self.assertRaisesRegex(ValueError, "validation only"):
+            PPOConfig(validation_split="test")
+
+    def test_trl_booleans_and_hash(self):
+        self.assertEqual(GRPOConfig(scale_rewards=True).scale_rewards, "group")
+        self.assertEqual(GRPOConfig(scale_rewards=False).scale_rewards, "none")
+        self.assertEqual(GRPOConfig().clip_high, 0.2)
+        self.assertEqual(GRPOConfig(epsilon_high=0.28).clip_high, 0.28)
+        config = GRPOConfig(model="mock", seed=3)
+        self.assertEqual(config_from_json(config.to_json()), config)
+        self.assertEqual(config.config_hash(), GRPOConfig(model="mock", seed=3, output_dir="elsewhere").config_hash())
+        self.assertNotEqual(config.config_hash(), GRPOConfig(model="mock", seed=4).config_hash())
 
     def test_unknown_key_and_algorithm_are_errors(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -34,7 +54,7 @@ class TrainingConfigTest(unittest.TestCase):
             with self.assertRaisesRegex(ValueError, "unknown grpo field.*learning_rte"):
                 load_training_config(path)
             path.write_text('algorithm = "dpo"\n', encoding="utf-8")
-            with self.assertRaisesRegex(ValueError, "'algorithm' must be one of grpo, ppo"):
+            with self.assertRaisesRegex(ValueError, "'algorithm' must be one of grpo, ppo, rloo"):
                 load_training_config(path)
 
 
