@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from codeself.execution.errors import error_category, lcb_error_code
+
 STATUSES = (
     "passed",  # every public and hidden test passed
     "failed",  # ran, at least one test failed
@@ -63,9 +65,18 @@ class ExecutionResult:
     stderr_tail: str = ""  # last bytes of captured stderr (bounded)
     blocked_reason: str | None = None  # static-scan rule that blocked the sample
     extra: dict[str, Any] = field(default_factory=dict)
+    # Derived from the fields above, never passed in (codeself.execution.errors): why the sample
+    # failed, from one closed list (None when passed), and LiveCodeBench's code where one maps.
+    error_category: str | None = field(init=False, default=None)
+    lcb_error_code: int | None = field(init=False, default=None)
 
     # Fields that vary run to run for the same program; excluded from content hashes.
     TIMING_FIELDS = ("duration_s", "cpu_time_s", "peak_rss_kb")
+
+    def __post_init__(self) -> None:
+        category = error_category(self.status, self.phase, self.error_type, self.extra)
+        object.__setattr__(self, "error_category", category)
+        object.__setattr__(self, "lcb_error_code", lcb_error_code(category, self.phase))
 
     def to_json(self) -> dict[str, Any]:
         record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -74,7 +85,8 @@ class ExecutionResult:
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> "ExecutionResult":
+        """Records written before a derived field existed load too: derived fields are recomputed."""
         values = dict(record)
         values["tests"] = tuple(TestOutcome.from_json(t) for t in record.get("tests", ()))
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls) if f.init}
         return cls(**{k: v for k, v in values.items() if k in known})

@@ -37,6 +37,7 @@ from codeself.agents.pipeline import RolloutRun, produce_rollouts
 from codeself.agents.templates import config_hash as rollout_config_hash, load_template
 from codeself.cli import Progress
 from codeself.datasets.task import Task, load_tasks
+from codeself.execution.errors import error_category_counts
 from codeself.jsonl import dumps_record, iter_jsonl, sha256_file, write_json, write_jsonl, write_text
 from codeself.training import algorithms as alg
 from codeself.training.config import RunConfig, config_from_json
@@ -186,7 +187,7 @@ class Trainer:
                 "pass_rate": alg.mean([1.0 if r["execution"]["passed"] else 0.0 for r in rollouts]),
                 "parse_failure_rate": alg.mean([0.0 if r["parse_status"] in USABLE_PARSE_STATUSES else 1.0
                                                 for r in rollouts]),
-                "status_counts": dict(sorted(statuses.items())),
+                "status_counts": dict(sorted(statuses.items())), "error_categories": error_category_counts(rollouts),
                 "informative/tasks": informative, "informative/frac_tasks": len(informative) / (len(rewards) // group),
                 "informative/never_count": len(self.train_tasks) - len(self.state.ever_informative)}
 
