@@ -37,12 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from codeself.jsonl import write_json, write_text
+    from codeself.jsonl import require_regular_file, write_json, write_text
     from codeself.reporting.evaluation import evaluate_file
     from codeself.reporting.evaluation_report import figures, render_markdown
 
-    if not Path(args.rollouts).is_file():
-        raise ValueError(f"--rollouts {args.rollouts}: no such file")
+    require_regular_file(args.rollouts, "--rollouts")
     if args.bootstrap_resamples < 1:
         raise ValueError("--bootstrap-resamples must be at least 1")
     outputs = [o for o in (args.output, args.json_output, args.power_output) if o]

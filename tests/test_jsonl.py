@@ -6,7 +6,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from codeself.jsonl import iter_jsonl, iter_jsonl_lines, same_file, write_json, write_jsonl
+from codeself.jsonl import iter_jsonl, iter_jsonl_lines, require_regular_file, same_file, write_json, write_jsonl
 
 
 class JsonlTest(unittest.TestCase):
@@ -44,6 +44,15 @@ class JsonlTest(unittest.TestCase):
     def test_missing_file_is_a_value_error(self):
         with self.assertRaisesRegex(ValueError, "no such file"):
             list(iter_jsonl(self.dir / "missing.jsonl"))
+
+    def test_a_path_that_is_not_a_regular_file_has_its_own_message(self):
+        with self.assertRaisesRegex(ValueError, r"^/dev/null: not a regular file \(a device, pipe or socket\)"):
+            list(iter_jsonl("/dev/null"))
+        with self.assertRaisesRegex(ValueError, "is a directory, not a file"):
+            list(iter_jsonl(self.dir))
+        self.assertEqual(require_regular_file(__file__), Path(__file__))
+        with self.assertRaisesRegex(ValueError, r"^--rollouts /dev/null: not a regular file"):
+            require_regular_file("/dev/null", "--rollouts")
 
     def test_failed_write_leaves_existing_output_untouched_and_no_temp_files(self):
         path = self.dir / "out.jsonl"

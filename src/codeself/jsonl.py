@@ -25,16 +25,32 @@ def _open_text(path: Path) -> IO[str]:
     return open(path, "r", encoding="utf-8")
 
 
+def require_regular_file(path: str | os.PathLike, flag: str = "") -> Path:
+    """`path` as a Path when it names a regular file (or a symlink to one); else ValueError.
+
+    Each way of not being a file has its own message, so `/dev/null` or a directory given
+    where a JSONL file belongs is not reported as missing. `flag` (e.g. "--rollouts")
+    prefixes the message.
+    """
+    path = Path(path)
+    where = f"{flag} {path}" if flag else str(path)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise ValueError(f"{where}: is a directory, not a file; give the JSONL file inside it")
+    if path.exists():
+        raise ValueError(f"{where}: not a regular file (a device, pipe or socket); give a file on disk")
+    raise ValueError(f"{where}: no such file")
+
+
 def scan_jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield `(line_number, record, None)` per JSON-object line, `(line_number, None, why)` per bad one.
 
     For tools that report every problem of a file (the validator) instead of stopping at the
-    first. Blank lines are skipped; `.gz` files are decompressed. A missing or undecodable file
-    raises ValueError.
+    first. Blank lines are skipped; `.gz` files are decompressed. A missing, non-regular
+    (`require_regular_file`) or undecodable file raises ValueError.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
+    path = require_regular_file(path)
     with _open_text(path) as handle:
         try:
             for line_number, line in enumerate(handle, start=1):

@@ -13,12 +13,11 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from codeself.datasets.snippets import infer_entry_point, snippet_key
 from codeself.datasets.task import Task
-from codeself.jsonl import iter_jsonl_lines
+from codeself.jsonl import iter_jsonl_lines, require_regular_file
 
 SOURCE = "mbpp"
 # Fields this loader turns into Task fields; anything else is kept in metadata.
@@ -33,9 +32,7 @@ def iter_mbpp_records(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, 
     The sanitized release is a single JSON list, so it is read whole; the original
     release is streamed line by line.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
+    path = require_regular_file(path)
     first = ""
     if path.suffix != ".gz":
         with open(path, "r", encoding="utf-8", errors="replace") as handle:

