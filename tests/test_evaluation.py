@@ -83,6 +83,17 @@ class EvaluationFixtureTest(unittest.TestCase):
         self.assertEqual(s["isolation_counts"], {"namespaces": 3, "rlimits": 10})
         self.assertEqual((s["tests_judged_in_process"], s["samples_with_tests_judged_in_process"]), (3, 2))
 
+    def test_error_categories_of_records_written_before_the_field(self):
+        # The fixture predates error_category: it is derived from status and error type. The four
+        # `failed` records name no error type (and the no_code one lacks extra.executed): `other`.
+        counts = self.summary["error_category_counts"]
+        self.assertEqual(list(counts)[:2], ["passed", "no_code"])  # every category listed, passed first
+        self.assertEqual({k: v for k, v in counts.items() if v},
+                         {"passed": 6, "syntax": 1, "timeout": 1, "blocked": 1, "other": 4})
+        report = render_markdown(self.summary, "figs")
+        self.assertIn("Why the 7 failing samples failed", report)
+        self.assertIn("| `other` | 4 | 57.1 % |", report)
+
     def test_reward_statistics_and_zero_variance(self):
         reward = self.summary["reward"]
         self.assertEqual(reward["n"], 13)

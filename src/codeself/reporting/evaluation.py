@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codeself.agents.parsing import PARSE_STATUSES, USABLE_PARSE_STATUSES
+from codeself.execution.errors import ERROR_CATEGORIES, PASSED_KEY, category_of
 from codeself.execution.result import STATUSES
 from codeself.jsonl import iter_jsonl_lines, sha256_file
 from codeself.reporting import power, stats
@@ -65,6 +66,7 @@ class Aggregate:
     tasks: dict[str, TaskTally] = field(default_factory=dict)
     samples: int = 0
     status_counts: Counter = field(default_factory=Counter)
+    error_category_counts: Counter = field(default_factory=Counter)  # PASSED_KEY for passing samples
     parse_status_counts: Counter = field(default_factory=Counter)
     isolation_counts: Counter = field(default_factory=Counter)
     tests_judged_in_process: int = 0
@@ -85,6 +87,7 @@ class Aggregate:
         tally.c += sample["passed"]
         self.samples += 1
         self.status_counts[sample["status"]] += 1
+        self.error_category_counts[sample["error_category"] or PASSED_KEY] += 1
         if sample["parse_status"] is not None:
             self.parse_status_counts[sample["parse_status"]] += 1
         self.isolation_counts[sample["isolation"]] += 1
@@ -179,7 +182,7 @@ def read_sample(record: dict[str, Any]) -> dict[str, Any]:
     return {
         "task_id": task_id, "sample_index": _sample_index(record), "passed": passed,
         "split": split if isinstance(split, str) and split else UNASSIGNED_SPLIT,
-        "status": status, "parse_status": parse_status,
+        "status": status, "parse_status": parse_status, "error_category": category_of(execution),
         "public": _counts(execution.get("public"), "public"), "hidden": _counts(execution.get("hidden"), "hidden"),
         "isolation": str(execution.get("isolation") or "unknown"), "in_process": in_process,
         "reward": _reward_value(record),
@@ -330,6 +333,7 @@ def summarize(aggregate: Aggregate, *, seed: int, resamples: int, source: str | 
                       for s in splits},
         "public_vs_hidden": public_vs_hidden(aggregate),
         "status_counts": {s: aggregate.status_counts[s] for s in STATUSES},
+        "error_category_counts": {c: aggregate.error_category_counts[c] for c in (PASSED_KEY, *ERROR_CATEGORIES)},
         "parse_status_counts": dict(sorted(aggregate.parse_status_counts.items())),
         "parser_failure_statuses": list(PARSE_FAILURE_STATUSES),
         "parser_failure_rate": _rate(failures, parsed),

@@ -115,6 +115,7 @@ def _outcomes(summary: dict[str, Any], figure_dir: str) -> list[str]:
               if count]
     lines += ["", f"![Figure 2: execution status]({figure_dir}/status.svg)", "",
               "*Figure 2.* Execution status of every sample (statuses with no sample omitted).", "",
+              *_error_categories(summary),
               f"Parser failure rate: **{_pct(summary['parser_failure_rate'])}**"
               + (" (no record has a `parse_status`)" if summary["parser_failure_rate"] is None else "")
               + " — a sample counts as a parser "
@@ -126,6 +127,20 @@ def _outcomes(summary: dict[str, Any], figure_dir: str) -> list[str]:
         lines += [f"| `{s}` | {c} |" for s, c in summary["parse_status_counts"].items()]
         lines.append("")
     return lines
+
+
+def _error_categories(summary: dict[str, Any]) -> list[str]:
+    """Why the failing samples failed (docs/schemas.md, "Error categories")."""
+    counts = summary["error_category_counts"]
+    failing = summary["n_samples"] - counts["passed"]
+    if not failing:
+        return ["No sample failed, so there are no error categories to report.", ""]
+    lines = [f"Why the {failing} failing samples failed (error categories; `scripts/analyze_errors.py` "
+             "compares them across runs and lists the most frequent messages):", "",
+             "| error category | samples | share of failing samples |", "|---|---:|---:|"]
+    lines += [f"| `{category}` | {count} | {_pct(count / failing)} |" for category, count in counts.items()
+              if count and category != "passed"]
+    return lines + [""]
 
 
 def _reward(summary: dict[str, Any], figure_dir: str) -> list[str]:
