@@ -167,14 +167,18 @@ class MutantScreen:
         self._verdicts: OrderedDict[tuple[str, str], bool] = OrderedDict()
         self._lock = threading.Lock()
 
+    def failed(self, result: Any) -> bool:
+        """What counts as failing (here: not every test passed); subclasses may be stricter."""
+        return not result.passed
+
     def fails(self, task: Task, program: str) -> bool:
-        """True when `program` does not pass every test of `task`."""
+        """True when `program` fails `task` by `failed` (by default: does not pass every test)."""
         key = (task.task_id, hashlib.sha256(program.encode("utf-8")).hexdigest())
         with self._lock:
             if key in self._verdicts:
                 self._verdicts.move_to_end(key)
                 return self._verdicts[key]
-        verdict = not self.executor.run(task, program).passed
+        verdict = self.failed(self.executor.run(task, program))
         with self._lock:
             self.executions += 1
             self._verdicts[key] = verdict

@@ -1,0 +1,378 @@
+"""A Gymnasium-shaped multi-turn coding environment: write → public-test feedback → revise → submit.
+
+    env = CodeRepairEnv(tasks, executor, EnvConfig(max_revisions=1))
+    observation, info = env.reset(seed=0, options={"task_id": "mbpp/11"})
+    observation, reward, terminated, truncated, info = env.step(reply)   # reply: the model's text
+    ...
+    record = env.trace(backend="mock", model="mock-reference")          # the episode, hidden tests included
+
+(No dependency on gymnasium: the signatures are its `Env`'s, the spaces are plain strings/dicts.)
+
+Modes (`ENV_MODES`): *solve* starts from the task's chat prompt; *repair* starts from a buggy
+program — a mutant of the reference solution screened in the sandbox to fail at least one public
+test (`mock.pick_mutant` with `PublicFailureScreen`), shown with its public-test output (CodeArena).
+
+Each step parses the reply (`parse_completion`), runs the program against every test of the
+task, and keeps two views of the result apart: the model's (`feedback.public_run`: public tests
+only) and the analyst's (hidden outcomes, r_t, reward), which only `trace()` returns. The
+observation and `info` never carry hidden-test data; the reward necessarily reflects hidden tests.
+
+Episode end: `terminated` when every public test passes and `stop_when_public_pass` is set (the
+model would submit; RLEF stops there too); `truncated` when the 1 + `max_revisions` turns are
+used. Either way the last program is the submission the hidden tests judge. Rewards: see
+rewards.py; each step returns its penalties, the last step adds the episode reward.
+
+Execution results are cached per (task id, sha256 of the program) in `CachedExecutor`, so the
+repair start (already run while screening) and identical resubmissions are not executed twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from codeself.agents.agentic import feedback as fb
+from codeself.agents.agentic.rewards import EpisodeRewardConfig, step_penalty, terminal_reward, tests_passed_fraction
+from codeself.agents.agentic.trace import (EpisodeTrace, TurnTrace, code_diff, episode_id, normalise_code)
+from codeself.agents.backends.base import derive_seed
+from codeself.agents.backends.mock import MAX_SCREENED_MUTANTS, MutantScreen, pick_mutant
+from codeself.agents.parsing import parse_completion
+from codeself.agents.templates import canonical_json, load_template, render_prompt
+from codeself.datasets.task import Task
+
+ENV_MODES = ("solve", "repair")
+RESET_OPTIONS = ("task_id", "mode", "sample_index")
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    mode: str = "solve"  # default mode of reset(); options={"mode": ...} overrides per episode
+    max_revisions: int = 1  # model turns after the first (episode: at most 1 + max_revisions turns)
+    stop_when_public_pass: bool = True  # end the episode once every public test passes
+    feedback: str = "tests"  # feedback.FEEDBACK_MODES
+    reward: EpisodeRewardConfig = field(default_factory=EpisodeRewardConfig)
+    template: str = "chat_default"  # a chat template (configs/prompts)
+    max_failures_shown: int = 3  # failing public tests described per feedback message
+    value_chars: int = 300  # each test source / value / message cut to this (head + tail kept)
+    max_feedback_chars: int = 2000  # the whole feedback message cut to this
+
+    def __post_init__(self) -> None:
+        if self.mode not in ENV_MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; choose one of {', '.join(ENV_MODES)}")
+        if isinstance(self.max_revisions, bool) or not isinstance(self.max_revisions, int) or self.max_revisions < 0:
+            raise ValueError(f"--max-revisions must be an integer >= 0 (0 = a single attempt), got {self.max_revisions!r}")
+        if self.feedback not in fb.FEEDBACK_MODES:
+            raise ValueError(f"unknown feedback {self.feedback!r}; choose one of {', '.join(fb.FEEDBACK_MODES)}")
+        for name in ("max_failures_shown", "value_chars", "max_feedback_chars"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    @property
+    def max_turns(self) -> int:
+        return 1 + self.max_revisions
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mode": self.mode, "max_revisions": self.max_revisions,
+                "stop_when_public_pass": self.stop_when_public_pass, "feedback": self.feedback,
+                "reward": self.reward.to_json(), "template": self.template,
+                "max_failures_shown": self.max_failures_shown, "value_chars": self.value_chars,
+                "max_feedback_chars": self.max_feedback_chars}
+
+    def hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.to_json()).encode("utf-8")).hexdigest()
+
+
+class CachedExecutor:
+    """`run(task, program)` through an LRU of results keyed by (task id, sha256 of the program)."""
+
+    def __init__(self, executor: Any, max_entries: int = 4096) -> None:
+        self.executor, self.max_entries = executor, max_entries
+        self.executions = 0  # programs actually run (misses)
+        self._results: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def isolation(self) -> str:
+        return self.executor.isolation
+
+    def run(self, task: Task, program: str) -> Any:
+        key = (task.task_id, hashlib.sha256(program.encode("utf-8")).hexdigest())
+        with self._lock:
+            if key in self._results:
+                self._results.move_to_end(key)
+                return self._results[key]
+        result = self.executor.run(task, program)
+        with self._lock:
+            self.executions += 1
+            self._results[key] = result
+            while len(self._results) > self.max_entries:
+                self._results.popitem(last=False)
+        return result
+
+
+class PublicFailureScreen(MutantScreen):
+    """Keeps only mutants that fail a public test (or fail before any test runs): a repair
+    episode must start from a program whose public-test output shows something wrong."""
+
+    def failed(self, result: Any) -> bool:
+        return result.phase in ("syntax", "import") or result.public["passed"] < result.public["total"]
+
+
+@dataclass
+class _Judged:
+    """One program's execution, split into what the model may see and what it may not."""
+
+    code: str | None
+    parse_status: str
+    result: Any  # ExecutionResult, None for no code
+    public: fb.PublicRun
+    progress: float
+
+
+@dataclass
+class _Episode:
+    task: Task
+    mode: str
+    seed: int
+    sample_index: int
+    first_message: str
+    messages: list[dict[str, str]]
+    shown: list[dict[str, str]]  # messages added since the last reply
+    r0: float = 0.0
+    start: dict[str, Any] | None = None
+    first_category: str | None = None
+    previous_code: str | None = None
+    turns: list[TurnTrace] = field(default_factory=list)
+    last: _Judged | None = None
+    done: bool = False
+    stop_reason: str = ""
+    terminal: float = 0.0
+
+
+class CodeRepairEnv:
+    """See the module docstring. Not thread-safe: one episode at a time per instance."""
+
+    def __init__(self, tasks: Mapping[str, Task] | Iterable[Task], executor: Any, config: EnvConfig | None = None) -> None:
+        self.tasks = dict(tasks) if isinstance(tasks, Mapping) else {task.task_id: task for task in tasks}
+        if not self.tasks:
+            raise ValueError("the environment needs at least one task")
+        self.task_ids = sorted(self.tasks)
+        self.config = config or EnvConfig()
+        self.template = load_template(self.config.template)
+        if self.template.kind != "chat":
+            raise ValueError(f"template {self.template.name!r} is a {self.template.kind} template; "
+                             "multi-turn episodes need a chat template (e.g. chat_default)")
+        self.executor = executor if isinstance(executor, CachedExecutor) else CachedExecutor(executor)
+        self.screen = PublicFailureScreen(self.executor)
+        self._rng = random.Random()
+        self._episode: _Episode | None = None
+
+    # -- Gymnasium API --------------------------------------------------------------------------
+    def reset(self, seed: int | None = None, options: Mapping[str, Any] | None = None) -> tuple[dict, dict]:
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(RESET_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {', '.join(unknown)}; allowed: {', '.join(RESET_OPTIONS)}")
+        if seed is not None:
+            self._rng = random.Random(seed)
+        else:
+            seed = self._rng.randrange(2 ** 31)
+        task = self._choose_task(options.get("task_id"), seed)
+        mode = options.get("mode", self.config.mode)
+        if mode not in ENV_MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(ENV_MODES)}")
+        sample_index = options.get("sample_index", 0)
+        if isinstance(sample_index, bool) or not isinstance(sample_index, int) or sample_index < 0:
+            raise ValueError(f"sample_index must be an integer >= 0, got {sample_index!r}")
+        prompt = render_prompt(self.template, task.public_view())
+        first_message = prompt[-1]["content"]
+        episode = _Episode(task, mode, seed, sample_index, first_message, list(prompt), list(prompt))
+        if mode == "repair":
+            self._start_repair(episode)
+        self._episode = episode
+        return self._observation(), {"task_id": task.task_id, "mode": mode, "seed": seed,
+                                     "sample_index": sample_index, "max_turns": self.config.max_turns}
+
+    def step(self, action: str) -> tuple[dict, float, bool, bool, dict]:
+        episode = self._episode
+        if episode is None:
+            raise ValueError("call reset() before step()")
+        if episode.done:
+            raise ValueError("the episode is over; call reset() to start another")
+        if not isinstance(action, str):
+            raise ValueError(f"an action is the model's reply as a string, got {type(action).__name__}")
+        judged = self._judge(episode.task, action)
+        turn = len(episode.turns) + 1
+        identical = judged.code is not None and normalise_code(judged.code) == normalise_code(episode.previous_code)
+        terminated = self.config.stop_when_public_pass and judged.public.all_passed
+        truncated = not terminated and turn >= self.config.max_turns
+        reward = step_penalty(self.config.reward, identical=identical, no_code=judged.code is None)
+        episode.last, episode.done = judged, terminated or truncated
+        message = self._feedback(episode, judged)
+        if episode.first_category is None:
+            episode.first_category = fb.error_category(_summary(judged.result), judged.parse_status)
+        if episode.done:
+            episode.stop_reason = "public_pass" if terminated else "max_turns"
+            progress = [t.progress for t in episode.turns] + [judged.progress]
+            episode.terminal = terminal_reward(self.config.reward, progress, episode.r0, _hidden_passed(judged))
+            reward += episode.terminal
+        episode.turns.append(self._turn_trace(episode, turn, action, judged, identical, message, reward))
+        episode.messages.append({"role": "assistant", "content": action})
+        episode.shown = [] if episode.done else [{"role": "user", "content": message}]
+        episode.messages += episode.shown
+        episode.previous_code = judged.code if judged.code is not None else episode.previous_code
+        info = {"turn": turn, "parse_status": judged.parse_status, "identical_to_previous": identical,
+                "public": {"passed": judged.public.passed, "total": judged.public.total}}
+        if episode.done:
+            info["stop_reason"] = episode.stop_reason
+        return self._observation(), reward, terminated, truncated, info
+
+    # -- episode pieces -------------------------------------------------------------------------
+    def _choose_task(self, task_id: Any, seed: int) -> Task:
+        if task_id is None:
+            return self.tasks[random.Random(derive_seed(seed, "env-task")).choice(self.task_ids)]
+        if not isinstance(task_id, str) or task_id not in self.tasks:
+            raise ValueError(f"unknown task_id {task_id!r} ({len(self.tasks)} task(s) loaded, e.g. {self.task_ids[0]!r})")
+        return self.tasks[task_id]
+
+    def _start_repair(self, episode: _Episode) -> None:
+        task = episode.task
+        if not task.reference_solution:
+            raise ValueError(f"task {task.task_id}: repair mode mutates the reference solution, and it has none")
+        reference = task.reference_solution.replace("\r\n", "\n").rstrip("\n") + "\n"
+        rng = random.Random(derive_seed(episode.seed, "repair-start", task.task_id, episode.sample_index))
+        mutation = pick_mutant(task, reference, rng, self.screen)
+        if mutation is None:
+            raise ValueError(f"task {task.task_id}: none of the first {MAX_SCREENED_MUTANTS} mutants of its reference "
+                             "fails a public test, so there is no repair start for it; use mode solve")
+        judged = self._judge(task, "```python\n" + mutation.code + "```\n")
+        message = fb.REPLY_WITH_PROGRAM if self.config.feedback == "none" else self._feedback(episode, judged)
+        content = fb.repair_message(episode.first_message, mutation.code, message)
+        episode.first_message = content  # what feedback `none` asks again
+        episode.messages[-1] = {"role": "user", "content": content}
+        episode.shown = list(episode.messages)
+        episode.r0, episode.previous_code = judged.progress, judged.code
+        episode.first_category = fb.error_category(_summary(judged.result), judged.parse_status)
+        episode.start = {"code": judged.code, "mutation": mutation.description, "feedback": message,
+                         "public_tests": _public_list(judged.public), "execution": _summary(judged.result),
+                         "progress": judged.progress}
+
+    def _judge(self, task: Task, reply: str) -> _Judged:
+        parsed = parse_completion(reply, task.starter_code, task.entry_point)
+        result = self.executor.run(task, parsed.code) if parsed.code is not None else None
+        progress = tests_passed_fraction(result.public, result.hidden) if result is not None else 0.0
+        return _Judged(parsed.code, parsed.parse_status, result, fb.public_run(result, len(task.public_tests)),
+                       progress)
+
+    def _feedback(self, episode: _Episode, judged: _Judged) -> str:
+        config = self.config
+        return fb.render_feedback(config.feedback, episode.task.public_view(), judged.public, episode.first_message,
+                                  max_failures=config.max_failures_shown, value_chars=config.value_chars,
+                                  max_chars=config.max_feedback_chars)
+
+    def _turn_trace(self, episode: _Episode, turn: int, action: str, judged: _Judged, identical: bool,
+                    message: str, reward: float) -> TurnTrace:
+        hidden = [{"index": t.index, "passed": t.passed, "error_type": t.error_type}
+                  for t in (judged.result.tests if judged.result is not None else ()) if t.kind == "hidden"]
+        timing = {"execution_s": round(judged.result.duration_s, 6)} if judged.result is not None else {}
+        return TurnTrace(turn=turn, shown=episode.shown, completion=action, code=judged.code,
+                         parse_status=judged.parse_status, diff=code_diff(episode.previous_code, judged.code),
+                         identical_to_previous=identical, public_tests=_public_list(judged.public),
+                         feedback=message, execution=_summary(judged.result), hidden_tests=hidden,
+                         progress=judged.progress, reward=reward, timing=timing)
+
+    def _observation(self) -> dict[str, Any]:
+        episode = self._episode
+        assert episode is not None
+        last = episode.last
+        public = None
+        if self.config.feedback == "tests" and last is not None:
+            public = {"passed": last.public.passed, "total": last.public.total}
+        return {"task_id": episode.task.task_id, "mode": episode.mode, "turn": len(episode.turns),
+                "max_turns": self.config.max_turns, "messages": [dict(m) for m in episode.messages],
+                "feedback": self._pending_feedback(), "code": episode.previous_code, "public": public,
+                "done": episode.done}
+
+    def _pending_feedback(self) -> str | None:
+        """The feedback the model is about to answer (None in solve mode before the first turn)."""
+        episode = self._episode
+        if episode.done:
+            return None
+        if episode.turns:
+            return episode.shown[-1]["content"]
+        return episode.start["feedback"] if episode.start is not None else None
+
+    # -- beyond Gymnasium -----------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self._episode is not None and self._episode.done
+
+    def state(self) -> dict[str, Any]:
+        """Model-safe episode state (no hidden-test data): for GET /state."""
+        if self._episode is None:
+            return {"task_id": None, "turn": 0, "done": False, "rewards": []}
+        episode = self._episode
+        rewards = [turn.reward for turn in episode.turns]
+        return {"task_id": episode.task.task_id, "mode": episode.mode, "seed": episode.seed,
+                "sample_index": episode.sample_index, "turn": len(episode.turns), "max_turns": self.config.max_turns,
+                "done": episode.done, "stop_reason": episode.stop_reason or None, "rewards": rewards,
+                "return": sum(rewards)}
+
+    def trace(self, *, backend: str = "external", model: str = "unknown", config_hash: str | None = None,
+              metadata: dict[str, Any] | None = None) -> EpisodeTrace:
+        """The finished episode as a trace record (hidden-test outcomes included: analysis only)."""
+        episode = self._episode
+        if episode is None or not episode.done:
+            raise ValueError("trace() needs a finished episode")
+        last = episode.last
+        hash_ = config_hash or self.config.hash()
+        final = {"turn": len(episode.turns), "passed": bool(last.result is not None and last.result.passed),
+                 "public_passed": last.public.all_passed, "hidden_passed": _hidden_passed(last),
+                 "status": _summary(last.result)["status"],
+                 "error_category": fb.error_category(_summary(last.result), last.parse_status)}
+        penalties = sum(t.reward for t in episode.turns) - episode.terminal
+        reward = {"name": self.config.reward.name, "return": sum(t.reward for t in episode.turns),
+                  "terminal": episode.terminal, "penalties": penalties,
+                  "progress": [t.progress for t in episode.turns], "r0": episode.r0}
+        return EpisodeTrace(
+            episode_id=episode_id(episode.task.task_id, episode.sample_index, hash_, episode.seed),
+            task_id=episode.task.task_id, sample_index=episode.sample_index, split=episode.task.split,
+            mode=episode.mode, backend=backend, model=model, template=self.template.name, config_hash=hash_,
+            seed=episode.seed, env=self.config.to_json(), prompt=_first_prompt(episode), start=episode.start,
+            turns=list(episode.turns), turns_used=len(episode.turns), stop_reason=episode.stop_reason, final=final,
+            first_error_category=episode.first_category or "no_code", reward=reward, metadata=dict(metadata or {}),
+            timing={})
+
+    def close(self) -> None:
+        """Nothing to release: the executor belongs to the caller."""
+
+
+def _first_prompt(episode: _Episode) -> list[dict[str, str]]:
+    return [dict(m) for m in episode.turns[0].shown] if episode.turns else []
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    """The execution summary kept in traces (status and counts include hidden tests)."""
+    if result is None:
+        return {"status": "failed", "phase": "syntax", "error_type": None, "error_category": "no_code",
+                "public": None, "hidden": None, "isolation": None, "executed": False}
+    record = {"status": result.status, "phase": result.phase, "error_type": result.error_type,
+              "public": dict(result.public), "hidden": dict(result.hidden), "isolation": result.isolation,
+              "executed": True}
+    record["error_category"] = fb.error_category({**record, "error_category": getattr(result, "error_category", None)})
+    return record
+
+
+def _hidden_passed(judged: _Judged) -> bool:
+    result = judged.result
+    return result is not None and result.phase == "done" and result.hidden["passed"] == result.hidden["total"]
+
+
+def _public_list(run: fb.PublicRun) -> list[dict[str, Any]]:
+    return [{"index": o.index, "passed": o.passed, "error_type": o.error_type, "message": o.message}
+            for o in run.outcomes]

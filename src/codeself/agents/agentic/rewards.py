@@ -1,0 +1,99 @@
+"""Episode rewards of the multi-turn environment, selectable by name (`EPISODE_REWARDS`).
+
+Notation: an episode has T model turns t = 1..T. After turn t the program standing is scored by
+r_t = (public + hidden tests passed) / (public + hidden tests), r_t = 0 for a reply with no code.
+r_0 = 0 in solve mode; in repair mode r_0 is the starting (buggy) program's fraction.
+
+* `cocos` — CoCoS's accumulated progressive reward (arXiv 2505.23060):
+
+      R = Σ_{t=1}^{T} γ^{T−t} (r_t − r_{t−1})            (γ = `gamma`, 0.5 by default)
+
+  For T = 2 and r_0 = 0 this is r_2 − (1 − γ) r_1; with binary outcomes and γ = 0.5:
+  wrong→right 1, right→wrong −0.5, right→right 0.5, wrong→wrong 0. Later turns weigh more, so
+  improving is rewarded over getting it right and keeping it.
+* `rlef` — RLEF's terminal reward (arXiv 2410.02089): R = +1 when the final submission passes
+  every hidden test, −1 otherwise.
+
+Penalties, delivered at the step that earns them (so the Gym return is R + Σ_t p_t):
+
+      p_t = − step_penalty − identical_penalty · [code_t == code_{t−1}] − no_code_penalty · [no code in reply t]
+
+`no_code_penalty` defaults to 0.2 for `rlef` (a reply with no code must score below a wrong
+program) and 0 for `cocos` (whose r_t is already 0 for it); the other two default to 0.
+The environment returns p_t at every step and adds R at the last one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+EPISODE_REWARDS = ("cocos", "rlef")
+DEFAULT_NO_CODE_PENALTY = {"cocos": 0.0, "rlef": 0.2}
+
+
+@dataclass(frozen=True)
+class EpisodeRewardConfig:
+    name: str = "cocos"  # one of EPISODE_REWARDS
+    gamma: float = 0.5  # cocos: weight of earlier improvements, γ^(T−t)
+    no_code_penalty: float | None = None  # None: DEFAULT_NO_CODE_PENALTY[name]
+    step_penalty: float = 0.0  # per model turn (a cost for using revisions)
+    identical_penalty: float = 0.0  # for resubmitting exactly the previous program
+
+    def __post_init__(self) -> None:
+        if self.name not in EPISODE_REWARDS:
+            raise ValueError(f"unknown episode reward {self.name!r}; choose one of {', '.join(EPISODE_REWARDS)}")
+        if not 0.0 <= self.gamma <= 1.0:
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
+        for name in ("no_code_penalty", "step_penalty", "identical_penalty"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise ValueError(f"{name} must be >= 0 (it is subtracted), got {value}")
+
+    @property
+    def no_code(self) -> float:
+        return DEFAULT_NO_CODE_PENALTY[self.name] if self.no_code_penalty is None else self.no_code_penalty
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "gamma": self.gamma, "no_code_penalty": self.no_code,
+                "step_penalty": self.step_penalty, "identical_penalty": self.identical_penalty}
+
+
+def progressive_reward(progress: Sequence[float], gamma: float, r0: float = 0.0) -> float:
+    """CoCoS: Σ_{t=1}^{T} γ^{T−t} (r_t − r_{t−1}) over `progress` = [r_1, ..., r_T].
+
+    >>> progressive_reward([0.0, 1.0], 0.5)  # wrong -> right: 0.5·0 + 1·1
+    1.0
+    >>> progressive_reward([1.0, 0.0], 0.5)  # right -> wrong: 0.5·1 + 1·(−1)
+    -0.5
+    """
+    total, previous, count = 0.0, r0, len(progress)
+    for t, value in enumerate(progress, start=1):
+        total += gamma ** (count - t) * (value - previous)
+        previous = value
+    return total
+
+
+def rlef_reward(final_hidden_passed: bool) -> float:
+    """RLEF's terminal reward: +1 when the final submission passes every hidden test, else −1."""
+    return 1.0 if final_hidden_passed else -1.0
+
+
+def step_penalty(config: EpisodeRewardConfig, *, identical: bool, no_code: bool) -> float:
+    """p_t of the module docstring (≤ 0)."""
+    return 0.0 - (config.step_penalty + config.identical_penalty * identical + config.no_code * no_code)
+
+
+def terminal_reward(config: EpisodeRewardConfig, progress: Sequence[float], r0: float,
+                    final_hidden_passed: bool) -> float:
+    """R of the module docstring, given every turn's r_t and the final submission's hidden verdict."""
+    if config.name == "cocos":
+        return progressive_reward(progress, config.gamma, r0)
+    return rlef_reward(final_hidden_passed)
+
+
+def tests_passed_fraction(public: dict[str, int], hidden: dict[str, int]) -> float:
+    """r_t: the fraction of all tests passed (0 when the task has none)."""
+    total = public["total"] + hidden["total"]
+    return (public["passed"] + hidden["passed"]) / total if total else 0.0
