@@ -236,6 +236,8 @@ class Run:
         recorder = StepRecorder(self)
         self.trainer._generate = recorder.timed_generate(self.trainer._generate)
         self.trainer.add_callback(recorder)
+        if self.quiet:  # with tqdm disabled transformers prints every log dict instead
+            self.trainer.remove_callback(transformers.trainer_callback.PrinterCallback)
         try:
             self.trainer.train(resume_from_checkpoint=self.resume_from)
         finally:
@@ -407,5 +409,9 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 def run(config: RunConfig, *, quiet: bool = False, resume: bool = False) -> dict[str, Any]:
     if quiet:
+        import warnings  # noqa: PLC0415
+
         transformers.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+        warnings.filterwarnings("ignore", category=FutureWarning)
     return Run(config, quiet, resume).execute()
