@@ -47,6 +47,8 @@ def produce_json(name: str, out: Path) -> dict:
                            "--assign-splits", "--manifest", out / "result.json", "--quiet"),
         "evaluation": ("evaluate_rollouts.py", "--rollouts", F / "eval_rollouts.jsonl", "--output",
                        out / "r.md", "--json-output", out / "result.json", "--quiet"),
+        "error_analysis": ("analyze_errors.py", "--rollouts", F / "errors_baseline.jsonl", F / "errors_candidate.jsonl",
+                           "--output", out / "r.md", "--json-output", out / "result.json", "--quiet"),
         "compare": ("compare_final.py", "--baseline", F / "compare_baseline.jsonl", "--candidate",
                     F / "compare_candidate.jsonl", "--output", out / "r.md",
                     "--json-output", out / "result.json", "--quiet"),
@@ -74,7 +76,7 @@ class SchemasDocTest(unittest.TestCase):
             "codeself.datasets.task:Task", "codeself.execution.result:ExecutionResult",
             "codeself.execution.result:TestOutcome", "codeself.agents.rollout:Rollout",
             "codeself.rewards.correctness:RewardRecord", "evaluation", "compare", "manifest",
-            "split_manifest", "training_metrics", "codeself.training.config:RunConfig",
+            "split_manifest", "training_metrics", "codeself.training.config:RunConfig", "error_analysis",
         }
         self.assertLessEqual(expected, targets)
 

@@ -1,0 +1,163 @@
+"""Error-pattern analysis: the pure pieces on literal input, and scripts/analyze_errors.py end to end.
+
+Fixtures (tests/fixtures/errors_*.jsonl), written by hand with known answers:
+- errors_baseline.jsonl: 4 tasks x 2 samples, written before `error_category` existed (derived
+  on load): reference 2 (NameError 'foo' / 'bar'), passed 2, syntax 1, timeout 1,
+  wrong_answer 1 (expected [1, 2], got [2, 1]), no_code 1.
+- errors_candidate.jsonl: the same samples later, with `error_category` stored: passed 4,
+  index_key 1, wrong_answer 2, type_value 1.
+- errors_training_steps.jsonl: a training run's rollouts, steps 2 then 1, three tasks each.
+"""
+
+import json
+import tempfile
+import unittest
+from pathlib import Path
+
+import support
+from codeself.reporting.error_analysis import analyse, normalise_message
+
+F = support.FIXTURES
+BASELINE, CANDIDATE, STEPS = F / "errors_baseline.jsonl", F / "errors_candidate.jsonl", F / "errors_training_steps.jsonl"
+
+
+def nonzero(counts):
+    return {key: value for key, value in counts.items() if value}
+
+
+class NormaliseTest(unittest.TestCase):
+    def test_numbers_names_and_values_are_masked(self):
+        cases = {
+            "name 'foo' is not defined": "name '<name>' is not defined",
+            "'NoneType' object is not subscriptable": "'NoneType' object is not subscriptable",  # builtin type kept
+            "'Foo' object has no attribute 'bar_2'": "'<name>' object has no attribute '<name>'",
+            "invalid literal for int() with base 10: 'x y'": "invalid literal for int() with base <n>: '<str>'",
+            "expected [1, 2], got [2, 1]": "expected <value>, got <value>",
+            "expected a true value, got 0": "expected a true value, got <value>",
+            "assertion failed: _v0 > 3 with _v0 = 1": "assertion failed: <judge> with <values>",
+            "list index out of range  at line 12": "list index out of range at line <n>",
+            "x1 has -3.5e-2 items": "x1 has <n> items",  # identifiers with digits are not numbers
+        }
+        for message, expected in cases.items():
+            with self.subTest(message=message):
+                self.assertEqual(normalise_message(message), expected)
+        self.assertEqual(len(normalise_message("a" * 500)), 160)
+
+
+class AnalyseTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.analysis = analyse([str(BASELINE), str(CANDIDATE)])
+
+    def test_counts_and_shares_per_file(self):
+        first, last = self.analysis["files"]
+        self.assertEqual(nonzero(first["counts"]), {"passed": 2, "no_code": 1, "syntax": 1, "reference": 2,
+                                                    "wrong_answer": 1, "timeout": 1})
+        self.assertEqual(nonzero(last["counts"]), {"passed": 4, "type_value": 1, "index_key": 1, "wrong_answer": 2})
+        self.assertEqual((first["samples"], first["tasks"], first["failing"]), (8, 4, 6))
+        self.assertEqual(first["shares"]["reference"], 2 / 8)
+        self.assertEqual(list(first["counts"])[:3], ["passed", "no_code", "syntax"])  # every category, in order
+        # LiveCodeBench: syntax -1; wrong answer -2; timeout -3; the two NameErrors in tests -4; no_code none
+        self.assertEqual(first["lcb_error_codes"], {"-1": 1, "-2": 1, "-3": 1, "-4": 2, "-5": 0, "none": 1})
+
+    def test_paired_transitions(self):
+        t = self.analysis["transitions"]
+        self.assertEqual((t["from"], t["to"], t["paired"], t["note"]),
+                         ("errors_baseline.jsonl", "errors_candidate.jsonl", 8, None))
+        self.assertEqual(t["unpaired"], {"from_only": 0, "to_only": 0})
+        self.assertEqual(nonzero(t["table"]["reference"]), {"passed": 1, "index_key": 1})  # t/1 #0 fixed, #1 changed
+        self.assertEqual(nonzero(t["table"]["timeout"]), {"wrong_answer": 1})
+        self.assertEqual(nonzero(t["fixed"]), {"no_code": 1, "syntax": 1, "reference": 1})
+        self.assertEqual(nonzero(t["appeared"]), {"type_value": 1})
+        self.assertEqual(t["changed"], 6)  # all but passed->passed (t/2 #0) and wrong_answer->wrong_answer (t/3 #1)
+
+    def test_most_frequent_messages_with_an_example(self):
+        messages = self.analysis["messages"]
+        self.assertEqual(messages["reference"], [{"error_type": "NameError", "message": "name '<name>' is not defined",
+                                                  "count": 2, "example_task_id": "t/1",
+                                                  "example_file": "errors_baseline.jsonl"}])
+        self.assertEqual([(m["count"], m["message"]) for m in messages["wrong_answer"]],
+                         [(3, "expected <value>, got <value>")])  # [1, 2] vs [2, 1], [3] vs [], 5 vs 4
+        self.assertEqual(list(messages), ["no_code", "syntax", "reference", "type_value", "index_key",
+                                          "wrong_answer", "timeout"])  # category order
+
+    def test_per_split(self):
+        splits = self.analysis["files"][0]["per_split"]
+        self.assertEqual(nonzero(splits["test"]), {"passed": 1, "syntax": 1, "reference": 2})
+        self.assertEqual(nonzero(splits["train"]), {"passed": 1, "no_code": 1, "wrong_answer": 1, "timeout": 1})
+
+    def test_by_step_groups_in_step_order(self):
+        analysis = analyse([str(STEPS)], by_step=True)
+        self.assertEqual([(f["label"], f["step"]) for f in analysis["files"]], [("step 1", 1), ("step 2", 2)])
+        self.assertEqual(nonzero(analysis["files"][0]["counts"]), {"passed": 1, "syntax": 1, "timeout": 1})
+        self.assertEqual(nonzero(analysis["transitions"]["fixed"]), {"syntax": 1})
+
+    def test_files_over_different_tasks_are_not_paired(self):
+        analysis = analyse([str(BASELINE), str(STEPS)])
+        self.assertIn("different tasks", analysis["transitions"]["note"])
+        self.assertEqual(analysis["files"][1]["duplicate_samples"], 3)  # every step repeats (task, 0)
+
+
+class ScriptTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.out = Path(self.tmp.name)
+
+    def run_script(self, *args):
+        return support.run_script("analyze_errors.py", *args, "--quiet", timeout=120)
+
+    def test_report_json_and_figure(self):
+        done = self.run_script("--rollouts", BASELINE, CANDIDATE, "--output", self.out / "errors.md",
+                               "--json-output", self.out / "errors.json")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout, f"2 group(s), 16 samples, 10 failing; report: {self.out / 'errors.md'}\n")
+        report = (self.out / "errors.md").read_text()
+        for section in ("## 1. Error categories per group", "## 2. Trend", "## 3. Paired transitions",
+                        "## 4. Most frequent failure messages", "## 5. Per split"):
+            self.assertIn(section, report)
+        self.assertIn("| `reference` | 25.0 % | 0.0 % | -25.0 | 0.0 % | 25.0 % |", report)
+        self.assertIn("| 2 | NameError | name '<name>' is not defined | `t/1` (errors_baseline.jsonl) |", report)
+        self.assertIn("![Figure 1: error categories across groups](errors_figures/error_trend.svg)", report)
+        chart = (self.out / "errors_figures" / "error_trend.svg").read_text()
+        self.assertTrue(chart.startswith("<svg") and "reference" in chart)
+        document = json.loads((self.out / "errors.json").read_text())
+        self.assertEqual(document, json.loads(json.dumps(analyse([str(BASELINE), str(CANDIDATE)]))))
+        again = self.run_script("--rollouts", BASELINE, CANDIDATE, "--output", self.out / "again.md",
+                                "--json-output", self.out / "again.json")
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertEqual((self.out / "again.json").read_bytes(), (self.out / "errors.json").read_bytes())
+
+    def test_training_rollouts_by_step(self):
+        done = self.run_script("--rollouts", STEPS, "--by-step", "--output", self.out / "steps.md")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        report = (self.out / "steps.md").read_text()
+        self.assertIn("| 1 | step 1 |", report)
+        self.assertIn("against the training step", report)
+
+    def test_bad_input_is_one_line(self):
+        directory = self.out / "adir"
+        directory.mkdir()
+        cases = [
+            (("--rollouts", "/dev/null"), "--rollouts /dev/null: not a regular file"),
+            (("--rollouts", directory), f"--rollouts {directory}: is a directory"),
+            (("--rollouts", self.out / "missing.jsonl"), "missing.jsonl: no such file"),
+            (("--rollouts", BASELINE, "--by-step"), "errors_baseline.jsonl:1: no 'step' field"),
+            (("--rollouts", BASELINE, "--messages-per-category", "-1"), "--messages-per-category must be >= 0"),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                done = self.run_script(*args, "--output", self.out / "r.md")
+                self.assertEqual(done.returncode, 2)
+                self.assertIn(message, done.stderr)
+                self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)
+        bad = self.out / "bad.jsonl"
+        bad.write_text('{"task_id": "t/1", "execution": {"status": "failed", "error_category": "typo"}}\n')
+        done = self.run_script("--rollouts", bad, "--output", self.out / "r.md")
+        self.assertIn("bad.jsonl:1: execution.error_category 'typo' is not one of", done.stderr)
+        refused = self.run_script("--rollouts", BASELINE, "--output", BASELINE)
+        self.assertIn("is also an input", refused.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
