@@ -4,7 +4,7 @@
     python scripts/train_grpo.py --config configs/training/grpo.toml --output-dir outputs/train/grpo
 
 Needs the training extra (torch, transformers, trl, peft). Writes config.json, metrics.jsonl
-(one record per optimiser step), rollouts.jsonl, validation.jsonl, checkpoints/step-NNNNNN/
+(one record per optimiser step), rollouts.jsonl, validation.jsonl, checkpoints/step_NNNNNN/
 (plain model directories for run_rollouts.py --backend hf --model DIR), best_checkpoint.json
 and summary.md into the output directory. `model = "mock"` is for the smoke trainers.
 """

@@ -189,14 +189,14 @@ class RealModelTest(unittest.TestCase):
             self.assertNotIn("validation/pass_rate", records[0])
             self.assertEqual(records[1]["samples"], 8)
             best = json.loads((out / "best_checkpoint.json").read_text())
-            self.assertEqual(best["checkpoint"], "checkpoints/step-000002")
+            self.assertEqual(best["checkpoint"], "checkpoints/step_000002")
             self.assertEqual(summary["steps"], 2)
             self.assertTrue((out / "summary.md").is_file())
             rollouts = (out / "rollouts.jsonl").read_text().splitlines()
             self.assertEqual(len(rollouts), 8)
             self.assertTrue(any(r["reward_std"] for r in records), "no group had different rewards: "
                             "nothing to learn from, so the weights cannot change")
-            self.assertFalse(_same_weights(model_dir, out / "checkpoints" / "step-000002"))
+            self.assertFalse(_same_weights(model_dir, out / "checkpoints" / "step_000002"))
 
     def test_batched_hf_backend_keeps_per_sample_seeds(self):
         from codeself.agents.backends.base import GenerationRequest

@@ -10,7 +10,7 @@ step (log-probabilities, loss, backward, optimiser).
 
 At every `save_every` steps and at the last step, in `on_step_end` (which transformers calls
 before the step is logged), the policy is saved as a plain model directory
-(`checkpoints/step-NNNNNN/`, merged when LoRA) and evaluated on the validation split:
+(`checkpoints/step_NNNNNN/`, merged when LoRA) and evaluated on the validation split:
 pass@1 = mean over tasks of (passed samples / samples). With `validation_samples = 1` the one
 sample is greedy (deterministic); with more, samples use the practice temperature (top_p 1)
 and the per-sample seeds of the `hf` backend. `best_checkpoint.json` names the best one.
@@ -320,7 +320,7 @@ class Run:
         return rate
 
     def save_checkpoint(self, model, step: int) -> None:
-        target = self.out / "checkpoints" / f"step-{step:06d}"
+        target = self.out / "checkpoints" / f"step_{step:06d}"
         staging = target.with_name(target.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         model.save_pretrained(staging)
@@ -359,7 +359,7 @@ class Run:
         if best is None:
             return
         write_json(self.out / "best_checkpoint.json", {
-            "checkpoint": f"checkpoints/step-{best[0]:06d}", "step": best[0], "validation/pass_rate": best[1],
+            "checkpoint": f"checkpoints/step_{best[0]:06d}", "step": best[0], "validation/pass_rate": best[1],
             "config_hash": self.config_hash, "validation_split": self.config.validation_split,
             "validation_samples": self.config.validation_samples,
             "candidates": [{"step": s, "validation/pass_rate": r} for s, r in self.validations]})
@@ -402,7 +402,7 @@ def format_summary(summary: dict[str, Any]) -> str:
              f"- peak RSS: {summary['peak_rss_mb']} MB", "", "| step | validation pass@1 |", "|---|---|"]
     lines += [f"| {step} | {rate if rate is None else round(rate, 4)} |" for step, rate in summary["validation"]]
     best = summary["best"]
-    lines += ["", f"Selected checkpoint: checkpoints/step-{best[0]:06d} (validation pass@1 {best[1]:.4f})"
+    lines += ["", f"Selected checkpoint: checkpoints/step_{best[0]:06d} (validation pass@1 {best[1]:.4f})"
               if best else "Selected checkpoint: none (no validation tasks)", ""]
     return "\n".join(lines)
 
