@@ -77,6 +77,7 @@ class SchemasDocTest(unittest.TestCase):
             "codeself.execution.result:TestOutcome", "codeself.agents.rollout:Rollout",
             "codeself.rewards.correctness:RewardRecord", "evaluation", "compare", "manifest",
             "split_manifest", "training_metrics", "codeself.training.config:RunConfig", "error_analysis",
+            "codeself.agents.agentic.trace:EpisodeTrace", "codeself.agents.agentic.trace:TurnTrace",
         }
         self.assertLessEqual(expected, targets)
 

@@ -1,0 +1,120 @@
+"""Who plays the model in an episode: `act(task, observation, sample_index=, seed=) -> Generation`.
+
+| `--backend` | agent            | what it sends and reads                                                        |
+|-------------|------------------|--------------------------------------------------------------------------------|
+| `mock`      | `MockReviser`    | nothing sent; reads the feedback text (mock_reviser.py)                          |
+| `static`    | `ReplayAgent`    | replays recorded turns: a trace JSONL, or `{"task_id", "sample_index", "turns": [completion, ...]}` lines |
+| `openai`    | `ModelAgent`     | the whole chat so far (`observation["messages"]`): feedback is the last user message |
+| `hf`        | `ModelAgent`     | the same chat through the tokenizer's chat template                             |
+
+A model agent sees the task only through its `PublicTask` and the observation's messages. Its
+per-turn seed is derived from (run seed, turn), and the backend derives the sample's own seed
+from that and (task id, sample index), so every turn of every sample has its own stream.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from codeself.agents.agentic.mock_reviser import MockReviser, ReviserConfig
+from codeself.agents.backends import BackendOptions, create_backend
+from codeself.agents.backends.base import Backend, Generation, GenerationRequest, derive_seed
+from codeself.datasets.task import Task
+from codeself.jsonl import iter_jsonl_lines
+
+AGENT_BACKENDS = ("hf", "mock", "openai", "static")
+
+
+class ModelAgent:
+    """A generation backend answering the chat of each turn."""
+
+    sees_reference_solution = False
+
+    def __init__(self, backend: Backend, stop: tuple[str, ...] = ()) -> None:
+        self.backend, self.stop = backend, stop
+        self.name, self.model = backend.name, backend.model
+        # a local model is one object on one device: its turns are generated one call at a time
+        self._lock = threading.Lock() if backend.name == "hf" else None
+
+    def describe(self) -> dict[str, Any]:
+        return self.backend.config()
+
+    def attach_executor(self, executor: Any | None) -> None:
+        """Model agents never execute anything."""
+
+    def act(self, task: Task, observation: dict[str, Any], *, sample_index: int, seed: int) -> Generation:
+        request = GenerationRequest(task.public_view(), observation["messages"], (sample_index,),
+                                    derive_seed(seed, "agentic-turn", observation["turn"]), self.stop)
+        if self._lock is None:
+            return self.backend.generate([request])[0][0]
+        with self._lock:
+            return self.backend.generate([request])[0][0]
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+class ReplayAgent:
+    """Replays recorded turns; past the recorded ones it repeats the last (`replay_exhausted`)."""
+
+    name, model, sees_reference_solution = "static", "replay", False
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.turns: dict[tuple[str, int], list[str]] = {}
+        counters: dict[str, int] = {}
+        for line_number, record in iter_jsonl_lines(path):
+            task_id, turns = record.get("task_id"), record.get("turns")
+            if not isinstance(task_id, str) or not isinstance(turns, list) or not turns:
+                raise ValueError(f"{path}:{line_number}: a replay record needs task_id and a non-empty "
+                                 "'turns' list (a trace record, or completions as strings)")
+            index = record.get("sample_index", counters.get(task_id, 0))
+            counters[task_id] = index + 1
+            self.turns[(task_id, index)] = [_completion_of(turn, path, line_number) for turn in turns]
+
+    def samples_available(self, task_id: str) -> int:
+        return sum(1 for key in self.turns if key[0] == task_id)
+
+    def describe(self) -> dict[str, Any]:
+        from codeself.jsonl import sha256_file
+
+        return {"backend": "static", "model": "replay", "completions_sha256": sha256_file(self.path)}
+
+    def attach_executor(self, executor: Any | None) -> None:
+        """Replays need no sandbox."""
+
+    def act(self, task: Task, observation: dict[str, Any], *, sample_index: int, seed: int) -> Generation:
+        recorded = self.turns.get((task.task_id, sample_index))
+        if recorded is None:
+            raise ValueError(f"{self.path}: no recorded turns for {task.task_id} sample {sample_index}")
+        turn = observation["turn"]
+        metadata = {"replay_exhausted": True} if turn >= len(recorded) else {}
+        return Generation(recorded[min(turn, len(recorded) - 1)], metadata=metadata)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _completion_of(turn: Any, path: str, line_number: int) -> str:
+    if isinstance(turn, str):
+        return turn
+    if isinstance(turn, dict) and isinstance(turn.get("completion"), str):
+        return turn["completion"]
+    raise ValueError(f"{path}:{line_number}: each turn must be a completion string or an object with 'completion'")
+
+
+def create_agent(name: str, options: BackendOptions, reviser: ReviserConfig | None = None,
+                 stop: tuple[str, ...] = ()) -> Any:
+    """The agent for `--backend NAME`; an unknown name is a ValueError listing the valid ones."""
+    if name not in AGENT_BACKENDS:
+        raise ValueError(f"unknown backend {name!r} for agentic episodes; choose one of {', '.join(AGENT_BACKENDS)}")
+    if name == "mock":
+        from codeself.agents.backends.mock import MockBackend
+
+        return MockReviser(reviser, MockBackend.from_options(options))
+    if name == "static":
+        if not options.completions:
+            raise ValueError("--backend static needs --completions FILE (a trace JSONL or recorded turns)")
+        return ReplayAgent(options.completions)
+    return ModelAgent(create_backend(name, options), stop)

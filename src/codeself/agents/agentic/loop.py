@@ -1,0 +1,196 @@
+"""`scripts/run_agentic.py` as a library call: episodes through `CodeRepairEnv`, traces out.
+
+The loop is a client of the environment, nothing more: for each (task, sample index) it calls
+`env.reset(seed=run seed, options={task_id, sample_index})`, then `agent.act(observation)` and
+`env.step(reply)` until the episode ends, and writes `env.trace()` with the agent's metadata and
+timing added. Episodes run in `threads` threads (one environment each, one shared sandbox and
+result cache); records are written in task then sample order whatever finishes first, so the
+same command and seed give the same file apart from `timing`.
+
+Output: the trace JSONL (appended as produced; `--resume` continues it, refusing a different
+configuration: `agents/rollout_output.py`'s rules) and its sidecar `<output>.config.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import sys
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from codeself.agents.agentic.env import CachedExecutor, CodeRepairEnv, EnvConfig
+from codeself.agents.agentic.mock_reviser import ReviserConfig
+from codeself.agents.agentic.rewards import EpisodeRewardConfig
+from codeself.agents.agentic.trace import EpisodeTrace
+from codeself.agents.backends.base import BackendOptions
+from codeself.agents.rollout_output import RolloutWriter
+from codeself.agents.templates import config_hash, load_template
+from codeself.cli import Progress, refuse_overwriting_input
+from codeself.datasets.task import SPLITS, Task, load_tasks
+from codeself.jsonl import sha256_file
+
+
+@dataclass(frozen=True)
+class AgenticSettings:
+    tasks: str
+    trace_output: str
+    backend: str = "mock"
+    env: EnvConfig = field(default_factory=EnvConfig)
+    samples_per_task: int | None = None  # None: 1 (static: every recorded sample)
+    seed: int = 0
+    workers: int | None = None  # sandbox workers (default: CPU count); episodes in flight: 2 x workers
+    split: str | None = None
+    limit: int | None = None
+    resume: bool = False
+    overwrite: bool = False
+    calibration_cache: str | None = None
+    backend_options: BackendOptions = field(default_factory=BackendOptions)
+    reviser: ReviserConfig = field(default_factory=ReviserConfig)
+    command_line: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.split is not None and self.split not in SPLITS:
+            raise ValueError(f"--split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+        for name in ("samples_per_task", "limit", "workers"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.resume and self.overwrite:
+            raise ValueError("--resume and --overwrite contradict each other; choose one")
+
+
+def env_config_from(mode: str = "solve", max_revisions: int = 1, stop_when_public_pass: bool = True,
+                    feedback: str = "tests", reward: str = "cocos", gamma: float = 0.5,
+                    no_code_penalty: float | None = None, step_penalty: float = 0.0,
+                    identical_penalty: float = 0.0, template: str = "chat_default") -> EnvConfig:
+    """The EnvConfig of a set of command-line values (one place for run_agentic and serve_env)."""
+    rewards = EpisodeRewardConfig(reward, gamma, no_code_penalty, step_penalty, identical_penalty)
+    return EnvConfig(mode=mode, max_revisions=max_revisions, stop_when_public_pass=stop_when_public_pass,
+                     feedback=feedback, reward=rewards, template=template)
+
+
+def select_tasks(settings: AgenticSettings) -> list[Task]:
+    tasks = (task for task in load_tasks(settings.tasks) if settings.split is None or task.split == settings.split)
+    selected = list(itertools.islice(tasks, settings.limit) if settings.limit else tasks)
+    if not selected:
+        raise ValueError(f"{settings.tasks}: no tasks selected (split {settings.split!r})")
+    return selected
+
+
+def run_episode(env: CodeRepairEnv, agent: Any, task: Task, sample_index: int, seed: int, config_hash_: str) -> EpisodeTrace:
+    """One episode: reset, act/step until the end, the trace with the agent's metadata and timing."""
+    started = time.monotonic()
+    observation, _ = env.reset(seed=seed, options={"task_id": task.task_id, "sample_index": sample_index})
+    replies = []
+    while not env.done:
+        begun = time.monotonic()
+        generation = agent.act(task, observation, sample_index=sample_index, seed=seed)
+        replies.append((generation, time.monotonic() - begun))
+        observation, *_ = env.step(generation.completion)
+    trace = env.trace(backend=agent.name, model=agent.model, config_hash=config_hash_)
+    turns = [dataclasses.replace(turn, metadata=dict(generation.metadata),
+                                 timing={**turn.timing, "generation_s": round(generation.generation_s or spent, 6)})
+             for turn, (generation, spent) in zip(trace.turns, replies)]
+    return dataclasses.replace(trace, turns=turns, timing={"episode_s": round(time.monotonic() - started, 6)})
+
+
+class _Skipped:
+    def __init__(self, task_id: str, reason: str) -> None:
+        self.task_id, self.reason = task_id, reason
+
+
+def produce_episodes(jobs: Iterable[tuple[Task, int]], tasks: list[Task], executor: Any, agent: Any,
+                     env_config: EnvConfig, seed: int, config_hash_: str, threads: int) -> Iterator[EpisodeTrace | _Skipped]:
+    """Episodes in job order, `threads` at a time (at most 4 x threads pulled ahead)."""
+    local = threading.local()
+    cached = executor if isinstance(executor, CachedExecutor) else CachedExecutor(executor)
+
+    def one(task: Task, sample_index: int) -> EpisodeTrace | _Skipped:
+        if not hasattr(local, "env"):
+            local.env = CodeRepairEnv(tasks, cached, env_config)
+        try:
+            return run_episode(local.env, agent, task, sample_index, seed, config_hash_)
+        except ValueError as error:
+            if "no repair start" not in str(error):
+                raise
+            return _Skipped(task.task_id, str(error))
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="codeself-episode") as pool:
+        pending: deque = deque()
+        for task, sample_index in jobs:
+            pending.append(pool.submit(one, task, sample_index))
+            if len(pending) >= 4 * threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def run_agentic(settings: AgenticSettings, *, quiet: bool = False, stream: TextIO | None = None) -> dict[str, Any]:
+    """Run every missing episode and append its trace; return a summary."""
+    from codeself.agents.agentic.agents import create_agent
+    from codeself.execution.engine import ExecutionConfig, Executor
+
+    stream = stream if stream is not None else sys.stderr
+    refuse_overwriting_input([settings.tasks] + [p for p in [settings.backend_options.completions] if p],
+                             settings.trace_output)
+    tasks = select_tasks(settings)
+    template = load_template(settings.env.template)
+    agent = create_agent(settings.backend, settings.backend_options, settings.reviser, template.stop)
+    try:
+        hash_ = config_hash(template, {"agent": agent.describe(), "env": settings.env.to_json()})
+        writer = RolloutWriter(Path(settings.trace_output), resume=settings.resume, overwrite=settings.overwrite,
+                               config_hash=hash_, seed=settings.seed, sidecar=_sidecar(settings, agent, hash_))
+        jobs = [(task, index) for task in tasks for index in range(_samples(settings, agent, task))
+                if not writer.is_done(task.task_id, index)]
+        counts: Counter = Counter()
+        skipped: list[str] = []
+        workers = settings.workers or ExecutionConfig().workers
+        config = ExecutionConfig(workers=workers, calibration_cache=settings.calibration_cache or "")
+        try:
+            with Executor(config) as executor, Progress("episodes", len(jobs), quiet=quiet, stream=stream) as progress:
+                cached = CachedExecutor(executor)
+                agent.attach_executor(cached)
+                for item in produce_episodes(jobs, tasks, cached, agent, settings.env, settings.seed, hash_, 2 * workers):
+                    if isinstance(item, _Skipped):
+                        skipped.append(item.reason)
+                    else:
+                        writer.write(item.to_json())
+                        counts["passed" if item.final["passed"] else "failed"] += 1
+                    progress.update()
+        finally:
+            writer.close()
+        return {"written": writer.written, "already_present": writer.resumed, "final": dict(sorted(counts.items())),
+                "skipped": skipped, "config_hash": hash_}
+    finally:
+        agent.close()
+
+
+def _samples(settings: AgenticSettings, agent: Any, task: Task) -> int:
+    if settings.backend == "static":
+        available = agent.samples_available(task.task_id)
+        return min(available, settings.samples_per_task) if settings.samples_per_task else available
+    return settings.samples_per_task or 1
+
+
+def _sidecar(settings: AgenticSettings, agent: Any, hash_: str) -> dict[str, Any]:
+    return {"tool": "run_agentic", "backend": settings.backend, "model": agent.model, "agent": agent.describe(),
+            "env": settings.env.to_json(), "config_hash": hash_, "seed": settings.seed,
+            "samples_per_task": settings.samples_per_task, "split": settings.split, "limit": settings.limit,
+            "tasks": str(settings.tasks), "tasks_sha256": sha256_file(settings.tasks),
+            "reward_config": settings.env.reward.to_json(), "runs": [{"argv": list(settings.command_line)}]}
+
+
+def format_summary(summary: dict[str, Any], output: str) -> str:
+    final = ", ".join(f"{name} {count}" for name, count in summary["final"].items()) or "none"
+    text = (f"wrote {summary['written']} episode(s) to {output} ({summary['already_present']} already present); "
+            f"final submissions: {final}")
+    if summary["skipped"]:
+        text += f"; {len(summary['skipped'])} skipped (no repair start), e.g. {summary['skipped'][0]}"
+    return text

@@ -1,0 +1,166 @@
+"""run_agentic.py end to end, the mock reviser's reading of feedback, and the strategy metrics."""
+
+import support
+
+import json
+import tempfile
+import unittest
+from collections import Counter
+from pathlib import Path
+
+from codeself.agents.agentic import feedback as fb
+from codeself.agents.agentic.mock_reviser import MockReviser, ReviserConfig, read_feedback
+from codeself.agents.agentic.report import INTENDED, EpisodeSummary, strategy_metrics
+from codeself.agents.agentic.trace import EpisodeTrace, read_traces
+from codeself.datasets.task import Task
+
+EXAMPLES = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
+TASK = Task(task_id="t/add", source="example", prompt="Add.", entry_point="add", starter_code="",
+            public_tests=("assert add(1, 2) == 3",), hidden_tests=("assert add(2, 2) == 4",), setup_code="",
+            reference_solution="def add(a, b):\n    return a + b\n", split="train", metadata={})
+FAILING = "Your code was run on the public tests: 1 of 1 failed.\n\nFailed public test 1:\n    assert add(1, 2) == 3"
+
+
+def run(*args: str):
+    return support.run_script("run_agentic.py", "--tasks", EXAMPLES, "--backend", "mock", "--workers", "1", *args)
+
+
+class MockReviserTest(unittest.TestCase):
+    def observation(self, feedback: str, turn: int = 1, code: str = "def add(a, b):\n    return a - b\n") -> dict:
+        return {"turn": turn, "mode": "solve", "feedback": feedback, "code": code, "messages": []}
+
+    def test_reads_each_kind_of_feedback(self):
+        self.assertEqual(read_feedback(FAILING), ("failing_test", 0))
+        self.assertEqual(read_feedback(fb.NO_CODE_FEEDBACK), ("error", None))
+        self.assertEqual(read_feedback(fb.ALL_PUBLIC_PASSED.format(total=3)), ("public_pass", None))
+        self.assertEqual(read_feedback(fb.GENERIC_FEEDBACK), ("generic", None))
+        self.assertEqual(read_feedback("Add two numbers."), ("reask", None))
+
+    def test_choices_follow_the_feedback_and_the_configured_probabilities(self):
+        reviser = MockReviser(ReviserConfig(fix_with_tests=0.6, resubmit=0.3, break_passing=0.2, fix_generic=0.25))
+        chosen = {kind: Counter() for kind in ("failing", "pass", "generic")}
+        texts = {"failing": FAILING, "pass": fb.ALL_PUBLIC_PASSED.format(total=1), "generic": fb.GENERIC_FEEDBACK}
+        for seed in range(400):
+            for kind, text in texts.items():
+                reply = reviser.act(TASK, self.observation(text), sample_index=0, seed=seed)
+                chosen[kind][reply.metadata["mock_intent"]] += 1
+        self.assertEqual(set(chosen["failing"]), {"repair", "resubmit", "new_mutant"})
+        self.assertEqual(set(chosen["pass"]), {"break", "keep"})
+        self.assertEqual(set(chosen["generic"]), {"rewrite", "break", "resubmit"})
+        # 400 draws: P(repair) 0.6 (sd 0.025), P(break | pass) 0.2 (sd 0.02), P(rewrite | generic) 0.25
+        self.assertAlmostEqual(chosen["failing"]["repair"] / 400, 0.6, delta=0.08)
+        self.assertAlmostEqual(chosen["failing"]["resubmit"] / 400, 0.4 * 0.3, delta=0.06)
+        self.assertAlmostEqual(chosen["pass"]["break"] / 400, 0.2, delta=0.07)
+        self.assertAlmostEqual(chosen["generic"]["rewrite"] / 400, 0.25, delta=0.07)
+
+    def test_replies_do_what_they_intend(self):
+        reviser = MockReviser()
+        for seed in range(60):
+            reply = reviser.act(TASK, self.observation(FAILING), sample_index=0, seed=seed)
+            intent = reply.metadata["mock_intent"]
+            if intent == "repair":
+                self.assertIn("return a + b", reply.completion)
+            elif intent == "resubmit":
+                self.assertIn("return a - b", reply.completion)
+        first = reviser.act(TASK, {**self.observation(None, turn=0)}, sample_index=0, seed=0)
+        self.assertEqual(first.metadata["mock_intent"], "first_attempt")
+        again = reviser.act(TASK, self.observation("Add."), sample_index=0, seed=0)
+        self.assertEqual(again.metadata["mock_intent"], "resample")
+
+
+class StrategyMetricsTest(unittest.TestCase):
+    def test_known_answers(self):
+        # four episodes of two tasks; solve mode, up to 2 turns:
+        #   a: wrong -> right (fix)     b: right (stopped)     c: wrong -> wrong     d: right -> wrong (regression)
+        summaries = [EpisodeSummary("t1", [False, True], None, True, True, "wrong_answer", identical=[False], sizes=[2]),
+                     EpisodeSummary("t1", [True], None, True, True, "passed"),
+                     EpisodeSummary("t2", [False, False], None, False, False, "timeout", identical=[True], sizes=[0]),
+                     EpisodeSummary("t2", [True, False], None, True, False, "passed", identical=[False], sizes=[4])]
+        metrics = strategy_metrics(summaries, resamples=200)
+        # pass@1 after turn 1: t1 (0 + 1)/2, t2 (0 + 1)/2 -> 0.5; after turn 2: t1 1.0, t2 0.0 -> 0.5
+        self.assertEqual([t["mean"] for t in metrics["pass_at_1_by_turn"]], [0.5, 0.5])
+        self.assertEqual(metrics["first_final"], {"i→c": 1, "c→i": 1, "i→i": 1, "c→c": 1})
+        self.assertEqual((metrics["fix_rate"]["rate"], metrics["regression_rate"]["rate"]), (0.5, 0.5))
+        self.assertEqual(metrics["transitions"], [{"pair": "1→2", "i→c": 1, "c→i": 1, "i→i": 1, "c→c": 0}])
+        self.assertEqual(metrics["public_pass_hidden_fail"]["successes"], 1)  # d
+        self.assertEqual(metrics["identical_resubmission"]["rate"], 1 / 3)
+        self.assertEqual((metrics["revision_size"]["mean"], metrics["revision_size"]["median"]), (2.0, 2.0))
+        self.assertEqual(metrics["turns_used"]["counts"], {"1": 1, "2": 3})
+        categories = {row["category"]: row["episodes"] for row in metrics["by_first_category"]}
+        self.assertEqual(categories, {"passed": 2, "wrong_answer": 1, "timeout": 1})
+
+
+class RunAgenticScriptTest(unittest.TestCase):
+    def test_traces_report_determinism_and_intents(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            outputs = []
+            for name in ("a", "b"):
+                out, report = Path(tmp, f"{name}.jsonl"), Path(tmp, f"{name}.md")
+                done = run("--trace-output", out, "--report-output", report, "--samples-per-task", "3",
+                           "--max-revisions", "2", "--no-stop-when-public-pass", "--quiet")
+                self.assertEqual(done.returncode, 0, done.stderr)
+                self.assertIn("wrote 24 episode(s)", done.stdout)
+                outputs.append([t.deterministic_json() for t in read_traces(out)])
+            self.assertEqual(outputs[0], outputs[1])
+            text = report.read_text(encoding="utf-8")
+            for heading in ("pass@1 after each turn", "Transition table", "By error category", "intended vs achieved"):
+                self.assertIn(heading, text)
+            self.assertTrue(Path(tmp, "b_figures", "pass_by_turn.svg").is_file())
+            for record in outputs[0]:
+                for turn in record["turns"]:
+                    intent = turn["metadata"].get("mock_intent")
+                    if INTENDED.get(intent) == "passes":
+                        self.assertEqual(turn["execution"]["status"], "passed", intent)
+                    elif INTENDED.get(intent) == "fails":
+                        self.assertNotEqual(turn["execution"]["status"], "passed", intent)
+                    elif INTENDED.get(intent) == "identical":
+                        self.assertTrue(turn["identical_to_previous"], intent)
+
+    def test_resume_and_static_replay(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            full, part = Path(tmp, "full.jsonl"), Path(tmp, "part.jsonl")
+            self.assertEqual(run("--trace-output", full, "--mode", "repair", "--quiet").returncode, 0)
+            self.assertEqual(run("--trace-output", part, "--mode", "repair", "--limit", "3", "--quiet").returncode, 0)
+            resumed = run("--trace-output", part, "--mode", "repair", "--resume", "--quiet")
+            self.assertEqual(resumed.returncode, 0, resumed.stderr)
+            self.assertIn("(3 already present)", resumed.stdout)
+            strip = lambda path: [t.deterministic_json() for t in read_traces(path)]  # noqa: E731
+            self.assertEqual(strip(full), strip(part))
+            refused = run("--trace-output", part, "--mode", "solve", "--resume", "--quiet")
+            self.assertEqual(refused.returncode, 2)
+            self.assertIn("cannot resume", refused.stderr)
+            replay = Path(tmp, "replay.jsonl")
+            done = support.run_script("run_agentic.py", "--tasks", EXAMPLES, "--backend", "static", "--completions",
+                                      full, "--mode", "repair", "--trace-output", replay, "--workers", "1", "--quiet")
+            self.assertEqual(done.returncode, 0, done.stderr)
+            finals = lambda path: [(t.task_id, t.final["passed"], t.turns_used) for t in read_traces(path)]  # noqa: E731
+            self.assertEqual(finals(full), finals(replay))
+
+    def test_bad_input_is_one_line(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp, "t.jsonl")
+            cases = [(("--backend", "nope"), "unknown backend 'nope'"),
+                     (("--max-revisions", "-1"), "--max-revisions must be an integer >= 0"),
+                     (("--feedback", "loud"), "unknown feedback 'loud'"),
+                     (("--backend", "static"), "needs --completions")]
+            for args, message in cases:
+                done = support.run_script("run_agentic.py", "--tasks", EXAMPLES, "--trace-output", out,
+                                          "--backend", "mock", *args)
+                self.assertEqual(done.returncode, 2, args)
+                self.assertIn(message, done.stderr)
+                self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)
+            out.write_text("x")
+            exists = run("--trace-output", out)
+            self.assertIn("already exists", exists.stderr)
+
+    def test_trace_records_round_trip(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp, "t.jsonl")
+            self.assertEqual(run("--trace-output", out, "--limit", "2", "--quiet").returncode, 0)
+            for line in out.read_text().splitlines():
+                record = json.loads(line)
+                self.assertEqual(EpisodeTrace.from_json(record).to_json(), record)
+
+
+if __name__ == "__main__":
+    unittest.main()
