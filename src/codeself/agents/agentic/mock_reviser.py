@@ -133,7 +133,7 @@ class MockReviser:
                 seed: int, turn: int) -> tuple[str, dict[str, Any]]:
         reference = task.reference_solution.replace("\r\n", "\n").rstrip("\n") + "\n"
         if intent in ("repair", "rewrite"):
-            return fenced(reference, rng), {}
+            return fenced(_canonical(reference), rng), {}
         if intent in ("resubmit", "keep") and current is not None:
             return fenced(current.rstrip("\n") + "\n", rng), {}
         if intent in ("break", "new_mutant") or intent in ("resubmit", "keep"):
@@ -146,6 +146,17 @@ class MockReviser:
         assert intent == "resample", intent
         again = self.backend.sample(task, sample_index * RESAMPLE_STRIDE + turn, seed)
         return again.completion, {f"resample_{key}": value for key, value in again.metadata.items()}
+
+
+def _canonical(code: str) -> str:
+    """The reference as `ast.unparse` prints it, the form mutants are printed in: a repair's diff
+    then shows the repaired line, not formatting."""
+    import ast
+
+    try:
+        return ast.unparse(ast.parse(code)) + "\n"
+    except (SyntaxError, ValueError, RecursionError):
+        return code
 
 
 def _compilable(code: str, reference: str) -> str:
