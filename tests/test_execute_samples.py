@@ -4,6 +4,7 @@ import json
 import os
 import tempfile
 import unittest
+from pathlib import Path
 
 import support
 
@@ -94,7 +95,8 @@ class ExecuteSamplesTest(unittest.TestCase):
         done = self.run_script(samples)
         self.assertEqual(done.returncode, 2)
         self.assertEqual(done.stderr.strip(),
-                         f"execute_samples.py: error: {samples}:2: unknown task_id 'nope/1' (not in --tasks)")
+                         f"execute_samples.py: error: {samples}:2: unknown task_id 'nope/1': neither a task_id "
+                         "nor a metadata.original_task_id of --tasks")
         self.assertFalse(os.path.exists(self.output))
 
     def test_malformed_line_and_missing_fields(self):
@@ -108,7 +110,11 @@ class ExecuteSamplesTest(unittest.TestCase):
         self.assertIn(f"{no_program}:1: sample needs one of solution, code, completion", done.stderr)
         no_task = self.write("notask.jsonl", [json.dumps({"code": "x = 1"})])
         done = self.run_script(no_task)
-        self.assertIn(f"{no_task}:1: missing string field 'task_id'", done.stderr)
+        self.assertIn(f"{no_task}:1: missing field 'task_id'", done.stderr)
+        list_id = self.write("listid.jsonl", [json.dumps({"task_id": ["x"], "code": "x = 1"})])
+        done = self.run_script(list_id)
+        self.assertIn(f"{list_id}:1: task_id must be a non-empty string (or an integer MBPP id), got ['x']",
+                      done.stderr)
         self.assertNotIn("Traceback", done.stderr)
 
     def test_refuses_to_overwrite_input_and_bad_flags(self):
@@ -119,6 +125,80 @@ class ExecuteSamplesTest(unittest.TestCase):
         self.assertIn("is also an input", done.stderr)
         done = self.run_script(samples, "--timeout", "0")
         self.assertEqual((done.returncode, done.stderr.strip()), (2, "execute_samples.py: error: --timeout must be > 0"))
+
+    def test_paths_that_are_not_files_and_a_missing_output(self):
+        samples = self.write("samples.jsonl", [json.dumps(SAMPLES[0])])
+        cases = [(("--tasks", "/dev/null", "--samples", samples, "--output", self.output),
+                  "execute_samples.py: error: --tasks /dev/null: not a regular file (a device, pipe or socket); "
+                  "give a file on disk"),
+                 (("--tasks", self.tasks, "--samples", self.tmp.name, "--output", self.output),
+                  f"execute_samples.py: error: --samples {self.tmp.name}: is a directory, not a file; "
+                  "give the JSONL file inside it"),
+                 (("--tasks", self.tasks, "--samples", samples),
+                  "execute_samples.py: error: --results-format codeself has no default output; pass --output")]
+        for args, message in cases:
+            with self.subTest(message=message):
+                done = support.run_script("execute_samples.py", *args, "--quiet")
+                self.assertEqual((done.returncode, done.stderr.strip()), (2, message))
+
+
+def _task(task_id, original, **fields):
+    return json.dumps({**TASK, "task_id": task_id, "metadata": {"original_task_id": original}, **fields})
+
+
+class DatasetIdsTest(unittest.TestCase):
+    """Samples keyed by the dataset's own ids are matched through metadata.original_task_id."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.output = os.path.join(self.tmp.name, "results.jsonl")
+
+    def write(self, name, lines):
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "w") as handle:
+            handle.write("".join(line + "\n" for line in lines))
+        return path
+
+    def run_script(self, tasks, samples):
+        return support.run_script("execute_samples.py", "--tasks", tasks, "--samples", samples, "--output",
+                                  self.output, "--workers", "1", "--no-calibrate", "--quiet", timeout=120)
+
+    def test_human_eval_evalplus_and_mbpp_ids(self):
+        tasks = self.write("tasks.jsonl", [_task("humaneval/0", "HumanEval/0"), _task("mbppplus/2", "Mbpp/2"),
+                                           _task("mbpp/11", 11)])
+        samples = self.write("samples.jsonl", [
+            json.dumps({"task_id": "HumanEval/0", "completion": "    return a + b\n"}),  # human-eval
+            json.dumps({"task_id": "Mbpp/2", "solution": "def add(a, b):\n    return a + b\n"}),  # EvalPlus
+            json.dumps({"task_id": 11, "code": "def add(a, b):\n    return a - b\n"}),  # original MBPP id
+            json.dumps({"task_id": "humaneval/0", "code": "def add(a, b):\n    return b + a\n"})])  # canonical is fine
+        done = self.run_script(tasks, samples)
+        self.assertEqual(done.returncode, 2)  # humaneval/0 named two ways: refused (it would count as two tasks)
+        self.assertIn(f"{samples}:4: task humaneval/0 is named 'humaneval/0' here and 'HumanEval/0' on line 1; "
+                      "use one id form per task", done.stderr)
+        samples = self.write("samples.jsonl", Path(samples).read_text().splitlines()[:3])
+        done = self.run_script(tasks, samples)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(self.output) as handle:
+            records = [json.loads(line) for line in handle]
+        # the sample's own id stays as written (records are enriched, never renamed)
+        self.assertEqual([(r["task_id"], r["execution"]["status"]) for r in records],
+                         [("HumanEval/0", "passed"), ("Mbpp/2", "passed"), (11, "failed")])
+
+    def test_ambiguous_and_unknown_ids_are_one_line(self):
+        tasks = self.write("tasks.jsonl", [_task("humaneval/0", "HumanEval/0"), _task("humanevalplus/0", "HumanEval/0")])
+        samples = self.write("samples.jsonl", [json.dumps({"task_id": "HumanEval/0", "completion": "    return 1\n"})])
+        done = self.run_script(tasks, samples)
+        self.assertEqual((done.returncode, done.stderr.strip()),
+                         (2, f"execute_samples.py: error: {samples}:1: task_id 'HumanEval/0' is ambiguous: it is the "
+                             "original id of humaneval/0, humanevalplus/0 in --tasks; give a task file holding only "
+                             "one of them, or key the samples by canonical task_id"))
+        samples = self.write("samples.jsonl", [json.dumps({"task_id": "HumanEval/7", "completion": "x"})])
+        done = self.run_script(tasks, samples)
+        self.assertEqual(done.stderr.strip(), f"execute_samples.py: error: {samples}:1: unknown task_id "
+                                              "'HumanEval/7': neither a task_id nor a metadata.original_task_id of "
+                                              "--tasks")
+        self.assertFalse(os.path.exists(self.output))
 
 
 if __name__ == "__main__":
