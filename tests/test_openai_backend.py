@@ -13,6 +13,7 @@ from unittest import mock
 import support  # noqa: F401
 
 from codeself.agents.backends import BackendError, BackendOptions, GenerationRequest, OpenAIBackend, create_backend
+from codeself.agents.backends.base import derive_seed
 from codeself.datasets.task import PublicTask
 
 TASK = PublicTask("mbpp/1", "Add.", "add", "", ("assert add(1, 2) == 3",))
@@ -112,18 +113,21 @@ class OpenAIBackendTest(ServerTestCase):
     def test_chat_request_and_response(self):
         backend = self.backend(temperature=0.2, top_p=0.9, max_tokens=64)
         [generations] = backend.generate([GenerationRequest(TASK, CHAT, (0, 1, 2), 7, ("\n```\n",))])
-        [request] = self.server.requests
-        self.assertEqual(request["path"], "/v1/chat/completions")
-        body = request["body"]
-        self.assertEqual({k: body[k] for k in ("model", "messages", "n", "temperature", "top_p", "max_tokens",
-                                                "stop")},
-                         {"model": "tiny-model", "messages": CHAT, "n": 3, "temperature": 0.2, "top_p": 0.9,
-                          "max_tokens": 64, "stop": ["\n```\n"]})
-        self.assertIsInstance(body["seed"], int)
-        self.assertIsNone(request["authorization"])
+        self.assertEqual(len(self.server.requests), 3)  # one request per sample, each with its own seed
+        seeds = [derive_seed(7, "mbpp/1", index) for index in range(3)]
+        for request in self.server.requests:
+            self.assertEqual(request["path"], "/v1/chat/completions")
+            body = request["body"]
+            self.assertEqual({k: body[k] for k in ("model", "messages", "n", "temperature", "top_p", "max_tokens",
+                                                    "stop")},
+                             {"model": "tiny-model", "messages": CHAT, "n": 1, "temperature": 0.2, "top_p": 0.9,
+                              "max_tokens": 64, "stop": ["\n```\n"]})
+            self.assertIsNone(request["authorization"])
+        self.assertEqual(sorted(r["body"]["seed"] for r in self.server.requests), sorted(seeds))
         self.assertEqual([g.completion.split("# ")[1].split("\n")[0] for g in generations],
-                         [f"seed {body['seed']} choice {i}" for i in range(3)])
-        self.assertEqual(generations[0].metadata, {"finish_reason": "stop", "request_seed": body["seed"]})
+                         [f"seed {seed} choice 0" for seed in seeds])
+        self.assertEqual([g.metadata for g in generations],
+                         [{"finish_reason": "stop", "request_seed": seed} for seed in seeds])
 
     def test_completion_prompt_uses_completions_endpoint(self):
         [generations] = self.backend().generate([GenerationRequest(TASK, "def add(a, b):\n", (0,), 0)])
@@ -131,12 +135,14 @@ class OpenAIBackendTest(ServerTestCase):
         self.assertEqual(self.server.requests[0]["body"]["prompt"], "def add(a, b):\n")
         self.assertIn("return a + b", generations[0].completion)
 
-    def test_server_ignoring_n_gets_follow_up_requests(self):
-        self.server.max_choices = 1
-        [generations] = self.backend().generate([GenerationRequest(TASK, CHAT, (0, 1, 2), 0)])
-        self.assertEqual(len(generations), 3)
-        self.assertEqual([r["body"]["n"] for r in self.server.requests], [3, 2, 1])
-        self.assertEqual(len({r["body"]["seed"] for r in self.server.requests}), 3)
+    def test_a_sample_does_not_depend_on_the_samples_asked_with_it(self):
+        # What --resume relies on: sample 2 asked alone (the rest already written) is sample 2 of
+        # a full run, on a server that honours seeds (this one writes the seed into the text).
+        [full] = self.backend().generate([GenerationRequest(TASK, CHAT, (0, 1, 2), 3)])
+        [resumed] = self.backend().generate([GenerationRequest(TASK, CHAT, (2,), 3)])
+        self.assertEqual(resumed[0].completion, full[2].completion)
+        self.assertEqual(len({g.completion for g in full}), 3)
+        self.assertEqual(self.backend().config()["seeding"], "per_sample")
 
     def test_429_then_success(self):
         self.server.script = [("status", 429, {"error": {"message": "Rate limit reached"}}, {"Retry-After": "0"})]
@@ -240,11 +246,11 @@ class RunRolloutsOpenAITest(ServerTestCase):
             records = [json.loads(line) for line in output.read_text().splitlines()]
         self.assertNotIn("sk-SECRET-123", text)
         self.assertEqual(len(records), 4)
-        self.assertEqual([r["body"]["n"] for r in self.server.requests], [2, 2])
+        self.assertEqual([r["body"]["n"] for r in self.server.requests], [1, 1, 1, 1])  # 2 tasks x 2 samples
         first = records[0]
         self.assertEqual((first["backend"], first["model"], first["parse_status"]), ("openai", "tiny-model", "ok"))
         sent = [request["body"]["messages"] for request in self.server.requests]
-        self.assertEqual(sorted(map(json.dumps, sent)), sorted({json.dumps(r["prompt"]) for r in records}))
+        self.assertEqual(sorted(map(json.dumps, sent)), sorted(json.dumps(r["prompt"]) for r in records))
         self.assertIn("no def", first["metadata"]["parse_detail"])  # the server always answers `add`
         self.assertEqual(first["execution"]["status"], "failed")
 
@@ -262,8 +268,10 @@ class RunRolloutsOpenAITest(ServerTestCase):
     def test_failure_mid_run_keeps_finished_records_and_resume_completes(self):
         with tempfile.TemporaryDirectory() as tmp:
             output = Path(tmp) / "openai.jsonl"
-            self.server.script = [("ok",), ("ok",), ("status", 400, {"error": {"message": "context too long"}})]
-            args = ("--model", "tiny-model", "--limit", "3", "--concurrency", "1")  # batches of 2 tasks
+            # batches of 2 tasks, one request per sample: the first batch's 4 requests succeed, the
+            # second batch's first request fails
+            self.server.script = [("ok",)] * 4 + [("status", 400, {"error": {"message": "context too long"}})]
+            args = ("--model", "tiny-model", "--limit", "3", "--concurrency", "1")
             failed = self.run_rollouts(output, *args)
             self.assertEqual((failed.returncode, failed.stderr.count("\n")), (2, 1), failed.stderr)
             self.assertIn("HTTP 400: context too long", failed.stderr)

@@ -2,9 +2,17 @@
 
 Uses only urllib. Chat prompts go to `POST {base_url}/chat/completions`, completion prompts to
 `POST {base_url}/completions`; `base_url` includes the `/v1` part, as with the OpenAI client.
-One request per task asks for all its missing samples with `n`; servers that return fewer
-choices than asked (llama.cpp and Ollama ignore `n`) get follow-up requests for the rest,
-each with its own derived seed.
+
+Seeds: every sample is its own request (`n` = 1) carrying that sample's seed,
+`derive_seed(run seed, task id, sample index)` (backends/base.py). One request with `n` > 1
+cannot carry a seed per sample: a server that honours `seed` draws the n choices from one
+generator, so choice i would depend on how many samples were asked for together, and a resumed
+run that asks only for the missing ones would get different samples. With one request per
+sample, a server that honours the seed (vLLM and SGLang seed each request; llama.cpp's server
+and Ollama accept `seed`) returns the same sample however the run was split or resumed; a
+server that ignores it (or, like OpenAI's own API, honours it only on a best-effort basis)
+returns new samples, and the rollouts say which seed was asked for (`request_seed`). The
+prompt's prefix is shared between a task's requests by servers with prefix caching (vLLM).
 
 Failure policy:
 * 429, 5xx, timeouts and connection errors are retried with exponential backoff
@@ -77,34 +85,29 @@ class OpenAIBackend(Backend):
                    concurrency=options.concurrency)
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "base_url": self.base_url, **self.sampling}
+        # "seeding" marks the request scheme: runs made when a task's samples shared one n > 1
+        # request drew different samples for the same seed, so they must not be resumed together.
+        return {**super().config(), "base_url": self.base_url, **self.sampling, "seeding": "per_sample"}
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
-        futures = [self._pool.submit(self._generate_one, request) for request in requests]
-        return [future.result() for future in futures]
+        """One request per sample, at most `concurrency` at once; results in request order."""
+        futures = [[self._pool.submit(self._generate_sample, request, index) for index in request.sample_indices]
+                   for request in requests]
+        return [[future.result() for future in per_request] for per_request in futures]
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _generate_one(self, request: GenerationRequest) -> list[Generation]:
-        generations: list[Generation] = []
-        wanted = list(request.sample_indices)
-        while len(generations) < len(wanted):
-            first = wanted[len(generations)]
-            missing = len(wanted) - len(generations)
-            seed = derive_seed(request.seed, request.task.task_id, first)
-            started = time.monotonic()
-            choices = self._complete(request, missing, seed)
-            elapsed = (time.monotonic() - started) / max(1, len(choices))
-            for choice in choices[:missing]:
-                text, finish = _choice_text(choice)
-                metadata = {"finish_reason": finish, "request_seed": seed}
-                generations.append(Generation(completion=text, metadata=metadata, generation_s=elapsed))
-        return generations
+    def _generate_sample(self, request: GenerationRequest, index: int) -> Generation:
+        seed = derive_seed(request.seed, request.task.task_id, index)
+        started = time.monotonic()
+        text, finish = _choice_text(self._complete(request, seed)[0])
+        return Generation(completion=text, metadata={"finish_reason": finish, "request_seed": seed},
+                          generation_s=time.monotonic() - started)
 
-    def _complete(self, request: GenerationRequest, n: int, seed: int) -> list[dict[str, Any]]:
+    def _complete(self, request: GenerationRequest, seed: int) -> list[dict[str, Any]]:
         chat = isinstance(request.prompt, list)
-        body: dict[str, Any] = {"model": self.model, "n": n, "seed": seed, **self.sampling}
+        body: dict[str, Any] = {"model": self.model, "n": 1, "seed": seed, **self.sampling}
         body["messages" if chat else "prompt"] = request.prompt
         if request.stop:
             body["stop"] = list(request.stop)
