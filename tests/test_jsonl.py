@@ -1,4 +1,4 @@
-import support  # noqa: F401
+import support
 
 import gzip
 import os
@@ -53,6 +53,27 @@ class JsonlTest(unittest.TestCase):
         self.assertEqual(require_regular_file(__file__), Path(__file__))
         with self.assertRaisesRegex(ValueError, r"^--rollouts /dev/null: not a regular file"):
             require_regular_file("/dev/null", "--rollouts")
+
+    def test_scripts_name_a_path_that_is_not_a_file(self):
+        tasks = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
+        cases = [
+            (("run_rollouts.py", "--tasks", self.dir, "--backend", "mock", "--samples-per-task", "1", "--output",
+              self.dir / "r.jsonl"), f"run_rollouts.py: error: {self.dir}: is a directory, not a file; give the "
+                                     "JSONL file inside it"),
+            (("run_rollouts.py", "--tasks", tasks, "--backend", "mock", "--samples-per-task", "1", "--template",
+              "/dev/null", "--output", self.dir / "r.jsonl"),
+             "run_rollouts.py: error: --template /dev/null: not a regular file (a device, pipe or socket); give a "
+             "file on disk"),
+            (("evaluate_rollouts.py", "--rollouts", "/dev/null", "--output", self.dir / "e.md"),
+             "evaluate_rollouts.py: error: --rollouts /dev/null: not a regular file (a device, pipe or socket); "
+             "give a file on disk"),
+            (("validate_task_schema.py", self.dir), f"validate_task_schema.py: error: {self.dir}: is a directory, "
+                                                    "not a file; give the JSONL file inside it"),
+        ]
+        for (script, *args), message in cases:
+            with self.subTest(script=script, args=args):
+                done = support.run_script(script, *args, timeout=60)
+                self.assertEqual((done.returncode, done.stderr.strip()), (2, message))
 
     def test_failed_write_leaves_existing_output_untouched_and_no_temp_files(self):
         path = self.dir / "out.jsonl"

@@ -143,7 +143,7 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def sha256_file(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open(require_regular_file(path), "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

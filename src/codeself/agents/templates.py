@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from codeself.datasets.task import PublicTask
+from codeself.jsonl import require_regular_file
 
 TEMPLATE_FIELDS = ("prompt", "starter_code", "public_tests", "entry_point")
 TEMPLATE_KINDS = ("chat", "completion")
@@ -88,7 +89,9 @@ def available_templates() -> list[str]:
 def load_template(name_or_path: str) -> PromptTemplate:
     """Load and validate a template; every problem is a ValueError naming the file."""
     path = template_path(name_or_path)
-    if not path.is_file():
+    if path.exists():
+        require_regular_file(path, "--template")
+    else:
         raise ValueError(f"prompt template {name_or_path!r} not found ({path}); "
                          f"bundled templates: {', '.join(available_templates())}")
     try:
