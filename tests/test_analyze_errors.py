@@ -159,5 +159,34 @@ class ScriptTest(unittest.TestCase):
         self.assertIn("is also an input", refused.stderr)
 
 
+class PipelineTest(unittest.TestCase):
+    """Rollouts made by the real pipeline (mock backend, sandbox) at two correct fractions."""
+
+    def test_mock_runs_differing_only_in_correct_fraction(self):
+        tasks = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = []
+            for fraction in ("0.3", "0.9"):
+                output = Path(tmp, f"mock-{fraction}.jsonl")
+                done = support.run_script("run_rollouts.py", "--tasks", tasks, "--backend", "mock", "--samples-per-task",
+                                          "3", "--seed", "0", "--mock-correct-fraction", fraction, "--workers", "1",
+                                          "--output", output, "--quiet", timeout=300)
+                self.assertEqual(done.returncode, 0, done.stderr)
+                runs.append(output)
+            records = [json.loads(line) for line in runs[0].read_text().splitlines()]
+            analysis = analyse([str(path) for path in runs])
+            metrics = support.run_script("evaluate_rollouts.py", "--rollouts", runs[0], "--output", Path(tmp, "r.md"),
+                                         "--json-output", Path(tmp, "m.json"), "--quiet")
+            self.assertEqual(metrics.returncode, 0, metrics.stderr)
+            evaluation = json.loads(Path(tmp, "m.json").read_text())
+        self.assertTrue(all("error_category" in r["execution"] for r in records))  # written by the pipeline
+        self.assertEqual(analysis["files"][0]["counts"], evaluation["error_category_counts"])
+        t = analysis["transitions"]
+        self.assertEqual((t["paired"], t["note"]), (24, None))  # 8 example tasks x 3 samples
+        # Raising the mock's correct fraction with the same seed only turns samples correct.
+        self.assertEqual(sum(t["appeared"].values()), 0)
+        self.assertGreater(sum(t["fixed"].values()), 0)
+
+
 if __name__ == "__main__":
     unittest.main()
