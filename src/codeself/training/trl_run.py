@@ -69,6 +69,40 @@ class TimedReward:
         return rewards
 
 
+class PracticeRollout:
+    """GRPO's generation (TRL `rollout_func`): the hf backend's sampler instead of `model.generate`.
+
+    Faster on CPU — each distinct prompt is prefilled once for its G samples, finished rows
+    leave the batch — and seeded per completion: derive_seed(seed, "practice", step, row).
+    Returns TRL's contract: prompt ids, completion ids (ending with EOS when one was produced,
+    as TRL's own generation keeps it) and no sampling log-probabilities.
+    """
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+
+    def __call__(self, prompts, trainer):
+        from codeself.agents.backends.base import derive_seed  # noqa: PLC0415
+        from codeself.agents.backends.hf_sampling import sample_token_rows  # noqa: PLC0415
+
+        prompt_ids = trainer._tokenize_prompts(prompts)[0]
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        seeds = [derive_seed(self.config.seed, "practice", trainer.state.global_step, row)
+                 for row in range(len(prompt_ids))]
+        was_training = model.training
+        model.eval()
+        try:
+            rows = sample_token_rows(model, prompt_ids, seeds, pad_id=trainer._tokenizer.pad_token_id or 0,
+                                     eos=set(trainer.eos_token_ids), temperature=self.config.temperature,
+                                     top_p=1.0, max_new_tokens=self.config.max_completion_tokens)
+        finally:
+            if was_training:
+                model.train()
+        eos = trainer.eos_token_ids[0]
+        completion_ids = [tokens + [eos] if finish == "eos" else tokens for tokens, finish in rows]
+        return {"prompt_ids": [list(ids) for ids in prompt_ids], "completion_ids": completion_ids, "logprobs": None}
+
+
 def resolve_model_dir(config: RunConfig) -> str:
     if is_default_model(config.model):
         return str(prepare_default_model())
@@ -98,13 +132,16 @@ def build_trainer(config: RunConfig, output_dir: Path, model, tokenizer, peft_co
     import datasets  # noqa: PLC0415
 
     kwargs = core.trl_kwargs(config, output_dir, quiet=quiet)
+    extra = {}
     if config.algorithm == "grpo":
         args, trainer_class = trl.GRPOConfig(**kwargs), trl.GRPOTrainer
-    else:
+        os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is marked experimental
+        extra["rollout_func"] = PracticeRollout(config)
+    else:  # RLOOTrainer has no rollout_func: TRL's own generation
         args, trainer_class = trl.RLOOConfig(**kwargs), trl.RLOOTrainer
     return trainer_class(model=model, reward_funcs=[reward], args=args,
                          train_dataset=datasets.Dataset.from_list(rows), processing_class=tokenizer,
-                         peft_config=peft_config)
+                         peft_config=peft_config, **extra)
 
 
 class StepRecorder(transformers.TrainerCallback):

@@ -75,28 +75,45 @@ def sample_rows(model: Any, tokenizer: Any, prompts: Sequence[str], seeds: Seque
                 temperature: float, top_p: float, max_new_tokens: int,
                 stop: Sequence[str] = ()) -> list[RowOutput]:
     """Complete each prompt once; row i samples with `torch.Generator().manual_seed(seeds[i])`."""
+    if not prompts:
+        return []
+    prompt_ids = [tokenizer(prompt)["input_ids"] for prompt in prompts]
+
+    def stopped(tokens: list[int]) -> bool:
+        return cut_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), stop)[1]
+
+    rows = sample_token_rows(model, prompt_ids, seeds, pad_id=tokenizer.pad_token_id or 0,
+                             eos=eos_token_ids(model, tokenizer), temperature=temperature, top_p=top_p,
+                             max_new_tokens=max_new_tokens, stopped=stopped if stop else None)
+    return [RowOutput(cut_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), stop)[0], finish,
+                      len(tokens)) for tokens, finish in rows]
+
+
+def sample_token_rows(model: Any, prompt_ids: Sequence[Sequence[int]], seeds: Sequence[int], *, pad_id: int,
+                      eos: set[int], temperature: float, top_p: float, max_new_tokens: int,
+                      stopped: Any = None) -> list[tuple[list[int], str]]:
+    """Token-level core of `sample_rows`: (generated ids without EOS, finish reason) per prompt."""
     import torch  # noqa: PLC0415 - optional dependency
     from transformers import DynamicCache  # noqa: PLC0415
 
-    if not prompts:
-        return []
     # Samples of one task share their prompt: prefill each distinct prompt once, then copy its
     # cache rows (prefill dominates on CPU: ~250 prompt tokens against ~150 generated).
-    distinct = list(dict.fromkeys(prompts))
-    copies = torch.tensor([distinct.index(prompt) for prompt in prompts])
-    encoded = tokenizer(distinct, return_tensors="pt", padding=True, padding_side="left")
-    mask = encoded["attention_mask"]
+    keys = [tuple(ids) for ids in prompt_ids]
+    distinct = list(dict.fromkeys(keys))
+    copies = torch.tensor([distinct.index(key) for key in keys])
+    width = max(len(ids) for ids in distinct)
+    input_ids = torch.tensor([[pad_id] * (width - len(ids)) + list(ids) for ids in distinct])
+    mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in distinct])
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     generators = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
-    eos = eos_token_ids(model, tokenizer)
-    tokens: list[list[int]] = [[] for _ in prompts]
-    finish = ["length"] * len(prompts)
-    active = list(range(len(prompts)))
+    tokens: list[list[int]] = [[] for _ in keys]
+    finish = ["length"] * len(keys)
+    active = list(range(len(keys)))
     cache = DynamicCache(config=model.config)
     with torch.inference_mode():
-        logits = model(input_ids=encoded["input_ids"], attention_mask=mask, position_ids=positions,
+        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
                        past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :]
-        if len(distinct) < len(prompts):
+        if len(distinct) < len(keys):
             cache.batch_select_indices(copies)
         logits, mask, next_position = logits[copies], mask[copies], positions[copies, -1:] + 1
         for _ in range(max_new_tokens):
@@ -107,7 +124,7 @@ def sample_rows(model: Any, tokenizer: Any, prompts: Sequence[str], seeds: Seque
                     finish[row] = "eos"
                     continue
                 tokens[row].append(token)
-                if stop and cut_at_stop(tokenizer.decode(tokens[row], skip_special_tokens=True), stop)[1]:
+                if stopped is not None and stopped(tokens[row]):
                     finish[row] = "stop"
                     continue
                 if len(tokens[row]) < max_new_tokens:
@@ -124,8 +141,4 @@ def sample_rows(model: Any, tokenizer: Any, prompts: Sequence[str], seeds: Seque
             logits = model(input_ids=step_input, attention_mask=mask, position_ids=next_position,
                            past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :]
             next_position = next_position + 1
-    outputs = []
-    for row in range(len(prompts)):
-        text, _ = cut_at_stop(tokenizer.decode(tokens[row], skip_special_tokens=True), stop)
-        outputs.append(RowOutput(text, finish[row], len(tokens[row])))
-    return outputs
+    return list(zip(tokens, finish))
