@@ -187,6 +187,24 @@ class PipelineTest(unittest.TestCase):
         self.assertEqual(sum(t["appeared"].values()), 0)
         self.assertGreater(sum(t["fixed"].values()), 0)
 
+    def test_a_smoke_training_run_by_step(self):
+        tasks = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
+        with tempfile.TemporaryDirectory() as tmp:
+            run = Path(tmp, "run")
+            done = support.run_script("train_grpo_smoke.py", "--tasks", tasks, "--output-dir", run, "--quiet",
+                                      timeout=300)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+            report = Path(tmp, "steps.md")
+            done = support.run_script("analyze_errors.py", "--rollouts", run / "rollouts.jsonl", "--by-step",
+                                      "--output", report, "--json-output", Path(tmp, "steps.json"), "--quiet")
+            self.assertEqual(done.returncode, 0, done.stderr)
+            analysis = json.loads(Path(tmp, "steps.json").read_text())
+        # the trainer's per-step counts (metrics.jsonl) are the analysis' per-step counts
+        self.assertEqual([(f["step"], f["counts"]) for f in analysis["files"]],
+                         [(m["step"], m["error_categories"]) for m in metrics])
+        self.assertEqual([sum(m["error_categories"].values()) for m in metrics], [m["num_samples"] for m in metrics])
+
 
 if __name__ == "__main__":
     unittest.main()
