@@ -51,6 +51,9 @@ class PurePiecesTest(unittest.TestCase):
                     public_tests=("a",), hidden_tests=("b", "c", "d"), setup_code="", reference_solution=None,
                     split=None, metadata={"base_tests": 1, "plus_tests": 3})
         self.assertEqual(peer_formats.base_plus_positions(task), (range(1), range(1, 4)))
+        # a hidden plus copy of the public test was dropped by the converter: 3 tests, 1 base + 3 plus counted
+        dropped = Task(**{**task.__dict__, "hidden_tests": ("b", "c")})
+        self.assertEqual(peer_formats.base_plus_positions(dropped), (range(1), range(1, 3)))
         plain = Task(**{**task.__dict__, "metadata": {}})
         self.assertEqual(peer_formats.base_plus_positions(plain), (range(4), None))  # base only
         self.assertEqual(peer_formats.dataset_name([task]), "mbpp")

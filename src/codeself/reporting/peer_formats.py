@@ -81,10 +81,18 @@ def human_eval_line(table: Mapping[str, float]) -> str:
 # -- EvalPlus ----------------------------------------------------------------------------------
 def base_plus_positions(task: Task) -> tuple[range, range | None]:
     """Positions (in public-then-hidden order) of the base tests and of the plus tests (None:
-    the task has no plus tests, as with EvalPlus's --base-only)."""
+    the task has no plus tests, as with EvalPlus's --base-only).
+
+    The converter writes the base tests, then the plus tests, and counts both. Conversion then
+    drops hidden copies of public tests: in MBPP+ those are plus inputs repeating the first base
+    input (48 of 399 tasks; base inputs never repeat), so a task may hold fewer tests than
+    counted, all missing ones plus tests. A dropped copy passes exactly when the public test
+    it repeats passes, so leaving it out can change the plus status only of a sample whose
+    base status is already not "pass" — never the plus pass@k.
+    """
     total = len(task.public_tests) + len(task.hidden_tests)
     base, plus = (task.metadata or {}).get("base_tests"), (task.metadata or {}).get("plus_tests")
-    if isinstance(base, int) and isinstance(plus, int) and base + plus == total:
+    if isinstance(base, int) and isinstance(plus, int) and 0 <= base <= total <= base + plus:
         return range(base), range(base, total)
     return range(total), None
 
