@@ -42,7 +42,7 @@ from codeself.agents.agentic.trace import (EpisodeTrace, TurnTrace, code_diff, e
 from codeself.agents.backends.base import derive_seed
 from codeself.agents.backends.mock import MAX_SCREENED_MUTANTS, MutantScreen, pick_mutant
 from codeself.agents.parsing import parse_completion
-from codeself.agents.templates import canonical_json, load_template, render_prompt
+from codeself.agents.templates import PromptTemplate, canonical_json, load_template, render_prompt
 from codeself.datasets.task import Task
 
 ENV_MODES = ("solve", "repair")
@@ -157,13 +157,15 @@ class _Episode:
 class CodeRepairEnv:
     """See the module docstring. Not thread-safe: one episode at a time per instance."""
 
-    def __init__(self, tasks: Mapping[str, Task] | Iterable[Task], executor: Any, config: EnvConfig | None = None) -> None:
-        self.tasks = dict(tasks) if isinstance(tasks, Mapping) else {task.task_id: task for task in tasks}
+    def __init__(self, tasks: Mapping[str, Task] | Iterable[Task], executor: Any, config: EnvConfig | None = None,
+                 *, template: PromptTemplate | None = None) -> None:
+        # a dict is shared, not copied: a server makes one environment per session over one task set
+        self.tasks = tasks if isinstance(tasks, dict) else (
+            dict(tasks) if isinstance(tasks, Mapping) else {task.task_id: task for task in tasks})
         if not self.tasks:
             raise ValueError("the environment needs at least one task")
-        self.task_ids = sorted(self.tasks)
         self.config = config or EnvConfig()
-        self.template = load_template(self.config.template)
+        self.template = template or load_template(self.config.template)
         if self.template.kind != "chat":
             raise ValueError(f"template {self.template.name!r} is a {self.template.kind} template; "
                              "multi-turn episodes need a chat template (e.g. chat_default)")
@@ -235,9 +237,10 @@ class CodeRepairEnv:
     # -- episode pieces -------------------------------------------------------------------------
     def _choose_task(self, task_id: Any, seed: int) -> Task:
         if task_id is None:
-            return self.tasks[random.Random(derive_seed(seed, "env-task")).choice(self.task_ids)]
+            return self.tasks[random.Random(derive_seed(seed, "env-task")).choice(sorted(self.tasks))]
         if not isinstance(task_id, str) or task_id not in self.tasks:
-            raise ValueError(f"unknown task_id {task_id!r} ({len(self.tasks)} task(s) loaded, e.g. {self.task_ids[0]!r})")
+            raise ValueError(f"unknown task_id {task_id!r} ({len(self.tasks)} task(s) loaded, "
+                             f"e.g. {next(iter(self.tasks))!r})")
         return self.tasks[task_id]
 
     def _start_repair(self, episode: _Episode) -> None:
