@@ -50,6 +50,9 @@ class RunConfig:
     save_every: int = 15  # checkpoint (and validate) every this many steps; the last step always
     validation_samples: int = 1  # samples per validation task when validating a checkpoint
     mock_init_correct_fraction: float = 0.3  # smoke policy only: initial probability of a correct plan
+    # smoke policy only: turns after the first in each practice episode (codeself.training.multiturn:
+    # CoCoS progressive reward, public-test feedback); 0 = single-turn practice
+    max_revisions: int = 0
     output_dir: str = "outputs/train"
 
     algorithm = "base"  # set by each subclass (a class attribute, not a field)
@@ -76,6 +79,11 @@ class RunConfig:
             raise ValueError(f"lora_rank must be >= 0 (0 = full fine-tuning), got {self.lora_rank}")
         if not 0.0 < self.mock_init_correct_fraction < 1.0:
             raise ValueError(f"mock_init_correct_fraction must be in (0, 1), got {self.mock_init_correct_fraction}")
+        if self.max_revisions < 0:
+            raise ValueError(f"max_revisions must be >= 0 (0 = single-turn practice), got {self.max_revisions}")
+        if self.max_revisions and (not self.is_mock or self.algorithm == "ppo"):
+            raise ValueError("max_revisions > 0 (multi-turn practice) is for the smoke policy with grpo or rloo; "
+                             "real models practise episodes through codeself.agents.agentic.trl_env")
 
     @property
     def is_mock(self) -> bool:
@@ -87,7 +95,10 @@ class RunConfig:
         raise NotImplementedError
 
     def to_json(self) -> dict[str, Any]:
-        return {"algorithm": self.algorithm, **dataclasses.asdict(self)}
+        values = dataclasses.asdict(self)
+        if not values["max_revisions"]:  # single-turn runs keep the hashes they had before the field existed
+            del values["max_revisions"]
+        return {"algorithm": self.algorithm, **values}
 
     def config_hash(self) -> str:
         """sha256 prefix of the resolved config, minus `output_dir` (where a run goes is not what it is)."""

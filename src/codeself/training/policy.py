@@ -21,6 +21,10 @@ learned per practised task (zero for unseen tasks); `offset_plan(t)` is a fixed,
 difficulty on the `correct` logit (uniform in [-DIFFICULTY, DIFFICULTY]), so some tasks are
 easy, some hard, and groups whose rewards all agree occur as with a real model.
 Gradients: d log softmax(z / T)[a] / dz = (onehot(a) - p) / T, shared by both parameter terms.
+
+Multi-turn practice (`max_revisions` > 0) samples the same two decisions again at each turn: a
+`Sample` of an episode holds 2 tokens per turn (`Sample.from_turns`). The policy does not see
+the feedback, so each turn is a fresh draw; what practice can learn is to be right at every turn.
 """
 
 from __future__ import annotations
@@ -42,6 +46,12 @@ INITIAL_FAILURES = {"mutated": 0.7, "syntax_error": 0.12, "prose": 0.15, "infini
 DIFFICULTY = 3.0  # half-width of the fixed per-task offset on the `correct` logit
 CHECKPOINT_FORMAT = "codeself-smoke-policy"
 SEQUENCE_LENGTH = len(DECISIONS)  # policy tokens per completion
+
+
+def _decision(position: int) -> tuple[str, tuple[str, ...]]:
+    """The decision of token `position`: a multi-turn sample repeats plan, form for each turn; the
+    policy is the same at every turn (it does not read feedback)."""
+    return DECISIONS[position % len(DECISIONS)]
 
 
 def log_softmax(logits: list[float]) -> list[float]:
@@ -115,6 +125,11 @@ class Sample:
     def from_names(cls, plan: str, form: str) -> "Sample":
         return cls((PLANS.index(plan), FORMS.index(form)))
 
+    @classmethod
+    def from_turns(cls, turns: Iterable["Sample"]) -> "Sample":
+        """A multi-turn episode as one sample: every turn's decisions in order (2 tokens per turn)."""
+        return cls(tuple(action for turn in turns for action in turn.actions))
+
 
 class SoftmaxPolicy:
     """Shared + per-task logits over each decision; exact log-probs; analytic gradients."""
@@ -159,9 +174,8 @@ class SoftmaxPolicy:
         return log_softmax([z / scale for z in self.logits(task_id, decision)])
 
     def token_logprobs(self, task_id: str, sample: Sample) -> list[float]:
-        """Per-token log pi(a_t), t over the decisions."""
-        return [self.logprobs(task_id, name)[action]
-                for (name, _), action in zip(DECISIONS, sample.actions)]
+        """Per-token log pi(a_t), t over the decisions (of every turn of a multi-turn sample)."""
+        return [self.logprobs(task_id, _decision(t)[0])[action] for t, action in enumerate(sample.actions)]
 
     def token_entropies(self, task_id: str) -> list[float]:
         return [entropy(self.logprobs(task_id, name)) for name, _ in DECISIONS]
@@ -197,7 +211,8 @@ class SoftmaxPolicy:
         scale = self.temperature if self.temperature > 0 else 1.0
         for task_id, sample, coefs in items:
             row = grad.tasks.setdefault(task_id, {n: [0.0] * len(o) for n, o in DECISIONS})
-            for (name, options), action, coef in zip(DECISIONS, sample.actions, coefs):
+            for t, (action, coef) in enumerate(zip(sample.actions, coefs)):
+                name, options = _decision(t)
                 if coef == 0.0:
                     continue
                 probs = [math.exp(lp) for lp in self.logprobs(task_id, name)]

@@ -141,11 +141,8 @@ class Trainer:
         config = self.config
         tasks = step_tasks(self.train_tasks, step, config.prompts_per_step, config.seed)
         started = time.monotonic()
-        rollouts = self._sample(tasks, config.samples_per_prompt, derive_seed(config.seed, "step", step), executor)
+        rollouts, batch, turn_metrics = self._practise(tasks, derive_seed(config.seed, "step", step), executor)
         sampled = time.monotonic()
-        batch = [Completion(r["task_id"], _sample_of(r), float(r["reward"]["reward"]),
-                            self.policy.token_logprobs(r["task_id"], _sample_of(r)),
-                            self.reference.token_logprobs(r["task_id"], _sample_of(r))) for r in rollouts]
         entropies = [e for c in batch for e in self.policy.token_entropies(c.task_id)]
         algorithm_metrics = update(self.policy, batch, config, self.critic)
         updated = time.monotonic()
@@ -157,11 +154,24 @@ class Trainer:
         record = {"step": step, "algorithm": config.algorithm, "samples": self.state.samples,
                   "num_samples": len(rollouts), "learning_rate": config.learning_rate,
                   **self._reward_metrics(rollouts, config.samples_per_prompt), "entropy": alg.mean(entropies),
-                  **algorithm_metrics}
+                  **algorithm_metrics, **turn_metrics}
         record["timing"] = {"generation_s": round(generation_s, 6),
                             "execution_s": round(max(0.0, sampled - started - generation_s), 6),
                             "update_s": round(updated - sampled, 6), "step_s": round(updated - started, 6)}
         return record
+
+    def _practise(self, tasks: Sequence[Task], seed: int, executor: Any) -> tuple[list, list[Completion], dict]:
+        """A step's samples, executed and scored, with the update's batch (and per-turn metrics of
+        multi-turn episodes, `max_revisions` > 0: codeself.training.multiturn)."""
+        if self.config.max_revisions:
+            from codeself.training.multiturn import practise_episodes
+
+            return practise_episodes(self, tasks, self.config.samples_per_prompt, seed, executor)
+        rollouts = self._sample(tasks, self.config.samples_per_prompt, seed, executor)
+        batch = [Completion(r["task_id"], _sample_of(r), float(r["reward"]["reward"]),
+                            self.policy.token_logprobs(r["task_id"], _sample_of(r)),
+                            self.reference.token_logprobs(r["task_id"], _sample_of(r))) for r in rollouts]
+        return rollouts, batch, {}
 
     def _sample(self, tasks: Sequence[Task], samples: int, seed: int, executor: Any) -> list[dict[str, Any]]:
         """The policy's own samples of `tasks`, executed and scored: rollout records."""

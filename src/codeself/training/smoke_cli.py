@@ -28,6 +28,8 @@ _COMMON = {
     "--workers": ("workers", int, "sandbox worker processes"),
     "--sandbox": ("sandbox", str, "sandbox level: auto | namespaces | rlimits | bwrap"),
     "--reward-config": ("reward_config", str, "reward TOML"),
+    "--max-revisions": ("max_revisions", int, "multi-turn practice: turns after the first per episode (grpo/rloo; "
+                                              "CoCoS reward, public-test feedback; 0 = single turn)"),
 }
 _BY_ALGORITHM = {
     "grpo": {"--group-size": ("num_generations", int, "completions per prompt (G >= 2)"),

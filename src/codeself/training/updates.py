@@ -94,7 +94,8 @@ def _advantage_stats(advantages: list[float]) -> dict[str, float]:
 def grpo_update(policy: SoftmaxPolicy, batch: list[Completion], config: GRPOConfig,
                 critic: Critic | None = None) -> dict[str, Any]:
     advantages = alg.grpo_advantages([c.reward for c in batch], config.num_generations, config.scale_rewards)
-    weights = alg.token_weights([SEQUENCE_LENGTH] * len(batch), config.loss_type, SEQUENCE_LENGTH)
+    lengths = [len(c.sample.actions) for c in batch]  # SEQUENCE_LENGTH, or 2 per turn of an episode
+    weights = alg.token_weights(lengths, config.loss_type, max(lengths))
     clips, losses, kls = _ClipTally(), [], []
     for _ in range(config.num_iterations):
         items, flags, loss = [], [], 0.0

@@ -28,6 +28,7 @@ repair start (already run while screening) and identical resubmissions are not e
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 import threading
@@ -229,7 +230,7 @@ class CodeRepairEnv:
         episode.messages += episode.shown
         episode.previous_code = judged.code if judged.code is not None else episode.previous_code
         info = {"turn": turn, "parse_status": judged.parse_status, "identical_to_previous": identical,
-                "public": {"passed": judged.public.passed, "total": judged.public.total}}
+                "public": {"passed": judged.public.passed, "total": judged.public.total}, "feedback": message}
         if episode.done:
             info["stop_reason"] = episode.stop_reason
         return self._observation(), reward, terminated, truncated, info
@@ -311,6 +312,21 @@ class CodeRepairEnv:
         return episode.start["feedback"] if episode.start is not None else None
 
     # -- beyond Gymnasium -----------------------------------------------------------------------
+    def end(self) -> float:
+        """End the episode now (the client stops early, e.g. the model stopped calling its tool):
+        the last program is the submission; returns the episode reward R added to the last turn."""
+        episode = self._episode
+        if episode is None or not episode.turns:
+            raise ValueError("end() needs an episode with at least one turn")
+        if episode.done:
+            return 0.0
+        progress = [t.progress for t in episode.turns]
+        episode.terminal = terminal_reward(self.config.reward, progress, episode.r0, _hidden_passed(episode.last))
+        last = episode.turns[-1]
+        episode.turns[-1] = dataclasses.replace(last, reward=last.reward + episode.terminal)
+        episode.done, episode.stop_reason, episode.shown = True, "client", []
+        return episode.terminal
+
     @property
     def done(self) -> bool:
         return self._episode is not None and self._episode.done
@@ -367,7 +383,9 @@ def _summary(result: Any) -> dict[str, Any]:
     record = {"status": result.status, "phase": result.phase, "error_type": result.error_type,
               "public": dict(result.public), "hidden": dict(result.hidden), "isolation": result.isolation,
               "executed": True}
-    record["error_category"] = fb.error_category({**record, "error_category": getattr(result, "error_category", None)})
+    # the execution result's own category (None when passed: codeself.execution.errors), else derived
+    derived = None if result.passed else fb.error_category(record)
+    record["error_category"] = getattr(result, "error_category", derived)
     return record
 
 

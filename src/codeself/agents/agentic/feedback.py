@@ -175,10 +175,14 @@ def render_feedback(mode: str, task: PublicTask, run: PublicRun, first_message: 
     raise ValueError(f"unknown feedback mode {mode!r}; choose one of {', '.join(FEEDBACK_MODES)}")
 
 
+def repair_block(program: str, feedback: str) -> str:
+    """The buggy program of a repair episode and its public-test output, as shown to the model."""
+    return f"This program was written for the task above:\n```python\n{program.rstrip()}\n```\n\n{feedback}"
+
+
 def repair_message(task_message: str, program: str, feedback: str) -> str:
-    """The first user message of a repair episode: the task, the buggy program and its public-test output."""
-    return (f"{task_message}\n\nThis program was written for the task above:\n```python\n"
-            f"{program.rstrip()}\n```\n\n{feedback}")
+    """The first user message of a repair episode: the task, then `repair_block`."""
+    return f"{task_message}\n\n{repair_block(program, feedback)}"
 
 
 def error_category(execution: dict | None, parse_status: str | None = None) -> str:

@@ -27,7 +27,7 @@ from codeself.jsonl import iter_jsonl_lines
 
 MODEL_VISIBLE_EPISODE_FIELDS = ("prompt", "start.code", "start.feedback")
 MODEL_VISIBLE_TURN_FIELDS = ("shown", "completion", "code", "parse_status", "diff", "public_tests", "feedback")
-STOP_REASONS = ("public_pass", "max_turns")
+STOP_REASONS = ("public_pass", "max_turns", "client")
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class EpisodeTrace:
     start: dict[str, Any] | None  # repair: {code, mutation, feedback, public_tests, execution, progress}
     turns: list[TurnTrace]
     turns_used: int
-    stop_reason: str  # one of STOP_REASONS
+    stop_reason: str  # one of STOP_REASONS ("client": ended early by the caller, env.end())
     final: dict[str, Any]  # {turn, passed, public_passed, hidden_passed, status, error_category}
     first_error_category: str  # category of the first program judged (repair: the starting program)
     reward: dict[str, Any]  # {name, return, terminal, penalties, progress, r0, config}
