@@ -13,6 +13,7 @@ sees hidden tests or execution results). How it reads that message (`read_feedba
 | `generic`     | CoCoS's fixed instruction                                  | `rewrite` (the reference) with `fix_generic`; else `break` with `break_passing` / 2; else `resubmit` |
 | `reask`       | anything else (feedback `none` repeats the task)           | `resample`: a fresh first attempt (the mock backend's mixture) |
 
+After a reply with no code there is nothing to resubmit: `resubmit` and `keep` become `new_mutant`.
 The first attempt of a solve episode is the `mock` backend's own sample (`first_attempt`). Every
 reply records `mock_intent`, `mock_read` and, for `failing_test`, `mock_failing_test` (0-based)
 in its metadata, so a report can check the measured fix and regression rates against the
@@ -109,6 +110,8 @@ class MockReviser:
         reading, failing = read_feedback(observation["feedback"])
         rng = random.Random(f"mock-revise:{seed}:{task.task_id}:{sample_index}:{turn}")
         intent = self._intent(reading, rng.random())
+        if intent in ("resubmit", "keep") and observation.get("code") is None:
+            intent = "new_mutant"  # nothing to resubmit after a reply without code
         text, extra = self._render(intent, task, observation.get("code"), rng, sample_index, seed, turn)
         metadata = {"mock_intent": intent, "mock_read": reading, **extra}
         if failing is not None:
@@ -134,9 +137,9 @@ class MockReviser:
         reference = task.reference_solution.replace("\r\n", "\n").rstrip("\n") + "\n"
         if intent in ("repair", "rewrite"):
             return fenced(_canonical(reference), rng), {}
-        if intent in ("resubmit", "keep") and current is not None:
+        if intent in ("resubmit", "keep"):
             return fenced(current.rstrip("\n") + "\n", rng), {}
-        if intent in ("break", "new_mutant") or intent in ("resubmit", "keep"):
+        if intent in ("break", "new_mutant"):
             base = current if intent == "break" and current is not None else reference
             mutation = pick_mutant(task, _compilable(base, reference), rng, self.screen)
             if mutation is not None:
