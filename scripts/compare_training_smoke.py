@@ -74,9 +74,9 @@ def _inputs(args: argparse.Namespace) -> tuple[list[tuple[str, str, str | None]]
         duplicates = sorted({n for n in listed if listed.count(n) > 1})
         if duplicates:
             raise ValueError(f"{kind} name(s) {duplicates} given twice")
-    if len(runs) < 2:
-        raise ValueError(f"need the metrics of at least two runs (--grpo-metrics, --ppo-metrics, --rloo-metrics, "
-                         f"--run NAME=FILE), got {len(runs)}")
+    if not runs:
+        raise ValueError("need the metrics of at least one run (--grpo-metrics, --ppo-metrics, --rloo-metrics, "
+                         "--run NAME=FILE); with one, the report shows its curves and compares nothing")
     return runs, dict(evals)
 
 

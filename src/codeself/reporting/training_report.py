@@ -106,8 +106,8 @@ def paired_comparisons(evals: dict[str, str], baseline: str | None,
 def build_report(runs: list[TrainingRun], evals: dict[str, str] | None = None, baseline: str | None = None,
                  options: compare.CompareOptions | None = None) -> dict[str, Any]:
     """All numbers of the report. `evals` maps run names to held-out rollout files (in run order)."""
-    if len(runs) < 2:
-        raise ValueError(f"a comparison needs the metrics of at least two runs, got {len(runs)}")
+    if not runs:
+        raise ValueError("a training report needs the metrics of at least one run")
     names = [run.name for run in runs]
     if len(set(names)) != len(names):
         raise ValueError(f"run names must be unique, got {names}")
