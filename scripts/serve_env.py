@@ -11,7 +11,6 @@ Stop with Ctrl-C or SIGTERM.
 
 import argparse
 import signal
-import sys
 import threading
 
 import _bootstrap  # noqa: F401

@@ -10,7 +10,6 @@ transition, first-attempt error category and task.
 """
 
 import argparse
-import sys
 
 import _bootstrap  # noqa: F401
 

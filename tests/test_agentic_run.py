@@ -4,8 +4,10 @@ import support
 
 import json
 import tempfile
+import threading
 import unittest
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from codeself.agents.agentic import feedback as fb
@@ -160,6 +162,61 @@ class RunAgenticScriptTest(unittest.TestCase):
             for line in out.read_text().splitlines():
                 record = json.loads(line)
                 self.assertEqual(EpisodeTrace.from_json(record).to_json(), record)
+
+
+class ChatServer(ThreadingHTTPServer):
+    """An OpenAI-compatible chat endpoint: a wrong digit_sum first, the right one once told what failed."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), ChatHandler)
+        self.bodies: list[dict] = []
+
+
+class ChatHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.bodies.append(body)
+        told = "Failed public test" in body["messages"][-1]["content"]
+        code = "return sum(int(d) for d in str(n))" if told else "return n % 10"
+        content = f"```python\ndef digit_sum(n):\n    {code}\n```"
+        data = json.dumps({"choices": [{"index": 0, "finish_reason": "stop",
+                                        "message": {"role": "assistant", "content": content}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class ChatAgentTest(unittest.TestCase):
+    def test_feedback_is_the_next_user_message(self):
+        server = ChatServer()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                tasks, out = Path(tmp, "tasks.jsonl"), Path(tmp, "t.jsonl")
+                tasks.write_text(EXAMPLES.read_text().splitlines()[0] + "\n")  # example/digit_sum
+                done = support.run_script("run_agentic.py", "--tasks", tasks, "--trace-output", out, "--backend",
+                                          "openai", "--model", "fake", "--base-url",
+                                          f"http://127.0.0.1:{server.server_address[1]}/v1", "--workers", "1",
+                                          "--max-revisions", "2", "--quiet")
+                self.assertEqual(done.returncode, 0, done.stderr)
+                [trace] = list(read_traces(out))
+        finally:
+            server.shutdown()
+            server.server_close()
+        self.assertEqual((trace.turns_used, trace.final["passed"], trace.stop_reason), (2, True, "public_pass"))
+        first, second = server.bodies
+        self.assertEqual([m["role"] for m in second["messages"]], ["system", "user", "assistant", "user"])
+        self.assertEqual(second["messages"][2]["content"], trace.turns[0].completion)
+        self.assertEqual(second["messages"][3]["content"], trace.turns[0].feedback)
+        self.assertNotEqual(first["seed"], second["seed"])  # each turn has its own seed
+        self.assertEqual(trace.turns[1].shown, [{"role": "user", "content": trace.turns[0].feedback}])
 
 
 if __name__ == "__main__":
