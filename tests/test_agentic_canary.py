@@ -45,7 +45,13 @@ ECHO_TASK = {"task_id": "canary/echo_len", "source": "example", "prompt": "Retur
              "schema_version": 1}
 HOSTILE = ["```python\ndef echo_len(s):\n    raise ValueError(s)\n```",
            "```python\ndef echo_len(s):\n    print(s)\n    return len(s) if s == 'ab' else -1\n```",
-           "```python\nimport sys\ndef echo_len(s):\n    sys.stderr.write(s)\n    assert s == 'ab', s\n    return 2\n```"]
+           "```python\nimport sys\ndef echo_len(s):\n    sys.stderr.write(s)\n    assert s == 'ab', s\n    return 2\n```",
+           # the sandbox worker compiles probes (hidden inputs included) and caches them; its forked
+           # children must not inherit that cache, or a program could print earlier runs' hidden inputs
+           "```python\nimport gc, sys\ndef echo_len(s):\n    m = sys.modules.get('codeself.execution.supervise')\n"
+           "    cached = list(m.PROBE_CODES.codes) if m else []\n"
+           "    consts = [repr(o.co_consts) for o in gc.get_objects() if type(o).__name__ == 'code']\n"
+           "    raise ValueError(repr(cached) + repr(consts))\n```"]
 
 
 def visible_values(record: dict) -> list[tuple[str, object]]:
@@ -100,11 +106,12 @@ class CanaryTest(unittest.TestCase):
             tasks, turns, out = Path(tmp, "tasks.jsonl"), Path(tmp, "turns.jsonl"), Path(tmp, "traces.jsonl")
             tasks.write_text(json.dumps(ECHO_TASK) + "\n")
             turns.write_text(json.dumps({"task_id": "canary/echo_len", "turns": HOSTILE}) + "\n")
-            self.run_agentic(tasks, out, "--backend", "static", "--completions", turns, "--max-revisions", "2",
+            self.run_agentic(tasks, out, "--backend", "static", "--completions", turns, "--max-revisions", "3",
                              "--no-stop-when-public-pass")
             self.assertEqual(self.assert_no_canary(out), 1)
             record = json.loads(out.read_text())
-            self.assertEqual([t["hidden_tests"][0]["passed"] for t in record["turns"]], [False, False, False])
+            self.assertEqual([t["hidden_tests"][0]["passed"] for t in record["turns"]], [False] * 4)
+            self.assertIn("raised ValueError: []", record["turns"][3]["feedback"])  # the reader ran and found nothing
             self.assertEqual(record["turns"][0]["public_tests"][0]["error_type"], "ValueError")  # public echo is fine
 
 

@@ -130,6 +130,9 @@ def _become_child(context: Context, fds: list[int]) -> None:
             sandbox.isolate_namespaced_child(context.host_root)
         else:
             sandbox.isolate_rlimits_child(context.scratch, context.drop_to_nobody)
+        # The worker's compiled-probe cache holds earlier programs' probes (hidden-test inputs);
+        # forked with it, a candidate could read them and print them where feedback shows them.
+        supervise.PROBE_CODES.codes.clear()
         harness.write_ready(harness.RESULT_FD)
         harness.serve(context.config["max_value_bytes"])
     finally:
