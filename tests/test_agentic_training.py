@@ -2,6 +2,7 @@
 
 import support
 
+import inspect
 import json
 import math
 import tempfile
@@ -38,8 +39,19 @@ class TRLAdapterTest(unittest.TestCase):
         doc = CodeSelfToolEnv.submit_code.__doc__
         self.assertIn("Args:\n            code:", doc)
         self.assertIn("Returns:", doc)
-        public = [name for name in dir(CodeSelfToolEnv) if not name.startswith("_") and callable(getattr(CodeSelfToolEnv, name))]
-        self.assertEqual(sorted(public), ["reset", "submit_code"])  # TRL offers every public method but reset as a tool
+        # TRL lists the class's functions; all public ones but reset and get_reward become tools
+        functions = [name for name, _ in inspect.getmembers(CodeSelfToolEnv, predicate=inspect.isfunction)]
+        self.assertEqual([name for name in functions if not name.startswith("_")], ["get_reward", "reset", "submit_code"])
+
+    def test_tool_schema_with_transformers_where_installed(self):
+        try:
+            from transformers.utils import get_json_schema
+        except ImportError:
+            self.skipTest("transformers is not installed: the tool schema TRL builds from it is not checked")
+        schema = get_json_schema(CodeSelfToolEnv(self.factory()).submit_code)
+        self.assertEqual(schema["function"]["name"], "submit_code")
+        self.assertEqual(schema["function"]["parameters"]["required"], ["code"])
+        self.assertEqual(schema["function"]["parameters"]["properties"]["code"]["type"], "string")
 
     def test_episode_through_the_tool_and_the_reward_function(self):
         factory = self.factory(max_revisions=2)
@@ -56,6 +68,10 @@ class TRLAdapterTest(unittest.TestCase):
         # env 2: never called the tool, its final reply is the submission: r1 = 1 -> 1.0
         self.assertEqual(rewards, [0.875, 0.25, 1.0])
         self.assertEqual(envs[1].env.trace().stop_reason, "client")
+        owned = factory()  # the environment's own reward hook: no call at all is a reply without code
+        owned.reset(task_id="example/digit_sum")
+        self.assertEqual(owned.get_reward(), 0.0)
+        self.assertEqual(owned.env.trace().turns[0].parse_status, "no_code")
 
     def test_repair_rows_and_bad_rows(self):
         env = self.factory(mode="repair", reward=EpisodeRewardConfig("rlef"))()

@@ -2,17 +2,18 @@
 and one typed tool, `submit_code`.
 
     factory = AgenticEnvFactory("data/processed/mbpp.codeself.jsonl", EnvConfig(max_revisions=2))
-    trainer = GRPOTrainer(model=..., train_dataset=rows_with_a_task_id_column, environment_factory=factory,
-                          reward_funcs=[agentic_episode_return], ...)
+    trainer = GRPOTrainer(model=..., train_dataset=rows_with_a_task_id_column, environment_factory=factory, ...)
 
-TRL makes one environment per generation by calling the factory with no argument, calls
-`reset(**row)` with the dataset row's columns (a `task_id` column is required; `seed`, `mode`,
-`sample_index` are used when present) and appends what it returns to the prompt, exposes every
-public method besides `reset` as a tool described by its type hints and docstring, and passes
-the environments to reward functions as `environments`. The tool returns the same public-test
-feedback as `run_agentic.py` (hidden tests never reach the model); `agentic_episode_return`
-reads each environment's episode return, ending an episode the model left open (no call: its
-final reply is submitted; calls left: `CodeRepairEnv.end()`).
+TRL (checked against 1.16) makes environments by calling the factory with no argument (one per
+rollout, pooled and reset across batches), calls `reset(**row)` with the dataset row (a
+`task_id` column is required; `seed`, `mode`, `sample_index` are used when present) and appends
+what it returns to the last user message, exposes every public function of the class besides
+`reset` and `get_reward` as a tool described by its type hints and docstring, and takes
+`get_reward()` as a reward source of the environment's own. The tool returns the same
+public-test feedback as `run_agentic.py` (hidden tests never reach the model). The episode
+return is the reward: through `get_reward` (no `reward_funcs` needed), or through the reward
+function `agentic_episode_return(completions, environments)`, which submits a final reply the
+model never sent through the tool.
 
 Nothing here imports TRL, so the adapter is tested without it; all environments of one factory
 share one sandbox, started at the first `reset`.
@@ -101,6 +102,12 @@ class CodeSelfToolEnv:
         if terminated or truncated:
             return f"{info['feedback']}\n\n{EPISODE_OVER}"
         return info["feedback"]
+
+    def get_reward(self) -> float:
+        """TRL's hook for an environment that owns its reward (called once per finished rollout):
+        the episode return, after ending an episode the model left open (never called the tool:
+        a submission with no code; calls left: `CodeRepairEnv.end()`)."""
+        return self._finish(None)
 
     @property
     def episode_return(self) -> float:
