@@ -4,6 +4,7 @@ import support
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -108,6 +109,11 @@ class InProcessServerTest(unittest.TestCase):
                 self.assertEqual((got_status, answer["error"]["code"]), (status, code))
                 self.assertNotIn("reward", answer)
         self.assertEqual(call(self.base, "/health", method="POST", data=b"{}")[0], 405)
+        self.assertEqual(call(self.base, "/reset", method="PUT", data=b"{}")[1]["error"]["code"], "bad_http")  # 501
+        with socket.create_connection(("127.0.0.1", self.server.server_address[1]), timeout=10) as raw:
+            raw.sendall(b"GARBAGE\r\n\r\n")  # not even a request line: answered (HTTP/0.9 style, body only) in JSON
+            answer = raw.recv(4096).decode()
+        self.assertEqual(json.loads(answer)["error"]["code"], "bad_http")
         self.assertEqual(call(self.base, "/step")[0], 405)
         call(self.base, "/step", {"session_id": session, "action": {"code": TASKS["example/digit_sum"].reference_solution}})
         self.assertEqual(call(self.base, "/step", {"session_id": session, "action": {"code": "x"}})[1]["error"]["code"],

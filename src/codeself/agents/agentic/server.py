@@ -164,6 +164,19 @@ class Handler(BaseHTTPRequestHandler):
         if not self.server.quiet:
             super().log_message(format, *args)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol-level errors http.server raises itself (a malformed request line, an unknown
+        method: 501) are JSON too."""
+        self.close_connection = True
+        body = json.dumps({"error": {"code": "bad_http", "message": message or explain or "bad request"}}).encode()
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._answer(self._get)
 
