@@ -19,7 +19,8 @@ reward: 400 (not JSON, not an object, a field of the wrong type, missing code, a
 option), 404 (unknown session or path), 405 (wrong method), 409 (step after the episode
 ended), 411 (POST without Content-Length), 413 (body over `max_body_bytes`: never parsed;
 read and dropped up to 64 MiB so the client sees the answer, else the connection is closed), 503
-(too many open sessions). An unexpected failure is a 500 with a JSON body;
+(too many open sessions); what http.server rejects itself (a malformed request line, 400; an
+unknown method, 501) has the code `bad_http`. An unexpected failure is a 500 with a JSON body;
 the server keeps serving. Sessions idle for `session_ttl_s` are dropped (a later request for
 one gets 404); each session has its own lock, so requests of one session are served one at a
 time while sessions run in parallel.
