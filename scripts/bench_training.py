@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
-"""Benchmarks of the training stack: batched hf evaluation speed, and a real run's time split.
+"""Benchmarks of the training stack: the smoke trainers, batched hf evaluation, a real run's time split.
 
+    python3 scripts/bench_training.py                        # --smoke (the default section)
+    python3 scripts/bench_training.py --smoke --mbpp data/processed/mbpp.codeself.jsonl
     python scripts/bench_training.py --hf-eval --tasks data/processed/mbpp.codeself.jsonl --limit 16 --samples 4
     python scripts/bench_training.py --real-metrics outputs/train/grpo
 
+--smoke (standard library only) times the issue's three example commands (target: under 5 s
+each), the policy math of GRPO with group size 8 on MBPP-sized batches without execution
+(target: >= 20 steps/s), and, with --mbpp, a short GRPO smoke run on MBPP's train split with the
+share of step time spent in the sandbox.
 --hf-eval (needs the training extra) samples N tasks x S samples with the batched `hf` backend,
 prints tokens/s, samples/s, wall time and the projected time for 100 tasks x 4 samples (target:
 under 10 minutes). --real-metrics reads a real run's metrics.jsonl and prints seconds per step
@@ -37,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--temperature", type=float, default=0.8, help="--hf-eval: sampling temperature (default 0.8)")
     parser.add_argument("--template", default="chat_default", help="--hf-eval: prompt template (default chat_default)")
     parser.add_argument("--real-metrics", metavar="DIR", help="summarise the timing of a real run's metrics.jsonl")
+    parser.add_argument("--smoke", action="store_true",
+                        help="time the stdlib smoke trainers (the default when no section is chosen)")
+    parser.add_argument("--mbpp", help="--smoke: canonical MBPP file; adds a GRPO run on its train split")
+    parser.add_argument("--smoke-steps", type=int, default=10, help="--smoke: steps of the MBPP run (default 10)")
     return parser
 
 
@@ -99,13 +109,72 @@ def bench_real_metrics(args: argparse.Namespace) -> None:
     print(f"  peak RSS: {peak:.0f} MB")
 
 
-SECTIONS = (("hf_eval", bench_hf_eval), ("real_metrics", bench_real_metrics))
+def bench_smoke(args: argparse.Namespace) -> None:
+    """The smoke trainers: the example commands, pure policy math, and (with --mbpp) a run's time split."""
+    import random
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from codeself.training.config import GRPOConfig
+    from codeself.training.policy import SoftmaxPolicy
+    from codeself.training.updates import Completion, update
+
+    root = Path(__file__).resolve().parent
+    example = root.parent / "configs" / "datasets" / "tasks.example.jsonl"
+    with tempfile.TemporaryDirectory() as tmp:
+        for algorithm, size in (("grpo", "--group-size"), ("ppo", "--samples-per-task"), ("rloo", "--group-size")):
+            command = [sys.executable, str(root / f"train_{algorithm}_smoke.py"), "--tasks", str(example),
+                       "--output-dir", str(Path(tmp, algorithm)), "--backend", "mock", size, "4",
+                       "--max-steps", "3", "--quiet"]
+            started = time.monotonic()
+            subprocess.run(command, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            wall = time.monotonic() - started
+            print(f"smoke {algorithm} example command: {wall:.2f} s (target < 5 s: {'ok' if wall < 5 else 'over'})")
+
+    # policy math alone: 8 prompts x G 8 per step, sampled, scored with seeded fake rewards, updated
+    config = GRPOConfig(model="mock", num_generations=8, prompts_per_step=8, num_iterations=2, beta=0.04,
+                        learning_rate=1.0)
+    policy = SoftmaxPolicy.initial(seed=0, correct_fraction=0.3)
+    reference, rng, steps = policy.copy(), random.Random(0), 200
+    started = time.monotonic()
+    for step in range(steps):
+        batch = []
+        for prompt in range(config.prompts_per_step):
+            task_id = f"mbpp/{(step * 8 + prompt) % 374}"
+            for _ in range(config.num_generations):
+                sample = policy.sample(task_id, rng)
+                batch.append(Completion(task_id, sample, float(sample.plan == "correct"),
+                                        policy.token_logprobs(task_id, sample), reference.token_logprobs(task_id, sample)))
+        update(policy, batch, config, None)
+    rate = steps / (time.monotonic() - started)
+    print(f"GRPO policy math, 8 prompts x G 8, 2 iterations, no execution: {rate:.0f} steps/s "
+          f"(target >= 20: {'ok' if rate >= 20 else 'under'})")
+
+    if args.mbpp:
+        from codeself.jsonl import iter_jsonl
+        from codeself.training.smoke import Trainer
+
+        config = GRPOConfig(model="mock", tasks=args.mbpp, num_generations=8, prompts_per_step=8,
+                            max_steps=args.smoke_steps, save_every=args.smoke_steps, learning_rate=2.0)
+        with tempfile.TemporaryDirectory() as tmp:
+            Trainer(config, tmp, quiet=True).train()
+            records = list(iter_jsonl(Path(tmp, "metrics.jsonl")))
+        total = {part: sum(r["timing"][part] for r in records) for part in
+                 ("generation_s", "execution_s", "update_s", "step_s")}
+        print(f"GRPO smoke on MBPP train, {len(records)} steps x 64 samples: {total['step_s'] / len(records):.2f} s/step; "
+              f"execution {total['execution_s'] / total['step_s']:.0%} of step time, generation (incl. mutant "
+              f"screening in the sandbox) {total['generation_s'] / total['step_s']:.0%}, update "
+              f"{total['update_s'] / total['step_s']:.1%}; policy math {len(records) / total['update_s']:.0f} updates/s")
+
+
+SECTIONS = (("smoke", bench_smoke), ("hf_eval", bench_hf_eval), ("real_metrics", bench_real_metrics))
 
 
 def _run(args: argparse.Namespace) -> int:
     chosen = [function for name, function in SECTIONS if getattr(args, name)]
     if not chosen:
-        raise ValueError("choose at least one section: --hf-eval, --real-metrics DIR")
+        chosen = [bench_smoke]
     for function in chosen:
         function(args)
     return 0
