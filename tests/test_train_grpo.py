@@ -189,7 +189,7 @@ class RealModelTest(unittest.TestCase):
             self.assertNotIn("validation/pass_rate", records[0])
             self.assertEqual(records[1]["samples"], 8)
             best = json.loads((out / "best_checkpoint.json").read_text())
-            self.assertEqual(best["checkpoint"], "checkpoints/step_000002")
+            self.assertEqual(best["path"], "checkpoints/step_000002")
             self.assertEqual(summary["steps"], 2)
             self.assertTrue((out / "summary.md").is_file())
             rollouts = (out / "rollouts.jsonl").read_text().splitlines()

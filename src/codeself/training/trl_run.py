@@ -396,7 +396,7 @@ class Run:
         if best is None:
             return
         write_json(self.out / "best_checkpoint.json", {
-            "checkpoint": f"checkpoints/step_{best[0]:06d}", "step": best[0], "validation/pass_rate": best[1],
+            "path": f"checkpoints/step_{best[0]:06d}", "step": best[0], "validation/pass_rate": best[1],
             "config_hash": self.config_hash, "validation_split": self.config.validation_split,
             "validation_samples": self.config.validation_samples,
             "candidates": [{"step": s, "validation/pass_rate": r} for s, r in self.validations]})
