@@ -109,6 +109,13 @@ class SmokeTrainersTest(unittest.TestCase):
         resumed = train("grpo", again, "--resume")
         self.assertEqual(resumed.returncode, 0, resumed.stderr)
         self.assertEqual(run_files(out), run_files(again))
+        # interrupted before any step finished: only the untrained policy's checkpoint is left
+        for name in ("step_000001.json", "step_000002.json", "step_000003.json"):
+            (again / "checkpoints" / name).unlink()
+        (again / "metrics.jsonl").write_text("")
+        resumed = train("grpo", again, "--resume")
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertEqual(run_files(out), run_files(again))
 
     def test_bad_input_is_one_line(self):
         tmp = Path(self.tmp, "bad")

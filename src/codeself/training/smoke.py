@@ -121,7 +121,7 @@ class Trainer:
         with Executor(ExecutionConfig(workers=config.workers, sandbox=config.sandbox,
                                                calibration_cache=self.calibration_cache)) as executor, \
                 Progress("steps", config.max_steps - self.state.step, quiet=self.quiet, stream=self.stream) as progress:
-            if self.state.step == 0:
+            if not self._resumed:  # the untrained policy: checkpoint 0 and its validation pass rate
                 self._checkpoint(executor, validate=bool(self.validation_tasks))
             for step in range(self.state.step + 1, config.max_steps + 1):
                 record = self._step(step, executor)
@@ -238,7 +238,7 @@ class Trainer:
 
     def _prepare_output(self, resume: bool, overwrite: bool) -> None:
         config_path = self.out / "config.json"
-        self._elapsed_before = 0.0
+        self._elapsed_before, self._resumed = 0.0, False
         document = {"algorithm": self.config.algorithm, "config": self.config.to_json(),
                     "config_hash": self.config.config_hash(), "tasks_sha256": sha256_file(self.config.tasks)}
         existing = config_path.exists() or (self.out / "metrics.jsonl").exists()
@@ -269,6 +269,7 @@ class Trainer:
         if not checkpoints:
             raise ValueError(f"{self.out}: no checkpoint to resume from; rerun with --overwrite")
         self.load_checkpoint(checkpoints[-1])
+        self._resumed = True
         for name in ("metrics.jsonl", "rollouts.jsonl", "validation.jsonl"):
             kept = [r for r in iter_jsonl(self.out / name) if r["step"] <= self.state.step] \
                 if (self.out / name).exists() else []
@@ -327,6 +328,10 @@ def render_summary(out: Path, config: RunConfig) -> str:
                      f"| {record['informative/frac_tasks']:.2f} | {'' if validation is None else f'{validation:.3f}'} |")
     lines += ["", f"Reward {first['reward']:.3f} → {last['reward']:.3f}; pass rate {first['pass_rate']:.3f} → "
               f"{last['pass_rate']:.3f}."]
+    validation = [r for r in iter_jsonl(out / "validation.jsonl")] if (out / "validation.jsonl").exists() else []
+    at_start = [r["execution"]["passed"] for r in validation if r["step"] == 0]
+    if at_start:
+        lines.append(f"Validation pass rate of the untrained policy (step 0): {sum(at_start) / len(at_start):.3f}.")
     if best is not None:
         lines.append(f"Selected on validation: `{best['path']}` (step {best['step']}, validation pass rate "
                      f"{best['validation/pass_rate']:.3f}); the untrained policy is `checkpoints/step_000000.json`.")
