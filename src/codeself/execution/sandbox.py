@@ -100,10 +100,6 @@ def pivot_into(new_root: str) -> None:
     os.chdir("/")
 
 
-def unmount(target: str) -> None:
-    _check(_c().umount2(target.encode(), ctypes.c_int(MNT_DETACH)), f"umount {target}")
-
-
 def _write_file(path: str, text: str) -> None:
     with open(path, "w") as handle:
         handle.write(text)
