@@ -22,6 +22,9 @@ from codeself.reporting import power, stats
 SCHEMA_VERSION = 1
 OUTCOME_RULES = ("first", "majority", "any")
 LOCKED_TEST_SPLIT = "test"
+# Splits evaluated once per compared model at the end, never practised or selected on: the test
+# split and the generated distribution's held-out families (docs/generated_tasks.md).
+LOCKED_TEST_SPLITS = (LOCKED_TEST_SPLIT, "test_heldout_families")
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,7 @@ def split_status(split: str, unknown: bool) -> str:
     """`locked_test`, `unknown` (records without a split) or `non_test`."""
     if unknown:
         return "unknown"
-    return "locked_test" if split == LOCKED_TEST_SPLIT else "non_test"
+    return "locked_test" if split in LOCKED_TEST_SPLITS else "non_test"
 
 
 def _bootstrap_block(base: list[float], cand: list[float], options: CompareOptions) -> dict:
