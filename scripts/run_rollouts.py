@@ -14,7 +14,7 @@ import sys
 import _bootstrap  # noqa: F401
 
 from codeself.agents.backends import BACKENDS, BackendOptions
-from codeself.cli import add_execution_flags, run_main
+from codeself.cli import add_execution_flags, execution_placement, run_main
 
 PROG = "run_rollouts.py"
 
@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         tasks=args.tasks, output=args.output, backend=args.backend, samples_per_task=args.samples_per_task,
         split=args.split, seed=args.seed, workers=args.workers, timeout_s=args.timeout_s,
         calibration_cache=args.calibration_cache, stop_at_first_failure=args.stop_at_first_failure,
-        resume=args.resume, overwrite=args.overwrite, template=args.template,
+        **execution_placement(args), resume=args.resume, overwrite=args.overwrite, template=args.template,
         reward_config=args.reward_config, limit=args.limit, backend_options=options,
         command_line=("scripts/run_rollouts.py", *argv))
     summary = run_rollouts(settings, quiet=args.quiet)

@@ -32,7 +32,16 @@ def run_main(
 
 
 def add_execution_flags(parser, *, stop_at_first_failure: bool = True) -> None:
-    """The sandbox options shared by the scripts that execute programs (argparse parser)."""
+    """The sandbox options shared by the scripts that execute programs (argparse parser);
+    `execution_placement(args)` turns --executor / --ray-address into ExecutionConfig fields."""
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="where programs run: local (this machine's sandbox workers, the default) or ray "
+                             "(sandbox actors on a Ray cluster, same verdicts; needs pip install "
+                             "'codeself[distributed]'; --workers is then the workers of each actor; "
+                             "see docs/scaling.md)")
+    parser.add_argument("--ray-address", metavar="HOST:PORT", default="",
+                        help="with --executor ray: the cluster's head (`ray start --head` prints it); "
+                             "default: start a local Ray instance for this run and stop it at the end")
     parser.add_argument("--calibration-cache", metavar="FILE",
                         help="keep the timed reference solutions (per-test timeout calibration) in this JSON "
                              "file, so later runs on the same tasks and machine skip timing them again "
@@ -43,6 +52,13 @@ def add_execution_flags(parser, *, stop_at_first_failure: bool = True) -> None:
                         help="judge each test as its answer arrives and stop a program at its first failed test "
                              "(same verdicts, faster when most samples fail; later tests are reported as "
                              "NotRun, so per-test counts and partial-credit rewards stop there too)")
+
+
+def execution_placement(args) -> dict[str, str]:
+    """The ExecutionConfig fields set by --executor and --ray-address."""
+    if args.ray_address and args.executor != "ray":
+        raise ValueError("--ray-address needs --executor ray")
+    return {"executor": args.executor, "ray_address": args.ray_address}
 
 
 def refuse_overwriting_input(inputs: Sequence[str], output: str) -> None:

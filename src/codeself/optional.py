@@ -1,4 +1,4 @@
-"""Lazy imports of the optional `training` extra.
+"""Lazy imports of the optional extras (`training`, `distributed`).
 
 The core is standard-library only; heavy packages are imported at the point of use so that
 `import codeself` and every default pipeline stage work without them, and a missing package
@@ -13,13 +13,14 @@ from types import ModuleType
 INSTALL_HINT = "pip install 'codeself[training]'"
 
 
-def require(module: str, *, purpose: str, extra_packages: str = "") -> ModuleType:
+def require(module: str, *, purpose: str, extra_packages: str = "", extra: str = "training") -> ModuleType:
     """Import `module` or raise ValueError saying what to install (scripts print it as one line)."""
     try:
         return importlib.import_module(module)
     except ImportError:
         also = f" {extra_packages}" if extra_packages else ""
+        hint = INSTALL_HINT if extra == "training" else f"pip install 'codeself[{extra}]'"
         raise ValueError(
             f"{purpose} needs the '{module}' package, which is not installed; "
-            f"install the training extra: {INSTALL_HINT}{also}"
+            f"install the {extra} extra: {hint}{also}"
         ) from None

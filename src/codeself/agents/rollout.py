@@ -2,7 +2,8 @@
 
 Everything that varies between two runs of the same command — generation time, the
 execution result's own timing fields, and the timeout limits measured by calibrating against
-the reference solution (`execution.extra.test_timeout_s` / `program_timeout_s`) — is kept
+the reference solution (`execution.extra.test_timeout_s` / `program_timeout_s`), and the host
+that ran the program under `--executor ray` (`execution.extra.host` / `ray_node`) — is kept
 under `timing`, so two rollout files from the
 same inputs and seed are byte-identical once `timing` is dropped.
 """
@@ -19,8 +20,9 @@ from codeself.execution.result import ExecutionResult
 # ExecutionResult fields moved from `execution` into `timing` (as "execution_<name>").
 _EXECUTION_TIMING = {"duration_s": "execution_s", "cpu_time_s": "execution_cpu_s",
                      "peak_rss_kb": "execution_peak_rss_kb"}
-# Measured timeout limits moved from `execution.extra` into `timing` under the same names.
-_EXTRA_TIMING = ("test_timeout_s", "program_timeout_s")
+# Measured timeout limits, and where a Ray executor ran the program (docs/scaling.md), moved
+# from `execution.extra` into `timing` under the same names.
+_EXTRA_TIMING = ("test_timeout_s", "program_timeout_s", "host", "ray_node")
 
 
 def rollout_id(task_id: str, sample_index: int, config_hash: str, seed: int) -> str:

@@ -39,6 +39,8 @@ class RolloutSettings:
     timeout_s: float | None = None
     calibration_cache: str | None = None  # ExecutionConfig.calibration_cache
     stop_at_first_failure: bool = False  # ExecutionConfig.stop_at_first_failure
+    executor: str = "local"  # ExecutionConfig.executor: local | ray
+    ray_address: str = ""  # ExecutionConfig.ray_address
     resume: bool = False
     overwrite: bool = False
     template: str = "chat_default"
@@ -127,7 +129,7 @@ def run_rollouts(settings: RolloutSettings, *, quiet: bool = False, stream: Text
 def _write_rollouts(settings: RolloutSettings, run: RolloutRun, writer: RolloutWriter, reward_config: Any,
                     progress: Progress) -> Counter:
     """Run the sandbox and the pipeline, appending each rollout as it completes."""
-    from codeself.execution.engine import ExecutionConfig, Executor
+    from codeself.execution.engine import ExecutionConfig, open_executor
     from codeself.rewards import score_sample
 
     def score(task: Task, code: str | None, status: str, execution: Any) -> dict[str, Any]:
@@ -136,9 +138,10 @@ def _write_rollouts(settings: RolloutSettings, run: RolloutRun, writer: RolloutW
     config = {name: value for name, value in
               (("workers", settings.workers), ("timeout_s", settings.timeout_s),
                ("calibration_cache", settings.calibration_cache),
-               ("stop_at_first_failure", settings.stop_at_first_failure or None)) if value is not None}
+               ("stop_at_first_failure", settings.stop_at_first_failure or None),
+               ("executor", settings.executor), ("ray_address", settings.ray_address)) if value is not None}
     statuses: Counter = Counter()
-    with Executor(ExecutionConfig(**config)) as executor, progress:
+    with open_executor(ExecutionConfig(**config)) as executor, progress:
         for rollout in produce_rollouts(run, select_tasks(settings), executor, score, writer.is_done):
             writer.write(rollout.to_json())
             statuses[rollout.execution.status] += 1

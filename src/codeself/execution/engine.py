@@ -29,6 +29,7 @@ from codeself.execution.result import ExecutionResult
 from codeself.execution.worker_handle import Worker, WorkerDied, stop_workers
 
 SANDBOXES = ("auto", "namespaces", "rlimits", "bwrap")
+EXECUTORS = ("local", "ray")  # where programs run: this machine, or Ray actors (docs/scaling.md)
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,14 @@ class ExecutionConfig:
     max_program_timeout_s: float = 300.0  # cap on a backstop raised to cover scaled limits
     calibration_cache: str = ""  # JSON file keeping calibrations across runs ("" = this Executor only)
     stop_at_first_failure: bool = False  # judge tests as they come; stop a program at its first failed test
+    executor: str = "local"  # local | ray: run on this machine, or on a Ray cluster's actors (distributed extra)
+    ray_address: str = ""  # executor "ray": cluster address HOST:PORT ("" = start a local Ray instance for the run)
 
     def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+        if self.ray_address and self.executor != "ray":
+            raise ValueError("ray_address is only used with executor 'ray' (--executor ray)")
         if self.sandbox not in SANDBOXES:
             raise ValueError(f"sandbox must be one of {', '.join(SANDBOXES)}, got {self.sandbox!r}")
         if self.workers < 1:
@@ -305,6 +312,17 @@ class Executor:
                    "program_timeout_s": self.config.program_timeout_s + per_call_timeout_s * len(steps)}
             outcomes.extend(_call_outcomes(self._dispatch(job), len(steps) - len(outcomes)))
         return outcomes
+
+
+def open_executor(config: ExecutionConfig | None = None):
+    """The executor `config.executor` names: the local engine (`Executor`), or a pool of
+    sandboxes on Ray actors (`ray_pool.RayExecutor`, same methods; needs the distributed extra)."""
+    config = config or ExecutionConfig()
+    if config.executor == "ray":
+        from codeself.execution.ray_pool import RayExecutor
+
+        return RayExecutor(config)
+    return Executor(config)
 
 
 def _calibration_digest(task: Task) -> str:

@@ -92,7 +92,7 @@ class Trainer:
 
     def __init__(self, config: RunConfig, output_dir: str | os.PathLike, *, resume: bool = False,
                  overwrite: bool = False, quiet: bool = False, stream: TextIO | None = None,
-                 calibration_cache: str = "") -> None:
+                 calibration_cache: str = "", placement: dict[str, str] | None = None) -> None:
         if not config.is_mock:
             raise ValueError(f"the smoke trainers practise the stdlib policy (model = \"mock\"), got "
                              f"model = {config.model!r}; train real models with scripts/train_grpo.py")
@@ -101,6 +101,7 @@ class Trainer:
         self.config, self.out = config, Path(output_dir)
         self.quiet, self.stream = quiet, stream
         self.calibration_cache = calibration_cache  # speed only: reference timings kept across runs
+        self.placement = placement or {}  # ExecutionConfig executor / ray_address: where programs run, not what they do
         self.train_tasks, self.validation_tasks = load_splits(config)
         self.template = load_template(config.template or "chat_default")
         from codeself.rewards import load_reward_config
@@ -114,12 +115,12 @@ class Trainer:
 
     # -- the run ---------------------------------------------------------------------------
     def train(self) -> dict[str, Any]:
-        from codeself.execution.engine import ExecutionConfig, Executor
+        from codeself.execution.engine import ExecutionConfig, open_executor
 
         config = self.config
         started = time.monotonic()
-        with Executor(ExecutionConfig(workers=config.workers, sandbox=config.sandbox,
-                                               calibration_cache=self.calibration_cache)) as executor, \
+        with open_executor(ExecutionConfig(workers=config.workers, sandbox=config.sandbox,
+                                           calibration_cache=self.calibration_cache, **self.placement)) as executor, \
                 Progress("steps", config.max_steps - self.state.step, quiet=self.quiet, stream=self.stream) as progress:
             if not self._resumed:  # the untrained policy: checkpoint 0 and its validation pass rate
                 self._checkpoint(executor, validate=bool(self.validation_tasks))

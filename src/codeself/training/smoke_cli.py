@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from codeself.cli import add_execution_flags
+from codeself.cli import add_execution_flags, execution_placement
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -83,7 +83,8 @@ def run(algorithm: str, args: argparse.Namespace) -> int:
     if config.algorithm != algorithm:
         raise ValueError(f"{args.config} is a {config.algorithm} config; this script trains {algorithm}")
     summary = Trainer(config, args.output_dir, resume=args.resume, overwrite=args.overwrite,
-                      quiet=args.quiet, calibration_cache=args.calibration_cache or "").train()
+                      quiet=args.quiet, calibration_cache=args.calibration_cache or "",
+                      placement=execution_placement(args)).train()
     best = summary["best"]
     chosen = f"; selected on validation: {best['path']}" if best else ""
     print(f"{algorithm}: {summary['steps']} step(s), {summary['samples']} samples -> {summary['output_dir']}{chosen}")

@@ -51,6 +51,8 @@ class AgenticSettings:
     resume: bool = False
     overwrite: bool = False
     calibration_cache: str | None = None
+    executor: str = "local"  # ExecutionConfig.executor: local | ray
+    ray_address: str = ""  # ExecutionConfig.ray_address
     backend_options: BackendOptions = field(default_factory=BackendOptions)
     reviser: ReviserConfig = field(default_factory=ReviserConfig)
     command_line: tuple[str, ...] = ()
@@ -135,7 +137,7 @@ def produce_episodes(jobs: Iterable[tuple[Task, int]], tasks: list[Task], execut
 def run_agentic(settings: AgenticSettings, *, quiet: bool = False, stream: TextIO | None = None) -> dict[str, Any]:
     """Run every missing episode and append its trace; return a summary."""
     from codeself.agents.agentic.agents import create_agent
-    from codeself.execution.engine import ExecutionConfig, Executor
+    from codeself.execution.engine import ExecutionConfig, open_executor
 
     stream = stream if stream is not None else sys.stderr
     refuse_overwriting_input([settings.tasks] + [p for p in [settings.backend_options.completions] if p],
@@ -152,9 +154,10 @@ def run_agentic(settings: AgenticSettings, *, quiet: bool = False, stream: TextI
         counts: Counter = Counter()
         skipped: list[str] = []
         workers = settings.workers or ExecutionConfig().workers
-        config = ExecutionConfig(workers=workers, calibration_cache=settings.calibration_cache or "")
+        config = ExecutionConfig(workers=workers, calibration_cache=settings.calibration_cache or "",
+                                 executor=settings.executor, ray_address=settings.ray_address)
         try:
-            with Executor(config) as executor, Progress("episodes", len(jobs), quiet=quiet, stream=stream) as progress:
+            with open_executor(config) as executor, Progress("episodes", len(jobs), quiet=quiet, stream=stream) as progress:
                 cached = CachedExecutor(executor)
                 agent.attach_executor(cached)
                 for item in produce_episodes(jobs, tasks, cached, agent, settings.env, settings.seed, hash_, 2 * workers):
