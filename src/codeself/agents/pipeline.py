@@ -4,7 +4,11 @@ Generation and execution overlap: a generator thread renders prompts, calls the 
 by batch and parses completions into a bounded queue, while the calling thread feeds the
 parsed programs to `Executor.run_many` (parallel, results in input order) and writes each
 rollout as soon as its result arrives. Tasks are streamed and the queue is bounded, so memory
-stays flat in tasks x samples.
+stays flat in tasks x samples. A backend that `streams_samples` (`openai`) is not called batch
+by batch: the generator thread keeps `samples_ahead` samples submitted (its `concurrency`
+requests in flight, the rest queued) and hands each completion on in order as soon as it and
+those before it are back, so no request slot waits for the slowest request of a batch and the
+sandbox starts on the first completion (`scripts/bench_rollouts.py` measures the overlap).
 
 Order and determinism: records come out in task order, then sample-index order; every random
 choice is derived from the run seed and the (task, sample) identity, so the same inputs and
@@ -95,6 +99,9 @@ class _Producer(threading.Thread):
     def run(self) -> None:
         outcome = _Done()
         try:
+            if self.run_config.backend.streams_samples:
+                self._stream()
+                return
             batch: list[tuple[Task, tuple[int, ...]]] = []
             for task in self.tasks:
                 indices = sample_indices(self.run_config, task, self.is_done)
@@ -110,6 +117,30 @@ class _Producer(threading.Thread):
             outcome = _Done(error)
         finally:
             self._put(outcome)
+
+    def _stream(self) -> None:
+        """Sample by sample, `samples_ahead` submitted; completions handed on in order."""
+        run, ahead = self.run_config, collections.deque()
+        for task in self.tasks:
+            indices = sample_indices(run, task, self.is_done)
+            if not indices:
+                continue
+            prompt = render_prompt(run.template, task.public_view())
+            request = GenerationRequest(task if run.backend.sees_reference_solution else task.public_view(),
+                                        prompt, indices, run.seed, run.template.stop)
+            for index in indices:
+                ahead.append((task, index, prompt, run.backend.submit(request, index)))
+                while len(ahead) >= max(1, run.backend.samples_ahead):
+                    self._hand_on(*ahead.popleft())
+                if self.stop.is_set():
+                    return
+        while ahead and not self.stop.is_set():
+            self._hand_on(*ahead.popleft())
+
+    def _hand_on(self, task: Task, index: int, prompt: Any, future: Any) -> None:
+        generation = future.result()
+        parsed = parse_completion(generation.completion, task.starter_code, task.entry_point, mode=generation.parse_mode)
+        self._put(_Item(task, index, prompt, generation, parsed, generation.generation_s))
 
     def _generate(self, batch: list[tuple[Task, tuple[int, ...]]]) -> None:
         if not batch:

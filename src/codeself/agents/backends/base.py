@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,10 @@ class Backend:
     name = "base"
     sees_reference_solution = False  # True only for backends that send nothing to a model
     tasks_per_batch = 8  # how many tasks the pipeline hands to one `generate` call
+    # True: `submit` starts one sample at a time and the pipeline keeps `samples_ahead` of them
+    # submitted (a server's request slots never wait for the slowest request of a batch)
+    streams_samples = False
+    samples_ahead = 0
 
     def __init__(self, model: str) -> None:
         self.model = model
@@ -83,6 +88,10 @@ class Backend:
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
         """One list per request, aligned with its `sample_indices`."""
         raise NotImplementedError
+
+    def submit(self, request: GenerationRequest, index: int) -> "Future[Generation]":
+        """Start generating sample `index` of `request`; only backends with `streams_samples`."""
+        raise NotImplementedError(f"backend {self.name} generates in batches (streams_samples is False)")
 
     def attach_executor(self, executor: Any | None) -> None:
         """Offer the run's sandbox (`codeself.execution.Executor`), or withdraw it with None.

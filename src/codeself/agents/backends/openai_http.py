@@ -34,7 +34,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from codeself.agents.backends.base import (Backend, BackendOptions, Generation, GenerationRequest,
@@ -66,6 +66,8 @@ class OpenAIBackend(Backend):
         self.max_retries = max_retries
         self.backoff_base_s = backoff_base_s
         self.tasks_per_batch = 2 * concurrency
+        self.streams_samples = True  # the pipeline submits sample by sample, `concurrency` requests in flight
+        self.samples_ahead = 2 * concurrency  # the rest wait in the pool's queue, so no request slot idles
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="openai")
         self._jitter = random.Random(jitter_seed)
         self._jitter_lock = threading.Lock()
@@ -91,9 +93,12 @@ class OpenAIBackend(Backend):
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
         """One request per sample, at most `concurrency` at once; results in request order."""
-        futures = [[self._pool.submit(self._generate_sample, request, index) for index in request.sample_indices]
-                   for request in requests]
+        futures = [[self.submit(request, index) for index in request.sample_indices] for request in requests]
         return [[future.result() for future in per_request] for per_request in futures]
+
+    def submit(self, request: GenerationRequest, index: int) -> Future:
+        """One sample's request, queued for the `concurrency` request threads."""
+        return self._pool.submit(self._generate_sample, request, index)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

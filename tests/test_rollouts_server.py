@@ -1,0 +1,99 @@
+"""Rollouts with the `openai` backend against the stdlib stand-in server: samples streamed in
+order, a server that drops connections mid-run (one-line error, nothing lost, `--resume`
+finishes the same file), and `scripts/bench_rollouts.py` end to end."""
+
+import json
+import tempfile
+import unittest
+import urllib.request
+from pathlib import Path
+
+import support
+
+from codeself.agents.backends.standin_server import NO_ANSWER, StandInServer
+from codeself.agents.templates import load_template, render_prompt
+from codeself.datasets.task import load_tasks
+
+TASKS = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
+
+
+def reference_answers():
+    template = load_template("chat_default")
+    return {render_prompt(template, task.public_view())[-1]["content"]: f"```python\n{task.reference_solution}\n```"
+            for task in load_tasks(TASKS)}
+
+
+def post(server, content):
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": content}]}).encode()
+    request = urllib.request.Request(server.base_url + "/chat/completions", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())["choices"][0]["message"]["content"]
+
+
+class StandInServerTest(unittest.TestCase):
+    def test_answers_by_prompt_then_drops_then_recovers(self):
+        server = StandInServer({"hi": "hello"}, drop_from=3).start()
+        self.addCleanup(server.stop)
+        self.assertEqual(post(server, "hi"), "hello")  # request 1
+        self.assertEqual(post(server, "other"), NO_ANSWER)  # request 2
+        with self.assertRaises(OSError):  # request 3: the connection closes unanswered
+            post(server, "hi")
+        server.recover()
+        self.assertEqual(post(server, "hi"), "hello")
+        self.assertEqual((server.requests, server.dropped), (4, 1))
+
+
+class DroppedConnectionsTest(unittest.TestCase):
+    def rollouts(self, server, output, *extra):
+        return support.run_script("run_rollouts.py", "--tasks", TASKS, "--output", output, "--backend", "openai",
+                                  "--model", "stand-in", "--base-url", server.base_url, "--samples-per-task", "3",
+                                  "--concurrency", "2", "--max-retries", "1", "--workers", "2", "--quiet", *extra)
+
+    def test_one_line_error_then_resume_finishes_the_same_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            server = StandInServer(reference_answers()).start()
+            self.addCleanup(server.stop)
+            whole = Path(tmp, "whole.jsonl")
+            self.assertEqual(self.rollouts(server, whole).returncode, 0)
+
+            server.requests, server.drop_from = 0, 10  # a server that dies after 9 answers
+            broken = Path(tmp, "broken.jsonl")
+            failed = self.rollouts(server, broken)
+            self.assertEqual(failed.returncode, 2, failed.stderr)
+            self.assertEqual(failed.stderr.count("\n"), 1, failed.stderr)
+            self.assertRegex(failed.stderr, r"^run_rollouts\.py: error: openai backend: POST .* failed after 2 "
+                                            r"attempt\(s\): cannot connect: ")
+            kept = broken.read_text().splitlines()
+            self.assertTrue(0 < len(kept) < 24, len(kept))  # what was answered in order is written
+
+            server.recover()
+            resumed = self.rollouts(server, broken, "--resume")
+            self.assertEqual(resumed.returncode, 0, resumed.stderr)
+            self.assertIn(f"({len(kept)} already present)", resumed.stdout)
+
+            def without_timing(path):
+                return [{k: v for k, v in json.loads(line).items() if k != "timing"}
+                        for line in path.read_text().splitlines()]
+            self.assertEqual(without_timing(broken), without_timing(whole))
+            self.assertEqual(len(without_timing(whole)), 24)
+
+
+class BenchRolloutsTest(unittest.TestCase):
+    def test_prints_both_scenarios(self):
+        result = support.run_script("bench_rollouts.py", "--samples-per-task", "2", "--generation-latency", "0.02",
+                                    "--program-sleep", "0.01", "--workers", "1", timeout=300)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for expected in ("generation-bound:", "execution-bound:", "generation only", "execution only",
+                         "rollouts, batch by batch", "rollouts / generation only = ", "rollouts / execution only = "):
+            self.assertIn(expected, result.stdout)
+
+    def test_bad_flags_are_one_line(self):
+        result = support.run_script("bench_rollouts.py", "--rounds", "0")
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stderr, "bench_rollouts.py: error: --samples-per-task, --workers, --concurrency and "
+                                        "--rounds must be >= 1\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
