@@ -6,13 +6,13 @@ cluster of two nodes with one CPU each is started once for the module, by `Local
 and stopped by the PIDs it started.
 """
 
+import dataclasses
 import importlib.util
 import json
 import os
 import random
 import signal
 import tempfile
-import threading
 import time
 import unittest
 from pathlib import Path
@@ -20,11 +20,12 @@ from pathlib import Path
 import support
 
 from codeself.datasets.humaneval import humaneval_to_task, iter_humaneval_records
-from codeself.execution.engine import ExecutionConfig, Executor, open_executor
+from codeself.execution.engine import ExecutionConfig, Executor
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 NO_RAY = "needs the distributed extra (pip install 'codeself[distributed]'); .ci/run runs it in a venv with Ray"
 SMALL = support.FIXTURES / "datasets_humaneval_small.jsonl"
+TASKS = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
 SLOW_PASS = "import time\n\ndef {name}(*args):\n    time.sleep(0.15)\n    return _real(*args)\n"
 
 
@@ -42,9 +43,27 @@ def hand_written_jobs(tasks):
                  (task, f"def {name}(*args):\n    raise KeyError('no')\n"),  # failed (KeyError per test)
                  (task, f"def {name}(*args)\n    return 1\n"),  # syntax_error
                  (task, f"import sys\nsys.exit(0)\ndef {name}(*args):\n    return 1\n"),  # import_error
-                 (task, f"import os\ndef {name}(*args):\n    os._exit(0)\n")]  # runtime_error
+                 (task, f"import os\ndef {name}(*args):\n    os._exit(0)\n")]  # blocked by the static scan
     jobs.append((tasks[0], f"def {tasks[0].entry_point}(*args):\n    while True:\n        pass\n"))  # timeout
     return jobs
+
+
+def example_samples(tmp) -> Path:
+    samples = Path(tmp, "samples.jsonl")
+    samples.write_text(json.dumps({"task_id": "example/digit_sum", "solution": "def digit_sum(n): return 0"}) + "\n")
+    return samples
+
+
+def execute_example(tmp, *flags, env=None):
+    """execute_samples.py on one example sample with `flags`, in a child with `env` (default: this one's)."""
+    command = ["--tasks", TASKS, "--samples", example_samples(tmp), "--output", Path(tmp, "out.jsonl"), *flags]
+    if env is None:
+        return support.run_script("execute_samples.py", *command)
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, str(support.SCRIPTS / "execute_samples.py"), *map(str, command)],
+                          cwd=support.REPO_ROOT, capture_output=True, text=True, timeout=300, env=env)
 
 
 def verdict(result):
@@ -66,19 +85,15 @@ class WithoutRayTest(unittest.TestCase):
             ExecutionConfig(ray_address="10.0.0.1:6379")
 
     def test_ray_address_without_ray_executor_is_one_line(self):
-        result = support.run_script("execute_samples.py", "--tasks", "configs/datasets/tasks.example.jsonl",
-                                    "--samples", SMALL, "--output", "/nonexistent/x.jsonl",
-                                    "--ray-address", "127.0.0.1:1")
+        with tempfile.TemporaryDirectory() as tmp:
+            result = execute_example(tmp, "--ray-address", "127.0.0.1:1")
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertEqual(result.stderr, "execute_samples.py: error: --ray-address needs --executor ray\n")
 
     @unittest.skipIf(HAVE_RAY, "ray is installed; the missing-extra message cannot be seen")
     def test_missing_extra_is_one_line(self):
         with tempfile.TemporaryDirectory() as tmp:
-            samples = Path(tmp, "s.jsonl")
-            samples.write_text(json.dumps({"task_id": "example/digit_sum", "solution": "def digit_sum(n): return 0"}) + "\n")
-            result = support.run_script("execute_samples.py", "--tasks", "configs/datasets/tasks.example.jsonl",
-                                        "--samples", samples, "--output", Path(tmp, "r.jsonl"), "--executor", "ray")
+            result = execute_example(tmp, "--executor", "ray")
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
         self.assertIn("--executor ray needs the 'ray' package", result.stderr)
@@ -86,6 +101,7 @@ class WithoutRayTest(unittest.TestCase):
 
 
 _cluster = None
+_saved_env: dict = {}
 
 
 def setUpModule():
@@ -94,9 +110,16 @@ def setUpModule():
         from codeself.execution.ray_cluster import LocalCluster
 
         _cluster = LocalCluster((1, 1)).__enter__()  # head + one joined node, 1 CPU each
+        _saved_env.update({name: os.environ.get(name) for name in _cluster.client_env})
+        os.environ.update(_cluster.client_env)  # this process and the scripts it runs use its token
 
 
 def tearDownModule():
+    for name, value in _saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     if _cluster is not None:
         _cluster.stop()
         leftover = _cluster.pids()
@@ -119,7 +142,7 @@ class RayExecutorTest(unittest.TestCase):
         results = list(executor.run_many(jobs))
         self.assertEqual([verdict(result) for result in results], local_verdicts(jobs))
         statuses = {result.status for result in results}
-        self.assertEqual(statuses, {"passed", "failed", "syntax_error", "import_error", "runtime_error", "timeout"})
+        self.assertEqual(statuses, {"passed", "failed", "syntax_error", "import_error", "blocked", "timeout"})
         self.assertTrue(all(result.extra["host"] for result in results))
         self.assertEqual(len({result.extra["ray_node"] for result in results}), 2)  # both nodes ran programs
         self.assertEqual(executor.isolation, results[0].isolation)
@@ -143,20 +166,21 @@ class RayExecutorTest(unittest.TestCase):
         program = task.reference_solution.replace(f"def {task.entry_point}(", "def _real(")
         return [(task, program + "\n" + SLOW_PASS.format(name=task.entry_point))] * count
 
-    def interrupt_mid_batch(self, executor, action, count=24):
-        """Run `count` slow passing programs; after the 3rd result, `action(pid of actor 0)`."""
+    def interrupt_mid_batch(self, executor, action, count=48):
+        """Run `count` slow passing programs; after the first result, `action(pid of actor 0)`
+        (which then still holds chunks: about 40 programs are left for two actors)."""
         victim = executor.actors()[0]["pid"]
         results = []
         for result in executor.run_many(self.slow_jobs(count)):
             results.append(result)
-            if len(results) == 3:
+            if len(results) == 1:
                 action(victim)
         return results
 
     def test_killed_actor_programs_are_retried_and_the_batch_completes(self):
         executor = self.executor()
         results = self.interrupt_mid_batch(executor, lambda pid: os.kill(pid, signal.SIGKILL))
-        self.assertEqual([result.status for result in results], ["passed"] * 24)
+        self.assertEqual([result.status for result in results], ["passed"] * 48)
         self.assertGreater(executor.retried, 0)
         self.assertEqual(executor.replacements, 1)
 
@@ -169,13 +193,14 @@ class RayExecutorTest(unittest.TestCase):
             stopped.append(pid)
         started = time.monotonic()
         results = self.interrupt_mid_batch(executor, freeze)
-        self.assertEqual([result.status for result in results], ["passed"] * 24)
+        self.assertEqual([result.status for result in results], ["passed"] * 48)
         self.assertGreater(executor.retried, 0)
         self.assertLess(time.monotonic() - started, 60)
 
     def test_twice_lost_program_is_a_sandbox_error_and_the_batch_completes(self):
         executor = self.executor(call_timeout_s=2.0)
-        task = small_tasks()[0]
+        # a 10 s per-test limit: the remote call's 2 s deadline is what stops the sleeper
+        task = dataclasses.replace(small_tasks()[0], metadata={"timeout_s": 10.0})
         sleeper = f"import time\ndef {task.entry_point}(*args):\n    time.sleep(2.5)\n    return args[0] * 2\n"
         jobs = [(task, task.reference_solution), (task, sleeper), (task, task.reference_solution)]
         results = list(executor.run_many(jobs))  # each call times out at 2 s: the actor is taken as hung
@@ -227,9 +252,8 @@ class RayExecutorTest(unittest.TestCase):
             self.assertTrue(all("host" in r["timing"] and "host" not in r["execution"]["extra"] for r in records))
 
     def test_unreachable_address_is_one_line(self):
-        result = support.run_script("execute_samples.py", "--tasks", "configs/datasets/tasks.example.jsonl",
-                                    "--samples", SMALL, "--output", "/nonexistent/x.jsonl", "--executor", "ray",
-                                    "--ray-address", "127.0.0.1:1")
+        with tempfile.TemporaryDirectory() as tmp:
+            result = execute_example(tmp, "--executor", "ray", "--ray-address", "127.0.0.1:1")
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
         self.assertIn("cannot reach the Ray cluster at 127.0.0.1:1", result.stderr)
@@ -237,26 +261,28 @@ class RayExecutorTest(unittest.TestCase):
 
 @unittest.skipUnless(HAVE_RAY, NO_RAY)
 class RayClusterEdgesTest(unittest.TestCase):
+    """In children: Ray keeps one authentication token per process, and these clusters differ."""
+
     def test_cluster_without_cpus_is_one_clear_error(self):
         from codeself.execution.ray_cluster import LocalCluster
 
-        with LocalCluster((0,)) as empty:
-            with self.assertRaisesRegex(ValueError, r"has no CPUs to run sandboxes on"):
-                open_executor(ExecutionConfig(executor="ray", ray_address=empty.address, workers=1))
+        with LocalCluster((0,)) as empty, tempfile.TemporaryDirectory() as tmp:
+            result = execute_example(tmp, "--executor", "ray", "--ray-address", empty.address,
+                                     env={**os.environ, **empty.client_env})
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
+        self.assertIn(f"the Ray cluster at {empty.address} has no CPUs to run sandboxes on", result.stderr)
         self.assertEqual(empty.pids(), [])
 
     def test_local_instance_is_started_and_stopped_for_the_run(self):
-        executor = open_executor(ExecutionConfig(executor="ray", workers=1))
-        try:
-            import ray
-
-            self.assertTrue(ray.is_initialized())
-            task = small_tasks()[1]
-            self.assertTrue(executor.run(task, task.reference_solution).passed)
-        finally:
-            executor.close()
-        self.assertFalse(ray.is_initialized())
-        self.assertEqual(threading.active_count() >= 1, True)
+        env = {name: value for name, value in os.environ.items() if not name.startswith("RAY_")}
+        with tempfile.TemporaryDirectory() as tmp:
+            result = execute_example(tmp, "--executor", "ray", "--workers", "1", "--quiet", env=env)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            [record] = [json.loads(line) for line in Path(tmp, "out.jsonl").read_text().splitlines()]
+        self.assertEqual(record["execution"]["status"], "failed")
+        self.assertTrue(record["execution"]["extra"]["host"])
+        self.assertEqual(result.stderr.count("\n"), 1, result.stderr)  # the summary line only: no Ray noise
 
 
 if __name__ == "__main__":

@@ -139,7 +139,8 @@ class _Producer(threading.Thread):
 
     def _hand_on(self, task: Task, index: int, prompt: Any, future: Any) -> None:
         generation = future.result()
-        parsed = parse_completion(generation.completion, task.starter_code, task.entry_point, mode=generation.parse_mode)
+        parsed = parse_completion(generation.completion, task.starter_code, task.entry_point,
+                                  mode=generation.parse_mode)
         self._put(_Item(task, index, prompt, generation, parsed, generation.generation_s))
 
     def _generate(self, batch: list[tuple[Task, tuple[int, ...]]]) -> None:

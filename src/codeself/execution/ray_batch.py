@@ -160,6 +160,8 @@ class Batch:
                 self.deadline = max(self.deadline, time.monotonic() + 2 * timeout + self.pool.start_timeout_s)
 
     def _wait(self) -> None:
+        if self.pool.closed:
+            raise RuntimeError("the RayExecutor was closed while run_many was running")
         if not self.inflight:
             if not self.ended and not self.waiting:
                 try:  # nothing to watch: block on the inbox (briefly, to stay responsive)

@@ -6,7 +6,8 @@ into one `ValueError` line: Ray not installed, nothing listening at the address,
 that refuses the connection, a cluster without CPUs.
 
 `LocalCluster` starts real Ray nodes on 127.0.0.1 (`ray start --block`, one process per node,
-each with its own CPU budget and its own session id), and stops them by the PIDs it started:
+each with its own CPU budget and its own session id, token authentication with a token of its
+own: a client sets `client_env` first), and stops them by the PIDs it started:
 the tests and `bench_execution.py --executor ray` use it, so nothing else on the machine is
 touched. Ray itself is imported only inside these functions (the core stays stdlib-only).
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -120,6 +123,13 @@ class LocalCluster:
         self.port = _free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.leaders: list[subprocess.Popen] = []
+        # its own token, as docs/scaling.md sets up a real cluster: nodes and clients must
+        # agree, whatever ~/.ray/auth_token this machine has; clients need `client_env`
+        token = Path(self.temp_dir, "auth_token")
+        token.write_text(secrets.token_hex(32))
+        token.chmod(0o600)
+        self.client_env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token),
+                           "RAY_USAGE_STATS_ENABLED": "0"}
 
     def __enter__(self) -> "LocalCluster":
         try:
@@ -134,15 +144,15 @@ class LocalCluster:
 
     def start(self) -> None:
         # no PYTHONPATH: like a real cluster's nodes, these get `codeself` only from the job's upload
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        env = {**os.environ, **self.client_env}
         common = ["--block", "--node-ip-address", "127.0.0.1", "--temp-dir", self.temp_dir, "--disable-usage-stats"]
         for index, cpus in enumerate(self.node_cpus):
-            where = (["--head", "--port", str(self.port), "--include-dashboard", "false",
-                      "--ray-client-server-port", str(_free_port())] if index == 0 else ["--address", self.address])
+            where = (["--head", "--port", str(self.port), "--include-dashboard", "false"] if index == 0
+                     else ["--address", self.address])
             log = open(Path(self.temp_dir, f"node-{index}.log"), "wb")  # noqa: SIM115 - kept for the process
             self.leaders.append(subprocess.Popen([self.ray_bin, "start", *where, *common, "--num-cpus", str(cpus)],
                                                  stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                                 env=env, start_new_session=True))
+                                                 env=env, start_new_session=True, preexec_fn=_end_with_parent))
             log.close()
             if index == 0:
                 self._wait(lambda: _answers(self.address), "the head to listen")
@@ -150,15 +160,18 @@ class LocalCluster:
 
     def _alive_nodes(self) -> int:
         completed = subprocess.run([sys.executable, "-c", _COUNT_NODES, self.address], capture_output=True,
-                                   text=True, timeout=60, env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+                                   text=True, timeout=60, env={**os.environ, **self.client_env})
         return int(completed.stdout.strip() or 0) if completed.returncode == 0 else 0
 
     def _wait(self, ready, what: str) -> None:
         deadline = time.monotonic() + self.start_timeout_s
         while not ready():
-            dead = [leader.args[2:4] for leader in self.leaders if leader.poll() is not None]
+            dead = [index for index, leader in enumerate(self.leaders) if leader.poll() is not None]
             if dead or time.monotonic() > deadline:
-                reason = f"a node exited ({dead[0]})" if dead else f"not within {self.start_timeout_s:g} s"
+                reason = f"not within {self.start_timeout_s:g} s"
+                if dead:
+                    lines = Path(self.temp_dir, f"node-{dead[0]}.log").read_text(errors="replace").splitlines()
+                    reason = f"node {dead[0]} exited: {lines[-1] if lines else 'no output'}"
                 raise RuntimeError(f"local Ray cluster: waiting for {what}: {reason}; logs in {self.temp_dir}")
             time.sleep(0.5)
 
@@ -197,6 +210,7 @@ class LocalCluster:
             except subprocess.TimeoutExpired:
                 pass
         self.leaders = []
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 # Run in a child interpreter, so the caller's process is not left connected to the cluster.
@@ -205,6 +219,17 @@ import logging, sys, ray
 ray.init(address=sys.argv[1], log_to_driver=False, logging_level=logging.ERROR)
 print(sum(1 for node in ray.nodes() if node["Alive"]))
 """
+
+
+def _end_with_parent() -> None:
+    """In the child before exec: SIGTERM when the process that started the node dies, so a
+    crashed test or benchmark does not leave a cluster behind (Linux prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def _free_port() -> int:

@@ -68,13 +68,15 @@ class RayExecutor:
         if min(limits) <= 0:
             raise ValueError("RayExecutor timeouts must be > 0")
         self.heartbeat_s, self.heartbeat_timeout_s = heartbeat_s, heartbeat_timeout_s
-        self.call_timeout_s, self.batch_timeout_s, self.start_timeout_s = call_timeout_s, batch_timeout_s, start_timeout_s
+        self.call_timeout_s, self.batch_timeout_s = call_timeout_s, batch_timeout_s
+        self.start_timeout_s = start_timeout_s
         self.get_timeout_s = 60.0  # fetching a result Ray already reported ready
         self.retried = 0  # programs sent to a second actor after their first one was lost
         self.replacements = 0
         self._lock = threading.Lock()
         self._slots: list[Slot] = []
         self._starting = 0
+        self._replacing: list[threading.Thread] = []  # joined by close() before Ray is shut down
         self._closed = False
         self._owns_connection = False
         self.isolation = ""
@@ -119,9 +121,14 @@ class RayExecutor:
         return Slot(index, handle, node_id, workers)
 
     def _await_started(self, slots: list[Slot]) -> list[str]:
-        """Adopt the slots whose actor answers `describe` in time; kill the rest. Returns why not."""
+        """Adopt the slots whose actor answers `describe` in time; kill the rest. Returns why not.
+        Waits in short steps, so close() never has to wait for a replacement's whole timeout."""
         refs = {slot.handle.describe.remote(): slot for slot in slots}
-        ready, pending = self.ray.wait(list(refs), num_returns=len(refs), timeout=self.start_timeout_s)
+        ready, pending = [], list(refs)
+        deadline = time.monotonic() + self.start_timeout_s
+        while pending and time.monotonic() < deadline and not self._closed:
+            done, pending = self.ray.wait(pending, num_returns=len(pending), timeout=0.5)
+            ready += done
         errors = []
         for ref in ready:
             try:
@@ -154,7 +161,7 @@ class RayExecutor:
     def _replace(self, lost: Slot) -> None:
         """Background: a fresh actor on the lost one's node, if that node is still alive."""
         try:
-            if any(node["node_id"] == lost.node_id for node in sandbox_nodes(self.ray)):
+            if not self._closed and any(node["node_id"] == lost.node_id for node in sandbox_nodes(self.ray)):
                 fresh = self._spawn(lost.index, lost.node_id, lost.workers)
                 self._await_started([fresh])
                 if fresh.alive and fresh.isolation != self.isolation:
@@ -214,7 +221,10 @@ class RayExecutor:
                 self._starting += 1
         self._kill(slot)
         if replace:
-            threading.Thread(target=self._replace, args=(slot,), name="codeself-ray-replace", daemon=True).start()
+            thread = threading.Thread(target=self._replace, args=(slot,), name="codeself-ray-replace", daemon=True)
+            with self._lock:
+                self._replacing.append(thread)
+            thread.start()
         return reason
 
     def heartbeat(self) -> None:
@@ -297,6 +307,10 @@ class RayExecutor:
             time.sleep(0.05)
         return None
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def _check_usable(self) -> None:
         if self._closed:
             raise RuntimeError("this RayExecutor is closed (its actors are stopped); create a new one")
@@ -315,6 +329,9 @@ class RayExecutor:
                 return
             self._closed = True
             slots, self._slots = list(self._slots), []
+            replacing = list(self._replacing)
+        for thread in replacing:  # they see _closed within one wait step; Ray must outlive their calls
+            thread.join(timeout=30)
         if slots:
             refs = [slot.handle.close.remote() for slot in slots if slot.alive]
             try:
