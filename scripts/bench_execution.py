@@ -322,7 +322,9 @@ def bench_ray(args, jobs: list) -> None:
         address, per_actor = args.ray_address, args.workers
         if not address:  # two nodes; each actor gets its node's CPUs as workers
             nodes = (max(1, (args.workers + 1) // 2), max(1, args.workers // 2))
-            address, per_actor = stack.enter_context(LocalCluster(nodes)).address, nodes[0]
+            cluster = stack.enter_context(LocalCluster(nodes))
+            address, per_actor = cluster.address, nodes[0]
+            os.environ.update(cluster.client_env)  # its auth token, for this process's Ray client
             print(f"local Ray cluster: 2 nodes on 127.0.0.1 with {nodes[0]} + {nodes[1]} CPUs")
         local = stack.enter_context(Executor(ExecutionConfig(workers=args.workers, sandbox=args.sandbox)))
         ray_pool = stack.enter_context(RayExecutor(ExecutionConfig(executor="ray", ray_address=address,

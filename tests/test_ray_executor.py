@@ -90,6 +90,11 @@ class WithoutRayTest(unittest.TestCase):
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertEqual(result.stderr, "execute_samples.py: error: --ray-address needs --executor ray\n")
 
+    def test_bench_ray_address_needs_executor_ray(self):
+        result = support.run_script("bench_execution.py", "--ray-address", "127.0.0.1:1", "--data-dir", "/nonexistent")
+        self.assertEqual((result.returncode, result.stderr),
+                         (2, "bench_execution.py: error: --ray-address needs --executor ray\n"))
+
     @unittest.skipIf(HAVE_RAY, "ray is installed; the missing-extra message cannot be seen")
     def test_missing_extra_is_one_line(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -283,6 +288,23 @@ class RayClusterEdgesTest(unittest.TestCase):
         self.assertEqual(record["execution"]["status"], "failed")
         self.assertTrue(record["execution"]["extra"]["host"])
         self.assertEqual(result.stderr.count("\n"), 1, result.stderr)  # the summary line only: no Ray noise
+
+
+@unittest.skipUnless(HAVE_RAY, NO_RAY)
+class BenchExecutionRayTest(unittest.TestCase):
+    def test_prints_ray_against_local(self):
+        import gzip
+
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(SMALL, "rb") as source, gzip.open(Path(tmp, "HumanEval.jsonl.gz"), "wb") as target:
+                target.write(source.read())
+            result = support.run_script("bench_execution.py", "--executor", "ray", "--data-dir", tmp, "--workers", "2",
+                                        "--repeat", "4", "--rounds", "1", timeout=600)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("local Ray cluster: 2 nodes on 127.0.0.1 with 1 + 1 CPUs", result.stdout)
+        self.assertRegex(result.stdout, r"ray \(2 actors, 2 workers\) .* 12 programs, .* 12 passed\)")
+        self.assertRegex(result.stdout, r"\nray / local = \d+\.\d\d  \(target >= 0\.8\)\n")
+        self.assertIn("the driver (this process) spends", result.stdout)
 
 
 if __name__ == "__main__":

@@ -90,7 +90,9 @@ def connect(address: str, *, local_cpus: int) -> bool:
     try:
         ray.init(address=address, **quiet)
     except Exception as error:  # noqa: BLE001 - Ray raises several types; all mean "not connected"
-        raise ValueError(f"cannot connect to the Ray cluster at {address}: {one_line(error)}") from None
+        raise ValueError(f"cannot connect to the Ray cluster at {address}: {one_line(error)} (a cluster with token "
+                         "authentication needs RAY_AUTH_MODE=token and its token in ~/.ray/auth_token: "
+                         "docs/scaling.md)") from None
     return True
 
 
