@@ -255,6 +255,13 @@ class RayExecutorTest(unittest.TestCase):
             records = [json.loads(line) for line in rollouts.read_text().splitlines()]
             self.assertEqual(len(records), 6)
             self.assertTrue(all("host" in r["timing"] and "host" not in r["execution"]["extra"] for r in records))
+            on_ray = ("--executor", "ray", "--ray-address", _cluster.address, "--workers", "1")
+            agentic = support.run_script("run_agentic.py", "--tasks", TASKS, "--trace-output", Path(tmp, "traces.jsonl"),
+                                         "--backend", "mock", "--max-revisions", "1", "--limit", "3", "--quiet", *on_ray)
+            self.assertEqual(agentic.returncode, 0, agentic.stderr)
+            trained = support.run_script("train_grpo_smoke.py", "--tasks", TASKS, "--output-dir", Path(tmp, "grpo"),
+                                         "--group-size", "2", "--max-steps", "1", "--quiet", *on_ray)
+            self.assertEqual(trained.returncode, 0, trained.stderr)
 
     def test_unreachable_address_is_one_line(self):
         with tempfile.TemporaryDirectory() as tmp:

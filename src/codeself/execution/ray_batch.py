@@ -122,16 +122,19 @@ class Batch:
     def _pull(self) -> None:
         while not self.ended and self.pulled - self.next_out < self.window:
             try:
-                job = self.feeder.inbox.get_nowait()
+                self._take(self.feeder.inbox.get_nowait())
             except queue.Empty:
                 return
-            if job is _END:
-                self.ended = True
-            elif isinstance(job, BaseException):
-                raise job
-            else:
-                self.waiting.append(Item(self.pulled, *job))
-                self.pulled += 1
+
+    def _take(self, job: object) -> None:
+        """One message from the feeder: a job, the end, or the error its iterable raised."""
+        if job is _END:
+            self.ended = True
+        elif isinstance(job, BaseException):
+            raise job
+        else:
+            self.waiting.append(Item(self.pulled, *job))
+            self.pulled += 1
 
     def _dispatch(self) -> None:
         if self.expired:
@@ -165,10 +168,9 @@ class Batch:
         if not self.inflight:
             if not self.ended and not self.waiting:
                 try:  # nothing to watch: block on the inbox (briefly, to stay responsive)
-                    job = self.feeder.inbox.get(timeout=POLL_S)
+                    self._take(self.feeder.inbox.get(timeout=POLL_S))
                 except queue.Empty:
                     return
-                self._requeue_head(job)
             elif self.waiting:
                 time.sleep(POLL_S)  # every actor is starting or busy elsewhere
             return
@@ -179,16 +181,6 @@ class Batch:
             self._collect(ref, self.inflight.pop(ref))
         self._check_chunks()
         self.pool.heartbeat()
-
-    def _requeue_head(self, job: object) -> None:
-        """A job taken from the inbox while blocking is handled like one `_pull` would take."""
-        if job is _END:
-            self.ended = True
-        elif isinstance(job, BaseException):
-            raise job
-        else:
-            self.waiting.append(Item(self.pulled, *job))
-            self.pulled += 1
 
     def _collect(self, ref: Any, chunk: Chunk) -> None:
         try:
