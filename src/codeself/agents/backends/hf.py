@@ -53,7 +53,7 @@ def require_transformers() -> None:
 
 class HFBackend(Backend):
     name = "hf"
-    tasks_per_batch = 8  # tasks per `generate` call; their samples are decoded together
+    tasks_per_batch = 32  # tasks per `generate` call; their samples are decoded together in chunks of max_batch_rows
     max_batch_rows = 32  # samples decoded in one batch at most (throughput vs memory on CPU)
 
     def __init__(self, model: str | None = None, *, temperature: float = 0.8, top_p: float = 0.95,
