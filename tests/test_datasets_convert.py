@@ -29,6 +29,17 @@ class RevealTest(unittest.TestCase):
         self.assertEqual(result.hidden_tests, ("assert f(5) == 9",))
         self.assertEqual(result.metadata, {"hidden_tests_made_public": 1})
 
+    def test_test_sets_follow_the_moved_and_dropped_tests(self):
+        before = task("f(1) == 2 for example", ["assert f(0) == 0"],
+                      ["assert f(3) == 4", "assert f(1) == 2", "assert f(0)==0", "assert f(5) == 9"])
+        before = Task(**{**before.__dict__, "metadata": {"test_sets": {"base": [0, 1], "plus": [2, 3, 4]}}})
+        result = reveal_visible_tests(before)
+        # f(1) == 2 (plus, position 2) moves to public position 1; f(0)==0 (plus, 3) copies the public
+        # test and is dropped; f(3) == 4 (base, 1) -> 2; f(5) == 9 (plus, 4) -> 3.
+        self.assertEqual(result.public_tests + result.hidden_tests,
+                         ("assert f(0) == 0", "assert f(1) == 2", "assert f(3) == 4", "assert f(5) == 9"))
+        self.assertEqual(result.metadata["test_sets"], {"base": [0, 2], "plus": [1, 3]})
+
     def test_all_visible_stay_hidden_and_are_acknowledged(self):
         result = reveal_visible_tests(task("f(1) == 2", [], ["assert f(1) == 2"], starter="def f(x):\n"))
         self.assertEqual(result.hidden_tests, ("assert f(1) == 2",))

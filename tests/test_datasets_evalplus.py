@@ -84,6 +84,7 @@ class BuildTaskTest(unittest.TestCase):
         # A float output with file atol 0 gets EvalPlus's default float tolerance.
         self.assertEqual(task.metadata["atol"], 1e-6)
         self.assertEqual((task.metadata["base_tests"], task.metadata["plus_tests"]), (2, 1))
+        self.assertEqual(task.metadata["test_sets"], {"base": [0, 1], "plus": [2]})
 
     def test_failures_and_oversized_values_are_recorded(self):
         big = list(range(MAX_TEST_CHARS))

@@ -49,14 +49,17 @@ class PurePiecesTest(unittest.TestCase):
 
     def test_base_and_plus_positions(self):
         task = Task(task_id="mbppplus/1", source="mbppplus", prompt="", entry_point="f", starter_code="",
-                    public_tests=("a",), hidden_tests=("b", "c", "d"), setup_code="", reference_solution=None,
-                    split=None, metadata={"base_tests": 1, "plus_tests": 3})
-        self.assertEqual(peer_formats.base_plus_positions(task), (range(1), range(1, 4)))
-        # a hidden plus copy of the public test was dropped by the converter: 3 tests, 1 base + 3 plus counted
-        dropped = Task(**{**task.__dict__, "hidden_tests": ("b", "c")})
-        self.assertEqual(peer_formats.base_plus_positions(dropped), (range(1), range(1, 3)))
+                    public_tests=("a", "d"), hidden_tests=("b", "c"), setup_code="", reference_solution=None,
+                    split=None, metadata={"base_tests": 2, "plus_tests": 3, "test_sets": {"base": [0, 2],
+                                                                                          "plus": [1, 3]}})
+        # test_sets is exact: the plus test "d" was moved into the public tests at conversion
+        self.assertEqual(peer_formats.base_plus_positions(task), ([0, 2], [1, 3]))
+        # files converted before test_sets: base tests first, then plus tests; a hidden plus copy of
+        # the public test was dropped (4 tests, 2 base + 3 plus counted)
+        counted = Task(**{**task.__dict__, "metadata": {"base_tests": 2, "plus_tests": 3}})
+        self.assertEqual(peer_formats.base_plus_positions(counted), ([0, 1], [2, 3]))
         plain = Task(**{**task.__dict__, "metadata": {}})
-        self.assertEqual(peer_formats.base_plus_positions(plain), (range(4), None))  # base only
+        self.assertEqual(peer_formats.base_plus_positions(plain), ([0, 1, 2, 3], None))  # base only
         self.assertEqual(peer_formats.dataset_name([task]), "mbpp")
 
 

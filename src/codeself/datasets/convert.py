@@ -115,24 +115,44 @@ def reveal_visible_tests(task: Task) -> Task:
 
     A test the model can read in its prompt is not hidden; keeping it hidden would inflate
     held-out scores. At least one hidden test always remains (validation then reports it).
+    `metadata.test_sets` (set name -> positions of its tests in public-then-hidden order, as
+    the EvalPlus converter writes for its base and plus inputs) is kept in step with the moves
+    and drops.
     """
-    public = list(task.public_tests)
-    public_keys = {snippet_key(test) for test in public}
-    kept = [test for test in task.hidden_tests if snippet_key(test) not in public_keys] or list(task.hidden_tests)
-    visible = [test for test in kept if leak_reason(test, task.prompt) or leak_reason(test, task.starter_code)]
+    count = len(task.public_tests)
+    public = list(enumerate(task.public_tests))  # (position before, test) pairs
+    public_keys = {snippet_key(test) for _, test in public}
+    hidden = list(enumerate(task.hidden_tests, start=count))
+    kept = [item for item in hidden if snippet_key(item[1]) not in public_keys] or hidden
+    visible = [item for item in kept if leak_reason(item[1], task.prompt) or leak_reason(item[1], task.starter_code)]
     metadata = dict(task.metadata)
     if len(visible) == len(kept):
         # The dataset shows every one of its tests in the prompt (HumanEval/34): keep them
         # hidden, and say so in metadata so that validation counts it instead of failing.
-        hidden = kept
+        remaining = kept
         if visible:
             metadata["hidden_tests_visible_in_prompt"] = list(range(len(kept)))
     else:
-        hidden = [test for test in kept if test not in visible]
-        public += [test for test in visible if snippet_key(test) not in public_keys]
+        visible_tests = {test for _, test in visible}
+        remaining = [item for item in kept if item[1] not in visible_tests]
+        public += [item for item in visible if snippet_key(item[1]) not in public_keys]
         if visible:
             metadata["hidden_tests_made_public"] = len(visible)
-    return dataclasses.replace(task, public_tests=tuple(public), hidden_tests=tuple(hidden), metadata=metadata)
+    if isinstance(metadata.get("test_sets"), dict):
+        metadata["test_sets"] = _moved_test_sets(metadata["test_sets"], [before for before, _ in public + remaining])
+    return dataclasses.replace(task, public_tests=tuple(test for _, test in public),
+                               hidden_tests=tuple(test for _, test in remaining), metadata=metadata)
+
+
+def _moved_test_sets(test_sets: dict[str, list[int]], order: list[int]) -> dict[str, list[int]]:
+    """Each set's positions after the tests were reordered to `order` (the position each test
+    had before); tests no longer present leave their sets.
+
+    >>> _moved_test_sets({"base": [0, 1], "plus": [2, 3]}, [0, 3, 1])
+    {'base': [0, 2], 'plus': [1]}
+    """
+    after = {before: position for position, before in enumerate(order)}
+    return {name: sorted(after[p] for p in positions if p in after) for name, positions in test_sets.items()}
 
 
 def convert_file(input_path: str | os.PathLike, output_path: str | os.PathLike, options: ConvertOptions, *,

