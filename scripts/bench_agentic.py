@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--split", help="only tasks of this split (e.g. test)")
     parser.add_argument("--limit", type=int, default=500, help="tasks for the loop-overhead part (default 500)")
     parser.add_argument("--max-revisions", type=int, default=2, help="revisions per episode (default 2)")
+    parser.add_argument("--all-turns", action="store_true",
+                        help="loop part: episodes do not stop when public tests pass (every episode uses every turn)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="sandbox workers everywhere")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients (default 8)")
     parser.add_argument("--episodes", type=int, default=2000, help="episodes for the throughput part (default 2000)")
@@ -68,7 +70,8 @@ def bench_loop(args: argparse.Namespace, tmp: Path) -> None:
     split = ["--split", args.split] if args.split else []
     loop_s = _timed([sys.executable, str(SCRIPTS / "run_agentic.py"), "--tasks", args.tasks, *split,
                      "--limit", str(args.limit), "--trace-output", str(traces), "--backend", "mock",
-                     "--max-revisions", str(args.max_revisions), "--workers", str(args.workers), "--quiet"])
+                     "--max-revisions", str(args.max_revisions), "--workers", str(args.workers), "--quiet",
+                     *(["--no-stop-when-public-pass"] if args.all_turns else [])])
     programs, episodes, turns = [], 0, 0
     for record in iter_jsonl(traces):
         episodes += 1
@@ -81,7 +84,7 @@ def bench_loop(args: argparse.Namespace, tmp: Path) -> None:
                       "--samples", str(samples), "--output", str(tmp / "results.jsonl"), "--workers",
                       str(args.workers), "--quiet"])
     print(f"loop: {episodes} episodes, {turns} turns, {len(programs)} programs executed by turns "
-          f"(max {1 + args.max_revisions} turns, mock, stop on public pass)")
+          f"(max {1 + args.max_revisions} turns, mock, {'every turn used' if args.all_turns else 'stop on public pass'})")
     print(f"loop: run_agentic.py {loop_s:.2f} s; execute_samples.py on the same {len(programs)} programs "
           f"{plain_s:.2f} s; ratio {loop_s / plain_s:.2f}x (target <= 1.5x)")
 
