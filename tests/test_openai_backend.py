@@ -259,7 +259,10 @@ class RunRolloutsOpenAITest(ServerTestCase):
             output = Path(tmp) / "openai.jsonl"
             error = {"error": {"message": "max_tokens must be at most 4096", "type": "invalid_request_error"}}
             self.server.script = [("status", 400, error)] * 2
-            result = self.run_rollouts(output, "--model", "tiny-model", "--max-tokens", "99999", "--limit", "2")
+            # one request at a time: the first sample's request is the first to fail, so nothing is
+            # written (with several in flight a later sample may be answered and written first)
+            result = self.run_rollouts(output, "--model", "tiny-model", "--max-tokens", "99999", "--limit", "2",
+                                       "--concurrency", "1")
             self.assertFalse(output.exists())  # nothing written: the empty output is removed
         self.assertEqual(result.returncode, 2)
         self.assertEqual(result.stderr, f"run_rollouts.py: error: openai backend: POST {self.server.base_url}"
