@@ -26,7 +26,8 @@ evaluate() {  # evaluate MODEL_DIR NAME: the locked splits, fixed decoding (T 0.
             --max-tokens 160 --temperature 0.8 --top-p 0.95 --seed 0 --output $O/$name.$split.jsonl \
             --calibration-cache $O/calibration.json --resume --quiet
     done
-    $PY scripts/run_rollouts.py --tasks data/processed/mbpp.codeself.jsonl --split test --backend hf --model "$model" \
+    # MBPP test: the first 64 of its 500 tasks (all 500 did not fit in this session's time; see README)
+    $PY scripts/run_rollouts.py --tasks data/processed/mbpp.codeself.jsonl --split test --limit 64 --backend hf --model "$model" \
         --samples-per-task 1 --max-tokens 160 --temperature 0.8 --top-p 0.95 --seed 0 --output $O/$name.mbpp_test.jsonl \
         --calibration-cache $O/calibration.json --resume --quiet
 }
