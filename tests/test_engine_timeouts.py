@@ -7,7 +7,7 @@ import unittest
 import support  # noqa: F401
 from codeself.datasets.task import Task
 from codeself.execution import ExecutionConfig, Executor
-from codeself.execution.runner import Calibration, timeouts_for
+from codeself.execution.runner import TIMEOUT_SOURCES, Calibration, calibration_timeouts, timeouts_for
 
 EXECUTOR = None
 # Default 30 s: a run that stops within a few seconds proves the calibrated limit was used.
@@ -38,6 +38,15 @@ def sleeper(seconds):
 
 class RuleTest(unittest.TestCase):
     """timeouts_for on literal inputs; config: default 30, backstop 30 (cap 300), x4, floor 0.2."""
+
+    def test_every_source_is_listed(self):
+        made = {timeouts_for(task("t", timeout_s=2.0), CONFIG).source,
+                timeouts_for(task("t", reference_time_s=0.1), CONFIG).source,
+                timeouts_for(task("t"), CONFIG, Calibration(tests_s=(0.1, 0.1))).source,
+                timeouts_for(task("t"), CONFIG).source,
+                timeouts_for(task("t"), CONFIG, Calibration(error="x")).source,
+                calibration_timeouts(task("t"), CONFIG).source}
+        self.assertEqual(made, set(TIMEOUT_SOURCES))
 
     def test_calibrated_per_test_import_and_backstop(self):
         measured = Calibration(import_s=0.01, tests_s=(0.01, 2.0))

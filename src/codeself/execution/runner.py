@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +24,10 @@ from codeself.execution.config import ExecutionConfig
 from codeself.execution.result import ExecutionResult, TestOutcome
 
 MAX_MESSAGE = 300
-_OUTCOME_ERRORS = {"timeout": "Timeout", "died": "ProcessDied", "malformed": "MalformedAnswer",
-                   "worker_died": "ProcessDied", "sandbox": "SandboxError"}
-TIMEOUT_SOURCES = ("task", "reference_time", "calibrated", "default", "default (reference failed calibration)")
+# every value `Timeouts.source` takes; "calibration" is the generous limit of a reference run
+# being timed (never reported in a result: calibration runs return a Calibration, not a verdict)
+TIMEOUT_SOURCES = ("task", "reference_time", "calibrated", "default", "default (reference failed calibration)",
+                   "calibration")
 
 
 @dataclass(frozen=True)
@@ -336,7 +338,7 @@ def stop_reason(reply: dict) -> tuple[str, str, str]:
     if outcome == "timeout":
         return "timeout", "Timeout", "time limit exceeded (killed)"
     signal_number = reply.get("signal")
-    if signal_number == 24:  # SIGXCPU: CPU-time rlimit
+    if signal_number == signal.SIGXCPU:  # CPU-time rlimit
         return "timeout", "Timeout", "CPU time limit exceeded"
     if outcome == "stopped":  # only after a failed test, which _summarise reports first
         return "failed", "NotRun", "stopped after a failed test"
@@ -350,8 +352,6 @@ def stop_reason(reply: dict) -> tuple[str, str, str]:
 
 
 def _signal_name(number: int) -> str:
-    import signal
-
     try:
         return signal.Signals(number).name
     except ValueError:
