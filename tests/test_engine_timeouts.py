@@ -241,7 +241,7 @@ class ClosedExecutorTest(unittest.TestCase):
             list(executor.run_many([(task("example/closed"), "def f(x):\n    return x + 1\n")]))
         with self.assertRaisesRegex(RuntimeError, "closed"):
             executor.call_function("def f(x):\n    return x\n", "f", [[1]], per_call_timeout_s=1.0)
-        self.assertEqual(executor._all, [])  # no worker was respawned
+        self.assertEqual(executor.worker_pids(), [])  # no worker was respawned
 
 
 if __name__ == "__main__":

@@ -95,6 +95,12 @@ class Executor:
             self._all.append(started)
         self._idle.put(started)
 
+    def worker_pids(self) -> list[int]:
+        """Process ids of the workers as started (in namespaces mode each one's real worker is
+        its child), in start order; a replaced worker's id is gone. For tests and measurement."""
+        with self._lock:
+            return [started.process.pid for started in self._all]
+
     def __enter__(self) -> "Executor":
         return self
 
