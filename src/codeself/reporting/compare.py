@@ -12,10 +12,10 @@ byte-identical outputs.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from codeself.datasets.splits import natural_key
 from codeself.jsonl import iter_jsonl_lines, sha256_file
 from codeself.reporting import power, stats
 
@@ -61,12 +61,6 @@ class CompareOptions:
     bootstrap_resamples: int = 2000
     alpha: float = 0.05
     confidence: float = 0.95
-
-
-def natural_key(task_id: str) -> tuple:
-    """Sort key so that Mbpp/2 comes before Mbpp/10."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                 for part in re.split(r"(\d+)", task_id) if part)
 
 
 def _sample_fields(path: Path, line: int, record: dict) -> tuple[str, int | None, str | None, bool, float | None]:
