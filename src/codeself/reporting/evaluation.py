@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from codeself.agents.parsing import PARSE_STATUSES, USABLE_PARSE_STATUSES
+from codeself.parsing import PARSE_STATUSES, USABLE_PARSE_STATUSES
 from codeself.execution.errors import ERROR_CATEGORIES, PASSED_KEY
 from codeself.execution.result import STATUSES
 from codeself.jsonl import iter_jsonl_lines, sha256_file

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from codeself.agents.parsing import PARSE_STATUSES
+from codeself.parsing import PARSE_STATUSES
 from codeself.execution.errors import category_of
 from codeself.execution.result import STATUSES
 

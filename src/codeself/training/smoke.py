@@ -32,7 +32,7 @@ from typing import Any, TextIO
 
 from codeself.agents.backends.base import derive_seed
 from codeself.agents.backends.policy import PolicyBackend
-from codeself.agents.parsing import USABLE_PARSE_STATUSES
+from codeself.parsing import USABLE_PARSE_STATUSES
 from codeself.agents.pipeline import RolloutRun, produce_rollouts
 from codeself.agents.templates import config_hash as rollout_config_hash, load_template
 from codeself.cli import Progress

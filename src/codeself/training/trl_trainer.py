@@ -153,7 +153,7 @@ def scaffold_metrics(task_ids: Sequence[str], records: Sequence[Any], advantages
     `status_counts` counts each completion's execution status, or "no_code" / its parse status
     when nothing was executed.
     """
-    from codeself.agents.parsing import USABLE_PARSE_STATUSES
+    from codeself.parsing import USABLE_PARSE_STATUSES
 
     n = len(records)
     status_counts: dict[str, int] = {}

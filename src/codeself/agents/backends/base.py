@@ -37,7 +37,7 @@ class GenerationRequest:
 @dataclass(frozen=True)
 class Generation:
     completion: str  # the raw text the model produced
-    parse_mode: str = "auto"  # how to parse it (codeself.agents.parsing.PARSE_MODES)
+    parse_mode: str = "auto"  # how to parse it (codeself.parsing.PARSE_MODES)
     metadata: dict[str, Any] = field(default_factory=dict)  # finish_reason, mock_variant, ...
     generation_s: float = 0.0  # wall time attributed to this sample (timing only)
 
