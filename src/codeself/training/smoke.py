@@ -35,7 +35,7 @@ from codeself.agents.backends.policy import PolicyBackend
 from codeself.parsing import USABLE_PARSE_STATUSES
 from codeself.agents.pipeline import RolloutRun, produce_rollouts
 from codeself.agents.templates import config_hash as rollout_config_hash, load_template
-from codeself.cli import Progress
+from codeself.progress import Progress
 from codeself.datasets.task import Task, load_tasks
 from codeself.execution.errors import error_category_counts
 from codeself.jsonl import dumps_record, iter_jsonl, sha256_file, write_json, write_jsonl, write_text
