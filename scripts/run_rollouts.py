@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
-    from codeself.agents.runner import RolloutSettings, format_summary, run_rollouts
+    from codeself.agents.rollout_run import RolloutSettings, format_summary, run_rollouts
 
     options = BackendOptions(
         model=args.model, base_url=args.base_url, api_key_env=args.api_key_env,
