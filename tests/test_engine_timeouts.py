@@ -7,6 +7,7 @@ import unittest
 import support  # noqa: F401
 from codeself.datasets.task import Task
 from codeself.execution import ExecutionConfig, Executor
+from codeself.execution.calibration import CalibrationCache
 from codeself.execution.runner import TIMEOUT_SOURCES, Calibration, calibration_timeouts, timeouts_for
 
 EXECUTOR = None
@@ -228,6 +229,21 @@ class CalibrationCacheFileTest(unittest.TestCase):
                 Executor(self.config(path))
             with open(path, encoding="utf-8") as handle:
                 self.assertEqual(handle.read(), '{"task_id": "x"}\n')
+
+
+class CalibrationCacheTest(unittest.TestCase):
+    def test_lru_and_one_measurement_per_key(self):
+        cache = CalibrationCache(size=2)
+        one, two = Calibration(tests_s=(1.0,)), Calibration(tests_s=(2.0,))
+        self.assertIs(cache.get_or_measure(("a", "d"), lambda: one), one)
+        self.assertIs(cache.get_or_measure(("a", "d"), lambda: two), one)  # kept: not measured again
+        cache.get_or_measure(("b", "d"), lambda: two)
+        cache.get_or_measure(("c", "d"), lambda: two)  # size 2: evicts "a", the least recently used
+        self.assertIs(cache.get_or_measure(("a", "d"), lambda: two), two)
+        self.assertEqual(cache.runs, 4)  # a, b, c, a again
+        with self.assertRaises(ZeroDivisionError):
+            cache.get_or_measure(("x", "d"), lambda: 1 / 0)
+        self.assertIs(cache.get_or_measure(("x", "d"), lambda: one), one)  # a failed measurement is not kept
 
 
 class ClosedExecutorTest(unittest.TestCase):

@@ -16,16 +16,16 @@ import queue
 import threading
 import time
 import weakref
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from codeself.datasets.task import Task
 from codeself.execution import codec, runner
-from codeself.execution.calibration import CalibrationStore
-from codeself.execution.config import EXECUTORS, SANDBOXES, ExecutionConfig  # noqa: F401 - re-exported
+from codeself.execution.calibration import CalibrationCache, CalibrationStore
+from codeself.execution.config import EXECUTORS, SANDBOXES, ExecutionConfig  # noqa: F401 - EXECUTORS, SANDBOXES re-exported
 from codeself.execution.result import ExecutionResult
 from codeself.execution.worker_handle import Worker, WorkerDied, stop_workers
 
@@ -51,21 +51,18 @@ class Executor:
         self._closed = False
         self._owner_pid = os.getpid()  # a forked copy of the caller must not share our pipes
         self._lock = threading.Lock()
-        self._calibrated: OrderedDict[tuple[str, str], runner.Calibration] = OrderedDict()
-        self._calibrating: dict[tuple[str, str], Future] = {}  # in flight: later callers wait on it
-        self.calibration_runs = 0
+        self._calibrations = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._all: list[Worker] = []
         # Workers also stop when the caller exits (their pipes close); the finalizer covers an
         # Executor dropped without close() in a long-running caller, or failing half-started.
         self._finalizer = weakref.finalize(self, stop_workers, self._all, self._owner_pid)
-        self._store: CalibrationStore | None = None
         try:
             first = self._start_first()
             self.isolation: str = first.hello["isolation"]
             self._sandbox = self.isolation
             if self.config.calibration_cache:
-                self._store = CalibrationStore(self.config.calibration_cache, self.isolation)
+                self._calibrations.store = CalibrationStore(self.config.calibration_cache, self.isolation)
             for _ in range(self.config.workers - 1):
                 self._add(self._spawn())
         except BaseException:
@@ -117,9 +114,10 @@ class Executor:
             self._closed = True
         if hasattr(self, "_finalizer"):
             self._finalizer()
-        if getattr(self, "_store", None) is not None and os.getpid() == self._owner_pid:
+        store = self._calibrations.store if hasattr(self, "_calibrations") else None
+        if store is not None and os.getpid() == self._owner_pid:
             try:
-                self._store.save()
+                store.save()
             except (OSError, ValueError) as error:
                 import warnings
 
@@ -188,43 +186,13 @@ class Executor:
 
     def _calibration(self, task: Task) -> runner.Calibration:
         """The cached measurement, or this thread measures it while others wanting it wait."""
-        self._check_usable()  # before the lock: a forked copy may have inherited it held
+        self._check_usable()  # before the cache's lock: a forked copy may have inherited it held
         key = (task.task_id, _calibration_digest(task))
-        with self._lock:
-            found = self._calibrated.get(key)
-            if found is None and self._store is not None:
-                found = self._store.get(*key)
-                if found is not None:
-                    self._remember(key, found)
-            if found is not None:
-                self._calibrated.move_to_end(key)
-                return found
-            waiting = self._calibrating.get(key)
-            if waiting is None:
-                mine = self._calibrating[key] = Future()
-                self.calibration_runs += 1
-        if waiting is not None:
-            return waiting.result()
-        try:
-            measured = self._measure_reference(task)
-        except BaseException as error:
-            with self._lock:
-                del self._calibrating[key]
-            mine.set_exception(error)
-            raise
-        with self._lock:
-            self._remember(key, measured)
-            del self._calibrating[key]
-        if self._store is not None:
-            self._store.put(*key, measured)
-        mine.set_result(measured)
-        return measured
+        return self._calibrations.get_or_measure(key, lambda: self._measure_reference(task))
 
-    def _remember(self, key: tuple[str, str], calibration: runner.Calibration) -> None:
-        """Into the in-memory LRU (caller holds the lock)."""
-        self._calibrated[key] = calibration
-        while len(self._calibrated) > self.CALIBRATION_CACHE_SIZE:
-            self._calibrated.popitem(last=False)
+    @property
+    def calibration_runs(self) -> int:
+        return self._calibrations.runs
 
     def _measure_reference(self, task: Task) -> runner.Calibration:
         program = task.reference_solution
