@@ -7,6 +7,7 @@ never see a traceback for bad input.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 
@@ -14,8 +15,8 @@ from collections.abc import Callable
 from codeself.jsonl import refuse_overwriting_input
 from codeself.progress import Progress
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_USER_ERROR", "Progress", "add_execution_flags", "execution_placement",
-           "refuse_overwriting_input", "run_main"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_USER_ERROR", "Progress", "add_dataclass_flags", "add_execution_flags",
+           "dataclass_from_args", "execution_placement", "refuse_overwriting_input", "run_main"]
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -35,6 +36,35 @@ def run_main(
         message = str(error) or type(error).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
+
+
+def add_dataclass_flags(parser, cls, *, help_overrides: dict[str, str] | None = None) -> None:
+    """One flag per field of the dataclass `cls`, on `parser` (or an argument group): the name
+    is `--field-name` unless the field's metadata gives "flag"; the help is the metadata's
+    "help" (or `help_overrides[field]`) plus the field's default; the type is the annotation's
+    (float, int, else str). `dataclass_from_args` reads them back."""
+    for spec in dataclasses.fields(cls):
+        text = (help_overrides or {}).get(spec.name, spec.metadata.get("help", ""))
+        if spec.default is not None:
+            text += f" (default {spec.default})"
+        parser.add_argument(_flag(spec), dest=_dest(spec), type=_TYPES.get(str(spec.type).split(" ")[0], str),
+                            default=spec.default, help=text)
+
+
+def dataclass_from_args(cls, args):
+    """The `cls` instance the flags of `add_dataclass_flags(parser, cls)` describe."""
+    return cls(**{spec.name: getattr(args, _dest(spec)) for spec in dataclasses.fields(cls)})
+
+
+_TYPES = {"float": float, "int": int}  # by annotation ("float | None" -> float); others are str
+
+
+def _flag(spec) -> str:
+    return spec.metadata.get("flag") or "--" + spec.name.replace("_", "-")
+
+
+def _dest(spec) -> str:
+    return _flag(spec).lstrip("-").replace("-", "_")
 
 
 def add_execution_flags(parser, *, stop_at_first_failure: bool = True) -> None:

@@ -55,8 +55,8 @@ class HFBackend(Backend):
     tasks_per_batch = 32  # tasks per `generate` call; their samples are decoded together in chunks of max_batch_rows
     max_batch_rows = 32  # samples decoded in one batch at most (throughput vs memory on CPU)
 
-    def __init__(self, model: str | None = None, *, temperature: float = 0.8, top_p: float = 0.95,
-                 max_tokens: int = 512, loaded: tuple[Any, Any] | None = None) -> None:
+    def __init__(self, model: str | None = None, *, temperature: float = BackendOptions.temperature,
+                 top_p: float = BackendOptions.top_p, max_tokens: int = BackendOptions.max_tokens, loaded: tuple[Any, Any] | None = None) -> None:
         """`loaded` = (model, tokenizer) already in memory (a trainer validating its policy)."""
         require_transformers()
         super().__init__(model=model or DEFAULT_GGUF_FILE)
