@@ -30,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0,
                         help="run seed; every random choice derives from it (default 0)")
     parser.add_argument("--workers", type=int, help="sandbox worker processes (default: CPU count)")
-    parser.add_argument("--timeout-s", type=float,
+    parser.add_argument("--timeout-s", "--timeout", dest="timeout_s", type=float,
                         help="per-test timeout for tasks that set none and have no reference solution to "
-                             "calibrate from (default: the executor's, 5 s)")
+                             "calibrate from (default: the executor's, 5 s; --timeout is the same flag, as in "
+                             "execute_samples.py)")
     add_execution_flags(parser)
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run: keep existing records, add the missing ones")
