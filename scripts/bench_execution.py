@@ -153,7 +153,7 @@ def stage_cpu(executor: Executor) -> tuple[float, float, float] | None:
     workers = programs = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     try:
-        stack = [started.process.pid for started in executor._all]  # noqa: SLF001 - measurement only
+        stack = executor.worker_pids()
         while stack:
             pid = stack.pop()
             with open(f"/proc/{pid}/stat") as handle:
@@ -203,10 +203,10 @@ def _worker_pids(executor: Executor) -> list[int]:
     """The started worker processes and their direct children (in namespaces mode the real
     worker is a child of the one started); program children are a level further down."""
     pids = []
-    for started in executor._all:  # noqa: SLF001 - measurement only
-        pids.append(started.process.pid)
+    for pid in executor.worker_pids():
+        pids.append(pid)
         try:
-            with open(f"/proc/{started.process.pid}/task/{started.process.pid}/children") as handle:
+            with open(f"/proc/{pid}/task/{pid}/children") as handle:
                 pids.extend(int(child) for child in handle.read().split())
         except (OSError, ValueError):
             pass

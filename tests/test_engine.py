@@ -24,6 +24,19 @@ def tearDownModule():
     EXECUTOR.close()
 
 
+def wait_until_dead(pid, limit_s=10.0):
+    """Until `pid` is a zombie or gone (its parent, the Executor, reaps it later)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return
+        except OSError:
+            return
+        time.sleep(0.01)
+
+
 def task(public=("assert add(1, 2) == 3",), hidden=("assert add(2, 2) == 4", "assert add(-1, 1) == 0"),
          setup="", starter="", **metadata):
     return Task(task_id="example/add", source="example", prompt="", entry_point="add", starter_code=starter,
@@ -290,8 +303,9 @@ class CallFunctionTest(unittest.TestCase):
 class RecoveryTest(unittest.TestCase):
     def test_dead_worker_is_replaced(self):
         with Executor(ExecutionConfig(workers=1, timeout_s=2.0)) as executor:
-            os.kill(executor._all[0].process.pid, signal.SIGKILL)
-            executor._all[0].process.wait()
+            pid = executor.worker_pids()[0]
+            os.kill(pid, signal.SIGKILL)
+            wait_until_dead(pid)
             first = executor.run(task(), GOOD)
             self.assertEqual((first.status, first.error_type), ("runtime_error", "ProcessDied"))
             self.assertTrue(executor.run(task(), GOOD).passed)

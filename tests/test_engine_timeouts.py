@@ -7,7 +7,8 @@ import unittest
 import support  # noqa: F401
 from codeself.datasets.task import Task
 from codeself.execution import ExecutionConfig, Executor
-from codeself.execution.runner import Calibration, timeouts_for
+from codeself.execution.calibration import CalibrationCache
+from codeself.execution.runner import TIMEOUT_SOURCES, Calibration, calibration_timeouts, timeouts_for
 
 EXECUTOR = None
 # Default 30 s: a run that stops within a few seconds proves the calibrated limit was used.
@@ -38,6 +39,15 @@ def sleeper(seconds):
 
 class RuleTest(unittest.TestCase):
     """timeouts_for on literal inputs; config: default 30, backstop 30 (cap 300), x4, floor 0.2."""
+
+    def test_every_source_is_listed(self):
+        made = {timeouts_for(task("t", timeout_s=2.0), CONFIG).source,
+                timeouts_for(task("t", reference_time_s=0.1), CONFIG).source,
+                timeouts_for(task("t"), CONFIG, Calibration(tests_s=(0.1, 0.1))).source,
+                timeouts_for(task("t"), CONFIG).source,
+                timeouts_for(task("t"), CONFIG, Calibration(error="x")).source,
+                calibration_timeouts(task("t"), CONFIG).source}
+        self.assertEqual(made, set(TIMEOUT_SOURCES))
 
     def test_calibrated_per_test_import_and_backstop(self):
         measured = Calibration(import_s=0.01, tests_s=(0.01, 2.0))
@@ -221,6 +231,21 @@ class CalibrationCacheFileTest(unittest.TestCase):
                 self.assertEqual(handle.read(), '{"task_id": "x"}\n')
 
 
+class CalibrationCacheTest(unittest.TestCase):
+    def test_lru_and_one_measurement_per_key(self):
+        cache = CalibrationCache(size=2)
+        one, two = Calibration(tests_s=(1.0,)), Calibration(tests_s=(2.0,))
+        self.assertIs(cache.get_or_measure(("a", "d"), lambda: one), one)
+        self.assertIs(cache.get_or_measure(("a", "d"), lambda: two), one)  # kept: not measured again
+        cache.get_or_measure(("b", "d"), lambda: two)
+        cache.get_or_measure(("c", "d"), lambda: two)  # size 2: evicts "a", the least recently used
+        self.assertIs(cache.get_or_measure(("a", "d"), lambda: two), two)
+        self.assertEqual(cache.runs, 4)  # a, b, c, a again
+        with self.assertRaises(ZeroDivisionError):
+            cache.get_or_measure(("x", "d"), lambda: 1 / 0)
+        self.assertIs(cache.get_or_measure(("x", "d"), lambda: one), one)  # a failed measurement is not kept
+
+
 class ClosedExecutorTest(unittest.TestCase):
     def test_run_after_close_raises_and_starts_nothing(self):
         executor = Executor(ExecutionConfig(workers=1, timeout_s=2.0))
@@ -232,7 +257,7 @@ class ClosedExecutorTest(unittest.TestCase):
             list(executor.run_many([(task("example/closed"), "def f(x):\n    return x + 1\n")]))
         with self.assertRaisesRegex(RuntimeError, "closed"):
             executor.call_function("def f(x):\n    return x\n", "f", [[1]], per_call_timeout_s=1.0)
-        self.assertEqual(executor._all, [])  # no worker was respawned
+        self.assertEqual(executor.worker_pids(), [])  # no worker was respawned
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ class HostileBatchBase:
         config = ExecutionConfig(workers=2, sandbox=cls.sandbox, timeout_s=1.0, program_timeout_s=4.0,
                                  memory_mb=512, static_scan=False, **cls.config_overrides)
         cls.executor = Executor(config)
-        cls.worker_pids = sorted(w.process.pid for w in cls.executor._all)
+        cls.worker_pids = sorted(cls.executor.worker_pids())
         cls.programs = cls.hostile_programs()
         started = time.monotonic()
         cls.results = dict(zip(cls.programs, cls.executor.run_many(cls.programs.values())))
@@ -253,7 +253,7 @@ class HostileBatchBase:
         # worker (+ its waiting child; under bwrap also bubblewrap's own pid-1 process)
         idle = {"namespaces": 2, "bwrap": 3}.get(self.executor.isolation, 1)
         for _ in range(50):
-            counts = [len(descendants(w.process.pid)) for w in self.executor._all]
+            counts = [len(descendants(pid)) for pid in self.executor.worker_pids()]
             if all(count <= idle for count in counts):
                 break
             time.sleep(0.05)
@@ -307,7 +307,7 @@ class HostileNamespacesTest(HostileBatchBase, unittest.TestCase):
 
     def test_no_program_could_kill_its_worker(self):
         # kill(getppid()), kill(0, SIGKILL), signal games: none reaches a worker here
-        self.assertEqual(sorted(w.process.pid for w in self.executor._all), self.worker_pids)
+        self.assertEqual(sorted(self.executor.worker_pids()), self.worker_pids)
 
     def test_no_network(self):
         with socket.socket() as server:

@@ -3,8 +3,8 @@ import unittest
 
 import support
 
-from codeself.agents import parsing
-from codeself.agents.parsing import (PARSE_STATUSES, USABLE_PARSE_STATUSES, ParseResult, compiles,
+from codeself import parsing
+from codeself.parsing import (PARSE_STATUSES, USABLE_PARSE_STATUSES, ParseResult, compiles,
                                      defines_entry_point, find_fenced_blocks, parse_completion,
                                      strip_chat_noise)
 

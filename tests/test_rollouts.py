@@ -9,7 +9,7 @@ from codeself.agents.parsing import ParseResult
 from codeself.agents.pipeline import not_executed_result
 from codeself.agents.rollout import Rollout, rollout_id
 from codeself.agents.rollout_output import RolloutWriter, read_done, sidecar_path
-from codeself.agents.runner import RolloutSettings, run_rollouts
+from codeself.agents.rollout_run import RolloutSettings, run_rollouts
 from codeself.datasets.task import Task
 from codeself.execution.result import ExecutionResult, TestOutcome
 

@@ -7,9 +7,16 @@ never see a traceback for bad input.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+
+# library code (agents, training) imports these from their own modules, not from the CLI layer
+from codeself.jsonl import refuse_overwriting_input
+from codeself.progress import Progress
+
+__all__ = ["EXIT_INTERRUPTED", "EXIT_USER_ERROR", "Progress", "add_dataclass_flags", "add_execution_flags",
+           "dataclass_from_args", "execution_placement", "refuse_overwriting_input", "run_main"]
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -29,6 +36,35 @@ def run_main(
         message = str(error) or type(error).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
+
+
+def add_dataclass_flags(parser, cls, *, help_overrides: dict[str, str] | None = None) -> None:
+    """One flag per field of the dataclass `cls`, on `parser` (or an argument group): the name
+    is `--field-name` unless the field's metadata gives "flag"; the help is the metadata's
+    "help" (or `help_overrides[field]`) plus the field's default; the type is the annotation's
+    (float, int, else str). `dataclass_from_args` reads them back."""
+    for spec in dataclasses.fields(cls):
+        text = (help_overrides or {}).get(spec.name, spec.metadata.get("help", ""))
+        if spec.default is not None:
+            text += f" (default {spec.default})"
+        parser.add_argument(_flag(spec), dest=_dest(spec), type=_TYPES.get(str(spec.type).split(" ")[0], str),
+                            default=spec.default, help=text)
+
+
+def dataclass_from_args(cls, args):
+    """The `cls` instance the flags of `add_dataclass_flags(parser, cls)` describe."""
+    return cls(**{spec.name: getattr(args, _dest(spec)) for spec in dataclasses.fields(cls)})
+
+
+_TYPES = {"float": float, "int": int}  # by annotation ("float | None" -> float); others are str
+
+
+def _flag(spec) -> str:
+    return spec.metadata.get("flag") or "--" + spec.name.replace("_", "-")
+
+
+def _dest(spec) -> str:
+    return _flag(spec).lstrip("-").replace("-", "_")
 
 
 def add_execution_flags(parser, *, stop_at_first_failure: bool = True) -> None:
@@ -59,61 +95,3 @@ def execution_placement(args) -> dict[str, str]:
     if args.ray_address and args.executor != "ray":
         raise ValueError("--ray-address needs --executor ray")
     return {"executor": args.executor, "ray_address": args.ray_address}
-
-
-def refuse_overwriting_input(inputs: Sequence[str], output: str) -> None:
-    """Writing to the file being read would destroy it half-way; refuse up front."""
-    from codeself.jsonl import same_file
-
-    for path in inputs:
-        if same_file(path, output):
-            raise ValueError(f"--output {output} is also an input; choose another output path")
-
-
-class Progress:
-    """A one-line stderr progress meter: `label: count/total rate/s ETA`.
-
-    Redrawn at most every `interval` seconds; silent when `quiet`. Uses only stderr so that
-    stdout stays machine-readable.
-    """
-
-    def __init__(self, label: str, total: int | None = None, *, quiet: bool = False,
-                 interval: float = 0.5, stream=None) -> None:
-        self.label = label
-        self.total = total
-        self.quiet = quiet
-        self.interval = interval
-        self.stream = stream if stream is not None else sys.stderr
-        self.count = 0
-        self._start = time.monotonic()
-        self._last_draw = 0.0
-
-    def update(self, increment: int = 1) -> None:
-        self.count += increment
-        now = time.monotonic()
-        if not self.quiet and now - self._last_draw >= self.interval:
-            self._last_draw = now
-            self._draw(now, end="\r")
-
-    def close(self) -> None:
-        if not self.quiet:
-            self._draw(time.monotonic(), end="\n")
-
-    def __enter__(self) -> "Progress":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _draw(self, now: float, end: str) -> None:
-        self.stream.write(self.format_line(now - self._start) + end)
-        self.stream.flush()
-
-    def format_line(self, elapsed: float) -> str:
-        """The meter's text after `elapsed` seconds, e.g. `convert: 50/200 25.0/s ETA 6s`."""
-        rate = self.count / elapsed if elapsed > 0 else 0.0
-        if self.total is None:
-            return f"{self.label}: {self.count} {rate:.1f}/s {elapsed:.0f}s"
-        remaining = self.total - self.count
-        eta = f"{remaining / rate:.0f}s" if rate > 0 else "?"
-        return f"{self.label}: {self.count}/{self.total} {rate:.1f}/s ETA {eta}"

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -155,3 +155,10 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     if a.exists() and b.exists():
         return os.path.samefile(a, b)
     return a.resolve() == b.resolve()
+
+
+def refuse_overwriting_input(inputs: Sequence[str], output: str) -> None:
+    """Writing to the file being read would destroy it half-way; refuse up front."""
+    for path in inputs:
+        if same_file(path, output):
+            raise ValueError(f"--output {output} is also an input; choose another output path")

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from codeself.agents.backends.base import Backend, Generation, GenerationRequest
-from codeself.agents.parsing import ParseResult, parse_completion
+from codeself.parsing import ParseResult, parse_completion
 from codeself.agents.rollout import Rollout, rollout_id
 from codeself.agents.templates import PromptTemplate, render_prompt
 from codeself.datasets.task import Task

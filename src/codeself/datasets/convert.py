@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codeself.datasets.evalplus import ComputeExpected, convert_evalplus, parse_evalplus
+from codeself.datasets.evalplus import parse_evalplus
+from codeself.datasets.evalplus_tests import ComputeExpected, convert_evalplus
 from codeself.datasets.humaneval import humaneval_to_task, iter_humaneval_records
 from codeself.datasets.mbpp import iter_mbpp_records, mbpp_to_task
 from codeself.datasets.snippets import collapse_whitespace, leak_reason, snippet_key

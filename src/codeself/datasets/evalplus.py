@@ -4,15 +4,16 @@ EvalPlus files hold test *inputs* only; expected outputs come from running the r
 solution, which needs the sandbox. So conversion has two halves: `parse_evalplus` (pure:
 re-types inputs exactly as EvalPlus's own MBPP loader does, because JSON cannot hold tuples,
 sets or complex numbers and the reference must see the same values as the candidate) and
-`convert_evalplus`, which takes the expected-output function as a parameter. Inputs whose
-expected value cannot be materialised (reference error, timeout, value too large) are
+`evalplus_tests.convert_evalplus`, which takes the expected-output function as a
+parameter (it lives there so this module never imports that one: no import cycle). Inputs
+whose expected value cannot be materialised (reference error, timeout, value too large) are
 listed in metadata, never dropped silently.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,30 +175,3 @@ def evalplus_problem(record: dict[str, Any]) -> EvalPlusProblem:
         assertion=record.get("assertion") or "", notes=tuple(notes),
         extra_fields={k: v for k, v in record.items() if k not in _KNOWN},
     )
-
-
-ComputeExpected = Callable[[EvalPlusProblem], list]
-
-
-def convert_evalplus(problems, compute_expected: ComputeExpected, *, public_count: int = 1,
-                     on_skip: Callable[[str, str], None] | None = None) -> Iterator:
-    """Yield one Task per problem, tests built from the reference's outputs.
-
-    `compute_expected(problem)` runs `problem.expected_program` on each input of
-    `problem.all_inputs` and returns one outcome per input with attributes `ok`, `value`,
-    `error_type`, `message` (the sandbox's CallOutcome).
-    A problem none of whose inputs gives a usable expected value cannot become a task:
-    `on_skip(task_id, reason)` is told (it must record it); without `on_skip` it is an error.
-    """
-    from codeself.datasets.evalplus_tests import UnmaterialisedTask, build_task
-
-    for problem in problems:
-        outcomes = compute_expected(problem)
-        if len(outcomes) != len(problem.all_inputs):
-            raise ValueError(f"{problem.task_id}: got {len(outcomes)} outcomes for {len(problem.all_inputs)} inputs")
-        try:
-            yield build_task(problem, outcomes, public_count=public_count)
-        except UnmaterialisedTask as error:
-            if on_skip is None:
-                raise
-            on_skip(f"{problem.dataset}plus/{problem.number}", str(error))

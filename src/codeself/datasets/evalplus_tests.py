@@ -9,6 +9,7 @@ evalplus/eval/__init__.py), and the oracle used is recorded in metadata.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from codeself.datasets.evalplus import NOT_NONE_ENTRY_POINTS, EvalPlusProblem
@@ -171,3 +172,28 @@ def _metadata(problem: EvalPlusProblem, oracle: str, atol: float, outcomes: list
     if problem.extra_fields:
         metadata["extra_fields"] = problem.extra_fields
     return metadata
+
+
+ComputeExpected = Callable[[EvalPlusProblem], list]
+
+
+def convert_evalplus(problems, compute_expected: ComputeExpected, *, public_count: int = 1,
+                     on_skip: Callable[[str, str], None] | None = None) -> Iterator:
+    """Yield one Task per problem, tests built from the reference's outputs.
+
+    `compute_expected(problem)` runs `problem.expected_program` on each input of
+    `problem.all_inputs` and returns one outcome per input with attributes `ok`, `value`,
+    `error_type`, `message` (the sandbox's CallOutcome).
+    A problem none of whose inputs gives a usable expected value cannot become a task:
+    `on_skip(task_id, reason)` is told (it must record it); without `on_skip` it is an error.
+    """
+    for problem in problems:
+        outcomes = compute_expected(problem)
+        if len(outcomes) != len(problem.all_inputs):
+            raise ValueError(f"{problem.task_id}: got {len(outcomes)} outcomes for {len(problem.all_inputs)} inputs")
+        try:
+            yield build_task(problem, outcomes, public_count=public_count)
+        except UnmaterialisedTask as error:
+            if on_skip is None:
+                raise
+            on_skip(f"{problem.dataset}plus/{problem.number}", str(error))

@@ -24,6 +24,9 @@ import platform
 import sys
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
 
 from codeself.execution.runner import Calibration
 
@@ -80,6 +83,59 @@ class CalibrationStore:
 
     def _key(self, task_id: str, digest: str) -> str:
         return f"{self.prefix}{task_id}:{digest}"
+
+
+class CalibrationCache:
+    """An Executor's measured reference times by (task_id, digest): an in-memory LRU of `size`
+    entries in front of the optional on-disk `store`. Thread-safe; a key is measured by one
+    caller at a time while the others wanting it wait for that measurement. `runs` counts
+    the measurements made (what `Executor.calibration_runs` reports)."""
+
+    def __init__(self, size: int, store: CalibrationStore | None = None) -> None:
+        self.size = size
+        self.store = store
+        self.runs = 0
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[tuple[str, str], Calibration] = OrderedDict()
+        self._pending: dict[tuple[str, str], Future] = {}  # in flight: later callers wait on it
+
+    def get_or_measure(self, key: tuple[str, str], measure: Callable[[], Calibration]) -> Calibration:
+        """The cached measurement for `key`, or `measure()`'s, kept (a failed one too)."""
+        with self._lock:
+            found = self._kept.get(key)
+            if found is None and self.store is not None:
+                found = self.store.get(*key)
+                if found is not None:
+                    self._remember(key, found)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+            waiting = self._pending.get(key)
+            if waiting is None:
+                mine = self._pending[key] = Future()
+                self.runs += 1
+        if waiting is not None:
+            return waiting.result()
+        try:
+            measured = measure()
+        except BaseException as error:
+            with self._lock:
+                del self._pending[key]
+            mine.set_exception(error)
+            raise
+        with self._lock:
+            self._remember(key, measured)
+            del self._pending[key]
+        if self.store is not None:
+            self.store.put(*key, measured)
+        mine.set_result(measured)
+        return measured
+
+    def _remember(self, key: tuple[str, str], calibration: Calibration) -> None:
+        """Into the LRU (caller holds the lock)."""
+        self._kept[key] = calibration
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
 
 
 def _load(path: str) -> dict[str, dict]:

@@ -16,66 +16,18 @@ import queue
 import threading
 import time
 import weakref
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from codeself.datasets.task import Task
 from codeself.execution import codec, runner
-from codeself.execution.calibration import CalibrationStore
+from codeself.execution.calibration import CalibrationCache, CalibrationStore
+from codeself.execution.config import EXECUTORS, SANDBOXES, ExecutionConfig  # noqa: F401 - EXECUTORS, SANDBOXES re-exported
 from codeself.execution.result import ExecutionResult
 from codeself.execution.worker_handle import Worker, WorkerDied, stop_workers
-
-SANDBOXES = ("auto", "namespaces", "rlimits", "bwrap")
-EXECUTORS = ("local", "ray")  # where programs run: this machine, or Ray actors (docs/scaling.md)
-
-
-@dataclass(frozen=True)
-class ExecutionConfig:
-    """Limits and pool size; every field is documented in docs/schemas.md, "Execution results"."""
-
-    workers: int = os.cpu_count() or 1  # warm worker processes
-    sandbox: str = "auto"  # auto | namespaces | rlimits | bwrap
-    timeout_s: float = 5.0  # default per-test (and import) wall timeout when the task has none
-    program_timeout_s: float = 30.0  # whole-program backstop
-    memory_mb: int = 1024  # address-space limit per program, above the worker's own size
-    max_output_bytes: int = 64 * 1024  # captured stdout/stderr tail per program
-    max_value_bytes: int = codec.DEFAULT_MAX_BYTES  # largest encoded value a probe may return
-    max_program_bytes: int = 1 << 20  # larger programs are refused without running
-    max_file_mb: int = 16  # RLIMIT_FSIZE
-    scratch_mb: int = 64  # size of the per-program tmpfs (namespaces mode)
-    max_processes: int = 32  # RLIMIT_NPROC
-    static_scan: bool = True  # refuse clearly hostile programs before running (status blocked)
-    timeout_factor: float = 4.0  # per-test timeout = max(floor, factor x reference time) ...
-    timeout_floor_s: float = 1.0  # ... when the reference's time is known or measured
-    calibrate_timeouts: bool = True  # time a task's reference solution once, at first use
-    calibration_timeout_s: float = 60.0  # per-phase limit while timing the reference
-    max_program_timeout_s: float = 300.0  # cap on a backstop raised to cover scaled limits
-    calibration_cache: str = ""  # JSON file keeping calibrations across runs ("" = this Executor only)
-    stop_at_first_failure: bool = False  # judge tests as they come; stop a program at its first failed test
-    executor: str = "local"  # local | ray: run on this machine, or on a Ray cluster's actors (distributed extra)
-    ray_address: str = ""  # executor "ray": cluster address HOST:PORT ("" = start a local Ray instance for the run)
-
-    def __post_init__(self) -> None:
-        if self.executor not in EXECUTORS:
-            raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
-        if self.ray_address and self.executor != "ray":
-            raise ValueError("ray_address is only used with executor 'ray' (--executor ray)")
-        if self.sandbox not in SANDBOXES:
-            raise ValueError(f"sandbox must be one of {', '.join(SANDBOXES)}, got {self.sandbox!r}")
-        if self.workers < 1:
-            raise ValueError(f"workers must be >= 1, got {self.workers}")
-        for name in ("timeout_s", "program_timeout_s", "timeout_floor_s", "calibration_timeout_s"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not self.timeout_factor >= 1:
-            raise ValueError(f"timeout_factor must be >= 1 (the reference must fit), got {self.timeout_factor}")
-        if not self.max_program_timeout_s >= self.program_timeout_s:
-            raise ValueError(f"max_program_timeout_s ({self.max_program_timeout_s}) must be >= "
-                             f"program_timeout_s ({self.program_timeout_s})")
-
 
 @dataclass(frozen=True)
 class CallOutcome:
@@ -99,21 +51,18 @@ class Executor:
         self._closed = False
         self._owner_pid = os.getpid()  # a forked copy of the caller must not share our pipes
         self._lock = threading.Lock()
-        self._calibrated: OrderedDict[tuple[str, str], runner.Calibration] = OrderedDict()
-        self._calibrating: dict[tuple[str, str], Future] = {}  # in flight: later callers wait on it
-        self.calibration_runs = 0
+        self._calibrations = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._all: list[Worker] = []
         # Workers also stop when the caller exits (their pipes close); the finalizer covers an
         # Executor dropped without close() in a long-running caller, or failing half-started.
         self._finalizer = weakref.finalize(self, stop_workers, self._all, self._owner_pid)
-        self._store: CalibrationStore | None = None
         try:
             first = self._start_first()
             self.isolation: str = first.hello["isolation"]
             self._sandbox = self.isolation
             if self.config.calibration_cache:
-                self._store = CalibrationStore(self.config.calibration_cache, self.isolation)
+                self._calibrations.store = CalibrationStore(self.config.calibration_cache, self.isolation)
             for _ in range(self.config.workers - 1):
                 self._add(self._spawn())
         except BaseException:
@@ -143,6 +92,12 @@ class Executor:
             self._all.append(started)
         self._idle.put(started)
 
+    def worker_pids(self) -> list[int]:
+        """Process ids of the workers as started (in namespaces mode each one's real worker is
+        its child), in start order; a replaced worker's id is gone. For tests and measurement."""
+        with self._lock:
+            return [started.process.pid for started in self._all]
+
     def __enter__(self) -> "Executor":
         return self
 
@@ -159,9 +114,10 @@ class Executor:
             self._closed = True
         if hasattr(self, "_finalizer"):
             self._finalizer()
-        if getattr(self, "_store", None) is not None and os.getpid() == self._owner_pid:
+        store = self._calibrations.store if hasattr(self, "_calibrations") else None
+        if store is not None and os.getpid() == self._owner_pid:
             try:
-                self._store.save()
+                store.save()
             except (OSError, ValueError) as error:
                 import warnings
 
@@ -230,43 +186,13 @@ class Executor:
 
     def _calibration(self, task: Task) -> runner.Calibration:
         """The cached measurement, or this thread measures it while others wanting it wait."""
-        self._check_usable()  # before the lock: a forked copy may have inherited it held
+        self._check_usable()  # before the cache's lock: a forked copy may have inherited it held
         key = (task.task_id, _calibration_digest(task))
-        with self._lock:
-            found = self._calibrated.get(key)
-            if found is None and self._store is not None:
-                found = self._store.get(*key)
-                if found is not None:
-                    self._remember(key, found)
-            if found is not None:
-                self._calibrated.move_to_end(key)
-                return found
-            waiting = self._calibrating.get(key)
-            if waiting is None:
-                mine = self._calibrating[key] = Future()
-                self.calibration_runs += 1
-        if waiting is not None:
-            return waiting.result()
-        try:
-            measured = self._measure_reference(task)
-        except BaseException as error:
-            with self._lock:
-                del self._calibrating[key]
-            mine.set_exception(error)
-            raise
-        with self._lock:
-            self._remember(key, measured)
-            del self._calibrating[key]
-        if self._store is not None:
-            self._store.put(*key, measured)
-        mine.set_result(measured)
-        return measured
+        return self._calibrations.get_or_measure(key, lambda: self._measure_reference(task))
 
-    def _remember(self, key: tuple[str, str], calibration: runner.Calibration) -> None:
-        """Into the in-memory LRU (caller holds the lock)."""
-        self._calibrated[key] = calibration
-        while len(self._calibrated) > self.CALIBRATION_CACHE_SIZE:
-            self._calibrated.popitem(last=False)
+    @property
+    def calibration_runs(self) -> int:
+        return self._calibrations.runs
 
     def _measure_reference(self, task: Task) -> runner.Calibration:
         program = task.reference_solution

@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 from dataclasses import dataclass
 from typing import Any
 
 from codeself.datasets.task import Task
 from codeself.execution import codec, programs
 from codeself.execution.assertions import SplitTest, split_test
+from codeself.execution.config import ExecutionConfig
 from codeself.execution.result import ExecutionResult, TestOutcome
 
 MAX_MESSAGE = 300
-_OUTCOME_ERRORS = {"timeout": "Timeout", "died": "ProcessDied", "malformed": "MalformedAnswer",
-                   "worker_died": "ProcessDied", "sandbox": "SandboxError"}
-TIMEOUT_SOURCES = ("task", "reference_time", "calibrated", "default", "default (reference failed calibration)")
+# every value `Timeouts.source` takes; "calibration" is the generous limit of a reference run
+# being timed (never reported in a result: calibration runs return a Calibration, not a verdict)
+TIMEOUT_SOURCES = ("task", "reference_time", "calibrated", "default", "default (reference failed calibration)",
+                   "calibration")
 
 
 @dataclass(frozen=True)
@@ -86,13 +89,13 @@ def needs_calibration(task: Task) -> bool:
             and _metadata_seconds(task, "reference_time_s", True) is None)
 
 
-def test_timeout(task: Task, config) -> float:
+def test_timeout(task: Task, config: ExecutionConfig) -> float:
     """Per-test timeout without calibration: the task's own, else factor x reference time
     (floored), else the config default."""
     return timeouts_for(task, config).test_s
 
 
-def timeouts_for(task: Task, config, calibration: Calibration | None = None) -> Timeouts:
+def timeouts_for(task: Task, config: ExecutionConfig, calibration: Calibration | None = None) -> Timeouts:
     """The rule of docs/schemas.md, "Per-test timeout", first match wins:
     metadata timeout_s, metadata reference_time_s, a successful calibration, the default."""
     count = len(task.public_tests) + len(task.hidden_tests)
@@ -113,7 +116,7 @@ def timeouts_for(task: Task, config, calibration: Calibration | None = None) -> 
                     base_s=config.timeout_s)
 
 
-def _scaled(reference_s: tuple[float, ...], reference_import_s: float, config, source: str) -> Timeouts:
+def _scaled(reference_s: tuple[float, ...], reference_import_s: float, config: ExecutionConfig, source: str) -> Timeouts:
     """EvalPlus-style limits from the reference's own times. Each test: max(floor, factor x
     its time). Import: never below the default (a candidate may import what the reference
     does not) nor the largest test limit (it may precompute at import). Backstop: raised to
@@ -125,14 +128,14 @@ def _scaled(reference_s: tuple[float, ...], reference_import_s: float, config, s
     return Timeouts(tests, import_s, _backstop(config, import_s, tests), source, base_s=base)
 
 
-def _backstop(config, import_s: float, tests_s: tuple[float, ...]) -> float:
+def _backstop(config: ExecutionConfig, import_s: float, tests_s: tuple[float, ...]) -> float:
     """The whole-program limit: program_timeout_s, raised to cover the import and every test
     limit (capped at max_program_timeout_s), so a program that stays within each of its
     limits is never stopped by the backstop below that cap (e.g. 100 MBPP+ tests of 0.5 s)."""
     return max(config.program_timeout_s, min(config.max_program_timeout_s, import_s + sum(tests_s)))
 
 
-def calibration_timeouts(task: Task, config) -> Timeouts:
+def calibration_timeouts(task: Task, config: ExecutionConfig) -> Timeouts:
     """Generous limits for timing the reference: calibration_timeout_s per phase, the
     largest backstop allowed."""
     limit = config.calibration_timeout_s
@@ -156,7 +159,7 @@ def read_calibration(plan: Plan, reply: dict) -> Calibration:
     return Calibration(import_s=whole, tests_s=(whole,) * len(plan.tests))
 
 
-def check_program(task: Task, program: str, config, isolation: str) -> tuple[ExecutionResult | None, bytes]:
+def check_program(task: Task, program: str, config: ExecutionConfig, isolation: str) -> tuple[ExecutionResult | None, bytes]:
     """(The verdict when the program never needs to run: too big, syntax error, blocked; else
     None, and the program compiled here for the child to run: see `programs.check`.)"""
     counts = _counts(task, ())
@@ -175,7 +178,7 @@ def check_program(task: Task, program: str, config, isolation: str) -> tuple[Exe
     return None, checked.code
 
 
-def plan_run(task: Task, program: str, config, timeouts: Timeouts | None = None, code: bytes = b"") -> Plan:
+def plan_run(task: Task, program: str, config: ExecutionConfig, timeouts: Timeouts | None = None, code: bytes = b"") -> Plan:
     """The job for the worker; `code`: the program compiled by `check_program` (b"": the
     child compiles the text)."""
     tests = tuple((kind, index, split_test(snippet, task.entry_point))
@@ -335,7 +338,7 @@ def stop_reason(reply: dict) -> tuple[str, str, str]:
     if outcome == "timeout":
         return "timeout", "Timeout", "time limit exceeded (killed)"
     signal_number = reply.get("signal")
-    if signal_number == 24:  # SIGXCPU: CPU-time rlimit
+    if signal_number == signal.SIGXCPU:  # CPU-time rlimit
         return "timeout", "Timeout", "CPU time limit exceeded"
     if outcome == "stopped":  # only after a failed test, which _summarise reports first
         return "failed", "NotRun", "stopped after a failed test"
@@ -349,8 +352,6 @@ def stop_reason(reply: dict) -> tuple[str, str, str]:
 
 
 def _signal_name(number: int) -> str:
-    import signal
-
     try:
         return signal.Signals(number).name
     except ValueError:

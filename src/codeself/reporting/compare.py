@@ -12,12 +12,13 @@ byte-identical outputs.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from codeself.datasets.splits import natural_key
 from codeself.jsonl import iter_jsonl_lines, sha256_file
 from codeself.reporting import power, stats
+from codeself.reporting.records import read_sample
 
 SCHEMA_VERSION = 1
 OUTCOME_RULES = ("first", "majority", "any")
@@ -63,32 +64,13 @@ class CompareOptions:
     confidence: float = 0.95
 
 
-def natural_key(task_id: str) -> tuple:
-    """Sort key so that Mbpp/2 comes before Mbpp/10."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                 for part in re.split(r"(\d+)", task_id) if part)
-
-
 def _sample_fields(path: Path, line: int, record: dict) -> tuple[str, int | None, str | None, bool, float | None]:
-    where = f"{path}:{line}"
-    task_id = record.get("task_id")
-    if not isinstance(task_id, str) or not task_id:
-        raise ValueError(f"{where}: record has no string task_id")
-    execution = record.get("execution")
-    if not isinstance(execution, dict) or not isinstance(execution.get("passed"), bool):
-        raise ValueError(f"{where}: record for {task_id} has no boolean execution.passed; "
-                         "compare rollout or execution-result files (scripts/execute_samples.py output)")
-    index = record.get("sample_index")
-    if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
-        raise ValueError(f"{where}: sample_index must be an integer, got {index!r}")
-    split = record.get("split")
-    if split is not None and not isinstance(split, str):
-        raise ValueError(f"{where}: split must be a string or null, got {split!r}")
-    reward = record.get("reward")
-    value = reward.get("reward") if isinstance(reward, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        value = None
-    return task_id, index, split, execution["passed"], value
+    """The fields a comparison uses, through the reader evaluation uses (same checks)."""
+    try:
+        sample = read_sample(record)
+    except ValueError as error:
+        raise ValueError(f"{path}:{line}: {error}") from None
+    return sample["task_id"], sample["sample_index"], sample["split"], sample["passed"], sample["reward"]
 
 
 def load_task_samples(path: str | Path) -> dict[str, TaskSamples]:

@@ -14,11 +14,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from codeself.agents.parsing import PARSE_STATUSES, USABLE_PARSE_STATUSES
-from codeself.execution.errors import ERROR_CATEGORIES, PASSED_KEY, category_of
+from codeself.parsing import PARSE_STATUSES, USABLE_PARSE_STATUSES
+from codeself.execution.errors import ERROR_CATEGORIES, PASSED_KEY
 from codeself.execution.result import STATUSES
 from codeself.jsonl import iter_jsonl_lines, sha256_file
 from codeself.reporting import power, stats
+from codeself.reporting.records import read_sample, require_counts
 
 SCHEMA_VERSION = 1
 # A parser failure is a parse_status outside the parser's usable set: no program that
@@ -27,7 +28,6 @@ PARSE_FAILURE_STATUSES = tuple(s for s in PARSE_STATUSES if s not in USABLE_PARS
 REWARD_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 REWARD_QUANTILE_RESOLUTION = 1e-4
 UNASSIGNED_SPLIT = "unassigned"
-MAX_SAMPLE_INDEX = 1_000_000
 
 
 @dataclass
@@ -132,69 +132,13 @@ class Aggregate:
         self.reward_histogram[round(value / REWARD_QUANTILE_RESOLUTION)] += 1
 
 
-def _counts(value: Any, what: str) -> dict[str, int]:
-    if not isinstance(value, dict):
-        raise ValueError(f"execution.{what} must be an object {{passed, total}}")
-    passed, total = value.get("passed"), value.get("total")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (passed, total)) or not 0 <= passed <= total:
-        raise ValueError(f"execution.{what} must hold integers 0 <= passed <= total, got {value}")
-    return {"passed": passed, "total": total}
-
-
-def _reward_value(record: dict[str, Any]) -> float | None:
-    reward = record.get("reward")
-    if reward is None:
-        return None
-    value = reward.get("reward") if isinstance(reward, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError("reward.reward must be a finite number")
-    return float(value)
-
-
-def _sample_index(record: dict[str, Any]) -> int | None:
-    index = record.get("sample_index")
-    if index is None:
-        return None
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < MAX_SAMPLE_INDEX:
-        raise ValueError(f"sample_index must be an integer in [0, {MAX_SAMPLE_INDEX}), got {index!r}")
-    return index
-
-
-def read_sample(record: dict[str, Any]) -> dict[str, Any]:
-    """The fields evaluation needs from a rollout (or execution-result) record; ValueError if bad."""
-    task_id = record.get("task_id")
-    if not isinstance(task_id, str) or not task_id:
-        raise ValueError("missing or non-string task_id")
-    execution = record.get("execution")
-    if not isinstance(execution, dict):
-        raise ValueError("missing 'execution' object (run the samples through execution first)")
-    status, passed = execution.get("status"), execution.get("passed")
-    if status not in STATUSES:
-        raise ValueError(f"execution.status {status!r} is not one of {', '.join(STATUSES)}")
-    if passed is not (status == "passed"):
-        raise ValueError(f"execution.passed = {passed!r} contradicts execution.status = {status!r}")
-    split, parse_status = record.get("split"), record.get("parse_status")
-    if parse_status is not None and parse_status not in PARSE_STATUSES:
-        raise ValueError(f"parse_status {parse_status!r} is not one of {', '.join(PARSE_STATUSES)}")
-    in_process = execution.get("tests_judged_in_process", 0)
-    if isinstance(in_process, bool) or not isinstance(in_process, int) or in_process < 0:
-        raise ValueError("execution.tests_judged_in_process must be a non-negative integer")
-    return {
-        "task_id": task_id, "sample_index": _sample_index(record), "passed": passed,
-        "split": split if isinstance(split, str) and split else UNASSIGNED_SPLIT,
-        "status": status, "parse_status": parse_status, "error_category": category_of(execution),
-        "public": _counts(execution.get("public"), "public"), "hidden": _counts(execution.get("hidden"), "hidden"),
-        "isolation": str(execution.get("isolation") or "unknown"), "in_process": in_process,
-        "reward": _reward_value(record),
-    }
-
-
 def aggregate_rollouts(path: str | os.PathLike, progress=None) -> Aggregate:
     """Stream `path` once; errors name the file and line."""
     aggregate = Aggregate()
     for line_number, record in iter_jsonl_lines(path):
         try:
-            aggregate.add(read_sample(record))
+            sample = require_counts(read_sample(record))
+            aggregate.add(dict(sample, split=sample["split"] or UNASSIGNED_SPLIT))
         except ValueError as error:
             raise ValueError(f"{path}:{line_number}: {error}") from None
         if progress is not None:

@@ -94,7 +94,7 @@ class CorrectnessReward:
     def score(self, prompts: Sequence[Any] | None, completions: Sequence[Any] | None,
               **kwargs: Any) -> list[RewardRecord]:
         """Full reward records for a batch, in the order of `completions`."""
-        from codeself.agents.parsing import parse_completion
+        from codeself.parsing import parse_completion
 
         tasks = self._batch_tasks(prompts, completions, kwargs)
         parsed = [parse_completion(completion_text(c), task.starter_code, task.entry_point)

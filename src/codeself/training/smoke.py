@@ -32,10 +32,10 @@ from typing import Any, TextIO
 
 from codeself.agents.backends.base import derive_seed
 from codeself.agents.backends.policy import PolicyBackend
-from codeself.agents.parsing import USABLE_PARSE_STATUSES
+from codeself.parsing import USABLE_PARSE_STATUSES
 from codeself.agents.pipeline import RolloutRun, produce_rollouts
 from codeself.agents.templates import config_hash as rollout_config_hash, load_template
-from codeself.cli import Progress
+from codeself.progress import Progress
 from codeself.datasets.task import Task, load_tasks
 from codeself.execution.errors import error_category_counts
 from codeself.jsonl import dumps_record, iter_jsonl, sha256_file, write_json, write_jsonl, write_text

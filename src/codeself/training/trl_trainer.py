@@ -21,13 +21,13 @@ practice, weight decay 0, gradient clipping at TRL's default norm 1.0.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from codeself.optional import require_packages
 from codeself.training.config import GRPOConfig, RLOOConfig, RunConfig
 
 TRAINING_EXTRA_HINT = ("install the training extra: pip install 'codeself[training]' gguf "
@@ -57,9 +57,7 @@ def check_trainable(config: RunConfig) -> None:
 def require_training_extra(lora: bool) -> None:
     """One actionable line when the optional packages are missing."""
     needed = ["torch", "transformers", "trl", "datasets"] + (["peft"] if lora else [])
-    missing = [name for name in needed if importlib.util.find_spec(name) is None]
-    if missing:
-        raise ValueError(f"train_grpo.py needs {', '.join(missing)}: {TRAINING_EXTRA_HINT}")
+    require_packages(needed, purpose="train_grpo.py", hint=TRAINING_EXTRA_HINT)
 
 
 def trl_kwargs(config: RunConfig, output_dir: str | Path, *, quiet: bool = False) -> dict[str, Any]:
@@ -153,7 +151,7 @@ def scaffold_metrics(task_ids: Sequence[str], records: Sequence[Any], advantages
     `status_counts` counts each completion's execution status, or "no_code" / its parse status
     when nothing was executed.
     """
-    from codeself.agents.parsing import USABLE_PARSE_STATUSES
+    from codeself.parsing import USABLE_PARSE_STATUSES
 
     n = len(records)
     status_counts: dict[str, int] = {}

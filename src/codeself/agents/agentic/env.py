@@ -42,7 +42,7 @@ from codeself.agents.agentic.rewards import EpisodeRewardConfig, step_penalty, t
 from codeself.agents.agentic.trace import (EpisodeTrace, TurnTrace, code_diff, episode_id, normalise_code)
 from codeself.agents.backends.base import derive_seed
 from codeself.agents.backends.mock import MAX_SCREENED_MUTANTS, MutantScreen, pick_mutant
-from codeself.agents.parsing import parse_completion
+from codeself.parsing import parse_completion
 from codeself.agents.templates import PromptTemplate, canonical_json, load_template, render_prompt
 from codeself.datasets.task import Task
 

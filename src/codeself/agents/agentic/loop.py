@@ -32,7 +32,8 @@ from codeself.agents.agentic.trace import EpisodeTrace
 from codeself.agents.backends.base import BackendOptions
 from codeself.agents.rollout_output import RolloutWriter
 from codeself.agents.templates import config_hash, load_template
-from codeself.cli import Progress, refuse_overwriting_input
+from codeself.jsonl import refuse_overwriting_input
+from codeself.progress import Progress
 from codeself.datasets.task import SPLITS, Task, load_tasks
 from codeself.jsonl import sha256_file
 

@@ -36,7 +36,7 @@ class TurnTrace:
     shown: list[dict[str, str]]  # chat messages added before this reply (turn 1: the whole prompt)
     completion: str  # the raw reply
     code: str | None  # the program parsed from it (None: no code)
-    parse_status: str  # codeself.agents.parsing.PARSE_STATUSES
+    parse_status: str  # codeself.parsing.PARSE_STATUSES
     diff: str  # unified diff from the previous program (repair: from the starting program)
     identical_to_previous: bool  # same program text as the previous turn's (trailing spaces ignored)
     public_tests: list[dict[str, Any]]  # [{index, passed, error_type, message}] as the feedback saw them

