@@ -20,7 +20,7 @@ python3 scripts/compare_training_smoke.py --run grpo=$O/grpo/metrics.jsonl --out
 python3 scripts/bench_training.py --real-metrics $O/grpo > $E/reports/time_split.txt
 cp $O/grpo/summary.md $E/reports/run_summary.md
 cp $O/grpo/best_checkpoint.json $O/grpo/config.json $E/reports/
-python3 scripts/make_reproducibility_manifest.py --output $E/manifest.json --markdown-output $E/manifest.md \
+${PY:-python3} scripts/make_reproducibility_manifest.py --output $E/manifest.json --markdown-output $E/manifest.md \
     --include configs/training/grpo.toml data/splits/generated.manifest.json data/splits/mbpp.manifest.json \
     $O/grpo/metrics.jsonl $O/grpo/config.json $O/grpo/best_checkpoint.json \
     $O/base.test.jsonl $O/practised.test.jsonl $O/base.test_heldout_families.jsonl \
