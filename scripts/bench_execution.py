@@ -298,8 +298,12 @@ class Rounds:
     def best(self) -> float:
         return min(self.seconds)
 
+    @property
+    def median(self) -> float:
+        return sorted(self.seconds)[len(self.seconds) // 2]
+
     def line(self) -> str:
-        median = sorted(self.seconds)[len(self.seconds) // 2]
+        median = self.median
         return (f"{self.label:<38} {self.count / self.best:8.1f} programs/s  (best of {len(self.seconds)}, "
                 f"median {self.count / median:.1f}; {self.count} programs, {self.best:.2f} s, {self.passed} passed)")
 
@@ -348,7 +352,8 @@ def bench_ray(args, jobs: list) -> None:
         print(ray.line())
         overhead_ms = (ray.best - engine.best) / count * ray_pool.total_workers * 1000
         driver_ms = min(driver_cpu)
-        print(f"ray / local = {engine.best / ray.best:.2f}  (target >= 0.8)")
+        print(f"ray / local = {engine.best / ray.best:.2f}  (target >= 0.8; best rounds; medians: "
+              f"{engine.median / ray.median:.2f})")
         print(f"per-program overhead of going through Ray: {overhead_ms:.2f} ms of worker wall time; the driver "
               f"(this process) spends {driver_ms:.2f} ms CPU per program, so one driver feeds at most "
               f"~{1000 / driver_ms:.0f} programs/s; actors on {sorted({a['host'] for a in actors})}; "

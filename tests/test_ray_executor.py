@@ -310,7 +310,7 @@ class BenchExecutionRayTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("local Ray cluster: 2 nodes on 127.0.0.1 with 1 + 1 CPUs", result.stdout)
         self.assertRegex(result.stdout, r"ray \(2 actors, 2 workers\) .* 12 programs, .* 12 passed\)")
-        self.assertRegex(result.stdout, r"\nray / local = \d+\.\d\d  \(target >= 0\.8\)\n")
+        self.assertRegex(result.stdout, r"\nray / local = \d+\.\d\d  \(target >= 0\.8; best rounds; medians: \d+\.\d\d\)\n")
         self.assertIn("the driver (this process) spends", result.stdout)
 
 

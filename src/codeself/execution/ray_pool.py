@@ -56,7 +56,7 @@ class RayExecutor:
     """`run`, `run_many`, `call_function`, `isolation`, `config`, `close` as `Executor` has them."""
 
     DEPTH = 2  # chunks in flight per actor: one running while the next waits, so no actor idles
-    CHUNK_PER_WORKER = 8  # programs per remote call and sandbox worker, at most (amortises the call)
+    CHUNK_PER_WORKER = 16  # programs per remote call and sandbox worker, at most (amortises the call)
     MAX_REPLACEMENTS = 8  # lost actors replaced per pool, at most (a node that keeps killing them stays down)
 
     def __init__(self, config: ExecutionConfig | None = None, *, heartbeat_s: float = 2.0,
