@@ -26,7 +26,7 @@ HAVE_RAY = importlib.util.find_spec("ray") is not None
 NO_RAY = "needs the distributed extra (pip install 'codeself[distributed]'); .ci/run runs it in a venv with Ray"
 SMALL = support.FIXTURES / "datasets_humaneval_small.jsonl"
 TASKS = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
-SLOW_PASS = "import time\n\ndef {name}(*args):\n    time.sleep(0.15)\n    return _real(*args)\n"
+SLOW_PASS = "import time\n\ndef {name}(*args):\n    time.sleep(0.1)\n    return _real(*args)\n"
 
 
 def small_tasks():
@@ -171,9 +171,10 @@ class RayExecutorTest(unittest.TestCase):
         program = task.reference_solution.replace(f"def {task.entry_point}(", "def _real(")
         return [(task, program + "\n" + SLOW_PASS.format(name=task.entry_point))] * count
 
-    def interrupt_mid_batch(self, executor, action, count=48):
-        """Run `count` slow passing programs; after the first result, `action(pid of actor 0)`
-        (which then still holds chunks: about 40 programs are left for two actors)."""
+    def interrupt_mid_batch(self, executor, action, count=96):
+        """Run `count` slow passing programs; after the first result, `action(pid of actor 0)`.
+        Chunks hold up to 16 programs and an actor two chunks, so a third of the programs are
+        still waiting then: actor 0 is sure to hold work when it is hit."""
         victim = executor.actors()[0]["pid"]
         results = []
         for result in executor.run_many(self.slow_jobs(count)):
@@ -185,7 +186,7 @@ class RayExecutorTest(unittest.TestCase):
     def test_killed_actor_programs_are_retried_and_the_batch_completes(self):
         executor = self.executor()
         results = self.interrupt_mid_batch(executor, lambda pid: os.kill(pid, signal.SIGKILL))
-        self.assertEqual([result.status for result in results], ["passed"] * 48)
+        self.assertEqual([result.status for result in results], ["passed"] * 96)
         self.assertGreater(executor.retried, 0)
         self.assertEqual(executor.replacements, 1)
 
@@ -198,7 +199,7 @@ class RayExecutorTest(unittest.TestCase):
             stopped.append(pid)
         started = time.monotonic()
         results = self.interrupt_mid_batch(executor, freeze)
-        self.assertEqual([result.status for result in results], ["passed"] * 48)
+        self.assertEqual([result.status for result in results], ["passed"] * 96)
         self.assertGreater(executor.retried, 0)
         self.assertLess(time.monotonic() - started, 60)
 

@@ -144,7 +144,8 @@ class Batch:
             self.waiting.clear()
             return
         while self.waiting:
-            slot = self.pool.acquire()
+            retry = self.waiting[0].attempts > 0
+            slot = self.pool.acquire(idle=retry)
             if slot is None:
                 if not self.pool.has_prospects():
                     for item in self.waiting:
@@ -152,7 +153,7 @@ class Batch:
                     self.waiting.clear()
                 return
             size = max(1, min(self.pool.chunk_limit(slot), math.ceil(len(self.waiting) / self.pool.live_count())))
-            if self.waiting[0].attempts:  # a retry goes alone: a program that sank its actor takes no neighbour down
+            if retry:  # alone, on an idle actor: a program that sank its actor takes no neighbour down
                 size = 1
             items = [self.waiting.popleft() for _ in range(min(size, len(self.waiting)))]
             tasks = {item.task.task_id: item.task for item in items}

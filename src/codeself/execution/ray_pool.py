@@ -173,10 +173,11 @@ class RayExecutor:
                 self._starting -= 1
 
     # -- used by ray_batch ----------------------------------------------------------------------
-    def acquire(self) -> Slot | None:
-        """The live actor with the fewest chunks in flight, if it has room for one more."""
+    def acquire(self, *, idle: bool = False) -> Slot | None:
+        """The live actor with the fewest chunks in flight, if it has room for one more (with
+        `idle`, only an actor with nothing in flight: a retry's deadline then measures it alone)."""
         with self._lock:
-            room = [slot for slot in self._slots if slot.alive and slot.busy < self.DEPTH]
+            room = [slot for slot in self._slots if slot.alive and slot.busy < (1 if idle else self.DEPTH)]
             if not room:
                 return None
             slot = min(room, key=lambda candidate: (candidate.busy, candidate.index))
