@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from codeself.cli import run_main
+from codeself.execution.bench import rss_mb
 from codeself.jsonl import iter_jsonl, write_jsonl
 
 PROG = "bench_agentic.py"
@@ -141,13 +142,6 @@ class Client(threading.Thread):
         connection.close()
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def play(port: int, clients: int, episodes: int) -> tuple[float, list[float], int]:
     threads = [Client(port, number, episodes // clients, 20) for number in range(clients)]
     started = time.monotonic()
@@ -173,11 +167,11 @@ def bench_server(args: argparse.Namespace, tmp: Path) -> None:
               f"{errors} errors (target >= 200 steps/s)")
         if args.memory_episodes:
             chunk = max(args.clients, args.memory_episodes // 10)
-            readings, done = [f"{_rss_mb(process.pid):.1f}"], 0
+            readings, done = [f"{rss_mb(process.pid):.1f}"], 0
             while done < args.memory_episodes:
                 play(port, args.clients, chunk)
                 done += chunk
-                readings.append(f"{_rss_mb(process.pid):.1f}")
+                readings.append(f"{rss_mb(process.pid):.1f}")
             print(f"memory: server RSS (MB) every {chunk} episodes over {done}: {' '.join(readings)}")
     finally:
         process.terminate()

@@ -95,25 +95,6 @@ class RoundTripTest(unittest.TestCase):
             encode(Sneaky("a"))
 
 
-class ToSourceTest(unittest.TestCase):
-    def test_source_evaluates_to_the_same_value_and_types(self):
-        for value in RoundTripTest.VALUES:
-            with self.subTest(kind=type(value).__name__):
-                self.assertTrue(same(eval(codec.to_source(value), {}), value))  # noqa: S307 - our own literal
-
-    def test_spellings(self):
-        self.assertEqual(codec.to_source([float("inf"), float("nan"), -0.0]), "[float('inf'), float('nan'), -0.0]")
-        self.assertEqual(codec.to_source((1,)), "(1,)")
-        self.assertEqual(codec.to_source(set()), "set()")
-        self.assertEqual(codec.to_source(frozenset({2})), "frozenset({2})")
-        self.assertEqual(codec.to_source(2**64), "int('0x10000000000000000', 16)")
-        self.assertEqual(codec.to_source(collections.Counter("aa")), "{'a': 2}")
-
-    def test_refuses_what_encode_refuses(self):
-        with self.assertRaises(UnsupportedValue):
-            codec.to_source([object()])
-
-
 class RejectionTest(unittest.TestCase):
     def assert_unsupported(self, value, type_name):
         with self.assertRaises(UnsupportedValue) as caught:

@@ -26,6 +26,7 @@ from pathlib import Path
 import support
 
 from codeself.reporting import compare, power, stats
+from codeself.reporting.records import SampleCount
 
 BASE = support.FIXTURES / "compare_baseline.jsonl"
 CAND = support.FIXTURES / "compare_candidate.jsonl"
@@ -155,10 +156,12 @@ class LoadingTest(unittest.TestCase):
         cases = {
             "no boolean execution.passed": [{"task_id": "a", "execution": {"status": "passed"}}],
             "no string task_id": [{"execution": ok}],
-            "duplicate sample_index 0": [{"task_id": "a", "sample_index": 0, "execution": ok},
-                                         {"task_id": "a", "sample_index": 0, "execution": bad}],
-            "appears in splits": [{"task_id": "a", "split": "test", "sample_index": 0, "execution": ok},
-                                  {"task_id": "a", "split": "train", "sample_index": 1, "execution": ok}],
+            "task a sample_index 0 appears twice": [
+                {"task_id": "a", "sample_index": 0, "execution": ok},
+                {"task_id": "a", "sample_index": 0, "execution": bad}],
+            "task a appears in two splits: test and train": [
+                {"task_id": "a", "split": "test", "sample_index": 0, "execution": ok},
+                {"task_id": "a", "split": "train", "sample_index": 1, "execution": ok}],
             "reward.reward must be a finite number": [{"task_id": "a", "execution": ok, "reward": {"reward": "1"}}],
         }
         with tempfile.TemporaryDirectory() as tmp:
@@ -171,6 +174,30 @@ class LoadingTest(unittest.TestCase):
     def test_natural_order(self):
         self.assertEqual(sorted(["Mbpp/10", "Mbpp/2", "HumanEval/1"], key=compare.natural_key),
                          ["HumanEval/1", "Mbpp/2", "Mbpp/10"])
+
+
+class SampleCountTest(unittest.TestCase):
+    """The one per-task counter of samples (n) and passes (c), shared by compare and evaluation."""
+
+    @staticmethod
+    def sample(index, passed=True, split="test"):
+        return {"sample_index": index, "passed": passed, "split": split}
+
+    def test_counts_and_file_order_indices(self):
+        count = SampleCount("t", "test")
+        # samples 0 and 1 given, then two without an index: they become samples 2 and 3
+        given = ((0, True), (1, False), (None, True), (None, False))
+        self.assertEqual([count.add(self.sample(i, p)) for i, p in given], [0, 1, 2, 3])
+        self.assertEqual((count.n, count.c), (4, 2))
+
+    def test_refuses_what_would_make_n_or_c_wrong(self):
+        count = SampleCount("t", "test")
+        count.add(self.sample(3))
+        with self.assertRaisesRegex(ValueError, "task t sample_index 3 appears twice"):
+            count.add(self.sample(3))
+        with self.assertRaisesRegex(ValueError, "task t appears in two splits: test and train"):
+            count.add(self.sample(4, split="train"))
+        self.assertEqual((count.n, count.c), (1, 1))
 
 
 class CompareScriptTest(unittest.TestCase):

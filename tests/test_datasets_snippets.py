@@ -1,8 +1,13 @@
 import support  # noqa: F401
 
+import collections
+import doctest
 import math
 import unittest
 
+import test_codec
+
+from codeself.datasets import snippets
 from codeself.datasets.snippets import (
     MIN_LEAK_LITERAL_CHARS, contains_nan, expected_literal, infer_entry_point, leak_reason,
     python_source, rename_name, snippet_key, squash_whitespace,
@@ -55,19 +60,41 @@ class PythonSourceTest(unittest.TestCase):
     def check_round_trip(self, value, expected_source):
         source = python_source(value)
         self.assertEqual(source, expected_source)
-        self.assertEqual(eval(source, {"__builtins__": __builtins__}), value)
+        self.assertTrue(test_codec.same(eval(source, {}), value))  # noqa: S307 - our own literal
+
+    def test_every_codec_value_round_trips_with_types(self):
+        # the codec's values cover nan, -0.0, lone surrogates, 10**5000, nested sets and dicts
+        for value in test_codec.RoundTripTest.VALUES:
+            with self.subTest(kind=type(value).__name__):
+                self.assertTrue(test_codec.same(eval(python_source(value), {}), value))  # noqa: S307
 
     def test_plain_values_are_repr(self):
         self.check_round_trip([1, "a", None, True, b"x", -0.0], "[1, 'a', None, True, b'x', -0.0]")
+        self.check_round_trip(2**64, "18446744073709551616")  # past 64 bits, still decimal
 
     def test_non_literal_reprs(self):
         self.check_round_trip(float("inf"), "float('inf')")
         self.check_round_trip([float("-inf")], "[float('-inf')]")
         self.check_round_trip(set(), "set()")
+        self.check_round_trip(frozenset(), "frozenset()")
         self.check_round_trip(frozenset({2, 1}), "frozenset({1, 2})")
         self.check_round_trip(complex(1, -2), "complex(1.0, -2.0)")
+        self.check_round_trip(complex(float("nan"), -0.0), "complex(float('nan'), -0.0)")
         self.check_round_trip((5,), "(5,)")
+        self.check_round_trip(((5,),), "((5,),)")
         self.check_round_trip({(1, 2): {3}}, "{(1, 2): {3}}")
+
+    def test_set_elements_are_sorted_by_their_text(self):
+        # "'a'" < "'b'" < "'c'" whatever the string-hash order; "10" sorts before "9" as text
+        self.check_round_trip({"c", "a", "b"}, "{'a', 'b', 'c'}")
+        self.check_round_trip({9, 10}, "{10, 9}")
+        self.check_round_trip({frozenset({"y", "x"}), frozenset()}, "{frozenset(), frozenset({'x', 'y'})}")
+
+    def test_ints_past_the_decimal_digit_limit_are_hex(self):
+        # 10**4300 has 4,301 digits: one past the default limit, so repr() would raise
+        self.check_round_trip(10**4300 - 1, repr(10**4300 - 1))
+        self.check_round_trip(-16**4000, "-0x1" + "0" * 4000)
+        self.check_round_trip([10**4300], "[" + hex(10**4300) + "]")
 
     def test_nan_is_written_but_flagged(self):
         self.assertEqual(python_source(float("nan")), "float('nan')")
@@ -76,9 +103,14 @@ class PythonSourceTest(unittest.TestCase):
         self.assertFalse(contains_nan([1.0, float("inf")]))
 
     def test_other_types_are_refused(self):
+        # a Counter written as a dict literal would come back as a dict: a different type
         with self.assertRaisesRegex(ValueError, "Counter"):
-            from collections import Counter
-            python_source(Counter("ab"))
+            python_source(collections.Counter("ab"))
+        with self.assertRaisesRegex(ValueError, "MyInt"):
+            python_source([type("MyInt", (int,), {})(3)])
+
+    def test_docstring_examples(self):
+        self.assertEqual(doctest.testmod(snippets).failed, 0)
 
 
 class LeakReasonTest(unittest.TestCase):

@@ -12,6 +12,7 @@ import builtins
 import io
 import math
 import re
+import sys
 import tokenize
 from typing import Any
 
@@ -127,14 +128,30 @@ def rename_name(source: str, old: str, new: str) -> str:
     return "".join(lines)
 
 
-def python_source(value: Any) -> str:
-    """Python source that evaluates (with builtins only) to a value equal to `value`.
+# Ints with more decimal digits than the default int/str conversion limit (4,300) are written
+# in hex: such decimal text can be neither produced by `repr` nor read back by the compiler,
+# while hex has no limit. Every int of up to 4,300 digits is still written in decimal.
+_DECIMAL_INT_LIMIT = 10 ** sys.int_info.default_max_str_digits
 
-    Unlike `repr`, handles inf/nan (`float('inf')`), the empty set (`set()`) and nested
-    containers of them. NaN never compares equal, so callers must not build `==` tests from
-    a value containing NaN (see `contains_nan`). Raises ValueError for unsupported types.
+
+def python_source(value: Any) -> str:
+    """Python source that evaluates (with builtins only) to an equal value of the same type.
+
+    Unlike `repr`, handles inf/nan (`float('inf')`), the empty set (`set()`), ints past the
+    decimal digit limit (`0x...`) and nested containers of them; set and frozenset elements
+    are sorted by their source text, so the text never depends on string-hash iteration
+    order. Only exact builtin types are accepted (a Counter is not written as a dict, which
+    would change its type). NaN never compares equal, so callers must not build `==` tests
+    from a value containing NaN (see `contains_nan`). Raises ValueError for unsupported types.
+
+    >>> python_source([float('inf'), (1,), {'b', 'a'}, frozenset(), -0.0])
+    "[float('inf'), (1,), {'a', 'b'}, frozenset(), -0.0]"
+    >>> python_source(-16**4000) == '-0x1' + '0' * 4000  # 4,817 decimal digits: too many
+    True
     """
     kind = type(value)
+    if kind is int and not -_DECIMAL_INT_LIMIT < value < _DECIMAL_INT_LIMIT:
+        return hex(value)  # '0x...' or '-0x...', a literal
     if value is None or kind in (bool, int, str, bytes):
         return repr(value)
     if kind is float:

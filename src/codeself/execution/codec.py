@@ -265,38 +265,6 @@ def _decode_container(obj: list, tag: str, depth: int, max_depth: int) -> Any:
     return {"t": tuple, "s": set, "F": frozenset}[tag](items)
 
 
-def to_source(value: Any) -> str:
-    """Python source evaluating to `value` (same types), usable in test snippets and judges.
-
-    For writing materialised expected values into tests (EvalPlus conversion): unlike
-    `repr`, it spells inf/nan as `float('inf')`, big ints as `int('0x...', 16)` (no
-    4,300-digit limit), and refuses anything `encode` refuses.
-    """
-    encode(value)  # same type and size rules
-    return _source(value)
-
-
-def _source(value: Any) -> str:
-    kind = type(value)
-    if kind is float:
-        return repr(value) if value == value and value not in (float("inf"), float("-inf")) else f"float('{value!r}')"
-    if kind is int and not -_SMALL_INT_LIMIT <= value < _SMALL_INT_LIMIT:
-        return f"int('{hex(value)}', 16)"
-    if kind is complex:
-        return f"complex({_source(value.real)}, {_source(value.imag)})"
-    if kind is list:
-        return "[" + ", ".join(map(_source, value)) + "]"
-    if kind is tuple:
-        return "(" + ", ".join(map(_source, value)) + ("," if len(value) == 1 else "") + ")"
-    if kind is set:
-        return "{" + ", ".join(map(_source, value)) + "}" if value else "set()"
-    if kind is frozenset:
-        return "frozenset({" + ", ".join(map(_source, value)) + "})" if value else "frozenset()"
-    if kind is dict or kind in _DICT_SUBCLASSES:
-        return "{" + ", ".join(f"{_source(key)}: {_source(item)}" for key, item in dict.items(value)) + "}"
-    return repr(value)  # None, bool, small int, str, bytes
-
-
 MAX_SAME_HASH = 64  # elements sharing one hash value allowed in a decoded set / dict
 
 

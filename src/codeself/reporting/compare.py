@@ -18,7 +18,7 @@ from pathlib import Path
 from codeself.datasets.splits import natural_key
 from codeself.jsonl import iter_jsonl_lines, sha256_file
 from codeself.reporting import power, stats
-from codeself.reporting.records import read_sample
+from codeself.reporting.records import SampleCount, read_sample
 
 SCHEMA_VERSION = 1
 OUTCOME_RULES = ("first", "majority", "any")
@@ -64,38 +64,30 @@ class CompareOptions:
     confidence: float = 0.95
 
 
-def _sample_fields(path: Path, line: int, record: dict) -> tuple[str, int | None, str | None, bool, float | None]:
-    """The fields a comparison uses, through the reader evaluation uses (same checks)."""
-    try:
-        sample = read_sample(record)
-    except ValueError as error:
-        raise ValueError(f"{path}:{line}: {error}") from None
-    return sample["task_id"], sample["sample_index"], sample["split"], sample["passed"], sample["reward"]
-
-
 def load_task_samples(path: str | Path) -> dict[str, TaskSamples]:
-    """Group a rollout / execution-result file by task; refuse duplicates and mixed splits."""
+    """Group a rollout / execution-result file by task; refuse duplicates and mixed splits.
+
+    Records are read and counted as evaluation reads and counts them (`read_sample`,
+    `SampleCount`), so both refuse the same files with the same messages.
+    """
     path = Path(path)
     grouped: dict[str, list[tuple[int, bool, float | None]]] = {}
-    splits: dict[str, str | None] = {}
+    counts: dict[str, SampleCount] = {}
     for line, record in iter_jsonl_lines(path):
-        task_id, index, split, passed, reward = _sample_fields(path, line, record)
-        samples = grouped.setdefault(task_id, [])
-        if task_id in splits and splits[task_id] != split:
-            raise ValueError(f"{path}:{line}: task {task_id} appears in splits "
-                             f"{splits[task_id]!r} and {split!r}")
-        splits[task_id] = split
-        order = index if index is not None else len(samples)
-        if any(existing == order for existing, _, _ in samples):
-            raise ValueError(f"{path}:{line}: duplicate sample_index {order} for task {task_id}")
-        samples.append((order, passed, reward))
+        try:
+            sample = read_sample(record)
+            count = counts.setdefault(sample["task_id"], SampleCount(sample["task_id"], sample["split"]))
+            index = count.add(sample)
+        except ValueError as error:
+            raise ValueError(f"{path}:{line}: {error}") from None
+        grouped.setdefault(sample["task_id"], []).append((index, sample["passed"], sample["reward"]))
     if not grouped:
         raise ValueError(f"{path}: no records; nothing to compare")
     result = {}
     for task_id, samples in grouped.items():
         samples.sort(key=lambda item: item[0])
         rewards = [r for _, _, r in samples]
-        result[task_id] = TaskSamples(task_id, splits[task_id], tuple(p for _, p, _ in samples),
+        result[task_id] = TaskSamples(task_id, counts[task_id].split, tuple(p for _, p, _ in samples),
                                       None if None in rewards else tuple(rewards))
     return result
 

@@ -19,7 +19,7 @@ from codeself.execution.errors import ERROR_CATEGORIES, PASSED_KEY
 from codeself.execution.result import STATUSES
 from codeself.jsonl import iter_jsonl_lines, sha256_file
 from codeself.reporting import power, stats
-from codeself.reporting.records import read_sample, require_counts
+from codeself.reporting.records import SampleCount, read_sample, require_counts
 
 SCHEMA_VERSION = 1
 # A parser failure is a parse_status outside the parser's usable set: no program that
@@ -31,14 +31,10 @@ UNASSIGNED_SPLIT = "unassigned"
 
 
 @dataclass
-class TaskTally:
-    """Running counts for one task; all that is kept per task while streaming."""
+class TaskTally(SampleCount):
+    """Running counts for one task (samples n and passes c, counted by SampleCount, and the
+    reward moments); all that is kept per task while streaming."""
 
-    task_id: str
-    split: str
-    n: int = 0  # samples
-    c: int = 0  # samples passing every public and hidden test
-    seen: int = 0  # bit set of sample indices already counted (catches duplicates)
     reward_n: int = 0
     reward_mean: float = 0.0  # Welford running mean and sum of squared deviations
     reward_m2: float = 0.0
@@ -82,9 +78,11 @@ class Aggregate:
     reward_m2: float = 0.0
 
     def add(self, sample: dict[str, Any]) -> None:
-        tally = self._tally(sample)
-        tally.n += 1
-        tally.c += sample["passed"]
+        task_id = sample["task_id"]
+        tally = self.tasks.get(task_id)
+        if tally is None:
+            tally = self.tasks[task_id] = TaskTally(task_id, sample["split"])
+        tally.add(sample)
         self.samples += 1
         self.status_counts[sample["status"]] += 1
         self.error_category_counts[sample["error_category"] or PASSED_KEY] += 1
@@ -96,21 +94,6 @@ class Aggregate:
         self._add_public_hidden(sample["public"], sample["hidden"])
         if sample["reward"] is not None:
             self._add_reward(tally, sample["reward"])
-
-    def _tally(self, sample: dict[str, Any]) -> TaskTally:
-        task_id, split, index = sample["task_id"], sample["split"], sample["sample_index"]
-        tally = self.tasks.get(task_id)
-        if tally is None:
-            tally = self.tasks[task_id] = TaskTally(task_id, split)
-        if tally.split != split:
-            raise ValueError(f"task {task_id} appears in two splits: {tally.split} and {split}")
-        if index is None:
-            index = tally.n
-        if tally.seen >> index & 1:
-            raise ValueError(f"task {task_id} sample_index {index} appears twice "
-                             "(a resumed run written twice?); deduplicate the file first")
-        tally.seen |= 1 << index
-        return tally
 
     def _add_public_hidden(self, public: dict[str, int], hidden: dict[str, int]) -> None:
         if public["total"] <= 0 or hidden["total"] <= 0:

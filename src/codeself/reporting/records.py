@@ -7,11 +7,14 @@ integer `sample_index` in [0, MAX_SAMPLE_INDEX), a string `split`, a known `pars
 finite `reward.reward`. Counts may be absent (training evaluations write only status and
 passed, which is all a comparison needs); evaluation requires them (`require_counts`). A bad reward is an error, never silently dropped: a comparison of rewards
 that quietly lost some would compare different samples.
+
+Both also count each task's samples (n) and passes (c) the same way, with `SampleCount`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from codeself.parsing import PARSE_STATUSES
@@ -103,3 +106,33 @@ def require_counts(sample: dict[str, Any]) -> dict[str, Any]:
         if sample[what] is None:
             raise ValueError(f"execution.{what} must be an object {{passed, total}}")
     return sample
+
+
+@dataclass
+class SampleCount:
+    """One task's samples `n` and passing samples `c` (pass@k's n and c), counted one record at a time.
+
+    `add` refuses a record that would make them wrong: its task seen before in another split,
+    or its sample_index seen before (a resumed run written twice). A record without a
+    sample_index takes the next index in file order: after samples 0 and 1 of a task, an
+    index-less record of that task is sample 2.
+    """
+
+    task_id: str
+    split: str | None
+    n: int = 0  # samples
+    c: int = 0  # samples with execution.passed
+    seen: int = 0  # bit set of the sample indices counted; sample_index < MAX_SAMPLE_INDEX bounds it
+
+    def add(self, sample: dict[str, Any]) -> int:
+        """Count one `read_sample` result of this task; return its sample index."""
+        if sample["split"] != self.split:
+            raise ValueError(f"task {self.task_id} appears in two splits: {self.split} and {sample['split']}")
+        index = self.n if sample["sample_index"] is None else sample["sample_index"]
+        if self.seen >> index & 1:
+            raise ValueError(f"task {self.task_id} sample_index {index} appears twice "
+                             "(a resumed run written twice?); deduplicate the file first")
+        self.seen |= 1 << index
+        self.n += 1
+        self.c += sample["passed"]
+        return index

