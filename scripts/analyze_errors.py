@@ -20,7 +20,7 @@ import _bootstrap  # noqa: F401
 import argparse
 from pathlib import Path
 
-from codeself.cli import Progress, refuse_overwriting_input, run_main
+from codeself.cli import Progress, check_outputs, run_main
 
 PROG = "analyze_errors.py"
 FIGURE = "error_trend.svg"
@@ -52,11 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         require_regular_file(path, "--rollouts")
     if args.messages_per_category < 0:
         raise ValueError("--messages-per-category must be >= 0")
-    outputs = [o for o in (args.output, args.json_output) if o]
-    for output in outputs:
-        refuse_overwriting_input(args.rollouts, output)
-    if len({str(Path(o).resolve()) for o in outputs}) != len(outputs):
-        raise ValueError("--output and --json-output must be different files")
+    check_outputs({"--output": args.output, "--json-output": args.json_output}, args.rollouts)
     with Progress("analyse", quiet=args.quiet) as progress:
         analysis = analyse(args.rollouts, by_step=args.by_step, messages_per_category=args.messages_per_category,
                            progress=progress)

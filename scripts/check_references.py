@@ -11,9 +11,9 @@ import argparse
 import sys
 from collections import Counter
 
-from codeself.cli import Progress, run_main
+from codeself.cli import Progress, add_execution_flags, execution_config, run_main
 from codeself.datasets.task import load_tasks
-from codeself.execution.engine import ExecutionConfig, Executor
+from codeself.execution.engine import Executor
 from codeself.execution.selfcheck import check_tasks
 from codeself.jsonl import write_jsonl
 
@@ -26,8 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="optional JSONL with one check record per task")
     parser.add_argument("--split", help="only tasks of this split")
     parser.add_argument("--no-stubs", action="store_true", help="only run the references")
-    parser.add_argument("--workers", type=int, default=ExecutionConfig().workers, help="sandbox workers")
-    parser.add_argument("--sandbox", default="auto", help="auto | namespaces | rlimits")
+    add_execution_flags(parser, ("workers", "sandbox"))
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     return parser
 
@@ -35,8 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     tasks = [t for t in load_tasks(args.tasks) if args.split is None or t.split == args.split]
     checks, counts = [], Counter()
-    config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox)
-    with Executor(config) as executor, Progress("check", len(tasks), quiet=args.quiet) as meter:
+    with Executor(execution_config(args)) as executor, Progress("check", len(tasks), quiet=args.quiet) as meter:
         for check in check_tasks(tasks, executor, stubs=not args.no_stubs):
             checks.append(check)
             counts["reference_failed"] += not check.reference_ok

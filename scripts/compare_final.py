@@ -14,7 +14,7 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401
 
-from codeself.cli import refuse_overwriting_input, run_main
+from codeself.cli import check_outputs, run_main
 from codeself.jsonl import write_json, write_text
 from codeself.reporting import compare
 
@@ -46,11 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     chart = None if args.no_chart else output.with_name(output.stem + ".outcomes.svg")
-    outputs = [str(p) for p in (output, args.json_output, chart) if p is not None]
-    for target in outputs:
-        refuse_overwriting_input([args.baseline, args.candidate], target)
-    if len(set(map(lambda p: str(Path(p).resolve()), outputs))) != len(outputs):
-        raise ValueError("--output, --json-output and the chart path must differ")
+    check_outputs({"--output": args.output, "--json-output": args.json_output,
+                   "the chart (beside --output)": str(chart) if chart else None}, [args.baseline, args.candidate])
     if args.bootstrap_resamples < 1:
         raise ValueError("--bootstrap-resamples must be at least 1")
     options = compare.CompareOptions(split=args.split, outcome=args.outcome,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401
 
-from codeself.cli import refuse_overwriting_input, run_main
+from codeself.cli import check_outputs, run_main
 from codeself.reporting import compare
 
 PROG = "compare_training_smoke.py"
@@ -83,11 +83,7 @@ def _inputs(args: argparse.Namespace) -> tuple[list[tuple[str, str, str | None]]
 def _check_outputs(args: argparse.Namespace, inputs: list[str]) -> tuple[Path, Path]:
     report = Path(args.output)
     figure_dir = report.with_name(f"{report.stem}_figures")
-    outputs = [str(report)] + ([args.json_output] if args.json_output else [])
-    for output in outputs:
-        refuse_overwriting_input(inputs, output)
-    if len({str(Path(o).resolve()) for o in outputs}) != len(outputs):
-        raise ValueError("--output and --json-output must be different files")
+    check_outputs({"--output": args.output, "--json-output": args.json_output}, inputs)
     if args.bootstrap_resamples < 1:
         raise ValueError("--bootstrap-resamples must be at least 1")
     return report, figure_dir

@@ -16,7 +16,7 @@ import _bootstrap  # noqa: F401
 import argparse
 from pathlib import Path
 
-from codeself.cli import Progress, refuse_overwriting_input, run_main
+from codeself.cli import Progress, check_outputs, run_main
 
 PROG = "evaluate_rollouts.py"
 
@@ -44,11 +44,8 @@ def _run(args: argparse.Namespace) -> int:
     require_regular_file(args.rollouts, "--rollouts")
     if args.bootstrap_resamples < 1:
         raise ValueError("--bootstrap-resamples must be at least 1")
-    outputs = [o for o in (args.output, args.json_output, args.power_output) if o]
-    for output in outputs:
-        refuse_overwriting_input([args.rollouts], output)
-    if len(set(map(lambda o: str(Path(o).resolve()), outputs))) != len(outputs):
-        raise ValueError("--output, --json-output and --power-output must be different files")
+    check_outputs({"--output": args.output, "--json-output": args.json_output, "--power-output": args.power_output},
+                  [args.rollouts])
     with Progress("evaluate", quiet=args.quiet) as progress:
         summary = evaluate_file(args.rollouts, seed=args.seed, resamples=args.bootstrap_resamples,
                                 progress=progress)

@@ -22,15 +22,18 @@ import collections
 import sys
 import time
 
-from codeself.cli import Progress, add_execution_flags, execution_placement, refuse_overwriting_input, run_main
+from codeself.cli import Progress, add_execution_flags, execution_config, refuse_overwriting_input, run_main
 from codeself.datasets.task import load_tasks
 from codeself.datasets.task_ids import TaskIndex
-from codeself.execution.engine import SANDBOXES, ExecutionConfig, assemble_program, open_executor
+from codeself.execution.engine import ExecutionConfig, assemble_program, open_executor
 from codeself.jsonl import iter_jsonl_lines, require_regular_file, sha256_file, write_json, write_jsonl
 from codeself.reporting import peer_formats
 
 PROG = "execute_samples.py"
 PROGRAM_KEYS = ("solution", "code", "completion")
+# the sandbox settings this script lets users set (others: ExecutionConfig's defaults)
+EXECUTION_FIELDS = ("workers", "sandbox", "timeout_s", "calibrate_timeouts", "calibration_cache",
+                    "stop_at_first_failure", "executor", "ray_address")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,19 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="codeself: each sample plus its execution result (default); human-eval: each sample "
                              "plus result and passed, and its pass@k line on stdout; evalplus: EvalPlus's "
                              "eval_results.json, and its pass@k lines on stdout")
-    parser.add_argument("--workers", type=int, default=ExecutionConfig.workers,
-                        help="warm worker processes (default: CPU count)")
-    parser.add_argument("--timeout-s", "--timeout", dest="timeout", type=float, default=ExecutionConfig.timeout_s,
-                        help="per-test timeout in seconds for tasks with no timeout_s, no reference_time_s "
-                             "and no reference solution to calibrate from (default %(default)s; --timeout is "
-                             "the same flag, as in run_rollouts.py)")
-    parser.add_argument("--no-calibrate", action="store_true",
-                        help="do not time each task's reference solution to scale its per-test timeouts; "
-                             "use --timeout-s for every task that sets none")
-    add_execution_flags(parser)
-    parser.add_argument("--sandbox", choices=SANDBOXES, default="auto",
-                        help="isolation: auto (namespaces if the kernel allows, else rlimits), "
-                             "namespaces, rlimits, bwrap (default %(default)s)")
+    add_execution_flags(parser, EXECUTION_FIELDS)
     parser.add_argument("--quiet", action="store_true", help="no progress meter on stderr")
     return parser
 
@@ -88,12 +79,10 @@ def check_samples(path: str, index: TaskIndex) -> list[str]:
     return canonical
 
 
-def _executed(args, index: TaskIndex, canonical: list[str], summary: collections.Counter, info: dict):
+def _executed(args, config: ExecutionConfig, index: TaskIndex, canonical: list[str], summary: collections.Counter,
+              info: dict):
     """Yield (position, sample, task, program, result) in input order; run_many pulls samples
     lazily (flat memory)."""
-    config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox, timeout_s=args.timeout,
-                             calibrate_timeouts=not args.no_calibrate, calibration_cache=args.calibration_cache or "",
-                             stop_at_first_failure=args.stop_at_first_failure, **execution_placement(args))
     pending: collections.deque = collections.deque()  # samples whose results are not out yet
 
     def jobs():
@@ -144,11 +133,7 @@ def _write_evalplus(output: str, executed, tasks_path: str) -> str:
 
 
 def _run(args) -> int:
-    if args.workers < 1:
-        raise ValueError("--workers must be >= 1")
-    if not args.timeout > 0:
-        raise ValueError("--timeout must be > 0")
-    execution_placement(args)  # refuse --ray-address without --executor ray before reading anything
+    config = execution_config(args)  # bad sandbox settings are refused before anything is read
     require_regular_file(args.tasks, "--tasks")
     require_regular_file(args.samples, "--samples")
     output = args.output or peer_formats.default_output(args.samples, args.results_format)
@@ -157,7 +142,7 @@ def _run(args) -> int:
     canonical = check_samples(args.samples, index)
     summary: collections.Counter = collections.Counter()
     info = {"isolation": "?"}
-    executed = _executed(args, index, canonical, summary, info)
+    executed = _executed(args, config, index, canonical, summary, info)
     stdout = None
     if args.results_format == "human-eval":
         stdout = _write_human_eval(output, executed)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401
 
-from codeself.cli import run_main
+from codeself.cli import check_outputs, run_main
 from codeself.jsonl import write_json, write_text
 from codeself.reporting import manifest
 
@@ -59,9 +59,8 @@ def _run(args: argparse.Namespace) -> int:
         return _verify(args)
     if not args.output or not args.markdown_output:
         raise ValueError("--output and --markdown-output are required (or use --verify MANIFEST)")
+    check_outputs({"--output": args.output, "--markdown-output": args.markdown_output, "--archive": args.archive})
     outputs = [Path(p) for p in (args.output, args.markdown_output, args.archive) if p]
-    if len({p.absolute() for p in outputs}) != len(outputs):
-        raise ValueError("--output, --markdown-output and --archive must be different files")
     document = manifest.build_manifest(args.include, Path(args.root), include_hidden=args.include_hidden,
                                        archive=Path(args.archive) if args.archive else None,
                                        skip=tuple(outputs))

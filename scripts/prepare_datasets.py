@@ -13,7 +13,7 @@ import _bootstrap  # noqa: F401
 
 import argparse
 
-from codeself.cli import Progress, refuse_overwriting_input, run_main
+from codeself.cli import Progress, check_outputs, run_main
 from codeself.datasets import generated
 from codeself.datasets.convert import FORMATS, ConvertOptions, convert_file
 from codeself.datasets.splits import parse_ratios
@@ -71,9 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f"{', '.join(given)}: only with --format generated")
     if args.input is None:
         raise ValueError(f"--format {args.format} needs --input")
-    refuse_overwriting_input([args.input], args.output)
-    if args.manifest is not None:
-        refuse_overwriting_input([args.input, args.output], args.manifest)
+    check_outputs({"--output": args.output, "--manifest": args.manifest}, [args.input])
     if args.public_tests < 0:
         raise ValueError("--public-tests must be 0 or more")
     if args.ratios is not None and not args.assign_splits:
@@ -102,8 +100,7 @@ def _generate(args: argparse.Namespace) -> int:
     if wrong:
         raise ValueError(f"--format generated takes no {', '.join(wrong)}: tasks come from --seed and the "
                          f"split counts ({', '.join(_COUNT_FLAGS.values())})")
-    if args.manifest is not None:
-        refuse_overwriting_input([args.output], args.manifest)
+    check_outputs({"--output": args.output, "--manifest": args.manifest})
     counts = {split: getattr(args, split) for split in _COUNT_FLAGS if getattr(args, split) is not None}
     config = generated.GeneratorConfig(seed=args.seed, **counts)
     with Progress("generate", sum(config.counts().values()), quiet=args.quiet) as progress:

@@ -15,7 +15,7 @@ import threading
 
 import _bootstrap  # noqa: F401
 
-from codeself.cli import run_main
+from codeself.cli import add_episode_flags, add_execution_flags, episode_config, execution_config, run_main
 
 PROG = "serve_env.py"
 
@@ -27,17 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
     parser.add_argument("--split", help="only tasks of this split")
     parser.add_argument("--limit", type=int, help="only the first N selected tasks")
-    parser.add_argument("--mode", default="solve", help="default mode of /reset: solve or repair")
-    parser.add_argument("--max-revisions", type=int, default=1, help="model turns after the first (default 1)")
-    parser.add_argument("--stop-when-public-pass", action=argparse.BooleanOptionalAction, default=True,
-                        help="end an episode once every public test passes (default on)")
-    parser.add_argument("--feedback", default="tests", help="tests, generic or none")
-    parser.add_argument("--reward", default="cocos", help="cocos or rlef")
-    parser.add_argument("--gamma", type=float, default=0.5, help="cocos discount (default 0.5)")
-    parser.add_argument("--no-code-penalty", type=float, help="default 0.2 for rlef, 0 for cocos")
-    parser.add_argument("--step-penalty", type=float, default=0.0, help="per model turn (default 0)")
-    parser.add_argument("--identical-penalty", type=float, default=0.0, help="for an unchanged resubmission (default 0)")
-    parser.add_argument("--workers", type=int, help="sandbox worker processes (default: CPU count)")
+    add_episode_flags(parser, exclude=("template",))  # sessions use the default chat template
+    add_execution_flags(parser, ("workers",))
     parser.add_argument("--session-ttl-s", type=float, default=600.0, help="drop sessions idle this long (default 600)")
     parser.add_argument("--max-sessions", type=int, default=1024, help="open sessions at most (default 1024)")
     parser.add_argument("--max-body-bytes", type=int, default=1 << 20, help="larger requests get 413 (default 1 MiB)")
@@ -46,13 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from codeself.agents.agentic.loop import env_config_from
     from codeself.agents.agentic.server import EnvServer, SessionStore
     from codeself.datasets.task import load_tasks
-    from codeself.execution.engine import ExecutionConfig, Executor
+    from codeself.execution.engine import Executor
 
-    config = env_config_from(args.mode, args.max_revisions, args.stop_when_public_pass, args.feedback, args.reward,
-                             args.gamma, args.no_code_penalty, args.step_penalty, args.identical_penalty)
+    config = episode_config(args)
+    execution = execution_config(args)
     tasks = {task.task_id: task for task in load_tasks(args.tasks) if args.split is None or task.split == args.split}
     if args.limit:
         tasks = dict(list(tasks.items())[:args.limit])
@@ -60,8 +50,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.tasks}: no tasks selected")
     if args.session_ttl_s <= 0 or args.max_sessions < 1 or args.max_body_bytes < 1:
         raise ValueError("--session-ttl-s, --max-sessions and --max-body-bytes must be positive")
-    workers = {"workers": args.workers} if args.workers else {}
-    with Executor(ExecutionConfig(**workers)) as executor:
+    with Executor(execution) as executor:
         store = SessionStore(tasks, executor, config, session_ttl_s=args.session_ttl_s, max_sessions=args.max_sessions)
         server = EnvServer((args.host, args.port), store, max_body_bytes=args.max_body_bytes, quiet=args.quiet)
         # SIGTERM stops like Ctrl-C: shutdown() must come from another thread than serve_forever's

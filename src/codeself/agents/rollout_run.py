@@ -18,37 +18,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from codeself.agents.backends import BackendOptions, StaticBackend, create_backend
+from codeself.agents.backends import BACKENDS, BackendOptions, StaticBackend, create_backend
 from codeself.agents.pipeline import RolloutRun, produce_rollouts
 from codeself.agents.rollout_output import RolloutWriter
 from codeself.agents.templates import canonical_json, config_hash, load_template
 from codeself.jsonl import refuse_overwriting_input
 from codeself.progress import Progress
 from codeself.datasets.task import SPLITS, Task, load_tasks
+from codeself.execution.config import ExecutionConfig
 from codeself.jsonl import sha256_file
 
 
 @dataclass(frozen=True)
 class RolloutSettings:
-    tasks: str
-    output: str
-    backend: str
-    samples_per_task: int | None = None
-    split: str | None = None
-    seed: int = 0
-    workers: int | None = None
-    timeout_s: float | None = None
-    calibration_cache: str | None = None  # ExecutionConfig.calibration_cache
-    stop_at_first_failure: bool = False  # ExecutionConfig.stop_at_first_failure
-    executor: str = "local"  # ExecutionConfig.executor: local | ray
-    ray_address: str = ""  # ExecutionConfig.ray_address
-    resume: bool = False
-    overwrite: bool = False
-    template: str = "chat_default"
-    reward_config: str | None = None
-    limit: int | None = None
+    """One run of scripts/run_rollouts.py. The field metadata is the flag's help
+    (`codeself.cli.add_dataclass_flags` builds the flags)."""
+
+    tasks: str = field(metadata={"help": "canonical task JSONL (from scripts/prepare_datasets.py)"})
+    output: str = field(metadata={"help": "rollout JSONL to write (appended as produced)"})
+    backend: str = field(metadata={"help": f"generation backend: {', '.join(sorted(BACKENDS))}"})
+    samples_per_task: int | None = field(default=None, metadata={
+        "help": "samples per task (static: at most this many; default all in the file)"})
+    split: str | None = field(default=None, metadata={"help": f"only tasks of this split ({', '.join(SPLITS)})"})
+    seed: int = field(default=0, metadata={"help": "run seed; every random choice derives from it"})
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)  # the sandbox
+    resume: bool = field(default=False, metadata={
+        "help": "continue an interrupted run: keep existing records, add the missing ones"})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing output instead of refusing"})
+    template: str = field(default="chat_default", metadata={
+        "help": "prompt template name in configs/prompts or a .toml path"})
+    reward_config: str | None = field(default=None, metadata={
+        "help": "reward TOML", "default_help": "configs/rewards/reward_v0.toml"})
+    limit: int | None = field(default=None, metadata={"help": "only the first N selected tasks"})
     backend_options: BackendOptions = field(default_factory=BackendOptions)
-    command_line: tuple[str, ...] = ()
+    command_line: tuple[str, ...] = ()  # the argv that wrote the output, kept in the sidecar
 
 
 def _check(settings: RolloutSettings) -> None:
@@ -101,7 +104,7 @@ def run_rollouts(settings: RolloutSettings, *, quiet: bool = False, stream: Text
     stream = stream if stream is not None else sys.stderr
     template = load_template(settings.template)
     reward_config = load_reward_config(settings.reward_config)
-    check_reward_with_execution(reward_config, settings.stop_at_first_failure)
+    check_reward_with_execution(reward_config, settings.execution.stop_at_first_failure)
     backend = create_backend(settings.backend, settings.backend_options)
     try:
         hash_ = config_hash(template, backend.config())
@@ -130,19 +133,14 @@ def run_rollouts(settings: RolloutSettings, *, quiet: bool = False, stream: Text
 def _write_rollouts(settings: RolloutSettings, run: RolloutRun, writer: RolloutWriter, reward_config: Any,
                     progress: Progress) -> Counter:
     """Run the sandbox and the pipeline, appending each rollout as it completes."""
-    from codeself.execution.engine import ExecutionConfig, open_executor
+    from codeself.execution.engine import open_executor
     from codeself.rewards import score_sample
 
     def score(task: Task, code: str | None, status: str, execution: Any) -> dict[str, Any]:
         return score_sample(task, code, status, execution, config=reward_config).to_json()
 
-    config = {name: value for name, value in
-              (("workers", settings.workers), ("timeout_s", settings.timeout_s),
-               ("calibration_cache", settings.calibration_cache),
-               ("stop_at_first_failure", settings.stop_at_first_failure or None),
-               ("executor", settings.executor), ("ray_address", settings.ray_address)) if value is not None}
     statuses: Counter = Counter()
-    with open_executor(ExecutionConfig(**config)) as executor, progress:
+    with open_executor(settings.execution) as executor, progress:
         for rollout in produce_rollouts(run, select_tasks(settings), executor, score, writer.is_done):
             writer.write(rollout.to_json())
             statuses[rollout.execution.status] += 1

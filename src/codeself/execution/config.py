@@ -4,7 +4,7 @@ parent-side runner can type its parameters without importing the engine (which i
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from codeself.execution import codec
 
@@ -14,29 +14,54 @@ EXECUTORS = ("local", "ray")  # where programs run: this machine, or Ray actors 
 
 @dataclass(frozen=True)
 class ExecutionConfig:
-    """Limits and pool size; every field is documented in docs/schemas.md, "Execution results"."""
+    """Limits and pool size; every field is documented in docs/schemas.md, "Execution results".
+    The field metadata is the help of the flag a script offers for it (`codeself.cli.add_execution_flags`)."""
 
-    workers: int = os.cpu_count() or 1  # warm worker processes
-    sandbox: str = "auto"  # auto | namespaces | rlimits | bwrap
-    timeout_s: float = 5.0  # default per-test (and import) wall timeout when the task has none
-    program_timeout_s: float = 30.0  # whole-program backstop
-    memory_mb: int = 1024  # address-space limit per program, above the worker's own size
-    max_output_bytes: int = 64 * 1024  # captured stdout/stderr tail per program
-    max_value_bytes: int = codec.DEFAULT_MAX_BYTES  # largest encoded value a probe may return
-    max_program_bytes: int = 1 << 20  # larger programs are refused without running
-    max_file_mb: int = 16  # RLIMIT_FSIZE
-    scratch_mb: int = 64  # size of the per-program tmpfs (namespaces mode)
-    max_processes: int = 32  # RLIMIT_NPROC
-    static_scan: bool = True  # refuse clearly hostile programs before running (status blocked)
-    timeout_factor: float = 4.0  # per-test timeout = max(floor, factor x reference time) ...
-    timeout_floor_s: float = 1.0  # ... when the reference's time is known or measured
-    calibrate_timeouts: bool = True  # time a task's reference solution once, at first use
-    calibration_timeout_s: float = 60.0  # per-phase limit while timing the reference
-    max_program_timeout_s: float = 300.0  # cap on a backstop raised to cover scaled limits
-    calibration_cache: str = ""  # JSON file keeping calibrations across runs ("" = this Executor only)
-    stop_at_first_failure: bool = False  # judge tests as they come; stop a program at its first failed test
-    executor: str = "local"  # local | ray: run on this machine, or on a Ray cluster's actors (distributed extra)
-    ray_address: str = ""  # executor "ray": cluster address HOST:PORT ("" = start a local Ray instance for the run)
+    workers: int = field(default=os.cpu_count() or 1, metadata={
+        "help": "warm sandbox worker processes, the programs running at once", "default_help": "CPU count"})
+    sandbox: str = field(default="auto", metadata={
+        "choices": SANDBOXES, "help": "isolation: auto (namespaces if the kernel allows, else rlimits), "
+                                      "namespaces, rlimits, bwrap (docs/safety.md)"})
+    timeout_s: float = field(default=5.0, metadata={
+        "help": "per-test (and import) wall timeout in seconds for tasks with no timeout_s, no reference_time_s "
+                "and no reference solution to calibrate from"})
+    program_timeout_s: float = field(default=30.0, metadata={"help": "whole-program backstop in seconds"})
+    memory_mb: int = field(default=1024, metadata={
+        "help": "address-space limit per program, in MiB above the worker's own size"})
+    max_output_bytes: int = field(default=64 * 1024, metadata={"help": "captured stdout/stderr tail per program"})
+    max_value_bytes: int = field(default=codec.DEFAULT_MAX_BYTES, metadata={
+        "help": "largest encoded value a probe may return"})
+    max_program_bytes: int = field(default=1 << 20, metadata={"help": "larger programs are refused without running"})
+    max_file_mb: int = field(default=16, metadata={"help": "largest file a program may write (RLIMIT_FSIZE)"})
+    scratch_mb: int = field(default=64, metadata={"help": "size of the per-program tmpfs (namespaces mode)"})
+    max_processes: int = field(default=32, metadata={"help": "processes per program (RLIMIT_NPROC)"})
+    static_scan: bool = field(default=True, metadata={
+        "help": "refuse clearly hostile programs before running them (status blocked)"})
+    # per-test timeout = max(floor, factor x reference time) when the reference's time is known or measured
+    timeout_factor: float = field(default=4.0, metadata={"help": "per-test timeout as a multiple of the reference's time"})
+    timeout_floor_s: float = field(default=1.0, metadata={"help": "least per-test timeout scaled from a reference time"})
+    calibrate_timeouts: bool = field(default=True, metadata={
+        "flag": "--no-calibrate", "help": "do not time each task's reference solution (once, at first use) to scale "
+                                          "its per-test timeouts; use --timeout-s for every task that sets none"})
+    calibration_timeout_s: float = field(default=60.0, metadata={"help": "per-phase limit while timing a reference"})
+    max_program_timeout_s: float = field(default=300.0, metadata={
+        "help": "cap on a backstop raised to cover scaled limits"})
+    calibration_cache: str = field(default="", metadata={
+        "metavar": "FILE", "help": "keep the timed reference solutions (per-test timeout calibration) in this JSON "
+                                   "file, so later runs on the same tasks and machine skip timing them again (like "
+                                   "EvalPlus's cached ground truth)", "default_help": "none: calibrations last this run only"})
+    stop_at_first_failure: bool = field(default=False, metadata={
+        "help": "judge each test as its answer arrives and stop a program at its first failed test (same verdicts, "
+                "faster when most samples fail; later tests are reported as NotRun, so per-test counts and "
+                "partial-credit rewards stop there too)"})
+    executor: str = field(default="local", metadata={
+        "choices": EXECUTORS, "help": "where programs run: local (this machine's sandbox workers) or ray (sandbox "
+                                      "actors on a Ray cluster, same verdicts; needs pip install "
+                                      "'codeself[distributed]'; --workers is then the workers of each actor; see "
+                                      "docs/scaling.md)"})
+    ray_address: str = field(default="", metadata={
+        "metavar": "HOST:PORT", "help": "with --executor ray: the cluster's head (`ray start --head` prints it)",
+        "default_help": "none: start a local Ray instance for this run, stop it at the end"})
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:

@@ -60,7 +60,7 @@ def build_parser(algorithm: str, prog: str, description: str) -> argparse.Argume
                         help="policy to practise: only 'mock' (the stdlib smoke policy); real models: train_grpo.py")
     for flag, (field, kind, text) in {**_COMMON, **_BY_ALGORITHM[algorithm]}.items():
         parser.add_argument(flag, dest=field, type=kind, help=f"{text} (overrides the config's {field})")
-    add_execution_flags(parser, stop_at_first_failure=False)
+    add_execution_flags(parser)
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run in --output-dir")
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")

@@ -52,12 +52,21 @@ RESET_OPTIONS = ("task_id", "mode", "sample_index")
 
 @dataclass(frozen=True)
 class EnvConfig:
-    mode: str = "solve"  # default mode of reset(); options={"mode": ...} overrides per episode
-    max_revisions: int = 1  # model turns after the first (episode: at most 1 + max_revisions turns)
-    stop_when_public_pass: bool = True  # end the episode once every public test passes
-    feedback: str = "tests"  # feedback.FEEDBACK_MODES
+    """The field metadata is the help of the flags of scripts/run_agentic.py and serve_env.py
+    (`codeself.cli.add_episode_flags`)."""
+
+    mode: str = field(default="solve", metadata={  # options={"mode": ...} of reset() overrides it per episode
+        "help": "default mode of reset(): solve (from the prompt) or repair (from a buggy program)"})
+    max_revisions: int = field(default=1, metadata={  # an episode has at most 1 + max_revisions turns
+        "help": "model turns after the first (0 = a single attempt)"})
+    stop_when_public_pass: bool = field(default=True, metadata={
+        "help": "end an episode once every public test passes (turn off to measure regressions of correct programs)",
+        "default_help": "on"})
+    feedback: str = field(default="tests", metadata={  # feedback.FEEDBACK_MODES
+        "help": "tests (public-test report), generic (CoCoS's fixed 'there might be an error' instruction, no "
+                "execution output) or none (the task is asked again)"})
     reward: EpisodeRewardConfig = field(default_factory=EpisodeRewardConfig)
-    template: str = "chat_default"  # a chat template (configs/prompts)
+    template: str = field(default="chat_default", metadata={"help": "chat prompt template (configs/prompts)"})
     max_failures_shown: int = 3  # failing public tests described per feedback message
     value_chars: int = 300  # each test source / value / message cut to this (head + tail kept)
     max_feedback_chars: int = 2000  # the whole feedback message cut to this

@@ -27,7 +27,6 @@ from typing import Any, TextIO
 
 from codeself.agents.agentic.env import CachedExecutor, CodeRepairEnv, EnvConfig
 from codeself.agents.agentic.mock_reviser import ReviserConfig
-from codeself.agents.agentic.rewards import EpisodeRewardConfig
 from codeself.agents.agentic.trace import EpisodeTrace
 from codeself.agents.backends.base import BackendOptions
 from codeself.agents.rollout_output import RolloutWriter
@@ -35,48 +34,42 @@ from codeself.agents.templates import config_hash, load_template
 from codeself.jsonl import refuse_overwriting_input
 from codeself.progress import Progress
 from codeself.datasets.task import SPLITS, Task, load_tasks
+from codeself.execution.config import ExecutionConfig
 from codeself.jsonl import sha256_file
 
 
 @dataclass(frozen=True)
 class AgenticSettings:
-    tasks: str
-    trace_output: str
-    backend: str = "mock"
+    """One run of scripts/run_agentic.py. The field metadata is the flag's help
+    (`codeself.cli.add_run_flags` builds the flags)."""
+
+    tasks: str = field(metadata={"help": "canonical task JSONL (from scripts/prepare_datasets.py)"})
+    trace_output: str = field(metadata={"help": "trace JSONL to write, one record per episode"})
+    backend: str = field(metadata={"help": "who answers: mock, static, openai or hf"})
     env: EnvConfig = field(default_factory=EnvConfig)
-    samples_per_task: int | None = None  # None: 1 (static: every recorded sample)
-    seed: int = 0
-    workers: int | None = None  # sandbox workers (default: CPU count); episodes in flight: 2 x workers
-    split: str | None = None
-    limit: int | None = None
-    resume: bool = False
-    overwrite: bool = False
-    calibration_cache: str | None = None
-    executor: str = "local"  # ExecutionConfig.executor: local | ray
-    ray_address: str = ""  # ExecutionConfig.ray_address
+    samples_per_task: int | None = field(default=None, metadata={
+        "help": "episodes per task", "default_help": "1; static: every recorded one"})
+    seed: int = field(default=0, metadata={"help": "run seed; every random choice derives from it"})
+    # the sandbox; episodes in flight: 2 x execution.workers
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    split: str | None = field(default=None, metadata={"help": "only tasks of this split"})
+    limit: int | None = field(default=None, metadata={"help": "only the first N selected tasks"})
+    resume: bool = field(default=False, metadata={
+        "help": "continue an interrupted run, adding the missing episodes"})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing trace file instead of refusing"})
     backend_options: BackendOptions = field(default_factory=BackendOptions)
     reviser: ReviserConfig = field(default_factory=ReviserConfig)
-    command_line: tuple[str, ...] = ()
+    command_line: tuple[str, ...] = ()  # the argv that wrote the output, kept in the sidecar
 
     def __post_init__(self) -> None:
         if self.split is not None and self.split not in SPLITS:
             raise ValueError(f"--split must be one of {', '.join(SPLITS)}, got {self.split!r}")
-        for name in ("samples_per_task", "limit", "workers"):
+        for name in ("samples_per_task", "limit"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
         if self.resume and self.overwrite:
             raise ValueError("--resume and --overwrite contradict each other; choose one")
-
-
-def env_config_from(mode: str = "solve", max_revisions: int = 1, stop_when_public_pass: bool = True,
-                    feedback: str = "tests", reward: str = "cocos", gamma: float = 0.5,
-                    no_code_penalty: float | None = None, step_penalty: float = 0.0,
-                    identical_penalty: float = 0.0, template: str = "chat_default") -> EnvConfig:
-    """The EnvConfig of a set of command-line values (one place for run_agentic and serve_env)."""
-    rewards = EpisodeRewardConfig(reward, gamma, no_code_penalty, step_penalty, identical_penalty)
-    return EnvConfig(mode=mode, max_revisions=max_revisions, stop_when_public_pass=stop_when_public_pass,
-                     feedback=feedback, reward=rewards, template=template)
 
 
 def select_tasks(settings: AgenticSettings) -> list[Task]:
@@ -138,7 +131,7 @@ def produce_episodes(jobs: Iterable[tuple[Task, int]], tasks: list[Task], execut
 def run_agentic(settings: AgenticSettings, *, quiet: bool = False, stream: TextIO | None = None) -> dict[str, Any]:
     """Run every missing episode and append its trace; return a summary."""
     from codeself.agents.agentic.agents import create_agent
-    from codeself.execution.engine import ExecutionConfig, open_executor
+    from codeself.execution.engine import open_executor
 
     stream = stream if stream is not None else sys.stderr
     refuse_overwriting_input([settings.tasks] + [p for p in [settings.backend_options.completions] if p],
@@ -154,14 +147,12 @@ def run_agentic(settings: AgenticSettings, *, quiet: bool = False, stream: TextI
                 if not writer.is_done(task.task_id, index)]
         counts: Counter = Counter()
         skipped: list[str] = []
-        workers = settings.workers or ExecutionConfig().workers
-        config = ExecutionConfig(workers=workers, calibration_cache=settings.calibration_cache or "",
-                                 executor=settings.executor, ray_address=settings.ray_address)
         try:
-            with open_executor(config) as executor, Progress("episodes", len(jobs), quiet=quiet, stream=stream) as progress:
+            with open_executor(settings.execution) as executor, Progress("episodes", len(jobs), quiet=quiet, stream=stream) as progress:
                 cached = CachedExecutor(executor)
                 agent.attach_executor(cached)
-                for item in produce_episodes(jobs, tasks, cached, agent, settings.env, settings.seed, hash_, 2 * workers):
+                for item in produce_episodes(jobs, tasks, cached, agent, settings.env, settings.seed, hash_,
+                                               2 * settings.execution.workers):
                     if isinstance(item, _Skipped):
                         skipped.append(item.reason)
                     else:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from codeself.agents.agentic import feedback as fb
@@ -44,9 +44,12 @@ RESAMPLE_STRIDE = 1000  # a `resample` at turn t of sample i is the mock backend
 
 @dataclass(frozen=True)
 class ReviserConfig:
-    fix_with_tests: float = 0.6  # P(repair | the feedback shows a failure)
+    fix_with_tests: float = field(default=0.6, metadata={  # P(repair | the feedback shows a failure)
+        "flag": "--mock-fix-rate", "help": "mock: probability of repairing after feedback that shows a failure"})
     resubmit: float = 0.3  # P(resubmit unchanged | shown a failure, not repairing)
-    break_passing: float = 0.2  # P(break | told every public test passed); halved under generic feedback
+    break_passing: float = field(default=0.2, metadata={  # halved under generic feedback
+        "flag": "--mock-break-rate", "help": "mock: probability of breaking a program told that every public test "
+                                             "passed"})
     fix_generic: float = 0.25  # P(rewrite to the reference | generic instruction)
 
     def __post_init__(self) -> None:

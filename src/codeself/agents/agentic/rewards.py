@@ -26,7 +26,7 @@ The environment returns p_t at every step and adds R at the last one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 EPISODE_REWARDS = ("cocos", "rlef")
@@ -35,11 +35,19 @@ DEFAULT_NO_CODE_PENALTY = {"cocos": 0.0, "rlef": 0.2}
 
 @dataclass(frozen=True)
 class EpisodeRewardConfig:
-    name: str = "cocos"  # one of EPISODE_REWARDS
-    gamma: float = 0.5  # cocos: weight of earlier improvements, γ^(T−t)
-    no_code_penalty: float | None = None  # None: DEFAULT_NO_CODE_PENALTY[name]
-    step_penalty: float = 0.0  # per model turn (a cost for using revisions)
-    identical_penalty: float = 0.0  # for resubmitting exactly the previous program
+    """The field metadata is the help of the flags of scripts/run_agentic.py and serve_env.py
+    (`codeself.cli.add_episode_flags`)."""
+
+    name: str = field(default="cocos", metadata={  # one of EPISODE_REWARDS
+        "flag": "--reward", "help": "episode reward: cocos (progressive) or rlef (terminal +1/-1)"})
+    gamma: float = field(default=0.5, metadata={"help": "cocos: discount of earlier improvements, γ^(T−t)"})
+    no_code_penalty: float | None = field(default=None, metadata={  # None: DEFAULT_NO_CODE_PENALTY[name]
+        "help": "subtracted for a reply with no code",
+        "default_help": ", ".join(f"{value:g} for {name}" for name, value in DEFAULT_NO_CODE_PENALTY.items())})
+    step_penalty: float = field(default=0.0, metadata={  # a cost for using revisions
+        "help": "subtracted per model turn"})
+    identical_penalty: float = field(default=0.0, metadata={
+        "help": "subtracted for resubmitting the previous program unchanged"})
 
     def __post_init__(self) -> None:
         if self.name not in EPISODE_REWARDS:
