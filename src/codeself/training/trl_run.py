@@ -44,63 +44,11 @@ from codeself.agents.templates import load_template, render_prompt  # noqa: E402
 from codeself.datasets.task import load_tasks  # noqa: E402
 from codeself.jsonl import dumps_record, iter_jsonl, write_json, write_text  # noqa: E402
 from codeself.rewards.correctness import load_reward_config  # noqa: E402
-from codeself.rewards.trl import CorrectnessReward, completion_text  # noqa: E402
+from codeself.rewards.trl import CorrectnessReward  # noqa: E402
 from codeself.training import trl_trainer as core  # noqa: E402
 from codeself.training.config import RunConfig  # noqa: E402
 from codeself.training.model_prep import is_default_model, prepare_default_model  # noqa: E402
-
-
-class TimedReward:
-    """The reward function TRL calls: CorrectnessReward plus timing and the batch it scored."""
-
-    def __init__(self, reward: CorrectnessReward) -> None:
-        self.reward = reward
-        self.__name__ = reward.__name__
-        self.batches: list[dict[str, Any]] = []  # scored since the last logged step
-
-    def __call__(self, prompts=None, completions=None, **kwargs):
-        started = time.monotonic()
-        rewards = self.reward(prompts=prompts, completions=completions, **kwargs)
-        self.batches.append({
-            "prompts": list(prompts or []), "completions": [completion_text(c) for c in completions],
-            "task_ids": list(kwargs["task_id"]), "records": self.reward.last_records,
-            "parsed": self.reward.last_parsed, "executions": self.reward.last_executions,
-            "reward_s": time.monotonic() - started})
-        return rewards
-
-
-class PracticeRollout:
-    """GRPO's generation (TRL `rollout_func`): the hf backend's sampler instead of `model.generate`.
-
-    Faster on CPU — each distinct prompt is prefilled once for its G samples, finished rows
-    leave the batch — and seeded per completion: derive_seed(seed, "practice", step, row).
-    Returns TRL's contract: prompt ids, completion ids (ending with EOS when one was produced,
-    as TRL's own generation keeps it) and no sampling log-probabilities.
-    """
-
-    def __init__(self, config: RunConfig) -> None:
-        self.config = config
-
-    def __call__(self, prompts, trainer):
-        from codeself.agents.backends.base import derive_seed  # noqa: PLC0415
-        from codeself.agents.backends.hf_sampling import sample_token_rows  # noqa: PLC0415
-
-        prompt_ids = trainer._tokenize_prompts(prompts)[0]
-        model = trainer.accelerator.unwrap_model(trainer.model)
-        seeds = [derive_seed(self.config.seed, "practice", trainer.state.global_step, row)
-                 for row in range(len(prompt_ids))]
-        was_training = model.training
-        model.eval()
-        try:
-            rows = sample_token_rows(model, prompt_ids, seeds, pad_id=trainer._tokenizer.pad_token_id or 0,
-                                     eos=set(trainer.eos_token_ids), temperature=self.config.temperature,
-                                     top_p=1.0, max_new_tokens=self.config.max_completion_tokens)
-        finally:
-            if was_training:
-                model.train()
-        eos = trainer.eos_token_ids[0]
-        completion_ids = [tokens + [eos] if finish == "eos" else tokens for tokens, finish in rows]
-        return {"prompt_ids": [list(ids) for ids in prompt_ids], "completion_ids": completion_ids, "logprobs": None}
+from codeself.training.trl_hooks import PracticeRollout, TimedReward  # noqa: E402
 
 
 def resolve_model_dir(config: RunConfig) -> str:
@@ -284,7 +232,7 @@ class Run:
     def write_step(self, step: int, logs: dict[str, Any], pending: dict[str, Any], generation_s: float) -> None:
         batches, self.reward.batches = self.reward.batches, []
         if batches:
-            self.last_batch = _merge(batches)
+            self.last_batch = core.merge_batches(batches)
         batch = getattr(self, "last_batch", None)
         new = sum(len(b["records"]) for b in batches)
         self.samples += new
@@ -309,7 +257,7 @@ class Run:
         with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as handle:
             handle.write(dumps_record(record) + "\n")
         if batches:
-            self.write_rollouts(step, _merge(batches), generation_s)
+            self.write_rollouts(step, core.merge_batches(batches), generation_s)
         if not self.quiet:
             print(f"step {step}: reward {record['reward']} pass_rate {record.get('pass_rate')} "
                   f"validation {record.get('validation/pass_rate', '-')} step_s {step_s:.1f}", file=sys.stderr)
@@ -403,45 +351,9 @@ class Run:
 
     def write_summary(self) -> dict[str, Any]:
         records = list(iter_jsonl(self.out / "metrics.jsonl"))
-        summary = summarize(records, self.config_hash, core.best_checkpoint(self.validations))
-        write_text(self.out / "summary.md", format_summary(summary))
+        summary = core.summarize(records, self.config_hash, core.best_checkpoint(self.validations))
+        write_text(self.out / "summary.md", core.format_summary(summary))
         return summary
-
-
-def _merge(batches: list[dict[str, Any]]) -> dict[str, Any]:
-    return {key: [item for b in batches for item in b[key]]
-            for key in ("prompts", "completions", "task_ids", "records", "parsed", "executions")}
-
-
-def summarize(records: list[dict[str, Any]], config_hash: str, best: tuple[int, float] | None) -> dict[str, Any]:
-    def total(key: str) -> float:
-        return sum(r["timing"].get(key) or 0.0 for r in records)
-
-    return {
-        "config_hash": config_hash, "steps": len(records),
-        "first_reward": records[0].get("reward") if records else None,
-        "last_reward": records[-1].get("reward") if records else None,
-        "validation": [(r["step"], r["validation/pass_rate"]) for r in records if "validation/pass_rate" in r],
-        "best": best,
-        "timing": {key: round(total(key), 1) for key in ("generation_s", "reward_s", "update_s", "step_s",
-                                                         "validation_s")},
-        "peak_rss_mb": max((r["memory"]["peak_rss_mb"] for r in records), default=None),
-    }
-
-
-def format_summary(summary: dict[str, Any]) -> str:
-    timing = summary["timing"]
-    lines = [f"# Practice run {summary['config_hash']}", "",
-             f"- steps: {summary['steps']}",
-             f"- reward: first {summary['first_reward']}, last {summary['last_reward']}",
-             f"- time (s): generation {timing['generation_s']}, reward {timing['reward_s']}, "
-             f"update {timing['update_s']} (steps {timing['step_s']}); validation {timing['validation_s']}",
-             f"- peak RSS: {summary['peak_rss_mb']} MB", "", "| step | validation pass@1 |", "|---|---|"]
-    lines += [f"| {step} | {rate if rate is None else round(rate, 4)} |" for step, rate in summary["validation"]]
-    best = summary["best"]
-    lines += ["", f"Selected checkpoint: checkpoints/step_{best[0]:06d} (validation pass@1 {best[1]:.4f})"
-              if best else "Selected checkpoint: none (no validation tasks)", ""]
-    return "\n".join(lines)
 
 
 def run(config: RunConfig, *, quiet: bool = False, resume: bool = False) -> dict[str, Any]:

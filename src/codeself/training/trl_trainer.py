@@ -206,6 +206,43 @@ def best_checkpoint(validations: Sequence[tuple[int, float]]) -> tuple[int, floa
     return best
 
 
+def merge_batches(batches: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reward calls of one optimiser step as one batch (TRL may score a step in several calls)."""
+    return {key: [item for b in batches for item in b[key]]
+            for key in ("prompts", "completions", "task_ids", "records", "parsed", "executions")}
+
+
+def summarize(records: list[dict[str, Any]], config_hash: str, best: tuple[int, float] | None) -> dict[str, Any]:
+    def total(key: str) -> float:
+        return sum(r["timing"].get(key) or 0.0 for r in records)
+
+    return {
+        "config_hash": config_hash, "steps": len(records),
+        "first_reward": records[0].get("reward") if records else None,
+        "last_reward": records[-1].get("reward") if records else None,
+        "validation": [(r["step"], r["validation/pass_rate"]) for r in records if "validation/pass_rate" in r],
+        "best": best,
+        "timing": {key: round(total(key), 1) for key in ("generation_s", "reward_s", "update_s", "step_s",
+                                                         "validation_s")},
+        "peak_rss_mb": max((r["memory"]["peak_rss_mb"] for r in records), default=None),
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    timing = summary["timing"]
+    lines = [f"# Practice run {summary['config_hash']}", "",
+             f"- steps: {summary['steps']}",
+             f"- reward: first {summary['first_reward']}, last {summary['last_reward']}",
+             f"- time (s): generation {timing['generation_s']}, reward {timing['reward_s']}, "
+             f"update {timing['update_s']} (steps {timing['step_s']}); validation {timing['validation_s']}",
+             f"- peak RSS: {summary['peak_rss_mb']} MB", "", "| step | validation pass@1 |", "|---|---|"]
+    lines += [f"| {step} | {rate if rate is None else round(rate, 4)} |" for step, rate in summary["validation"]]
+    best = summary["best"]
+    lines += ["", f"Selected checkpoint: checkpoints/step_{best[0]:06d} (validation pass@1 {best[1]:.4f})"
+              if best else "Selected checkpoint: none (no validation tasks)", ""]
+    return "\n".join(lines)
+
+
 def train(config: RunConfig, *, quiet: bool = False, resume: bool = False) -> dict[str, Any]:
     """Run the whole practice run described by `config`; returns the run summary."""
     check_trainable(config)

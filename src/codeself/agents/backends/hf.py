@@ -50,10 +50,30 @@ def require_transformers() -> None:
     require_packages(("transformers", "torch"), purpose="--backend hf", hint=INSTALL_HINT, separator=" and ")
 
 
+def batch_by_padded_size(sorted_lengths: Sequence[int], max_rows: int, max_tokens: int) -> list[list[int]]:
+    """Consecutive positions of `sorted_lengths` (ascending) grouped so that each group has at most
+    `max_rows` rows and rows x its longest length <= `max_tokens` (a longer row goes alone).
+
+    >>> batch_by_padded_size([10, 10, 20, 20, 90], max_rows=3, max_tokens=60)
+    [[0, 1, 2], [3], [4]]
+    """
+    groups: list[list[int]] = []
+    for position, length in enumerate(sorted_lengths):
+        group = groups[-1] if groups else None
+        if group is None or len(group) >= max_rows or (len(group) + 1) * length > max_tokens:
+            groups.append([position])
+        else:
+            group.append(position)
+    return groups
+
+
 class HFBackend(Backend):
     name = "hf"
     tasks_per_batch = 32  # tasks per `generate` call; their samples are decoded together in chunks of max_batch_rows
     max_batch_rows = 32  # samples decoded in one batch at most (throughput vs memory on CPU)
+    # rows x longest prompt (in tokens) per batch at most: every row is left-padded to the longest
+    # prompt, so one 1,818-token MBPP prompt in a batch of 32 made it prefill 58k tokens (> 5 min)
+    max_batch_prompt_tokens = 32 * 320
 
     def __init__(self, model: str | None = None, *, temperature: float = BackendOptions.temperature,
                  top_p: float = BackendOptions.top_p, max_tokens: int = BackendOptions.max_tokens, loaded: tuple[Any, Any] | None = None) -> None:
@@ -101,8 +121,9 @@ class HFBackend(Backend):
         lengths = [len(self._tokenizer(text)["input_ids"]) for _, _, text, _ in rows]
         order = sorted(range(len(rows)), key=lambda i: lengths[i])  # less left padding per batch
         results: dict[int, Generation] = {}
-        for start in range(0, len(order), self.max_batch_rows):
-            chunk = order[start:start + self.max_batch_rows]
+        for chunk in batch_by_padded_size([lengths[i] for i in order], self.max_batch_rows,
+                                          self.max_batch_prompt_tokens):
+            chunk = [order[position] for position in chunk]
             results.update(zip(chunk, self._generate_rows([rows[i] for i in chunk])))
         out: list[list[Generation]] = [[] for _ in requests]
         for i, (r, _, _, _) in enumerate(rows):

@@ -1,0 +1,66 @@
+"""The two callables GRPO calls back into: the sandbox reward (timed) and the rollout function.
+
+Kept apart from `trl_run` because neither needs torch at import time (`PracticeRollout` reaches
+torch only through `hf_sampling` when TRL calls it).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from codeself.rewards.trl import CorrectnessReward, completion_text
+from codeself.training.config import RunConfig
+
+
+class TimedReward:
+    """The reward function TRL calls: CorrectnessReward plus timing and the batch it scored."""
+
+    def __init__(self, reward: CorrectnessReward) -> None:
+        self.reward = reward
+        self.__name__ = reward.__name__
+        self.batches: list[dict[str, Any]] = []  # scored since the last logged step
+
+    def __call__(self, prompts=None, completions=None, **kwargs):
+        started = time.monotonic()
+        rewards = self.reward(prompts=prompts, completions=completions, **kwargs)
+        self.batches.append({
+            "prompts": list(prompts or []), "completions": [completion_text(c) for c in completions],
+            "task_ids": list(kwargs["task_id"]), "records": self.reward.last_records,
+            "parsed": self.reward.last_parsed, "executions": self.reward.last_executions,
+            "reward_s": time.monotonic() - started})
+        return rewards
+
+
+class PracticeRollout:
+    """GRPO's generation (TRL `rollout_func`): the hf backend's sampler instead of `model.generate`.
+
+    Faster on CPU — each distinct prompt is prefilled once for its G samples, finished rows
+    leave the batch — and seeded per completion: derive_seed(seed, "practice", step, row).
+    Returns TRL's contract: prompt ids, completion ids (ending with EOS when one was produced,
+    as TRL's own generation keeps it) and no sampling log-probabilities.
+    """
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+
+    def __call__(self, prompts, trainer):
+        from codeself.agents.backends.base import derive_seed  # noqa: PLC0415
+        from codeself.agents.backends.hf_sampling import sample_token_rows  # noqa: PLC0415
+
+        prompt_ids = trainer._tokenize_prompts(prompts)[0]
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        seeds = [derive_seed(self.config.seed, "practice", trainer.state.global_step, row)
+                 for row in range(len(prompt_ids))]
+        was_training = model.training
+        model.eval()
+        try:
+            rows = sample_token_rows(model, prompt_ids, seeds, pad_id=trainer._tokenizer.pad_token_id or 0,
+                                     eos=set(trainer.eos_token_ids), temperature=self.config.temperature,
+                                     top_p=1.0, max_new_tokens=self.config.max_completion_tokens)
+        finally:
+            if was_training:
+                model.train()
+        eos = trainer.eos_token_ids[0]
+        completion_ids = [tokens + [eos] if finish == "eos" else tokens for tokens, finish in rows]
+        return {"prompt_ids": [list(ids) for ids in prompt_ids], "completion_ids": completion_ids, "logprobs": None}
