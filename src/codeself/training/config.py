@@ -94,6 +94,15 @@ class RunConfig:
         """Completions sampled per task per step (the group size for GRPO and RLOO)."""
         raise NotImplementedError
 
+    def reward_config_path(self) -> str:
+        """`reward_config` as a path that opens from any working directory: the repo-relative
+        default (configs/...) resolved against the checkout; other paths as given."""
+        if not Path(self.reward_config).exists():
+            in_repo = Path(__file__).resolve().parents[3] / self.reward_config
+            if in_repo.exists():
+                return str(in_repo)
+        return self.reward_config
+
     def to_json(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
         if not values["max_revisions"]:  # single-turn runs keep the hashes they had before the field existed

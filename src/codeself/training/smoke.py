@@ -106,7 +106,7 @@ class Trainer:
         self.template = load_template(config.template or "chat_default")
         from codeself.rewards import load_reward_config
 
-        self.reward_config = load_reward_config(_repo_path(config.reward_config))
+        self.reward_config = load_reward_config(config.reward_config_path())
         self.reference = SoftmaxPolicy.initial(seed=config.seed, correct_fraction=config.mock_init_correct_fraction,
                                                temperature=config.temperature)
         self.policy, self.critic = self.reference.copy(), Critic() if config.algorithm == "ppo" else None
@@ -301,16 +301,6 @@ def _checkpoint_name(step: int) -> str:
 
 def _sample_of(rollout: dict[str, Any]) -> Sample:
     return Sample.from_names(rollout["metadata"]["policy_plan"], rollout["metadata"]["policy_form"])
-
-
-def _repo_path(path: str) -> str:
-    """A repo-relative default (configs/...) resolved from anywhere; other paths as given."""
-    candidate = Path(path)
-    if not candidate.exists():
-        in_repo = Path(__file__).resolve().parents[3] / path
-        if in_repo.exists():
-            return str(in_repo)
-    return path
 
 
 def render_summary(out: Path, config: RunConfig) -> str:

@@ -214,7 +214,7 @@ class Run:
 
         executor_config = ExecutionConfig(workers=self.config.workers, sandbox=self.config.sandbox)
         self.reward = TimedReward(CorrectnessReward(reward_tasks, executor_config,
-                                                    load_reward_config(self.config.reward_config)))
+                                                    load_reward_config(self.config.reward_config_path())))
         rows = core.dataset_rows(self.train_tasks, self.template)
         self.trainer = build_trainer(self.config, self.out, model, tokenizer, peft_config, rows,
                                      self.reward, self.quiet)
