@@ -49,7 +49,7 @@ EVALS = ("--baseline-eval", F / "compare_baseline.jsonl", "--grpo-eval", F / "co
 FAST = ("--bootstrap-resamples", "200", "--quiet")
 CURVE_FIGURES = ("reward_vs_step.svg", "pass_rate_vs_step.svg", "validation_pass_rate.svg",
                  "reward_vs_samples.svg", "reward_vs_seconds.svg", "kl.svg", "clip_fraction.svg",
-                 "entropy.svg", "informative.svg")
+                 "entropy.svg", "completion_length.svg", "informative.svg")
 
 
 def run(*args):

@@ -15,6 +15,7 @@ for split in test test_heldout_families mbpp_test; do
     done
     python3 scripts/analyze_errors.py --rollouts $O/base.$name.jsonl $O/practised.$name.jsonl \
         --output $E/reports/errors.$name.md --json-output $E/reports/errors.$name.json --quiet
+    python3 $E/form_stats.py $O/base.$name.jsonl $O/practised.$name.jsonl > $E/reports/form.$name.md
 done
 python3 scripts/compare_training_smoke.py --run grpo=$O/grpo/metrics.jsonl --output $E/reports/training.md --quiet
 python3 scripts/bench_training.py --real-metrics $O/grpo > $E/reports/time_split.txt

@@ -20,25 +20,38 @@ python3 scripts/prepare_datasets.py --format mbpp --input ../shared/datasets/mbp
 $PY scripts/prepare_model.py
 
 evaluate() {  # evaluate MODEL_DIR NAME: the locked splits, fixed decoding (T 0.8, top-p 0.95, 160 tokens, seed 0)
+    # one torch thread per evaluation, so base and practised are decoded with the same arithmetic
+    # whether they run alone or beside another job (the practised splits run two at a time)
     local model=$1 name=$2
+    local pid
     for split in test test_heldout_families; do
-        $PY scripts/run_rollouts.py --tasks $TASKS --split $split --backend hf --model "$model" --samples-per-task 4 \
-            --max-tokens 160 --temperature 0.8 --top-p 0.95 --seed 0 --output $O/$name.$split.jsonl \
-            --calibration-cache $O/calibration.json --resume --quiet
-    done
-    # MBPP test: the first 64 of its 500 tasks (all 500 did not fit in this session's time; see README)
-    $PY scripts/run_rollouts.py --tasks data/processed/mbpp.codeself.jsonl --split test --limit 64 --backend hf --model "$model" \
-        --samples-per-task 1 --max-tokens 160 --temperature 0.8 --top-p 0.95 --seed 0 --output $O/$name.mbpp_test.jsonl \
-        --calibration-cache $O/calibration.json --resume --quiet
+        OMP_NUM_THREADS=1 $PY scripts/run_rollouts.py --tasks $TASKS --split $split --backend hf --model "$model" \
+            --samples-per-task 4 --max-tokens 160 --temperature 0.8 --top-p 0.95 --seed 0 --output $O/$name.$split.jsonl \
+            --calibration-cache $O/calibration.$split.json --resume --quiet
+    done &
+    pid=$!
+    # MBPP test: all 500 tasks, 1 sample each
+    OMP_NUM_THREADS=1 $PY scripts/run_rollouts.py --tasks data/processed/mbpp.codeself.jsonl --split test --backend hf \
+        --model "$model" --samples-per-task 1 --max-tokens 160 --temperature 0.8 --top-p 0.95 --seed 0 \
+        --output $O/$name.mbpp_test.jsonl --calibration-cache $O/calibration.mbpp_test.json --resume --quiet
+    wait $pid
 }
 
-log "1. base model on the locked splits"
-evaluate $M base
+STEP=${1:-all}  # all | base | train | practised (the steps were run in this order)
 
-log "2. GRPO practice on the train split (checkpoints selected on validation)"
-$PY scripts/train_grpo.py --config configs/training/grpo.toml --output-dir $O/grpo $( [ -f $O/grpo/config.json ] && echo --resume )
+if [[ $STEP == all || $STEP == base ]]; then
+    log "1. base model on the locked splits"
+    evaluate $M base
+fi
 
-log "3. the selected checkpoint on the locked splits"
-BEST=$O/grpo/$(python3 -c "import json,sys; d=json.load(open('$O/grpo/best_checkpoint.json')); print(d.get('path') or d['checkpoint'])")
-evaluate "$BEST" practised
+if [[ $STEP == all || $STEP == train ]]; then
+    log "2. GRPO practice on the train split (checkpoints selected on validation)"
+    $PY scripts/train_grpo.py --config configs/training/grpo.toml --output-dir $O/grpo $( [ -f $O/grpo/config.json ] && echo --resume )
+fi
+
+if [[ $STEP == all || $STEP == practised ]]; then
+    log "3. the selected checkpoint on the locked splits"
+    BEST=$O/grpo/$(python3 -c "import json; d=json.load(open('$O/grpo/best_checkpoint.json')); print(d.get('path') or d['checkpoint'])")
+    evaluate "$BEST" practised
+fi
 log "done"

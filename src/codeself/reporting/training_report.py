@@ -44,6 +44,8 @@ CURVES = {
     "clip_fraction.svg": ("Clipped fraction (clip_ratio/region_mean)", "clip", "step", "optimiser step",
                           "clipped fraction", None),
     "entropy.svg": ("Policy entropy", "entropy", "step", "optimiser step", "entropy", None),
+    "completion_length.svg": ("Mean completion length", "completions/mean_length", "step", "optimiser step",
+                              "tokens", None),
     "informative.svg": ("Informative-prompt fraction", "informative/frac_tasks", "step", "optimiser step",
                         "fraction of tasks with reward variance", (0.0, 1.0)),
 }
@@ -162,6 +164,8 @@ CAPTIONS = {
     "clip_fraction.svg": "Share of tokens whose probability ratio was clipped (`clip_ratio/region_mean`); a run "
                          "that logs only `policy/clipfrac_avg` (TRL's PPO) shows that, named in the legend.",
     "entropy.svg": "Mean per-token entropy of the sampled completions.",
+    "completion_length.svg": "Mean length of each step's completions (`completions/mean_length`, tokens); a "
+                             "falling curve often means the policy learned to stop rather than to solve.",
     "informative.svg": "Share of each step's tasks whose completions got different rewards "
                        "(`informative/frac_tasks`); only these give GRPO a non-zero advantage.",
 }
@@ -283,7 +287,7 @@ def _stability(report: dict[str, Any], figure_dir: str) -> list[str]:
         lines += [f"Critic of `{s['name']}`: final explained variance "
                   f"{_at(s['critic']['final_explained_variance'])}, mean value clip fraction "
                   f"{_fmt(s['critic']['mean_value_clipfrac'], 4)}.", ""]
-    for name in ("kl.svg", "clip_fraction.svg", "entropy.svg"):
+    for name in ("kl.svg", "clip_fraction.svg", "entropy.svg", "completion_length.svg"):
         lines += _figure(figure_dir, name)
     return lines
 
