@@ -39,16 +39,53 @@ def run_script(name: str, *args: str, cwd: Path | None = None, timeout: float = 
     )
 
 
+def run_scripts(*calls: tuple, timeout: float = 300) -> list[subprocess.CompletedProcess]:
+    """Run several scripts at the same time, each call `(name, *args)` as `run_script` runs it
+    (this interpreter, the repository as working directory, empty stdin, text output captured),
+    and return their results in call order. Only for runs independent of each other: no output
+    of one is an input or an output of another."""
+    import tempfile
+    import time
+
+    running, handles = [], []
+    with tempfile.TemporaryDirectory() as logs:
+        try:
+            for index, (name, *args) in enumerate(calls):
+                command = [sys.executable, str(SCRIPTS / name), *map(str, args)]
+                # files, not pipes: a run that writes a lot never waits for this process to read
+                out = open(Path(logs, f"{index}.out"), "w+", encoding="utf-8")
+                handles.append(out)
+                err = open(Path(logs, f"{index}.err"), "w+", encoding="utf-8")
+                handles.append(err)
+                running.append((command, subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL,
+                                                          stdout=out, stderr=err), out, err))
+            deadline = time.monotonic() + timeout
+            results = []
+            for command, process, out, err in running:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                out.seek(0)
+                err.seek(0)
+                results.append(subprocess.CompletedProcess(command, process.returncode, out.read(), err.read()))
+            return results
+        finally:
+            for _, process, _, _ in running:  # only after a timeout or an error here: stop the runs left
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+            for handle in handles:
+                handle.close()
+
+
 def convert_twice(test: unittest.TestCase, tmp: str, fmt: str, source: Path, name: str) -> tuple[Path, dict]:
     """Run prepare_datasets.py twice into `tmp/a` and `tmp/b` with splits and a manifest,
     assert the two runs wrote identical bytes, and return the first output and its manifest."""
     import json
 
+    runs = [(Path(tmp, run, name), Path(tmp, run, name + ".manifest.json")) for run in ("a", "b")]
+    results = run_scripts(*(("prepare_datasets.py", "--format", fmt, "--input", source, "--output", out,
+                              "--assign-splits", "--manifest", manifest, "--quiet") for out, manifest in runs))
     outputs = []
-    for run in ("a", "b"):
-        out, manifest = Path(tmp, run, name), Path(tmp, run, name + ".manifest.json")
-        result = run_script("prepare_datasets.py", "--format", fmt, "--input", source, "--output", out,
-                            "--assign-splits", "--manifest", manifest, "--quiet")
+    for (out, manifest), result in zip(runs, results):
         test.assertEqual(result.returncode, 0, result.stderr)
         test.assertEqual(result.stderr, "")
         outputs.append((out.read_bytes(), manifest.read_bytes()))
@@ -56,11 +93,21 @@ def convert_twice(test: unittest.TestCase, tmp: str, fmt: str, source: Path, nam
     return Path(tmp, "a", name), json.loads(outputs[0][1])
 
 
+_CONVERTED: dict[Path, bytes] = {}  # source -> its prepare_datasets.py output, converted once per test process
+
+
 def prepare_real_mbpp(test: unittest.TestCase, tmp: str) -> Path:
-    """Convert the real MBPP file (official splits) into `tmp`, or skip when it is absent."""
+    """Convert the real MBPP file (official splits) into `tmp`, or skip when it is absent.
+
+    The conversion runs once per test process; later calls write the same bytes (conversion is
+    deterministic: test_datasets_mbpp checks two runs agree) into their own `tmp`."""
     source = data_file(test, "mbpp.jsonl")
     tasks = Path(tmp, "mbpp.jsonl")
-    prepared = run_script("prepare_datasets.py", "--format", "mbpp", "--input", source, "--output", tasks,
-                          "--assign-splits", "--quiet")
-    test.assertEqual(prepared.returncode, 0, prepared.stderr)
+    if source not in _CONVERTED:
+        prepared = run_script("prepare_datasets.py", "--format", "mbpp", "--input", source, "--output", tasks,
+                              "--assign-splits", "--quiet")
+        test.assertEqual(prepared.returncode, 0, prepared.stderr)
+        _CONVERTED[source] = tasks.read_bytes()
+    else:
+        tasks.write_bytes(_CONVERTED[source])
     return tasks

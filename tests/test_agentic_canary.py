@@ -90,11 +90,14 @@ class CanaryTest(unittest.TestCase):
             settings = [("--mode", "solve", "--feedback", "tests"), ("--mode", "repair", "--feedback", "tests"),
                         ("--mode", "solve", "--feedback", "generic", "--no-stop-when-public-pass"),
                         ("--mode", "repair", "--feedback", "none", "--no-stop-when-public-pass")]
+            outs = [Path(tmp, f"traces{number}.jsonl") for number in range(len(settings))]
+            runs = support.run_scripts(*(("run_agentic.py", "--tasks", tasks, "--trace-output", out, "--workers", "1",
+                                          "--quiet", "--backend", "mock", "--samples-per-task", "2",
+                                          "--max-revisions", "2", *extra)
+                                         for out, extra in zip(outs, settings)))  # the four settings at once
             episodes, hidden_failures = 0, 0
-            for number, extra in enumerate(settings):
-                out = Path(tmp, f"traces{number}.jsonl")
-                self.run_agentic(tasks, out, "--backend", "mock", "--samples-per-task", "2", "--max-revisions", "2",
-                                 *extra)
+            for out, done in zip(outs, runs):
+                self.assertEqual(done.returncode, 0, done.stderr)
                 episodes += self.assert_no_canary(out)
                 hidden_failures += sum(not t["passed"] for line in out.read_text().splitlines()
                                        for turn in json.loads(line)["turns"] for t in turn["hidden_tests"])

@@ -26,12 +26,14 @@ class AgenticMBPPTest(unittest.TestCase):
                     record["hidden_tests"] = [test + f"  # {CANARY}" for test in record["hidden_tests"]]
                     out.write(json.dumps(record) + "\n")
             readings: dict[str, Counter] = {}
-            for mode in ("solve", "repair"):
+            modes = ("solve", "repair")
+            runs = support.run_scripts(*(("run_agentic.py", "--tasks", planted, "--split", "test", "--limit", "40",
+                                          "--trace-output", Path(tmp, f"{mode}.jsonl"), "--backend", "mock",
+                                          "--mode", mode, "--samples-per-task", "2", "--max-revisions", "2",
+                                          "--no-stop-when-public-pass", "--workers", "2", "--quiet")
+                                         for mode in modes), timeout=900)  # the two modes at once
+            for mode, done in zip(modes, runs):
                 traces = Path(tmp, f"{mode}.jsonl")
-                done = support.run_script("run_agentic.py", "--tasks", planted, "--split", "test", "--limit", "40",
-                                          "--trace-output", traces, "--backend", "mock", "--mode", mode,
-                                          "--samples-per-task", "2", "--max-revisions", "2",
-                                          "--no-stop-when-public-pass", "--workers", "2", "--quiet", timeout=900)
                 self.assertEqual(done.returncode, 0, done.stderr)
                 records = [json.loads(line) for line in traces.read_text(encoding="utf-8").splitlines()]
                 self.assertGreaterEqual(len(records), 60, done.stdout)  # repair skips tasks without a public-failing mutant

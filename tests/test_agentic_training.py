@@ -105,15 +105,20 @@ class MultiTurnPolicyTest(unittest.TestCase):
 
 
 class MultiTurnSmokeTest(unittest.TestCase):
+    def train_call(self, script: str, out: Path, *extra: str) -> tuple:
+        return (script, "--tasks", EXAMPLES, "--output-dir", out, "--max-steps", "2", "--workers", "1", "--quiet",
+                *extra)
+
     def train(self, script: str, out: Path, *extra: str):
-        return support.run_script(script, "--tasks", EXAMPLES, "--output-dir", out, "--max-steps", "2",
-                                  "--workers", "1", "--quiet", *extra)
+        return support.run_script(*self.train_call(script, out, *extra))
 
     def test_grpo_and_rloo_practise_two_turn_episodes(self):
         with tempfile.TemporaryDirectory() as tmp:
-            for script in ("train_grpo_smoke.py", "train_rloo_smoke.py"):
+            scripts = ("train_grpo_smoke.py", "train_rloo_smoke.py")
+            runs = support.run_scripts(*(self.train_call(script, Path(tmp, script), "--max-revisions", "1")
+                                         for script in scripts))  # both at once
+            for script, done in zip(scripts, runs):
                 out = Path(tmp, script)
-                done = self.train(script, out, "--max-revisions", "1")
                 self.assertEqual(done.returncode, 0, done.stderr)
                 metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
                 for key in ("turns/pass_rate", "turns/fix_rate", "turns/regression_rate", "turns/identical_rate"):

@@ -166,14 +166,13 @@ class PipelineTest(unittest.TestCase):
     def test_mock_runs_differing_only_in_correct_fraction(self):
         tasks = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
         with tempfile.TemporaryDirectory() as tmp:
-            runs = []
-            for fraction in ("0.3", "0.9"):
-                output = Path(tmp, f"mock-{fraction}.jsonl")
-                done = support.run_script("run_rollouts.py", "--tasks", tasks, "--backend", "mock",
-                                          "--samples-per-task", "3", "--seed", "0", "--mock-correct-fraction", fraction, "--workers", "1",
-                                          "--output", output, "--quiet", timeout=300)
-                self.assertEqual(done.returncode, 0, done.stderr)
-                runs.append(output)
+            runs = [Path(tmp, f"mock-{fraction}.jsonl") for fraction in ("0.3", "0.9")]
+            done = support.run_scripts(*(("run_rollouts.py", "--tasks", tasks, "--backend", "mock",
+                                          "--samples-per-task", "3", "--seed", "0", "--mock-correct-fraction", fraction,
+                                          "--workers", "1", "--output", output, "--quiet")
+                                         for fraction, output in zip(("0.3", "0.9"), runs)))  # both at once
+            for result in done:
+                self.assertEqual(result.returncode, 0, result.stderr)
             records = [json.loads(line) for line in runs[0].read_text().splitlines()]
             analysis = analyse([str(path) for path in runs])
             metrics = support.run_script("evaluate_rollouts.py", "--rollouts", runs[0], "--output", Path(tmp, "r.md"),

@@ -3,6 +3,7 @@ its cache and its concurrency, and an Executor used after close()."""
 
 import threading
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 import support  # noqa: F401
 from codeself.datasets.task import Task
@@ -101,15 +102,18 @@ class CalibrationTest(unittest.TestCase):
     def test_calibrated_limit_lets_slower_pass_and_stops_loops(self):
         sleepy = task("example/sleepy")
         runs = EXECUTOR.calibration_runs
-        slower = EXECUTOR.run(sleepy, sleeper(0.6))  # twice the reference: within factor 4
+        # three runs at once (each waits while the first to arrive times the reference): twice the
+        # reference (within factor 4), an endless loop, the reference itself
+        programs = (sleeper(0.6), "def f(x):\n    while True:\n        pass\n", SLEEPY_REFERENCE)
+        with ThreadPoolExecutor(max_workers=len(programs)) as pool:
+            slower, looping, reference = pool.map(lambda program: EXECUTOR.run(sleepy, program), programs)
         self.assertTrue(slower.passed, slower.message)
         self.assertEqual(slower.extra["timeout_source"], "calibrated")
         # 4 x ~0.3 s, plus some scheduling noise: nowhere near the 30 s default
         self.assertTrue(1.2 <= slower.extra["test_timeout_s"] < 4.0, slower.extra)
-        looping = EXECUTOR.run(sleepy, "def f(x):\n    while True:\n        pass\n")
         self.assertEqual((looping.status, looping.error_type, looping.phase), ("timeout", "Timeout", "public_tests"))
         self.assertLess(looping.duration_s, 10.0)  # killed at the calibrated limit, not at 30 s
-        self.assertEqual(EXECUTOR.run(sleepy, SLEEPY_REFERENCE).status, "passed")
+        self.assertEqual(reference.status, "passed")
         self.assertEqual(EXECUTOR.calibration_runs, runs + 1)  # once for the task, then cached
 
     def test_cache_key_follows_reference_and_tests(self):

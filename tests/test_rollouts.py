@@ -193,8 +193,10 @@ class RunRolloutsScriptTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.dir = Path(cls.tmp.name)
-        cls.full = cls.dir / "full.jsonl"
-        cls.result = cls.run_rollouts(cls.full, "--samples-per-task", "4", "--seed", "3")
+        cls.full, cls.again = cls.dir / "full.jsonl", cls.dir / "again.jsonl"
+        # the same command twice, at once: test_same_seed_same_bytes_apart_from_timing compares them
+        cls.result, cls.again_result = support.run_scripts(
+            *(cls.rollouts_call(output, "--samples-per-task", "4", "--seed", "3") for output in (cls.full, cls.again)))
         cls.records = [json.loads(line) for line in cls.full.read_text().splitlines()] if cls.full.exists() else []
         tasks = [json.loads(line) for line in EXAMPLE_TASKS.read_text().splitlines()]
         cls.hidden_tests = {task["task_id"]: task["hidden_tests"] for task in tasks}
@@ -205,9 +207,12 @@ class RunRolloutsScriptTest(unittest.TestCase):
         cls.tmp.cleanup()
 
     @staticmethod
-    def run_rollouts(output, *args, backend="mock"):
-        return support.run_script("run_rollouts.py", "--tasks", EXAMPLE_TASKS, "--output", output,
-                                  "--backend", backend, *FAST, *args)
+    def rollouts_call(output, *args, backend="mock") -> tuple:
+        return ("run_rollouts.py", "--tasks", EXAMPLE_TASKS, "--output", output, "--backend", backend, *FAST, *args)
+
+    @classmethod
+    def run_rollouts(cls, output, *args, backend="mock"):
+        return support.run_script(*cls.rollouts_call(output, *args, backend=backend))
 
     def test_mock_run_writes_one_record_per_sample_in_order(self):
         self.assertEqual(self.result.returncode, 0, self.result.stderr)
@@ -245,10 +250,8 @@ class RunRolloutsScriptTest(unittest.TestCase):
                 self.assertIn(self.public_tests[record["task_id"]][0], prompt_text)
 
     def test_same_seed_same_bytes_apart_from_timing(self):
-        again = self.dir / "again.jsonl"
-        result = self.run_rollouts(again, "--samples-per-task", "4", "--seed", "3")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(deterministic_lines(again), deterministic_lines(self.full))
+        self.assertEqual(self.again_result.returncode, 0, self.again_result.stderr)
+        self.assertEqual(deterministic_lines(self.again), deterministic_lines(self.full))
 
     def test_resume_after_interruption_completes_the_same_file(self):
         partial = self.dir / "partial.jsonl"

@@ -19,10 +19,15 @@ PPO_METRICS = ("loss/policy_avg", "loss/value_avg", "val/clipfrac_avg", "policy/
                "val/explained_variance")
 
 
-def train(algorithm, out, *extra):
+def train_call(algorithm, out, *extra) -> tuple:
+    """The issue's command for `algorithm`: (script, *args)."""
     size_flag = "--samples-per-task" if algorithm == "ppo" else "--group-size"
-    return support.run_script(f"train_{algorithm}_smoke.py", "--tasks", EXAMPLE, "--output-dir", out,
-                              "--backend", "mock", size_flag, "4", "--max-steps", "3", "--quiet", *extra)
+    return (f"train_{algorithm}_smoke.py", "--tasks", EXAMPLE, "--output-dir", out,
+            "--backend", "mock", size_flag, "4", "--max-steps", "3", "--quiet", *extra)
+
+
+def train(algorithm, out, *extra):
+    return support.run_script(*train_call(algorithm, out, *extra))
 
 
 def without_timing(path: Path) -> list:
@@ -47,10 +52,11 @@ class SmokeTrainersTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp()
-        cls.runs = {}
-        for algorithm in ("grpo", "ppo", "rloo"):
-            out = Path(cls.tmp, algorithm)
-            cls.runs[algorithm] = (out, train(algorithm, out))
+        outs = {algorithm: Path(cls.tmp, algorithm) for algorithm in ("grpo", "ppo", "rloo")}
+        cls.again = Path(cls.tmp, "grpo-again")  # the grpo command a second time, for the determinism test
+        *results, cls.again_result = support.run_scripts(
+            *(train_call(algorithm, out) for algorithm, out in outs.items()), train_call("grpo", cls.again))  # at once
+        cls.runs = {algorithm: (out, result) for (algorithm, out), result in zip(outs.items(), results)}
 
     @classmethod
     def tearDownClass(cls):
@@ -97,8 +103,8 @@ class SmokeTrainersTest(unittest.TestCase):
 
     def test_same_seed_same_files_and_resume_equals_uninterrupted(self):
         out, _ = self.runs["grpo"]
-        again = Path(self.tmp, "grpo-again")
-        self.assertEqual(train("grpo", again).returncode, 0)
+        again = self.again
+        self.assertEqual(self.again_result.returncode, 0, self.again_result.stderr)
         self.assertEqual(run_files(out), run_files(again))
         # interrupt after step 1's checkpoint: later checkpoints gone, step 2's records half-written
         for name in ("step_000002.json", "step_000003.json"):
@@ -135,10 +141,12 @@ class SmokeTrainersTest(unittest.TestCase):
             "other config": (("grpo", out, "--resume", "--seed", "7"), "another config"),
             "missing tasks": (("ppo", tmp / "e", "--tasks", tmp / "nope.jsonl"), "nope.jsonl"),
         }
-        for label, ((algorithm, target, *flags), message) in cases.items():
+        calls = [train_call(algorithm, target, *flags) if "--tasks" not in flags else
+                 (f"train_{algorithm}_smoke.py", "--output-dir", target, "--quiet", *flags)
+                 for (algorithm, target, *flags), _ in cases.values()]
+        results = support.run_scripts(*calls)  # at once: distinct outputs, and the two aimed at `out` only read it
+        for (label, (_, message)), result in zip(cases.items(), results):
             with self.subTest(label):
-                result = train(algorithm, target, *flags) if "--tasks" not in flags else \
-                    support.run_script(f"train_{algorithm}_smoke.py", "--output-dir", target, "--quiet", *flags)
                 self.assertEqual(result.returncode, 2, result.stderr)
                 self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
                 self.assertRegex(result.stderr, message)
