@@ -23,8 +23,12 @@ TASK = Task(task_id="t/add", source="example", prompt="Add.", entry_point="add",
 FAILING = "Your code was run on the public tests: 1 of 1 failed.\n\nFailed public test 1:\n    assert add(1, 2) == 3"
 
 
+def call(*args: str) -> tuple:
+    return ("run_agentic.py", "--tasks", EXAMPLES, "--backend", "mock", "--workers", "1", *args)
+
+
 def run(*args: str):
-    return support.run_script("run_agentic.py", "--tasks", EXAMPLES, "--backend", "mock", "--workers", "1", *args)
+    return support.run_script(*call(*args))
 
 
 class MockReviserTest(unittest.TestCase):
@@ -96,10 +100,13 @@ class RunAgenticScriptTest(unittest.TestCase):
     def test_traces_report_determinism_and_intents(self):
         with tempfile.TemporaryDirectory() as tmp:
             outputs = []
-            for name in ("a", "b"):
+            names = ("a", "b")
+            runs = support.run_scripts(*(call("--trace-output", Path(tmp, f"{name}.jsonl"), "--report-output",
+                                              Path(tmp, f"{name}.md"), "--samples-per-task", "3", "--max-revisions",
+                                              "2", "--no-stop-when-public-pass", "--quiet")
+                                         for name in names))  # the same command twice, at once
+            for name, done in zip(names, runs):
                 out, report = Path(tmp, f"{name}.jsonl"), Path(tmp, f"{name}.md")
-                done = run("--trace-output", out, "--report-output", report, "--samples-per-task", "3",
-                           "--max-revisions", "2", "--no-stop-when-public-pass", "--quiet")
                 self.assertEqual(done.returncode, 0, done.stderr)
                 self.assertIn("wrote 24 episode(s)", done.stdout)
                 outputs.append([t.deterministic_json() for t in read_traces(out)])
@@ -121,8 +128,9 @@ class RunAgenticScriptTest(unittest.TestCase):
     def test_resume_and_static_replay(self):
         with tempfile.TemporaryDirectory() as tmp:
             full, part = Path(tmp, "full.jsonl"), Path(tmp, "part.jsonl")
-            self.assertEqual(run("--trace-output", full, "--mode", "repair", "--quiet").returncode, 0)
-            self.assertEqual(run("--trace-output", part, "--mode", "repair", "--limit", "3", "--quiet").returncode, 0)
+            done = support.run_scripts(call("--trace-output", full, "--mode", "repair", "--quiet"),
+                                       call("--trace-output", part, "--mode", "repair", "--limit", "3", "--quiet"))
+            self.assertEqual([result.returncode for result in done], [0, 0])
             resumed = run("--trace-output", part, "--mode", "repair", "--resume", "--quiet")
             self.assertEqual(resumed.returncode, 0, resumed.stderr)
             self.assertIn("(3 already present)", resumed.stdout)

@@ -39,9 +39,12 @@ def documented_tables() -> list[tuple[str, str, set[str]]]:
     return tables
 
 
-def produce_json(name: str, out: Path) -> dict:
-    """Run the script that writes JSON record `name` on fixtures; return what it wrote."""
-    producers = {
+def producer_call(name: str, out: Path) -> tuple:
+    """The script run (name, *args) that writes JSON record `name` on fixtures into `out`."""
+    if name == "training_metrics":
+        return ("train_grpo_smoke.py", "--tasks", support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl",
+                "--output-dir", out / "run", "--quiet")
+    return {
         "split_manifest": ("prepare_datasets.py", "--format", "mbpp", "--input",
                            F / "datasets_mbpp_small.jsonl", "--output", out / "t.jsonl",
                            "--assign-splits", "--manifest", out / "result.json", "--quiet"),
@@ -55,17 +58,14 @@ def produce_json(name: str, out: Path) -> dict:
         "manifest": ("make_reproducibility_manifest.py", "--output", out / "result.json",
                      "--markdown-output", out / "m.md", "--include", F / "compare_baseline.jsonl",
                      "--quiet"),
-    }
+    }[name]
+
+
+def written_json(name: str, out: Path) -> dict:
+    """What the producer of record `name` wrote into `out`."""
     if name == "training_metrics":
-        completed = support.run_script("train_grpo_smoke.py", "--tasks", support.REPO_ROOT / "configs" / "datasets" /
-                                       "tasks.example.jsonl", "--output-dir", out / "run", "--quiet")
-        if completed.returncode != 0:
-            raise AssertionError(f"{name}: exit {completed.returncode}: {completed.stderr}")
         records = [json.loads(line) for line in (out / "run" / "metrics.jsonl").read_text().splitlines()]
         return {key: None for record in records for key in record}  # the union: validation keys on checkpoint steps
-    completed = support.run_script(*producers[name])
-    if completed.returncode != 0:
-        raise AssertionError(f"{name}: exit {completed.returncode}: {completed.stderr}")
     return json.loads((out / "result.json").read_text(encoding="utf-8"))
 
 
@@ -92,12 +92,16 @@ class SchemasDocTest(unittest.TestCase):
                 self.assertEqual(names, fields)
 
     def test_json_tables_match_written_keys(self):
-        for kind, target, names in documented_tables():
-            if kind != "keys":
-                continue
-            with self.subTest(record=target), tempfile.TemporaryDirectory() as tmp:
-                written = produce_json(target, Path(tmp))
-                self.assertEqual(names, set(written))
+        tables = [(target, names) for kind, target, names in documented_tables() if kind == "keys"]
+        with tempfile.TemporaryDirectory() as tmp:
+            outs = [Path(tmp, str(index)) for index in range(len(tables))]
+            for out in outs:
+                out.mkdir()
+            runs = support.run_scripts(*(producer_call(target, out) for (target, _), out in zip(tables, outs)))  # at once
+            for (target, names), out, completed in zip(tables, outs, runs):
+                with self.subTest(record=target):
+                    self.assertEqual(completed.returncode, 0, f"{target}: {completed.stderr}")
+                    self.assertEqual(names, set(written_json(target, out)))
 
 
 if __name__ == "__main__":
