@@ -21,7 +21,7 @@ from codeself.reporting.compare import run_comparison, CompareOptions
 # did at a third of the samples; measured on this split: pass@1 0.412 -> 0.766 (GRPO), 0.868 (PPO),
 # against the 0.512 the test needs.
 PRACTICE = ("--max-steps", "6", "--prompts-per-step", "2", "--save-every", "6", "--validation-samples", "1",
-            "--learning-rate", "2.0", "--quiet")
+            "--learning-rate", "2.0", "--quiet", *support.FAST_TIMEOUTS)
 
 
 class HonestLearningTest(unittest.TestCase):
@@ -47,7 +47,8 @@ class HonestLearningTest(unittest.TestCase):
     def evaluation(self, tasks: Path, checkpoint: Path, output: Path) -> tuple[str, ...]:
         return ("run_rollouts.py", "--tasks", tasks, "--split", "test", "--backend", "policy",
                 "--model", checkpoint, "--samples-per-task", "1", "--temperature", "1",
-                "--seed", "11", "--output", output, "--quiet", "--calibration-cache", self.cache)
+                "--seed", "11", "--output", output, "--quiet", "--calibration-cache", self.cache,
+                *support.FAST_TIMEOUTS)
 
     def test_practice_raises_locked_test_pass_rate(self):
         tasks = support.prepare_real_mbpp(self, self.tmp)

@@ -47,6 +47,7 @@ class RunConfig:
     gradient_checkpointing: bool = True  # real models: trade compute for memory
     sandbox: str = "auto"  # execution sandbox level: auto | namespaces | rlimits | bwrap
     workers: int = 2  # sandbox worker processes
+    timeout_floor_s: float = 1.0  # least per-test timeout scaled from a reference time (ExecutionConfig)
     save_every: int = 15  # checkpoint (and validate) every this many steps; the last step always
     validation_samples: int = 1  # samples per validation task when validating a checkpoint
     mock_init_correct_fraction: float = 0.3  # smoke policy only: initial probability of a correct plan
@@ -67,7 +68,7 @@ class RunConfig:
             raise ValueError(f"validation_split is {self.validation_split!r}: checkpoints are selected on "
                              "validation only, never on the practice or the locked test split")
         positive = ("max_steps", "prompts_per_step", "max_completion_tokens", "workers",
-                    "save_every", "validation_samples")
+                    "save_every", "validation_samples", "timeout_floor_s")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -105,8 +106,11 @@ class RunConfig:
 
     def to_json(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
-        if not values["max_revisions"]:  # single-turn runs keep the hashes they had before the field existed
+        # runs that leave these at their defaults keep the hashes they had before the fields existed
+        if not values["max_revisions"]:
             del values["max_revisions"]
+        if values["timeout_floor_s"] == 1.0:
+            del values["timeout_floor_s"]
         return {"algorithm": self.algorithm, **values}
 
     def config_hash(self) -> str:

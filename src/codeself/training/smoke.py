@@ -119,8 +119,10 @@ class Trainer:
 
         config = self.config
         started = time.monotonic()
-        with open_executor(ExecutionConfig(workers=config.workers, sandbox=config.sandbox,
-                                           calibration_cache=self.calibration_cache, **self.placement)) as executor, \
+        execution = ExecutionConfig(workers=config.workers, sandbox=config.sandbox,
+                                    timeout_floor_s=config.timeout_floor_s,
+                                    calibration_cache=self.calibration_cache, **self.placement)
+        with open_executor(execution) as executor, \
                 Progress("steps", config.max_steps - self.state.step, quiet=self.quiet, stream=self.stream) as progress:
             if not self._resumed:  # the untrained policy: checkpoint 0 and its validation pass rate
                 self._checkpoint(executor, validate=bool(self.validation_tasks))

@@ -27,6 +27,7 @@ _COMMON = {
     "--temperature": ("temperature", float, "sampling temperature of the policy"),
     "--workers": ("workers", int, "sandbox worker processes"),
     "--sandbox": ("sandbox", str, "sandbox level: auto | namespaces | rlimits | bwrap"),
+    "--timeout-floor-s": ("timeout_floor_s", float, "least per-test timeout scaled from a reference time"),
     "--reward-config": ("reward_config", str, "reward TOML"),
     "--max-revisions": ("max_revisions", int, "multi-turn practice: turns after the first per episode (grpo/rloo; "
                                               "CoCoS reward, public-test feedback; 0 = single turn)"),

@@ -212,7 +212,8 @@ class Run:
         reward_tasks = {t.task_id: t for t in self.train_tasks + self.validation_tasks}
         from codeself.execution.engine import ExecutionConfig  # noqa: PLC0415
 
-        executor_config = ExecutionConfig(workers=self.config.workers, sandbox=self.config.sandbox)
+        executor_config = ExecutionConfig(workers=self.config.workers, sandbox=self.config.sandbox,
+                                          timeout_floor_s=self.config.timeout_floor_s)
         self.reward = TimedReward(CorrectnessReward(reward_tasks, executor_config,
                                                     load_reward_config(self.config.reward_config_path())))
         rows = core.dataset_rows(self.train_tasks, self.template)
