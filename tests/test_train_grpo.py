@@ -20,8 +20,9 @@ import unittest
 from codeself.agents.templates import load_template
 from codeself.datasets.task import load_tasks
 from codeself.training.config import GRPOConfig, RLOOConfig
-from codeself.training.trl_trainer import (best_checkpoint, check_trainable, dataset_rows,
-                                           group_advantages, scaffold_metrics, trl_kwargs)
+from codeself.training.trl_trainer import (best_checkpoint, check_trainable, dataset_rows, format_summary,
+                                           group_advantages, merge_batches, scaffold_metrics, summarize,
+                                           trl_kwargs)
 from codeself.rewards.correctness import RewardRecord
 
 EXAMPLE_TASKS = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
@@ -125,6 +126,27 @@ class StepMetricsTest(unittest.TestCase):
     def test_best_checkpoint_ties_go_to_the_earliest(self):
         self.assertEqual(best_checkpoint([(30, 0.4), (15, 0.2), (45, 0.4)]), (30, 0.4))
         self.assertIsNone(best_checkpoint([]))
+
+    def test_summary_sums_the_time_split_and_names_the_selected_checkpoint(self):
+        timing = lambda g, v: {"generation_s": g, "reward_s": 0.5, "update_s": 2.0, "step_s": g + 2.5,
+                               "validation_s": v, "elapsed_s": 0.0}
+        records = [{"step": 1, "reward": 0.25, "timing": timing(1.0, None), "memory": {"peak_rss_mb": 100.0}},
+                   {"step": 2, "reward": 0.75, "timing": timing(3.0, 4.0), "memory": {"peak_rss_mb": 150.0},
+                    "validation/pass_rate": 0.5}]
+        summary = summarize(records, "abc", (2, 0.5))
+        self.assertEqual(summary["timing"], {"generation_s": 4.0, "reward_s": 1.0, "update_s": 4.0,
+                                             "step_s": 9.0, "validation_s": 4.0})
+        self.assertEqual((summary["steps"], summary["first_reward"], summary["last_reward"]), (2, 0.25, 0.75))
+        self.assertEqual((summary["validation"], summary["peak_rss_mb"]), ([(2, 0.5)], 150.0))
+        text = format_summary(summary)
+        self.assertIn("| 2 | 0.5 |", text)
+        self.assertIn("Selected checkpoint: checkpoints/step_000002 (validation pass@1 0.5000)", text)
+        self.assertIn("Selected checkpoint: none", format_summary(summarize(records[:1], "abc", None)))
+
+    def test_reward_calls_of_one_step_merge_in_order(self):
+        keys = ("prompts", "completions", "task_ids", "records", "parsed", "executions")
+        merged = merge_batches([{key: [key + "1"] for key in keys}, {key: [key + "2"] for key in keys}])
+        self.assertEqual(merged, {key: [key + "1", key + "2"] for key in keys})
 
 
 class ScriptTest(unittest.TestCase):

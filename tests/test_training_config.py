@@ -47,6 +47,17 @@ class TrainingConfigTest(unittest.TestCase):
         self.assertEqual(config.config_hash(), GRPOConfig(model="mock", seed=3, output_dir="elsewhere").config_hash())
         self.assertNotEqual(config.config_hash(), GRPOConfig(model="mock", seed=4).config_hash())
 
+    def test_timeout_floor_is_hashed_only_when_set(self):
+        default = GRPOConfig(model="mock", seed=3)
+        self.assertNotIn("timeout_floor_s", default.to_json())  # earlier runs keep their hashes
+        fast = GRPOConfig(model="mock", seed=3, timeout_floor_s=0.25)
+        self.assertEqual(fast.to_json()["timeout_floor_s"], 0.25)
+        self.assertNotEqual(fast.config_hash(), default.config_hash())  # it can change verdicts
+        self.assertEqual(config_from_json(fast.to_json()), fast)
+        self.assertEqual(config_from_json(default.to_json()), default)
+        with self.assertRaisesRegex(ValueError, "timeout_floor_s must be > 0"):
+            GRPOConfig(timeout_floor_s=0)
+
     def test_unknown_key_and_algorithm_are_errors(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "c.toml"
