@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 import re
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))  # run from a checkout, no install
+from codeself.parsing import USABLE_PARSE_STATUSES  # noqa: E402
 
 USAGE = re.compile(r"(?im)^(#+\s*)?(example usage|usage|example)\b|^\s*print\(")
-USABLE = ("ok", "multiple_blocks")  # codeself.parsing.USABLE_PARSE_STATUSES
 FENCE = re.compile(r"^\s*```", re.MULTILINE)  # opening and closing fences alike: 2 per block
 
 
@@ -29,7 +32,7 @@ def form(path: str) -> dict[str, float]:
         "completions cut at the token budget": sum(row["metadata"].get("finish_reason") == "length" for row in rows),
         "completions with several code blocks": sum(len(FENCE.findall(row["completion"])) > 2 for row in rows),
         'completions with a usage / "print(" block': sum(bool(USAGE.search(row["completion"])) for row in rows),
-        "parse failures (no code, truncated, syntax)": sum(row["parse_status"] not in USABLE for row in rows),
+        "parse failures (no code, truncated, syntax)": sum(row["parse_status"] not in USABLE_PARSE_STATUSES for row in rows),
         "passed": sum(row["execution"]["status"] == "passed" for row in rows),
     }
 

@@ -27,6 +27,11 @@ SCALE_REWARDS = ("group", "batch", "none")
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
 
 
+# Fields added after runs had been made: left out of the config JSON (and so of the hash) while they
+# hold their default, so earlier runs keep their hashes and still resume.
+HASHED_WHEN_SET = {"max_revisions": 0, "timeout_floor_s": 1.0}
+
+
 @dataclass(frozen=True)
 class RunConfig:
     model: str = "SmolLM2-135M-Instruct"  # "mock" (stdlib smoke policy), or a local model dir / the default GGUF
@@ -106,11 +111,9 @@ class RunConfig:
 
     def to_json(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
-        # runs that leave these at their defaults keep the hashes they had before the fields existed
-        if not values["max_revisions"]:
-            del values["max_revisions"]
-        if values["timeout_floor_s"] == 1.0:
-            del values["timeout_floor_s"]
+        for name, default in HASHED_WHEN_SET.items():
+            if values[name] == default:
+                del values[name]
         return {"algorithm": self.algorithm, **values}
 
     def config_hash(self) -> str:

@@ -8,14 +8,17 @@ what ran. Flags map one to one onto config fields (`codeself.training.config`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from codeself.cli import add_execution_flags, execution_placement
+from codeself.execution.config import ExecutionConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 # flag -> (config field, type, help); which algorithms accept it
+_EXECUTION_HELP = {spec.name: spec.metadata.get("help", "") for spec in dataclasses.fields(ExecutionConfig)}
 _COMMON = {
     "--tasks": ("tasks", str, "canonical task JSONL; practice uses its train split only"),
     "--max-steps": ("max_steps", int, "optimiser steps"),
@@ -25,9 +28,9 @@ _COMMON = {
     "--save-every": ("save_every", int, "checkpoint and validate every N steps (and at the last step)"),
     "--validation-samples": ("validation_samples", int, "samples per validation task at each checkpoint"),
     "--temperature": ("temperature", float, "sampling temperature of the policy"),
-    "--workers": ("workers", int, "sandbox worker processes"),
-    "--sandbox": ("sandbox", str, "sandbox level: auto | namespaces | rlimits | bwrap"),
-    "--timeout-floor-s": ("timeout_floor_s", float, "least per-test timeout scaled from a reference time"),
+    # the sandbox settings a training config holds: help from ExecutionConfig's fields
+    **{f"--{name.replace('_', '-')}": (name, kind, _EXECUTION_HELP[name])
+       for name, kind in (("workers", int), ("sandbox", str), ("timeout_floor_s", float))},
     "--reward-config": ("reward_config", str, "reward TOML"),
     "--max-revisions": ("max_revisions", int, "multi-turn practice: turns after the first per episode (grpo/rloo; "
                                               "CoCoS reward, public-test feedback; 0 = single turn)"),
