@@ -17,6 +17,7 @@ from codeself.cli import Progress, check_outputs, run_main
 from codeself.datasets import generated
 from codeself.datasets.convert import FORMATS, ConvertOptions, convert_file
 from codeself.datasets.splits import parse_ratios
+from codeself.datasets.task import SPLITS
 
 PROG = "prepare_datasets.py"
 _COUNT_FLAGS = {"train": "--train", "validation": "--validation", "test": "--test",
@@ -55,9 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--call-timeout", type=float, default=10.0,
                         help="EvalPlus: seconds allowed per reference call when computing expected outputs")
     defaults = generated.GeneratorConfig()
+    parser.add_argument("--generator-version", type=int, default=None, choices=generated.GENERATOR_VERSIONS,
+                        help=f"--format generated: which version of the distribution (docs/generated_tasks.md; "
+                             f"2 holds out 18 families and keeps validation/test apart from train) "
+                             f"(default {generated.GENERATOR_VERSION})")
     for split, flag in _COUNT_FLAGS.items():
+        default = defaults.counts()[split]
+        if split == generated.HELDOUT_SPLIT:
+            default = f"{generated.TASKS_PER_HELDOUT_FAMILY} per held-out family: {default} in version 1, " \
+                      f"{generated.GeneratorConfig(version=2).counts()[split]} in version 2"
         parser.add_argument(flag, type=int, default=None, metavar="N",
-                            help=f"--format generated: tasks in split {split} (default {defaults.counts()[split]})")
+                            help=f"--format generated: tasks in split {split} (default {default})")
     parser.add_argument("--manifest", default=None, help="write the split manifest (JSON) here")
     parser.add_argument("--quiet", action="store_true", help="no progress meter on stderr")
     return parser
@@ -67,6 +76,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.format == generated.FORMAT:
         return _generate(args)
     given = [flag for split, flag in _COUNT_FLAGS.items() if getattr(args, split) is not None]
+    given += ["--generator-version"] if args.generator_version is not None else []
     if given:
         raise ValueError(f"{', '.join(given)}: only with --format generated")
     if args.input is None:
@@ -102,7 +112,8 @@ def _generate(args: argparse.Namespace) -> int:
                          f"split counts ({', '.join(_COUNT_FLAGS.values())})")
     check_outputs({"--output": args.output, "--manifest": args.manifest})
     counts = {split: getattr(args, split) for split in _COUNT_FLAGS if getattr(args, split) is not None}
-    config = generated.GeneratorConfig(seed=args.seed, **counts)
+    version = args.generator_version or generated.GENERATOR_VERSION
+    config = generated.GeneratorConfig(seed=args.seed, version=version, **counts)
     with Progress("generate", sum(config.counts().values()), quiet=args.quiet) as progress:
         manifest = generated.write_generated(args.output, config, manifest_path=args.manifest,
                                              on_task=lambda task: progress.update())
@@ -113,6 +124,11 @@ def _generate(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace, manifest: dict) -> None:
     counts = ", ".join(f"{name} {count}" for name, count in manifest["counts"].items())
     print(f"wrote {manifest['total']} tasks to {args.output} ({counts})")
+    overlaps = manifest.get("overlap_with_train", {})
+    for split, overlap in sorted(overlaps.items(), key=lambda item: SPLITS.index(item[0])):
+        print(f"{split}: {overlap['same_reference_solution']} of {overlap['tasks']} tasks have a train task's "
+              f"reference solution, {overlap['sharing_an_assert']} share an assert with train "
+              f"({overlap['sharing_a_hidden_assert']} a hidden one)")
     if args.manifest:
         print(f"wrote split manifest to {args.manifest}")
 

@@ -13,6 +13,7 @@ from codeself.datasets.generated import (
     FAMILIES, HELDOUT_FAMILY_NAMES, HELDOUT_SPLIT, OPENERS, GeneratorConfig, family_table, generate_tasks,
     reveals, write_generated,
 )
+from codeself.datasets.task import SPLITS
 from codeself.datasets.validate import TaskFileValidator, masked_prompt, validate_files
 from codeself.jsonl import dumps_record
 
@@ -161,9 +162,15 @@ class PrepareGeneratedScriptTest(unittest.TestCase):
                                         "--test-heldout-families", "8", "--output", out, "--manifest", manifest,
                                         "--quiet")
             self.assertEqual((result.returncode, result.stderr), (0, ""))
-            self.assertEqual(result.stdout, f"wrote 28 tasks to {out} (train 12, validation 4, test 4, "
-                                            f"test_heldout_families 8)\nwrote split manifest to {manifest}\n")
             data = json.loads(manifest.read_text())
+            overlap_lines = [f"{split}: {o['same_reference_solution']} of {o['tasks']} tasks have a train task's "
+                             f"reference solution, {o['sharing_an_assert']} share an assert with train "
+                             f"({o['sharing_a_hidden_assert']} a hidden one)"
+                             for split in SPLITS if split in data["overlap_with_train"]
+                             for o in [data["overlap_with_train"][split]]]
+            self.assertEqual(result.stdout.splitlines(),
+                             [f"wrote 28 tasks to {out} (train 12, validation 4, test 4, test_heldout_families 8)",
+                              *overlap_lines, f"wrote split manifest to {manifest}"])
             expected = list(generate_tasks(GeneratorConfig(seed=3, train=12, validation=4, test=4,
                                                            test_heldout_families=8)))
             self.assertEqual(out.read_text().splitlines(), [dumps_record(t.to_json()) for t in expected])
@@ -180,6 +187,8 @@ class PrepareGeneratedScriptTest(unittest.TestCase):
                 "--format generated takes no --input: tasks come from --seed and the split counts "
                 "(--train, --validation, --test, --test-heldout-families)",
             ("--format", "mbpp", "--input", "x.jsonl", "--test", "5"): "--test: only with --format generated",
+            ("--format", "mbpp", "--input", "x.jsonl", "--generator-version", "2"):
+                "--generator-version: only with --format generated",
             ("--format", "humaneval"): "--format humaneval needs --input",
         }
         with tempfile.TemporaryDirectory() as tmp:

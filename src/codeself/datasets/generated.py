@@ -15,6 +15,19 @@ Splits:
   (`metadata.near_duplicate_rule`).
 - Held-out families (`HELDOUT_FAMILY_NAMES`) appear only in `test_heldout_families`.
 
+Versions (`GeneratorConfig.version`; each version's files stay byte-identical for a seed):
+- 1: 36 practised families, 8 held out (96 held-out tasks); `test` shares solution text and
+  asserts with `train` (same function names and fixed edge-case inputs).
+- 2: the same 36 practised families and 18 held out (the 8 of version 1 and the 10 of
+  `generated_families_v2`, 12 tasks each). Each practised family keeps one of its function
+  names for `validation` and `test` only, and a `validation`/`test` draw is rejected when its
+  reference solution (layout normalised) or any of its asserts equals a `train` task's, so no
+  evaluation task can be answered by recalling a train task. Within a family the solution
+  *shape* is still shared by design: that is what "practised family" means. Ids are
+  `gen2/<family>/<n>`.
+The split manifest records, for every version, how many tasks of each split share a solution
+or an assert with `train` (`overlap_with_train`).
+
 Each split's tasks depend only on (seed, split, count): task i of a split comes from the
 i-th family of a seeded family order (round robin) and from `Random(f"{seed}:{split}:{i}:
 {attempt}")`; a draw is rejected (next attempt) when its prompt repeats one already in the
@@ -26,6 +39,7 @@ references are this module's own trusted templates, never model output.
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
 import random
@@ -37,6 +51,7 @@ from typing import Any
 
 from codeself.datasets.generated_families import NUMBER_FAMILIES, Family
 from codeself.datasets.generated_families_text import TEXT_FAMILIES
+from codeself.datasets.generated_families_v2 import V2_HELDOUT_FAMILIES
 from codeself.datasets.snippets import collapse_whitespace, leak_reason, python_source, squash_whitespace
 from codeself.datasets.splits import ManifestBuilder
 from codeself.datasets.task import Task
@@ -45,7 +60,8 @@ from codeself.jsonl import sha256_file, write_json, write_jsonl
 
 FORMAT = "generated"
 SOURCE = "generated"
-GENERATOR_VERSION = 1  # bump when a change alters the tasks written for a seed
+GENERATOR_VERSION = 1  # the default version; a change that alters a version's tasks for a seed is a new version
+GENERATOR_VERSIONS = (1, 2)
 PRACTICE_SPLITS = ("train", "validation", "test")
 HELDOUT_SPLIT = "test_heldout_families"
 FAMILIES = NUMBER_FAMILIES + TEXT_FAMILIES
@@ -65,6 +81,39 @@ OPENERS = (
 MIN_TESTS = 4  # one public + at least three hidden
 MAX_ATTEMPTS = 200  # draws per task before giving up (a family's parameter space is exhausted)
 MIN_LEAK_CHARS = 3  # a str/list/tuple/dict expected value this long may not appear in the prompt
+TASKS_PER_HELDOUT_FAMILY = 12
+EVAL_SPLITS = ("validation", "test")  # version 2 keeps these apart from train (no shared solution or assert)
+DEDUP_RULE = ("validation/test tasks share no reference solution (ast-normalised) and no assert (ast-normalised) "
+              "with any train task; each practised family keeps one function name for validation/test only")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """What a generator version draws from: its families and which of them are held out."""
+
+    version: int
+    families: tuple[Family, ...]
+    heldout_names: tuple[str, ...]
+    id_prefix: str  # task ids are f"{id_prefix}/{family}/{n}"
+
+    @property
+    def separates_eval_from_train(self) -> bool:
+        return self.version >= 2
+
+    def practice_families(self) -> tuple[Family, ...]:
+        return tuple(f for f in self.families if f.name not in self.heldout_names)
+
+    def heldout_families(self) -> tuple[Family, ...]:
+        return tuple(f for f in self.families if f.name in self.heldout_names)
+
+
+def distribution(version: int = GENERATOR_VERSION) -> Distribution:
+    if version == 1:
+        return Distribution(1, FAMILIES, HELDOUT_FAMILY_NAMES, "gen")
+    if version == 2:
+        return Distribution(2, FAMILIES + V2_HELDOUT_FAMILIES,
+                            HELDOUT_FAMILY_NAMES + tuple(f.name for f in V2_HELDOUT_FAMILIES), "gen2")
+    raise ValueError(f"unknown generator version {version!r}; known: {', '.join(map(str, GENERATOR_VERSIONS))}")
 
 
 @dataclass(frozen=True)
@@ -75,40 +124,61 @@ class GeneratorConfig:
     train: int = 320  # ~9 tasks for each of the 36 practice families
     validation: int = 64
     test: int = 128
-    test_heldout_families: int = 96  # 12 per held-out family
+    test_heldout_families: int | None = None  # None: 12 per held-out family (96 in version 1, 216 in version 2)
+    version: int = GENERATOR_VERSION  # which distribution (module docstring); 1 stays reproducible
 
     def __post_init__(self) -> None:
+        distribution(self.version)  # refuses an unknown version
         for name, count in self.counts().items():
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise ValueError(f"the count of split {name!r} must be an integer >= 0, got {count!r}")
 
     def counts(self) -> dict[str, int]:
-        return {"train": self.train, "validation": self.validation, "test": self.test,
-                HELDOUT_SPLIT: self.test_heldout_families}
+        heldout = self.test_heldout_families
+        if heldout is None:
+            heldout = TASKS_PER_HELDOUT_FAMILY * len(distribution(self.version).heldout_names)
+        return {"train": self.train, "validation": self.validation, "test": self.test, HELDOUT_SPLIT: heldout}
 
 
 def practice_families() -> tuple[Family, ...]:
-    return tuple(f for f in FAMILIES if f.name not in HELDOUT_FAMILY_NAMES)
+    """Version 1's practised families (the same in every version)."""
+    return distribution(1).practice_families()
 
 
 def heldout_families() -> tuple[Family, ...]:
-    return tuple(f for f in FAMILIES if f.name in HELDOUT_FAMILY_NAMES)
+    """Version 1's held-out families."""
+    return distribution(1).heldout_families()
 
 
-def template_partition(family: Family, seed: int) -> dict[str, list[tuple[int, int]]]:
+def template_partition(family: Family, seed: int, heldout: bool | None = None) -> dict[str, list[tuple[int, int]]]:
     """Split -> the (opener, description) pairs its tasks of `family` may use.
 
     Practice families: a seeded shuffle of all pairs, 1/8 to validation, 1/4 to test (at
     least one each), the rest to train. Held-out families use every pair in their one split.
+    `heldout` None means "held out in version 1".
     """
     pairs = [(opener, desc) for opener in range(len(OPENERS)) for desc in range(len(family.descriptions))]
-    if family.name in HELDOUT_FAMILY_NAMES:
+    if heldout or (heldout is None and family.name in HELDOUT_FAMILY_NAMES):
         return {HELDOUT_SPLIT: pairs}
     assert len(pairs) >= 3, family.name
     random.Random(f"{seed}:templates:{family.name}").shuffle(pairs)
     n_validation, n_test = max(1, len(pairs) // 8), max(1, len(pairs) // 4)
     return {"validation": pairs[:n_validation], "test": pairs[n_validation:n_validation + n_test],
             "train": pairs[n_validation + n_test:]}
+
+
+def name_partition(family: Family, seed: int) -> dict[str, tuple[str, ...]]:
+    """Version 2, practised families: split -> the function names its tasks may use.
+
+    One name (of 3 or 4), chosen by a seeded shuffle, is kept for validation and test; since a
+    function name is part of every assert and of the reference solution, this is what lets the
+    fixed edge-case inputs ("([],)") stay in every split without repeating a train assert.
+    """
+    names = sorted(family.function_names)
+    random.Random(f"{seed}:names:{family.name}").shuffle(names)
+    kept, rest = tuple(names[:1]), tuple(names[1:])
+    assert rest, family.name
+    return {"train": rest, "validation": kept, "test": kept}
 
 
 @dataclass(frozen=True)
@@ -139,10 +209,11 @@ class Draw:
         return Template(self.family.solution).substitute(name=self.function_name, **args, **constants)
 
 
-def draw(family: Family, templates: list[tuple[int, int]], rng: random.Random) -> Draw:
+def draw(family: Family, templates: list[tuple[int, int]], rng: random.Random,
+         function_names: tuple[str, ...] | None = None) -> Draw:
     params = family.make_params(rng)
     text = {key: str(value) for key, value in params.items()}
-    name = Template(rng.choice(family.function_names)).substitute(text)
+    name = Template(rng.choice(function_names or family.function_names)).substitute(text)
     arg_names = tuple(rng.choice(choices) for choices in family.arg_names)
     assert name.isidentifier() and name not in arg_names, (family.name, name)
     return Draw(family, rng.choice(templates), name, arg_names, params)
@@ -177,9 +248,11 @@ def reveals(test: str, expected: Any, prompt: str) -> bool:
 
 
 def make_task(family: Family, split: str, templates: list[tuple[int, int]], rng: random.Random,
-              seed: int) -> Task | None:
+              seed: int, *, dist: Distribution | None = None,
+              function_names: tuple[str, ...] | None = None) -> Task | None:
     """A task for `split` from one draw, or None when the draw must be rejected."""
-    chosen = draw(family, templates, rng)
+    dist = dist or distribution(1)
+    chosen = draw(family, templates, rng, function_names)
     prompt, solution = chosen.prompt(), chosen.solution()
     inputs = list({python_source(args): args for args in family.make_inputs(rng, chosen.params)}.values())
     if len(inputs) < MIN_TESTS:
@@ -190,8 +263,8 @@ def make_task(family: Family, split: str, templates: list[tuple[int, int]], rng:
         return None
     metadata: dict[str, Any] = {
         "family": family.name,
-        "family_group": "heldout" if family.name in HELDOUT_FAMILY_NAMES else "practice",
-        "generator_version": GENERATOR_VERSION,
+        "family_group": "heldout" if family.name in dist.heldout_names else "practice",
+        "generator_version": dist.version,
         "seed": seed,
         "parameters": chosen.params,
         "argument_names": list(chosen.arg_names),
@@ -205,19 +278,69 @@ def make_task(family: Family, split: str, templates: list[tuple[int, int]], rng:
                 reference_solution=solution, split=split, metadata=metadata)
 
 
+def normalised(code: str) -> str:
+    """Layout-free text of a program or assert: what "the same solution / the same assert" compares."""
+    return ast.unparse(ast.parse(code))
+
+
+class TrainOverlap:
+    """The train split's solutions and asserts, and how much of each later split repeats them."""
+
+    def __init__(self) -> None:
+        self.solutions: set[str] = set()
+        self.asserts: set[str] = set()
+        self.counts: dict[str, dict[str, int]] = {}
+
+    def add_train(self, task: Task) -> None:
+        self.solutions.add(normalised(task.reference_solution))
+        self.asserts.update(normalised(test) for test in task.public_tests + task.hidden_tests)
+
+    def same_solution(self, task: Task) -> bool:
+        return normalised(task.reference_solution) in self.solutions
+
+    def shared_asserts(self, task: Task) -> int:
+        return sum(normalised(test) in self.asserts for test in task.public_tests + task.hidden_tests)
+
+    def overlaps(self, task: Task) -> bool:
+        return self.same_solution(task) or self.shared_asserts(task) > 0
+
+    def count(self, task: Task) -> None:
+        if task.split == "train":
+            return self.add_train(task)
+        entry = self.counts.setdefault(task.split, {"tasks": 0, "same_reference_solution": 0,
+                                                    "sharing_an_assert": 0, "sharing_a_hidden_assert": 0})
+        hidden = sum(normalised(test) in self.asserts for test in task.hidden_tests)
+        entry["tasks"] += 1
+        entry["same_reference_solution"] += self.same_solution(task)
+        entry["sharing_an_assert"] += self.shared_asserts(task) > 0
+        entry["sharing_a_hidden_assert"] += hidden > 0
+
+
 def generate_split(split: str, count: int, families: tuple[Family, ...],
-                   partitions: dict[str, dict[str, list[tuple[int, int]]]], seed: int) -> Iterator[Task]:
-    """`count` tasks of `split`, families in a seeded round-robin order (ids not yet set)."""
+                   partitions: dict[str, dict[str, list[tuple[int, int]]]], seed: int, *,
+                   dist: Distribution | None = None, train: TrainOverlap | None = None) -> Iterator[Task]:
+    """`count` tasks of `split`, families in a seeded round-robin order (ids not yet set).
+
+    With `train` (version 2, evaluation splits), draws that repeat a train solution or assert are rejected.
+    """
+    dist = dist or distribution(1)
     order = sorted(families, key=lambda family: family.name)
     random.Random(f"{seed}:{split}:family-order").shuffle(order)
     prompts: set[str] = set()
     for index in range(count):
         family = order[index % len(order)]
+        names = None
+        if dist.separates_eval_from_train and family.name not in dist.heldout_names:
+            names = name_partition(family, seed)[split]
         for attempt in range(MAX_ATTEMPTS):
             rng = random.Random(f"{seed}:{split}:{index}:{attempt}")
-            task = make_task(family, split, partitions[family.name][split], rng, seed)
-            if task is not None and collapse_whitespace(task.prompt) not in prompts:
-                break
+            task = make_task(family, split, partitions[family.name][split], rng, seed, dist=dist,
+                             function_names=names)
+            if task is None or collapse_whitespace(task.prompt) in prompts:
+                continue
+            if train is not None and train.overlaps(task):
+                continue
+            break
         else:
             raise ValueError(f"cannot draw {count} distinct {split!r} tasks: family {family.name!r} has no new "
                              f"prompt after {MAX_ATTEMPTS} draws; ask for fewer tasks")
@@ -225,32 +348,39 @@ def generate_split(split: str, count: int, families: tuple[Family, ...],
         yield task
 
 
-def generate_tasks(config: GeneratorConfig) -> Iterator[Task]:
-    """Every task, split by split (train, validation, test, held-out), ids `gen/<family>/<n>`.
+def generate_tasks(config: GeneratorConfig, overlap: TrainOverlap | None = None) -> Iterator[Task]:
+    """Every task, split by split (train, validation, test, held-out), ids `<prefix>/<family>/<n>`.
 
-    n counts a family's tasks across the whole file in this order, starting at 0.
+    n counts a family's tasks across the whole file in this order, starting at 0. `overlap`, when
+    given, counts each split's overlap with train (version 2 also uses it to reject draws).
     """
-    partitions = {family.name: template_partition(family, config.seed) for family in FAMILIES}
+    dist = distribution(config.version)
+    overlap = overlap if overlap is not None else TrainOverlap()
+    partitions = {family.name: template_partition(family, config.seed, family.name in dist.heldout_names)
+                  for family in dist.families}
     numbers: dict[str, int] = {}
     masked_split: dict[str, str] = {}
     for split, count in config.counts().items():
-        families = heldout_families() if split == HELDOUT_SPLIT else practice_families()
-        for task in generate_split(split, count, families, partitions, config.seed):
+        families = dist.heldout_families() if split == HELDOUT_SPLIT else dist.practice_families()
+        reject = overlap if dist.separates_eval_from_train and split in EVAL_SPLITS else None
+        for task in generate_split(split, count, families, partitions, config.seed, dist=dist, train=reject):
             family = task.metadata["family"]
             number = numbers[family] = numbers.get(family, -1) + 1
             # The template partition makes this impossible; a failure is a bug in the families.
             key = masked_prompt(task.prompt, task.entry_point)
             assert masked_split.setdefault(key, split) == split, (task.prompt, split, masked_split[key])
-            yield dataclasses.replace(task, task_id=f"gen/{family}/{number}")
+            overlap.count(task)
+            yield dataclasses.replace(task, task_id=f"{dist.id_prefix}/{family}/{number}")
 
 
 def write_generated(output_path: str | Path, config: GeneratorConfig, *, manifest_path: str | Path | None = None,
                     on_task: Callable[[Task], None] | None = None) -> dict[str, Any]:
     """Write the tasks of `config` as canonical JSONL; return the split manifest (also written if asked)."""
     builder = ManifestBuilder()
+    overlap = TrainOverlap()
 
     def records() -> Iterator[dict[str, Any]]:
-        for task in generate_tasks(config):
+        for task in generate_tasks(config, overlap):
             builder.add(task)
             if on_task:
                 on_task(task)
@@ -260,6 +390,13 @@ def write_generated(output_path: str | Path, config: GeneratorConfig, *, manifes
     manifest = builder.build(source_format=FORMAT, method=FORMAT, seed=config.seed, ratios=None,
                              input_file=None, input_sha256=None, output_file=Path(output_path).name,
                              output_sha256=sha256_file(output_path))
+    dist = distribution(config.version)
+    manifest["generator"] = {
+        "version": config.version, "heldout_families": list(dist.heldout_names),
+        "practised_families": [family.name for family in dist.practice_families()],
+        "dedup_rule": DEDUP_RULE if dist.separates_eval_from_train else "none (version 1)",
+    }
+    manifest["overlap_with_train"] = overlap.counts
     if manifest_path is not None:
         write_json(manifest_path, manifest)
     return manifest
@@ -269,8 +406,11 @@ def family_table() -> str:
     """The Markdown family table of docs/generated_tasks.md (a test keeps the two equal)."""
     lines = ["| family | split group | the function ... | function names | constants | tests |",
              "|---|---|---|---|---|---|"]
-    for family in practice_families() + heldout_families():
-        group = HELDOUT_SPLIT if family.name in HELDOUT_FAMILY_NAMES else "train / validation / test"
+    version_2 = distribution(2)
+    for family in version_2.practice_families() + version_2.heldout_families():
+        group = "train / validation / test"
+        if family.name in version_2.heldout_names:
+            group = HELDOUT_SPLIT if family.name in HELDOUT_FAMILY_NAMES else f"{HELDOUT_SPLIT} (version 2 only)"
         names = ", ".join(f"`{name}`" for name in family.function_names)
         tests = "float, atol " + f"{family.atol:g}" if family.atol is not None else "exact"
         lines.append(f"| `{family.name}` | {group} | {family.summary} | {names} | "
