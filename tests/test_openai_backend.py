@@ -254,6 +254,22 @@ class RunRolloutsOpenAITest(ServerTestCase):
         self.assertIn("no def", first["metadata"]["parse_detail"])  # the server always answers `add`
         self.assertEqual(first["execution"]["status"], "failed")
 
+    def test_stop_flag_reaches_the_server_and_the_config(self):
+        """--stop (issue 16's form control) is added to the template's stop strings, sent with every
+        request, recorded in the sidecar and changes the config hash; '\\n' on the command line is a newline."""
+        with tempfile.TemporaryDirectory() as tmp:
+            plain, stopped = Path(tmp) / "plain.jsonl", Path(tmp) / "stop.jsonl"
+            first = self.run_rollouts(plain, "--model", "tiny-model", "--limit", "1")
+            sent_before = len(self.server.requests)
+            second = self.run_rollouts(stopped, "--model", "tiny-model", "--limit", "1",
+                                       "--stop", "\\n```\\n", "--stop", "END")
+            self.assertEqual((first.returncode, second.returncode), (0, 0), first.stderr + second.stderr)
+            sidecars = [json.loads(Path(f"{path}.config.json").read_text()) for path in (plain, stopped)]
+        self.assertNotIn("stop", self.server.requests[0]["body"])
+        self.assertEqual([r["body"]["stop"] for r in self.server.requests[sent_before:]], [["\n```\n", "END"]] * 2)
+        self.assertEqual([sidecar["stop"] for sidecar in sidecars], [[], ["\n```\n", "END"]])
+        self.assertNotEqual(sidecars[0]["config_hash"], sidecars[1]["config_hash"])
+
     def test_server_error_reaches_the_user_as_one_line(self):
         with tempfile.TemporaryDirectory() as tmp:
             output = Path(tmp) / "openai.jsonl"

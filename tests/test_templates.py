@@ -5,7 +5,8 @@ from pathlib import Path
 import support  # noqa: F401
 
 from codeself.agents.templates import (TEMPLATE_FIELDS, available_templates, config_hash, load_template,
-                                       render_prompt, template_from_dict)
+                                       render_prompt, template_from_dict, unescape_stop, with_stop_strings)
+from codeself.parsing import parse_completion
 from codeself.datasets.task import PublicTask, Task
 
 TASK = Task(task_id="mbpp/1", source="mbpp", prompt="Add two numbers.", entry_point="add", starter_code="",
@@ -121,6 +122,44 @@ class ValidationTest(unittest.TestCase):
 
     def test_fields_constant(self):
         self.assertEqual(TEMPLATE_FIELDS, ("prompt", "starter_code", "public_tests", "entry_point"))
+
+
+class FormControlTest(unittest.TestCase):
+    """Issue 16's answer forms: a stop string from the command line, a system turn with one format example."""
+
+    def test_unescape_stop(self):
+        # typed as --stop '\n```\n' in a shell: backslash-n twice; a lone or unknown escape stays as typed
+        self.assertEqual(unescape_stop("\\n```\\n"), "\n```\n")
+        self.assertEqual(unescape_stop("a\\tb\\\\n"), "a\tb\\n")
+        self.assertEqual(unescape_stop("x\\"), "x\\")
+        self.assertEqual(unescape_stop("\\q"), "\\q")
+
+    def test_with_stop_strings_adds_once_and_changes_the_hash(self):
+        base = load_template("completion_default")
+        added = with_stop_strings(base, ["\\n```", "END"])  # "\n```" is already the template's
+        self.assertEqual(added.stop, base.stop + ("END",))
+        self.assertIs(with_stop_strings(base, []), base)
+        backend = {"backend": "hf", "model": "m"}
+        self.assertNotEqual(config_hash(added, backend), config_hash(base, backend))
+        with self.assertRaisesRegex(ValueError, "--stop needs a non-empty string"):
+            with_stop_strings(base, [""])
+
+    def test_format_example_template(self):
+        template = load_template("chat_format_example")
+        messages = render_prompt(template, PUBLIC)
+        self.assertEqual([m["role"] for m in messages], ["system", "user"])
+        self.assertEqual(messages[1]["content"], render_prompt(load_template("chat_default"), PUBLIC)[1]["content"])
+        system = messages[0]["content"]
+        # the example answer is itself in the form the parser takes as "ok"
+        example = system[system.rindex("```python"):]
+        self.assertEqual(parse_completion(example, "", "greet").parse_status, "ok")
+        self.assertNotIn("SECRET", repr(messages))
+
+    def test_answer_cut_at_the_closing_fence_still_parses_to_its_code(self):
+        # what the hf/openai backends return with --stop '\n```\n': the text before the closing fence
+        cut = "Here it is:\n```python\ndef add(a, b):\n    return a + b"
+        parsed = parse_completion(cut, "", "add")
+        self.assertEqual(parsed.code, "def add(a, b):\n    return a + b\n")
 
 
 class ConfigHashTest(unittest.TestCase):

@@ -71,6 +71,7 @@ def add_dataclass_flags(parser, cls, *, only: Sequence[str] | None = None, exclu
     - help: the metadata's "help" (or `help_overrides[field]`), then "(default X)" with X the
       metadata's "default_help" if any, else the default unless it is None or "";
     - a field without a default is a required flag; the metadata's "choices" and "metavar" pass on;
+    - a `tuple[str, ...]` field is a repeatable flag (each use appends one value; default empty);
     - type from the annotation: float, int, else str; a bool is a switch: default False ->
       `--field-name` turns it on; default True -> `--field-name / --no-field-name`, or the
       metadata's "flag" alone turns it off (`--no-calibrate`).
@@ -91,6 +92,9 @@ def dataclass_from_args(cls, args, **given):
     values a script computes), the rest keep their defaults."""
     values = {spec.name: getattr(args, _dest(spec)) for spec in dataclasses.fields(cls)
               if spec.name not in given and hasattr(args, _dest(spec))}
+    for spec in dataclasses.fields(cls):
+        if _annotation(spec).startswith("tuple") and spec.name in values:
+            values[spec.name] = tuple(values[spec.name] or ())
     return cls(**values, **given)
 
 
@@ -114,6 +118,8 @@ def _argument_kind(spec) -> dict:
     keywords = {key: spec.metadata[key] for key in ("choices", "metavar") if key in spec.metadata}
     if spec.default is dataclasses.MISSING:
         return {**keywords, "required": True, "type": _TYPES.get(_annotation(spec), str)}
+    if _annotation(spec).startswith("tuple"):
+        return {**keywords, "action": "append", "default": None}
     if _annotation(spec) != "bool":
         return {**keywords, "default": spec.default, "type": _TYPES.get(_annotation(spec), str)}
     if not spec.default:
@@ -126,7 +132,7 @@ def _argument_kind(spec) -> dict:
 def _default_text(spec) -> str:
     if "default_help" in spec.metadata:
         return f" (default {spec.metadata['default_help']})"
-    if spec.default in (None, "", dataclasses.MISSING) or isinstance(spec.default, bool):
+    if spec.default in (None, "", (), dataclasses.MISSING) or isinstance(spec.default, bool):
         return ""
     return f" (default {spec.default})"
 

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from codeself.agents.backends import BACKENDS, BackendOptions, StaticBackend, create_backend
 from codeself.agents.pipeline import RolloutRun, produce_rollouts
 from codeself.agents.rollout_output import RolloutWriter
-from codeself.agents.templates import canonical_json, config_hash, load_template
+from codeself.agents.templates import canonical_json, config_hash, load_template, with_stop_strings
 from codeself.jsonl import refuse_overwriting_input
 from codeself.progress import Progress
 from codeself.datasets.task import SPLITS, Task, load_tasks
@@ -47,6 +47,11 @@ class RolloutSettings:
     overwrite: bool = field(default=False, metadata={"help": "replace an existing output instead of refusing"})
     template: str = field(default="chat_default", metadata={
         "help": "prompt template name in configs/prompts or a .toml path"})
+    stop: tuple[str, ...] = field(default=(), metadata={
+        "metavar": "STRING",
+        "help": "end a sample at this string, cut before it (repeatable; added to the template's stop strings; "
+                "hf and openai backends; \\n and \\t are read as newline and tab, e.g. --stop '\\n```\\n' "
+                "ends an answer at its closing fence)"})
     reward_config: str | None = field(default=None, metadata={
         "help": "reward TOML", "default_help": "configs/rewards/reward_v0.toml"})
     limit: int | None = field(default=None, metadata={"help": "only the first N selected tasks"})
@@ -87,7 +92,7 @@ def build_sidecar(settings: RolloutSettings, backend: Any, template: Any, hash_:
     return {
         "tool": "run_rollouts", "backend": backend.name, "model": backend.model,
         "backend_config": backend.config(), "template": template.name,
-        "template_sha256": template.sha256(), "config_hash": hash_, "seed": settings.seed,
+        "template_sha256": template.sha256(), "stop": list(template.stop), "config_hash": hash_, "seed": settings.seed,
         "samples_per_task": settings.samples_per_task, "split": settings.split, "limit": settings.limit,
         "tasks": str(settings.tasks), "tasks_sha256": sha256_file(settings.tasks),
         "reward_config": _reward_identity(reward_config),
@@ -102,7 +107,7 @@ def run_rollouts(settings: RolloutSettings, *, quiet: bool = False, stream: Text
 
     _check(settings)
     stream = stream if stream is not None else sys.stderr
-    template = load_template(settings.template)
+    template = with_stop_strings(load_template(settings.template), settings.stop)
     reward_config = load_reward_config(settings.reward_config)
     check_reward_with_execution(reward_config, settings.execution.stop_at_first_failure)
     backend = create_backend(settings.backend, settings.backend_options)

@@ -26,10 +26,12 @@ is the public test snippets joined by newlines. Literal braces are written `{{` 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import string
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,29 @@ def template_path(name_or_path: str) -> Path:
 
 def available_templates() -> list[str]:
     return sorted(path.stem for path in PROMPTS_DIR.glob("*.toml"))
+
+
+def unescape_stop(text: str) -> str:
+    """A stop string as typed on a command line: `\\n` is a newline, `\\t` a tab, `\\\\` a backslash."""
+    escapes = {"n": "\n", "t": "\t", "\\": "\\"}
+    out, index = [], 0
+    while index < len(text):
+        if text[index] == "\\" and index + 1 < len(text) and text[index + 1] in escapes:
+            out.append(escapes[text[index + 1]])
+            index += 2
+        else:
+            out.append(text[index])
+            index += 1
+    return "".join(out)
+
+
+def with_stop_strings(template: PromptTemplate, extra: Sequence[str]) -> PromptTemplate:
+    """`template` with the command line's stop strings added (so they are part of the config hash)."""
+    added = [unescape_stop(item) for item in extra]
+    if any(not item for item in added):
+        raise ValueError("--stop needs a non-empty string")
+    stop = tuple(dict.fromkeys(template.stop + tuple(added)))
+    return template if stop == template.stop else dataclasses.replace(template, stop=stop)
 
 
 def load_template(name_or_path: str) -> PromptTemplate:
