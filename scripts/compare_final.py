@@ -4,7 +4,9 @@
     python3 scripts/compare_final.py --baseline base.jsonl --candidate cand.jsonl \\
         --output reports/final.md --json-output reports/final.json
 
-Writes the Markdown report, the per-task outcome chart next to it (`<report>.outcomes.svg`,
+Each effect is reported with its interval and the test of that same quantity: the first-sample
+pass rate with exact McNemar (primary), the mean pass rate over samples with an exact paired
+sign-flip test over tasks. Writes the Markdown report, the per-task outcome chart next to it (`<report>.outcomes.svg`,
 linked from the report as an image: GitHub and most Markdown viewers render a linked SVG
 file but strip inline <svg>), and optionally the JSON document (docs/schemas.md, 'Final comparison JSON').
 """
@@ -35,9 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--outcome", choices=compare.OUTCOME_RULES, default="first",
                         help="per-task binary outcome from several samples: first sample (greedy, default), "
                              "strict majority, or any")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the paired bootstrap (default 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the paired bootstrap and of any Monte Carlo sign-flip test (default 0)")
     parser.add_argument("--bootstrap-resamples", type=int, default=2000,
                         help="bootstrap resamples over tasks (default 2000)")
+    parser.add_argument("--sign-flip-resamples", type=int, default=compare.CompareOptions.sign_flip_resamples,
+                        help="Monte Carlo resamples (seeded with --seed) of the sign-flip test of the mean over "
+                             "samples, used only when its exact computation would exceed "
+                             f"{compare.stats.SIGN_FLIP_MAX_STATES:.0e} states (default %(default)s)")
     parser.add_argument("--no-chart", action="store_true", help="do not write the per-task SVG chart")
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
     return parser
@@ -48,11 +55,14 @@ def _run(args: argparse.Namespace) -> int:
     chart = None if args.no_chart else output.with_name(output.stem + ".outcomes.svg")
     check_outputs({"--output": args.output, "--json-output": args.json_output,
                    "the chart (beside --output)": str(chart) if chart else None}, [args.baseline, args.candidate])
-    if args.bootstrap_resamples < 1:
-        raise ValueError("--bootstrap-resamples must be at least 1")
+    for flag, value in (("--bootstrap-resamples", args.bootstrap_resamples),
+                        ("--sign-flip-resamples", args.sign_flip_resamples)):
+        if value < 1:
+            raise ValueError(f"{flag} must be at least 1")
     options = compare.CompareOptions(split=args.split, outcome=args.outcome,
                                      allow_non_test=args.allow_non_test, seed=args.seed,
-                                     bootstrap_resamples=args.bootstrap_resamples)
+                                     bootstrap_resamples=args.bootstrap_resamples,
+                                     sign_flip_resamples=args.sign_flip_resamples)
     result = compare.run_comparison(args.baseline, args.candidate, options)
     if chart is not None:
         write_text(chart, compare.outcome_chart(result))

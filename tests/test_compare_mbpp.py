@@ -51,10 +51,11 @@ class CompareOnMbppTest(unittest.TestCase):
             self.assertEqual(result.returncode, 0, result.stderr)
             data = json.loads((Path(tmp) / "final.json").read_text(encoding="utf-8"))
             report = (Path(tmp) / "final.md").read_text(encoding="utf-8")
-        self.assertEqual(data["table"], counts)
+        first = data["effects"]["first_sample"]
+        self.assertEqual(first["counts"], counts)
         b, c = counts["baseline_only"], counts["candidate_only"]
-        self.assertEqual(data["mcnemar_exact_p"], stats.mcnemar_exact(b, c))
-        self.assertAlmostEqual(data["diff"], (c - b) / 500)
+        self.assertEqual(first["p_value"], stats.mcnemar_exact(b, c))
+        self.assertAlmostEqual(first["difference"], (c - b) / 500)
         self.assertIn(f"| **baseline passes** | {counts['both_pass']} | {b} |", report)
         self.assertIn(f"| **baseline fails** | {c} | {counts['both_fail']} |", report)
         self.assertEqual(len(data["flipped"]["candidate_only"]), c)

@@ -176,7 +176,7 @@ class ScriptTest(unittest.TestCase):
         self.assertIn("| grpo vs ppo | 12 | 10 | 6 | +33.3 |", self.text)
         self.assertIn("| 1 | 5 | 0.2188 |", self.text)
         document = json.loads((self.out / "report.json").read_text(encoding="utf-8"))
-        p = {c["label"]: c["result"]["mcnemar_exact_p"] for c in document["comparisons"]}
+        p = {c["label"]: c["result"]["effects"]["first_sample"]["p_value"] for c in document["comparisons"]}
         self.assertEqual(p, {"grpo vs base": 18 / 256, "ppo vs base": 0.5, "grpo vs ppo": 14 / 64})
 
     def test_figures_parse(self):

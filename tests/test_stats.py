@@ -3,7 +3,9 @@
 Each published value names its source in a comment. Hand-worked values show the arithmetic.
 """
 
+import itertools
 import math
+import random
 import unittest
 from fractions import Fraction
 from statistics import NormalDist
@@ -318,6 +320,67 @@ class PowerTest(unittest.TestCase):
             power.power_plan([], 10)
         with self.assertRaises(ValueError):
             power.power_plan([0.5], 10, power=0.3)
+
+
+def enumerated_sign_flip_p(scores):
+    """P(|sum e_i x_i| >= |sum x_i|) over all 2^n sign vectors, as an exact fraction."""
+    observed = abs(sum(scores))
+    vectors = list(itertools.product((1, -1), repeat=len(scores)))
+    return Fraction(sum(abs(sum(e * x for e, x in zip(signs, scores))) >= observed for signs in vectors), len(vectors))
+
+
+class SignFlipTest(unittest.TestCase):
+    def test_hand_worked(self):
+        # [3, 2, -1, 0] (differences 3/4, 1/2, -1/4, 0 of four-sample tasks): S = 4; the eight sign
+        # vectors of (3, 2, 1) give -6, -4, -2, 0, 0, 2, 4, 6 (the zero doubles both counts): p = 4/8
+        self.assertEqual(stats.sign_flip_exact_p([3, 2, -1, 0]), 0.5)
+        # [1, 1, 1]: only +++ and --- reach |S| = 3: p = 2/8
+        self.assertEqual(stats.sign_flip_exact_p([1, 1, 1]), 0.25)
+        # [2, -1]: S = 1; the four sums are 3, 1, -1, -3, all |S*| >= 1: p = 1
+        self.assertEqual(stats.sign_flip_exact_p([2, -1]), 1.0)
+        self.assertEqual(stats.sign_flip_exact_p([0, 0]), 1.0)
+        self.assertEqual(stats.sign_flip_exact_p([]), 1.0)
+
+    def test_matches_enumeration(self):
+        rng = random.Random(7)
+        for _ in range(150):
+            scores = [rng.randint(-6, 6) for _ in range(rng.randint(1, 11))]
+            with self.subTest(scores=scores):
+                self.assertEqual(stats.sign_flip_exact_p(scores), float(enumerated_sign_flip_p(scores)))
+
+    def test_plus_minus_one_is_exact_mcnemar(self):
+        # one sample per task: the sign-flip test is the sign test, i.e. exact McNemar on b and c
+        for b in range(9):
+            for c in range(9):
+                self.assertEqual(stats.sign_flip_exact_p([1] * c + [-1] * b + [0] * 3), stats.mcnemar_exact(b, c))
+
+    def test_scores_on_common_scale(self):
+        # 2/3 - 1/4 = 5/12 and -1/2: lcm of 12 and 2 is 12 -> 5 and -6
+        self.assertEqual(stats.sign_flip_scores([Fraction(2, 3) - Fraction(1, 4), Fraction(-1, 2), 0]),
+                         ([5, -6, 0], 12))
+        self.assertEqual(stats.sign_flip_scores([1, -1]), ([1, -1], 1))
+        for bad in ([0.5], [True]):
+            with self.assertRaises(ValueError):
+                stats.sign_flip_scores(bad)
+        with self.assertRaises(ValueError):
+            stats.sign_flip_exact_p([1.5])
+
+    def test_exact_or_named_monte_carlo(self):
+        diffs = [Fraction(k, 4) for k in (3, 3, 3, 2, 1, -1, 0, 3, 2, 2, -2, 1)]
+        exact = stats.paired_sign_flip_test(diffs, seed=0)
+        scores = [int(4 * d) for d in diffs]
+        self.assertEqual(exact, {"test": "sign_flip_exact", "p_value": float(enumerated_sign_flip_p(scores)),
+                                 "scale": 4, "states": stats.sign_flip_states(scores), "seed": None,
+                                 "resamples": None})
+        self.assertEqual(exact["states"], 11 * (sum(abs(x) for x in scores) + 1))
+        forced = stats.paired_sign_flip_test(diffs, seed=5, n_resamples=4000, max_states=10)
+        self.assertEqual((forced["test"], forced["seed"], forced["resamples"]), ("sign_flip_monte_carlo", 5, 4000))
+        self.assertEqual(forced, stats.paired_sign_flip_test(diffs, seed=5, n_resamples=4000, max_states=10))
+        # 4000 resamples: standard error of p near 0.03 is about 0.003
+        self.assertAlmostEqual(forced["p_value"], exact["p_value"], delta=0.015)
+        self.assertEqual(stats.sign_flip_monte_carlo_p([0, 0], seed=1), 1.0)
+        with self.assertRaises(ValueError):
+            stats.sign_flip_monte_carlo_p([1], seed=1, n_resamples=0)
 
 
 if __name__ == "__main__":

@@ -66,8 +66,9 @@ class HonestLearningTest(unittest.TestCase):
             with self.subTest(algorithm):
                 result = run_comparison(outputs["base"], outputs[algorithm], CompareOptions(bootstrap_resamples=200))
                 self.assertEqual(result["n"], 500)
-                self.assertGreater(result["candidate_rate"], result["baseline_rate"] + 0.1, result["table"])
-                self.assertLess(result["mcnemar_exact_p"], 0.01, result["table"])
+                first = result["effects"]["first_sample"]
+                self.assertGreater(first["candidate"], first["baseline"] + 0.1, first["counts"])
+                self.assertLess(first["p_value"], 0.01, first["counts"])
 
     def test_zero_learning_rate_changes_nothing(self):
         tasks = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"

@@ -1,11 +1,15 @@
 """The final paired comparison: did the candidate solve more held-out tasks than the baseline?
 
 Both files are rollout or execution-result JSONL (records with `task_id`, `execution.passed`,
-optional `sample_index`, `split`, `reward.reward`). Tasks are paired by `task_id`; the primary
-test is the exact McNemar test on the tasks that flipped, because only they carry information
-about a difference, and intervals come from a paired bootstrap that resamples tasks. The
-result is a plain dict (the `--json-output` document, docs/schemas.md, "Final comparison JSON") from which the
-Markdown report is rendered; nothing in it depends on time, so the same inputs and seed give
+optional `sample_index`, `split`, `reward.reward`). Tasks are paired by `task_id`. Each effect
+is one block that holds a quantity, its difference, the interval of that difference and the
+test of that same quantity, so no p-value can be read beside an effect it does not test:
+the first-sample pass rate with the exact McNemar test (the primary test: only the tasks that
+flipped carry information about a difference), the mean pass rate over samples with an exact
+paired sign-flip test over tasks, and the mean reward (descriptive). Intervals come from a
+paired bootstrap that resamples tasks. The result is a plain dict (the `--json-output`
+document, docs/schemas.md, "Final comparison JSON") from which the Markdown report is
+rendered (compare_markdown); nothing in it depends on time, so the same inputs and seed give
 byte-identical outputs.
 """
 
@@ -13,15 +17,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from codeself.datasets.splits import natural_key
 from codeself.jsonl import iter_jsonl_lines, sha256_file
-from codeself.reporting import power, stats
+from codeself.reporting import compare_markdown, power, stats
+from codeself.reporting.compare_markdown import p_text, points
 from codeself.reporting.records import SampleCount, read_sample
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 OUTCOME_RULES = ("first", "majority", "any")
+# The effects key and the quantity of each binary per-task outcome rule; the rule chosen with
+# --outcome is the primary effect, tested by exact McNemar.
+RULE_EFFECTS = {"first": "first_sample", "majority": "majority_of_samples", "any": "any_sample"}
+RULE_QUANTITIES = {"first": "first-sample pass rate", "majority": "majority-of-samples pass rate",
+                   "any": "any-sample pass rate"}
+MEAN_QUANTITY = "mean pass rate over samples"
+REWARD_QUANTITY = "mean reward"
 LOCKED_TEST_SPLIT = "test"
 # Splits evaluated once per compared model at the end, never practised or selected on: the test
 # split and the generated distribution's held-out families (docs/generated_tasks.md).
@@ -47,11 +60,6 @@ class TaskSamples:
             return any(self.passes)
         raise ValueError(f"unknown outcome rule {rule!r}; choose one of {', '.join(OUTCOME_RULES)}")
 
-    @property
-    def pass_at_1(self) -> float:
-        """Unbiased pass@1 estimate c/n (Chen et al. 2021 with k = 1)."""
-        return stats.pass_at_k(len(self.passes), sum(self.passes), 1)
-
 
 @dataclass(frozen=True)
 class CompareOptions:
@@ -60,6 +68,7 @@ class CompareOptions:
     allow_non_test: bool = False
     seed: int = 0
     bootstrap_resamples: int = 2000
+    sign_flip_resamples: int = stats.SIGN_FLIP_MONTE_CARLO_RESAMPLES  # only if the exact test is too large
     alpha: float = 0.05
     confidence: float = 0.95
 
@@ -146,13 +155,72 @@ def split_status(split: str, unknown: bool) -> str:
     return "locked_test" if split in LOCKED_TEST_SPLITS else "non_test"
 
 
-def _bootstrap_block(base: list[float], cand: list[float], options: CompareOptions) -> dict:
+def _interval_fields(base: list[float], cand: list[float], options: CompareOptions) -> dict:
+    """Means, their difference and its paired bootstrap intervals (tasks resampled)."""
     intervals = stats.paired_bootstrap_diff_cis(base, cand, seed=options.seed,
                                                 n_resamples=options.bootstrap_resamples,
                                                 confidence=options.confidence)
     return {"baseline": math.fsum(base) / len(base), "candidate": math.fsum(cand) / len(cand),
-            "diff": (math.fsum(cand) - math.fsum(base)) / len(base),
-            "diff_ci": list(intervals["percentile"]), "diff_ci_bca": list(intervals["bca"])}
+            "difference": (math.fsum(cand) - math.fsum(base)) / len(base),
+            "ci": list(intervals["percentile"]), "ci_method": "paired_bootstrap_percentile",
+            "ci_bca": list(intervals["bca"])}
+
+
+def _categories(rule: str, baseline: dict[str, TaskSamples], candidate: dict[str, TaskSamples],
+                task_ids: list[str]) -> list[str]:
+    return [_category(baseline[t].outcome(rule), candidate[t].outcome(rule)) for t in task_ids]
+
+
+def binary_effect(rule: str, baseline: dict[str, TaskSamples], candidate: dict[str, TaskSamples],
+                  task_ids: list[str], options: CompareOptions) -> dict:
+    """The pass rate of one binary per-task outcome, its paired intervals and exact McNemar on it."""
+    categories = _categories(rule, baseline, candidate, task_ids)
+    counts = {name: categories.count(name) for name in ("both_pass", "baseline_only", "candidate_only", "both_fail")}
+    n, b, c = len(task_ids), counts["baseline_only"], counts["candidate_only"]
+    base_passes, cand_passes = counts["both_pass"] + b, counts["both_pass"] + c
+    base = [float(k in ("both_pass", "baseline_only")) for k in categories]
+    cand = [float(k in ("both_pass", "candidate_only")) for k in categories]
+    statistic, asymptotic_p = stats.mcnemar_asymptotic_cc(b, c)
+    return {"quantity": RULE_QUANTITIES[rule], "outcome_rule": rule, **_interval_fields(base, cand, options),
+            "baseline_ci": list(stats.wilson_interval(base_passes, n, options.confidence)),
+            "candidate_ci": list(stats.wilson_interval(cand_passes, n, options.confidence)),
+            "test": "mcnemar_exact", "p_value": stats.mcnemar_exact(b, c), "counts": counts,
+            "other_tests": {"mcnemar_midp": {"p_value": stats.mcnemar_midp(b, c)},
+                            "mcnemar_asymptotic_cc": {"statistic": statistic, "p_value": asymptotic_p}},
+            "mde_80": power.mcnemar_mde(n, (b + c) / n, alpha=options.alpha, power=0.8)}
+
+
+def mean_over_samples_effect(baseline: dict[str, TaskSamples], candidate: dict[str, TaskSamples],
+                             task_ids: list[str], options: CompareOptions) -> dict:
+    """Mean per-task pass fraction c/n (unbiased pass@1), its paired intervals and a paired sign-flip test.
+
+    Why its own test: McNemar tests one binary outcome per task, not this mean; the sign-flip
+    test permutes exactly this quantity's per-task differences (exact while feasible).
+    """
+    base = [Fraction(sum(baseline[t].passes), len(baseline[t].passes)) for t in task_ids]
+    cand = [Fraction(sum(candidate[t].passes), len(candidate[t].passes)) for t in task_ids]
+    diffs = [c - b for b, c in zip(base, cand)]
+    test = stats.paired_sign_flip_test(diffs, seed=options.seed, n_resamples=options.sign_flip_resamples)
+    block = {"quantity": MEAN_QUANTITY, "outcome_rule": None,
+             **_interval_fields([float(x) for x in base], [float(x) for x in cand], options)}
+    block["baseline"], block["candidate"] = float(sum(base) / len(base)), float(sum(cand) / len(cand))
+    block["difference"] = float(sum(diffs) / len(diffs))
+    return {**block, "test": test.pop("test"), "p_value": test.pop("p_value"),
+            "counts": {"tasks": len(diffs), "candidate_higher": sum(d > 0 for d in diffs),
+                       "baseline_higher": sum(d < 0 for d in diffs), "tied": sum(d == 0 for d in diffs)},
+            "test_details": test}
+
+
+def reward_effect(baseline: dict[str, TaskSamples], candidate: dict[str, TaskSamples], task_ids: list[str],
+                  options: CompareOptions) -> dict | None:
+    """Mean per-task mean reward with paired intervals; descriptive (no test); None without rewards."""
+    if any(baseline[t].rewards is None or candidate[t].rewards is None for t in task_ids):
+        return None
+    mean = lambda values: math.fsum(values) / len(values)  # noqa: E731
+    fields = _interval_fields([mean(baseline[t].rewards) for t in task_ids],
+                              [mean(candidate[t].rewards) for t in task_ids], options)
+    return {"quantity": REWARD_QUANTITY, "outcome_rule": None, **fields, "test": None, "p_value": None,
+            "counts": {"tasks": len(task_ids)}}
 
 
 def compare(baseline: dict[str, TaskSamples], candidate: dict[str, TaskSamples],
@@ -164,35 +232,25 @@ def compare(baseline: dict[str, TaskSamples], candidate: dict[str, TaskSamples],
     candidate, ignored_cand = select_split(candidate, options.split, "--candidate")
     warning = check_pairing(baseline, candidate, options)
     task_ids = sorted(baseline, key=natural_key)
-    base = [baseline[t].outcome(options.outcome) for t in task_ids]
-    cand = [candidate[t].outcome(options.outcome) for t in task_ids]
-    categories = [_category(b, c) for b, c in zip(base, cand)]
-    table = {name: categories.count(name) for name in ("both_pass", "baseline_only",
-                                                        "candidate_only", "both_fail")}
-    n, b, c = len(task_ids), table["baseline_only"], table["candidate_only"]
-    statistic, asymptotic_p = stats.mcnemar_asymptotic_cc(b, c)
-    outcome = _bootstrap_block([float(x) for x in base], [float(x) for x in cand], options)
+    effects = {"first_sample": binary_effect("first", baseline, candidate, task_ids, options),
+               "mean_over_samples": mean_over_samples_effect(baseline, candidate, task_ids, options),
+               "mean_reward": reward_effect(baseline, candidate, task_ids, options)}
+    primary = RULE_EFFECTS[options.outcome]
+    if primary not in effects:
+        effects[primary] = binary_effect(options.outcome, baseline, candidate, task_ids, options)
+    categories = _categories(options.outcome, baseline, candidate, task_ids)
     result = {
-        "schema_version": SCHEMA_VERSION, "n": n, "table": table, "split": options.split,
+        "schema_version": SCHEMA_VERSION, "n": len(task_ids), "split": options.split,
         "split_status": split_status(options.split, any(baseline[t].split is None for t in task_ids)),
-        "non_test_warning": warning, "outcome_rule": options.outcome,
+        "non_test_warning": warning, "outcome_rule": options.outcome, "primary_effect": primary,
         "other_splits_ignored": {"baseline": ignored_base, "candidate": ignored_cand},
         "alpha": options.alpha, "confidence": options.confidence,
         "seed": options.seed, "bootstrap_resamples": options.bootstrap_resamples,
-        "baseline_rate": outcome["baseline"], "candidate_rate": outcome["candidate"],
-        "baseline_ci": list(stats.wilson_interval(sum(base), n, options.confidence)),
-        "candidate_ci": list(stats.wilson_interval(sum(cand), n, options.confidence)),
-        "diff": outcome["diff"], "diff_ci": outcome["diff_ci"], "diff_ci_bca": outcome["diff_ci_bca"],
-        "mcnemar_exact_p": stats.mcnemar_exact(b, c), "mcnemar_midp": stats.mcnemar_midp(b, c),
-        "mcnemar_asymptotic": {"statistic": statistic, "p": asymptotic_p},
-        "mde_80": power.mcnemar_mde(n, (b + c) / n, alpha=options.alpha, power=0.8),
         "mde_model": ("fixed discordance: the share of flipped tasks (b + c)/n is held at its "
                       "observed value; Connor (1987) normal-approximation sample size, two-sided alpha "
                       "(the exact test's power is a few points lower, so treat it as a lower bound)"),
         "samples_per_task": {"baseline": _sample_counts(baseline), "candidate": _sample_counts(candidate)},
-        "pass_at_1": _bootstrap_block([baseline[t].pass_at_1 for t in task_ids],
-                                      [candidate[t].pass_at_1 for t in task_ids], options),
-        "reward": _reward_block(baseline, candidate, task_ids, options),
+        "effects": effects,
         "flipped": {"candidate_only": [t for t, k in zip(task_ids, categories) if k == "candidate_only"],
                     "baseline_only": [t for t, k in zip(task_ids, categories) if k == "baseline_only"]},
         "tasks": [{"task_id": t, "category": k} for t, k in zip(task_ids, categories)],
@@ -212,46 +270,36 @@ def _sample_counts(samples: dict[str, TaskSamples]) -> dict[str, int]:
     return {"min": min(counts), "max": max(counts), "total": sum(counts)}
 
 
-def _reward_block(baseline, candidate, task_ids, options) -> dict | None:
-    if any(baseline[t].rewards is None or candidate[t].rewards is None for t in task_ids):
-        return None
-    mean = lambda values: math.fsum(values) / len(values)  # noqa: E731
-    return _bootstrap_block([mean(baseline[t].rewards) for t in task_ids],
-                            [mean(candidate[t].rewards) for t in task_ids], options)
-
-
-def _points(value: float) -> str:
-    """A rate difference in percentage points with sign, e.g. +8.3."""
-    return f"{100 * value:+.1f}"
-
-
 def verdict(result: dict) -> str:
-    """One plain sentence: significance, size with interval, and what the test could detect."""
-    alpha, p, n = result["alpha"], result["mcnemar_exact_p"], result["n"]
-    low, high = result["diff_ci"]
-    size = (f"{_points(result['diff'])} points ({result['confidence']:.0%} paired-bootstrap CI "
-            f"{_points(low)} to {_points(high)}, {n} tasks)")
+    """One plain sentence on the primary effect: its test, its size with interval, what the test could detect.
+
+    It names the quantity and the test, and quotes only that quantity's difference beside that test's p.
+    """
+    alpha, n = result["alpha"], result["n"]
+    block = result["effects"][result["primary_effect"]]
+    p, quantity = block["p_value"], block["quantity"]
+    low, high = block["ci"]
+    size = (f"{points(block['difference'])} points ({result['confidence']:.0%} paired-bootstrap CI "
+            f"{points(low)} to {points(high)}, {n} tasks)")
     where = {"locked_test": "",
              "unknown": " on records whose split is not recorded (not confirmed as the locked test split),",
              "non_test": f" on split {result['split']!r} (not the locked test split),"}[result["split_status"]]
     if p < alpha:
-        direction = "better" if result["diff"] > 0 else "worse"
+        direction = "better" if block["difference"] > 0 else "worse"
         return (f"Significant at α = {alpha:g}{where}: the candidate is {direction} than the baseline "
-                f"by {size}, exact McNemar p = {_p(p)}.")
-    mde = result["mde_80"]
+                f"in {quantity} by {size}; the primary test, exact McNemar on this same quantity: "
+                f"p = {p_text(p)}.")
+    mde, counts = block["mde_80"], block["counts"]
     detect = ("no task flipped, so the size of a detectable gain cannot be estimated from these data"
-              if result["table"]["baseline_only"] + result["table"]["candidate_only"] == 0 else
+              if counts["baseline_only"] + counts["candidate_only"] == 0 else
               "with this many tasks and flips even a change on every flipped task would not reach 80% power"
               if mde is None else
               f"with {n} tasks this test could only reliably detect (80% power) differences of about "
               f"{100 * mde:.1f} points or more")
-    return (f"Not significant at α = {alpha:g}{where} by the exact McNemar test (p = {_p(p)}): "
-            f"the observed difference of {size} cannot be distinguished from no change by this "
+    return (f"Not significant at α = {alpha:g}{where} by the primary test, exact McNemar on the {quantity} "
+            f"(p = {p_text(p)}): the observed "
+            f"{quantity} difference of {size} cannot be distinguished from no change by this "
             f"test; {detect}.")
-
-
-def _p(value: float) -> str:
-    return f"{value:.4f}" if value >= 1e-4 else f"{value:.2e}"
 
 
 def input_summary(path: str | Path, samples: dict[str, TaskSamples]) -> dict:
@@ -281,111 +329,4 @@ def outcome_chart(result: dict) -> str:
     return svg.outcome_grid(cells, title=f"Per-task outcomes ({result['n']} tasks)")
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
-def _interval(bounds: list[float], points: bool = False) -> str:
-    show = _points if points else _pct
-    return f"[{show(bounds[0])}, {show(bounds[1])}]"
-
-
-def render_markdown(result: dict, chart_name: str | None) -> str:
-    """The human-readable report; `chart_name` is the SVG file written next to it."""
-    lines = [f"**{result['non_test_warning']}**", ""] if result["non_test_warning"] else []
-    lines += ["# Final paired comparison: candidate vs baseline", "",
-              f"**Verdict.** {result['verdict']}", "",
-              f"Split `{result['split']}`, {result['n']} paired tasks; per-task outcome = "
-              f"`{result['outcome_rule']}` sample rule; α = {result['alpha']:g}; bootstrap: "
-              f"{result['bootstrap_resamples']} resamples of tasks, seed {result['seed']}."
-              + _ignored_note(result), ""]
-    lines += _table_lines(result)
-    lines += ["", "## Difference (candidate − baseline)", "",
-              "| measure | difference (points) | percentile CI | BCa CI |", "|---|---:|---|---|"]
-    lines += _difference_rows(result)
-    lines += ["", "The exact McNemar test below is the pre-specified primary test; at small n the "
-              "percentile and BCa bootstrap intervals can be narrower than it implies, so read "
-              "them as descriptive.", ""]
-    lines += _test_lines(result)
-    lines += ["", "## Sensitivity", "", _mde_sentence(result), ""]
-    lines += _flip_lines(result)
-    if chart_name:
-        lines += ["## Per-task outcomes", "", f"![Per-task outcomes: one cell per task]({chart_name})", ""]
-    lines += ["## Inputs", "", "| role | path | sha256 | tasks | samples |", "|---|---|---|---:|---:|"]
-    for role, info in sorted(result.get("inputs", {}).items()):
-        lines.append(f"| {role} | `{info['path']}` | `{info['sha256'][:16]}…` "
-                     f"| {info['tasks']} | {info['samples']} |")
-    return "\n".join(lines) + "\n"
-
-
-def _ignored_note(result: dict) -> str:
-    ignored = result["other_splits_ignored"]["baseline"]
-    if not ignored:
-        return ""
-    parts = ", ".join(f"{count} {name}" for name, count in ignored.items())
-    return f" Tasks of other splits in the inputs were left out ({parts} in --baseline)."
-
-
-def _table_lines(result: dict) -> list[str]:
-    t, n = result["table"], result["n"]
-    base_pass, cand_pass = t["both_pass"] + t["baseline_only"], t["both_pass"] + t["candidate_only"]
-    level = f"{result['confidence']:.0%}"
-    return ["## 2×2 table (tasks)", "",
-            "| | candidate passes | candidate fails | total |", "|---|---:|---:|---:|",
-            f"| **baseline passes** | {t['both_pass']} | {t['baseline_only']} | {base_pass} |",
-            f"| **baseline fails** | {t['candidate_only']} | {t['both_fail']} | {n - base_pass} |",
-            f"| **total** | {cand_pass} | {n - cand_pass} | {n} |",
-            "", "## Pass rates", "",
-            f"| model | tasks passed | rate | {level} Wilson interval |", "|---|---:|---:|---|",
-            f"| baseline | {base_pass} | {_pct(result['baseline_rate'])} | {_interval(result['baseline_ci'])} |",
-            f"| candidate | {cand_pass} | {_pct(result['candidate_rate'])} | "
-            f"{_interval(result['candidate_ci'])} |"]
-
-
-def _test_lines(result: dict) -> list[str]:
-    t, asymptotic = result["table"], result["mcnemar_asymptotic"]
-    return ["## Significance", "", "| test | statistic | p-value |", "|---|---:|---:|",
-            f"| exact McNemar (primary, two-sided) | b = {t['baseline_only']}, c = {t['candidate_only']} "
-            f"| {_p(result['mcnemar_exact_p'])} |",
-            f"| mid-p McNemar | | {_p(result['mcnemar_midp'])} |",
-            f"| asymptotic χ² with continuity correction (reference only) | {asymptotic['statistic']:.3f} "
-            f"| {_p(asymptotic['p'])} |"]
-
-
-def _difference_rows(result: dict) -> list[str]:
-    """Rate rows in percentage points; the reward row in the reward's own units."""
-    rows = [_rate_row("task pass rate", result)]
-    if max(result["samples_per_task"][role]["max"] for role in ("baseline", "candidate")) > 1:
-        rows.append(_rate_row("mean pass@1 (unbiased, all samples)", result["pass_at_1"]))
-    reward = result["reward"]
-    if reward is not None:
-        ci, bca = reward["diff_ci"], reward["diff_ci_bca"]
-        rows.append(f"| mean reward (per-task mean, reward units) | {reward['diff']:+.4f} | "
-                    f"[{ci[0]:+.4f}, {ci[1]:+.4f}] | [{bca[0]:+.4f}, {bca[1]:+.4f}] |")
-    return rows
-
-
-def _rate_row(label: str, block: dict) -> str:
-    return (f"| {label} | {_points(block['diff'])} | {_interval(block['diff_ci'], True)} "
-            f"| {_interval(block['diff_ci_bca'], True)} |")
-
-
-def _mde_sentence(result: dict) -> str:
-    flips = result["table"]["baseline_only"] + result["table"]["candidate_only"]
-    share = f"{flips} of {result['n']} tasks flipped ({_pct(flips / result['n'])})"
-    if result["mde_80"] is None:
-        return (f"{share}; under the model below no difference is detectable with 80% power at "
-                f"this n. Model: {result['mde_model']}.")
-    return (f"{share}. Minimum detectable difference at 80% power for n = {result['n']}: "
-            f"{100 * result['mde_80']:.1f} points. Model: {result['mde_model']}. Differences "
-            "smaller than this can be real yet fail to reach significance.")
-
-
-def _flip_lines(result: dict) -> list[str]:
-    lines = []
-    for key, heading in (("candidate_only", "Tasks only the candidate solves"),
-                         ("baseline_only", "Tasks only the baseline solves")):
-        ids = result["flipped"][key]
-        lines += [f"## {heading} ({len(ids)})", ""]
-        lines += [", ".join(f"`{task_id}`" for task_id in ids) if ids else "(none)", ""]
-    return lines
+render_markdown = compare_markdown.render_markdown

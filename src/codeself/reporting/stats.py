@@ -302,3 +302,107 @@ def paired_bootstrap_diff_ci(baseline: Sequence[float], candidate: Sequence[floa
         raise ValueError(f"method must be 'percentile' or 'bca', got {method!r}")
     return paired_bootstrap_diff_cis(baseline, candidate, seed=seed, n_resamples=n_resamples,
                                      confidence=confidence)[method]
+
+
+# --------------------------------------------------------------------------- paired sign-flip test
+
+SIGN_FLIP_MAX_STATES = 10 ** 7  # above this DP size the exact test gives way to Monte Carlo
+SIGN_FLIP_MONTE_CARLO_RESAMPLES = 20000
+
+
+def _as_fraction(name: str, value: object) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
+        raise ValueError(f"{name} must be an int or a Fraction (exact), got {value!r}")
+    return Fraction(value)
+
+
+def sign_flip_scores(differences: Sequence[int | Fraction]) -> tuple[list[int], int]:
+    """The per-task differences as integers on a common scale, and that scale.
+
+    Why: a difference of per-task pass fractions c/k is a multiple of 1/k, so multiplying by
+    the lcm of the (reduced) denominators makes every difference an exact integer; the test
+    statistic, a sum, is then an integer and its null distribution a finite convolution.
+    Example: [3/4, 1/2, -1/4, 0] -> ([3, 2, -1, 0], 4).
+    """
+    exact = [_as_fraction(f"difference {i}", d) for i, d in enumerate(differences)]
+    scale = math.lcm(*(d.denominator for d in exact)) if exact else 1
+    return [int(d * scale) for d in exact], scale
+
+
+def sign_flip_states(scores: Sequence[int]) -> int:
+    """Size of the exact test's dynamic programme: non-zero scores x (sum |score| + 1)."""
+    nonzero = [abs(s) for s in scores if s]
+    return len(nonzero) * (sum(nonzero) + 1)
+
+
+def sign_flip_exact_p(scores: Sequence[int]) -> float:
+    """Exact two-sided paired sign-flip (Fisher-Pitman permutation) test on integer scores.
+
+    Under H0 (the two models are exchangeable on every task) each task's difference x_i is
+    equally likely to have either sign, independently: S* = sum(e_i x_i), e_i = +-1 with
+    probability 1/2. p = P(|S*| >= |S_obs|), S_obs = sum(x_i), counted exactly over all 2^m
+    sign vectors of the m non-zero scores (zeros change neither side). Writing S* = 2P - T with
+    P the sum of the |x_i| given a plus sign and T = sum |x_i|, the counts of P are the
+    subset-sum counts of the |x_i|, built one score at a time (O(m T) integer additions).
+    Hand-worked: scores [3, 2, -1, 0] (differences 3/4, 1/2, -1/4, 0 of 4-sample tasks):
+    S_obs = 4; the 8 sign vectors of (3, 2, 1) give S* = -6, -4, -2, 0, 0, 2, 4, 6; four have
+    |S*| >= 4, so p = 4/8 = 0.5. With scores all +-1 this is the exact sign test, i.e. the
+    exact McNemar test with b = number of -1 and c = number of +1.
+    """
+    magnitudes = []
+    for i, score in enumerate(scores):
+        if isinstance(score, bool) or not isinstance(score, int):
+            raise ValueError(f"score {i} must be an integer, got {score!r}")
+        if score:
+            magnitudes.append(abs(score))
+    observed = abs(sum(scores))
+    if not magnitudes:
+        return 1.0
+    counts = [1]  # counts[p] = sign vectors whose plus-signed magnitudes sum to p
+    for size in magnitudes:
+        counts = [low + high for low, high in zip(counts + [0] * size, [0] * size + counts)]
+    total = len(counts) - 1
+    extreme = sum(count for p, count in enumerate(counts) if abs(2 * p - total) >= observed)
+    return float(Fraction(extreme, 1 << len(magnitudes)))
+
+
+def sign_flip_monte_carlo_p(scores: Sequence[int | float], *, seed: int,
+                            n_resamples: int = SIGN_FLIP_MONTE_CARLO_RESAMPLES) -> float:
+    """Monte Carlo version of sign_flip_exact_p: random.Random(seed) draws `n_resamples` sign vectors.
+
+    p = (1 + hits) / (1 + n_resamples), hits = resamples with |S*| >= |S_obs| (Phipson & Smyth
+    2010: counting the observed vector keeps p > 0 and the test valid). For when the exact
+    programme would be too large (SIGN_FLIP_MAX_STATES).
+    """
+    _require_int("n_resamples", n_resamples, 1)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    values = [s for s in scores if s]
+    observed = abs(sum(values))
+    if not values:
+        return 1.0
+    rng, total, hits = random.Random(seed), sum(values), 0
+    for _ in range(n_resamples):
+        bits = rng.getrandbits(len(values))
+        plus = sum(v for i, v in enumerate(values) if bits >> i & 1)
+        hits += abs(2 * plus - total) >= observed
+    return (1 + hits) / (1 + n_resamples)
+
+
+def paired_sign_flip_test(differences: Sequence[int | Fraction], *, seed: int,
+                          n_resamples: int = SIGN_FLIP_MONTE_CARLO_RESAMPLES,
+                          max_states: int = SIGN_FLIP_MAX_STATES) -> dict:
+    """Two-sided paired sign-flip test of mean(differences) = 0 over tasks, exact when feasible.
+
+    Returns {"test": "sign_flip_exact" | "sign_flip_monte_carlo", "p_value", "scale" (the lcm
+    that made the differences integers), "states" (size of the exact programme), "seed" and
+    "resamples" (null for the exact test)}. Exact unless states > max_states.
+    """
+    scores, scale = sign_flip_scores(differences)
+    states = sign_flip_states(scores)
+    if states <= max_states:
+        return {"test": "sign_flip_exact", "p_value": sign_flip_exact_p(scores), "scale": scale,
+                "states": states, "seed": None, "resamples": None}
+    return {"test": "sign_flip_monte_carlo", "p_value": sign_flip_monte_carlo_p(scores, seed=seed,
+                                                                               n_resamples=n_resamples),
+            "scale": scale, "states": states, "seed": seed, "resamples": n_resamples}

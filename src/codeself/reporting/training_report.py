@@ -322,12 +322,13 @@ def _held_out(report: dict[str, Any], figure_dir: str) -> list[str]:
               "| A vs B | tasks | A passes | B passes | A − B (points) | percentile CI | only B passes (b) "
               "| only A passes (c) | exact McNemar p |", "|---|---:|---:|---:|---:|---|---:|---:|---:|"]
     for comparison in comparisons:
-        r, t = comparison["result"], comparison["result"]["table"]
-        low, high = r["diff_ci"]
+        r = comparison["result"]
+        effect = r["effects"][r["primary_effect"]]  # the difference and the p of the same quantity
+        t, (low, high) = effect["counts"], effect["ci"]
         lines.append(f"| {comparison['label']} | {r['n']} | {t['both_pass'] + t['candidate_only']} | "
-                     f"{t['both_pass'] + t['baseline_only']} | {100 * r['diff']:+.1f} | "
+                     f"{t['both_pass'] + t['baseline_only']} | {100 * effect['difference']:+.1f} | "
                      f"[{100 * low:+.1f}, {100 * high:+.1f}] | {t['baseline_only']} | {t['candidate_only']} | "
-                     f"{_p(r['mcnemar_exact_p'])} |")
+                     f"{_p(effect['p_value'])} |")
     lines.append("")
     for comparison in comparisons:
         r = comparison["result"]
