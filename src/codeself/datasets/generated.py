@@ -39,7 +39,6 @@ references are this module's own trusted templates, never model output.
 
 from __future__ import annotations
 
-import ast
 import copy
 import dataclasses
 import random
@@ -53,7 +52,7 @@ from codeself.datasets.generated_families import NUMBER_FAMILIES, Family
 from codeself.datasets.generated_families_text import TEXT_FAMILIES
 from codeself.datasets.generated_families_v2 import V2_HELDOUT_FAMILIES
 from codeself.datasets.snippets import collapse_whitespace, leak_reason, python_source, squash_whitespace
-from codeself.datasets.splits import ManifestBuilder
+from codeself.datasets.splits import ManifestBuilder, TrainOverlap
 from codeself.datasets.task import Task
 from codeself.datasets.validate import NEAR_DUPLICATE_RULE, masked_prompt
 from codeself.jsonl import sha256_file, write_json, write_jsonl
@@ -278,44 +277,6 @@ def make_task(family: Family, split: str, templates: list[tuple[int, int]], rng:
                 reference_solution=solution, split=split, metadata=metadata)
 
 
-def normalised(code: str) -> str:
-    """Layout-free text of a program or assert: what "the same solution / the same assert" compares."""
-    return ast.unparse(ast.parse(code))
-
-
-class TrainOverlap:
-    """The train split's solutions and asserts, and how much of each later split repeats them."""
-
-    def __init__(self) -> None:
-        self.solutions: set[str] = set()
-        self.asserts: set[str] = set()
-        self.counts: dict[str, dict[str, int]] = {}
-
-    def add_train(self, task: Task) -> None:
-        self.solutions.add(normalised(task.reference_solution))
-        self.asserts.update(normalised(test) for test in task.public_tests + task.hidden_tests)
-
-    def same_solution(self, task: Task) -> bool:
-        return normalised(task.reference_solution) in self.solutions
-
-    def shared_asserts(self, task: Task) -> int:
-        return sum(normalised(test) in self.asserts for test in task.public_tests + task.hidden_tests)
-
-    def overlaps(self, task: Task) -> bool:
-        return self.same_solution(task) or self.shared_asserts(task) > 0
-
-    def count(self, task: Task) -> None:
-        if task.split == "train":
-            return self.add_train(task)
-        entry = self.counts.setdefault(task.split, {"tasks": 0, "same_reference_solution": 0,
-                                                    "sharing_an_assert": 0, "sharing_a_hidden_assert": 0})
-        hidden = sum(normalised(test) in self.asserts for test in task.hidden_tests)
-        entry["tasks"] += 1
-        entry["same_reference_solution"] += self.same_solution(task)
-        entry["sharing_an_assert"] += self.shared_asserts(task) > 0
-        entry["sharing_a_hidden_assert"] += hidden > 0
-
-
 def generate_split(split: str, count: int, families: tuple[Family, ...],
                    partitions: dict[str, dict[str, list[tuple[int, int]]]], seed: int, *,
                    dist: Distribution | None = None, train: TrainOverlap | None = None) -> Iterator[Task]:
@@ -338,7 +299,7 @@ def generate_split(split: str, count: int, families: tuple[Family, ...],
                              function_names=names)
             if task is None or collapse_whitespace(task.prompt) in prompts:
                 continue
-            if train is not None and train.overlaps(task):
+            if train is not None and train.repeats_train(task):
                 continue
             break
         else:
@@ -348,14 +309,13 @@ def generate_split(split: str, count: int, families: tuple[Family, ...],
         yield task
 
 
-def generate_tasks(config: GeneratorConfig, overlap: TrainOverlap | None = None) -> Iterator[Task]:
+def generate_tasks(config: GeneratorConfig) -> Iterator[Task]:
     """Every task, split by split (train, validation, test, held-out), ids `<prefix>/<family>/<n>`.
 
-    n counts a family's tasks across the whole file in this order, starting at 0. `overlap`, when
-    given, counts each split's overlap with train (version 2 also uses it to reject draws).
+    n counts a family's tasks across the whole file in this order, starting at 0.
     """
     dist = distribution(config.version)
-    overlap = overlap if overlap is not None else TrainOverlap()
+    overlap = TrainOverlap()  # version 2: the train tasks drawn so far, which later draws may not repeat
     partitions = {family.name: template_partition(family, config.seed, family.name in dist.heldout_names)
                   for family in dist.families}
     numbers: dict[str, int] = {}
@@ -369,7 +329,8 @@ def generate_tasks(config: GeneratorConfig, overlap: TrainOverlap | None = None)
             # The template partition makes this impossible; a failure is a bug in the families.
             key = masked_prompt(task.prompt, task.entry_point)
             assert masked_split.setdefault(key, split) == split, (task.prompt, split, masked_split[key])
-            overlap.count(task)
+            if split == "train":
+                overlap.add(task)
             yield dataclasses.replace(task, task_id=f"{dist.id_prefix}/{family}/{number}")
 
 
@@ -377,10 +338,10 @@ def write_generated(output_path: str | Path, config: GeneratorConfig, *, manifes
                     on_task: Callable[[Task], None] | None = None) -> dict[str, Any]:
     """Write the tasks of `config` as canonical JSONL; return the split manifest (also written if asked)."""
     builder = ManifestBuilder()
-    overlap = TrainOverlap()
+    dist = distribution(config.version)
 
     def records() -> Iterator[dict[str, Any]]:
-        for task in generate_tasks(config, overlap):
+        for task in generate_tasks(config):
             builder.add(task)
             if on_task:
                 on_task(task)
@@ -389,14 +350,10 @@ def write_generated(output_path: str | Path, config: GeneratorConfig, *, manifes
     write_jsonl(output_path, records())
     manifest = builder.build(source_format=FORMAT, method=FORMAT, seed=config.seed, ratios=None,
                              input_file=None, input_sha256=None, output_file=Path(output_path).name,
-                             output_sha256=sha256_file(output_path))
-    dist = distribution(config.version)
-    manifest["generator"] = {
-        "version": config.version, "heldout_families": list(dist.heldout_names),
-        "practised_families": [family.name for family in dist.practice_families()],
-        "dedup_rule": DEDUP_RULE if dist.separates_eval_from_train else "none (version 1)",
-    }
-    manifest["overlap_with_train"] = overlap.counts
+                             output_sha256=sha256_file(output_path), generator={
+                                 "version": config.version, "heldout_families": list(dist.heldout_names),
+                                 "practised_families": [family.name for family in dist.practice_families()],
+                                 "dedup_rule": DEDUP_RULE if dist.separates_eval_from_train else "none (version 1)"})
     if manifest_path is not None:
         write_json(manifest_path, manifest)
     return manifest

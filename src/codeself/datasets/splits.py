@@ -9,6 +9,7 @@ on it are comparable with the literature.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import math
 import re
@@ -86,12 +87,68 @@ def make_assigner(method: str, *, seed: int = 0, ratios: dict[str, float] | None
     raise ValueError(f"unknown split method {method!r}")
 
 
+def normalised_code(code: str) -> str:
+    """Layout-free text of a program or an assert (`ast.unparse`), what "the same solution" or "the
+    same assert" compares; text that does not parse is compared with its whitespace collapsed."""
+    try:
+        return ast.unparse(ast.parse(code))
+    except (SyntaxError, ValueError):
+        return " ".join(code.split())
+
+
+class TrainOverlap:
+    """What a split shares with `train`: tasks whose reference solution, or one of whose asserts, is
+    also a train task's (both `normalised_code`). Remembers hashes of normalised texts only, so
+    tasks can stream past in any split order."""
+
+    def __init__(self) -> None:
+        self.train_solutions: set[str] = set()
+        self.train_asserts: set[str] = set()
+        self._others: list[tuple[str, str, list[str], list[str]]] = []  # split, solution, public, hidden
+
+    @staticmethod
+    def _key(code: str) -> str:
+        return hashlib.sha256(normalised_code(code).encode("utf-8")).hexdigest()
+
+    def add(self, task: Task) -> None:
+        solution = self._key(task.reference_solution) if task.reference_solution else ""
+        public, hidden = [self._key(t) for t in task.public_tests], [self._key(t) for t in task.hidden_tests]
+        if task.split == "train":
+            self.train_solutions.add(solution)
+            self.train_asserts.update(public + hidden)
+        else:
+            self._others.append((task.split or UNASSIGNED, solution, public, hidden))
+
+    def repeats_train(self, task: Task) -> bool:
+        """True when `task` (of another split) has a train task's solution or one of its asserts."""
+        keys = [self._key(t) for t in task.public_tests + task.hidden_tests]
+        return (bool(task.reference_solution) and self._key(task.reference_solution) in self.train_solutions) \
+            or any(key in self.train_asserts for key in keys)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """split -> tasks, and how many have a train solution / share an assert / share a hidden assert."""
+        if not self.train_solutions and not self.train_asserts:
+            return {}
+        result: dict[str, dict[str, int]] = {}
+        for split, solution, public, hidden in self._others:
+            entry = result.setdefault(split, {"tasks": 0, "same_reference_solution": 0,
+                                              "sharing_an_assert": 0, "sharing_a_hidden_assert": 0})
+            shares_hidden = any(key in self.train_asserts for key in hidden)
+            entry["tasks"] += 1
+            entry["same_reference_solution"] += bool(solution) and solution in self.train_solutions
+            entry["sharing_an_assert"] += shares_hidden or any(key in self.train_asserts for key in public)
+            entry["sharing_a_hidden_assert"] += shares_hidden
+        return result
+
+
 class ManifestBuilder:
-    """Collects task ids per split while tasks stream past (ids only, never records)."""
+    """Collects task ids per split while tasks stream past (ids, and hashes for the train overlap;
+    never records)."""
 
     def __init__(self) -> None:
         self._ids: dict[str, list[str]] = {}
         self.skipped: list[dict[str, str]] = []
+        self.overlap = TrainOverlap()
 
     def skip(self, task_id: str, reason: str) -> None:
         """Record an input task that could not be converted (listed in the manifest)."""
@@ -99,10 +156,11 @@ class ManifestBuilder:
 
     def add(self, task: Task) -> None:
         self._ids.setdefault(task.split or UNASSIGNED, []).append(task.task_id)
+        self.overlap.add(task)
 
     def build(self, *, source_format: str, method: str, seed: int | None,
               ratios: dict[str, float] | None, input_file: str, input_sha256: str,
-              output_file: str, output_sha256: str) -> dict[str, Any]:
+              output_file: str, output_sha256: str, generator: dict[str, Any] | None = None) -> dict[str, Any]:
         order = list(SPLITS) + [UNASSIGNED]
         splits = {name: {"count": len(self._ids[name]), "task_ids": sorted(self._ids[name], key=natural_key)}
                   for name in order if name in self._ids}
@@ -118,4 +176,7 @@ class ManifestBuilder:
             "counts": {name: entry["count"] for name, entry in splits.items()},
             "splits": splits,
             "skipped_tasks": sorted(self.skipped, key=lambda entry: natural_key(entry["task_id"])),
+            "generator": generator,
+            "overlap_with_train": {name: counts for name, counts in sorted(self.overlap.counts().items(),
+                                                                          key=lambda item: order.index(item[0]))},
         }
