@@ -61,7 +61,10 @@ class PrepareScriptTest(unittest.TestCase):
             result = self.run_prepare("--format", "mbpp", "--input", MBPP_SMALL, "--output", out,
                                       "--assign-splits", "--manifest", manifest, "--include-challenge-tests")
             self.assertEqual(result.returncode, 0, result.stderr)
+            no_overlap = "0 of 1 tasks have a train task's reference solution, 0 share an assert with train " \
+                         "(0 a hidden one)"
             self.assertEqual(result.stdout, f"wrote 3 tasks to {out} (train 1, test 1, prompt 1)\n"
+                                            f"test: {no_overlap}\nprompt: {no_overlap}\n"
                                             f"wrote split manifest to {manifest}\n")
             self.assertEqual(result.stderr, "")
             records = [json.loads(line) for line in out.read_text().splitlines()]
@@ -72,6 +75,9 @@ class PrepareScriptTest(unittest.TestCase):
             self.assertEqual(data["input"], {"file": MBPP_SMALL.name, "sha256": sha256_file(MBPP_SMALL)})
             self.assertEqual(data["output"]["sha256"], sha256_file(out))
             self.assertEqual(data["splits"]["test"], {"count": 1, "task_ids": ["mbpp/367"]})
+            self.assertEqual(data["generator"], None)
+            self.assertEqual(data["overlap_with_train"]["test"], {"tasks": 1, "same_reference_solution": 0,
+                                                                  "sharing_an_assert": 0, "sharing_a_hidden_assert": 0})
             check = support.run_script("validate_task_schema.py", out)
             self.assertEqual(check.returncode, 0, check.stdout)
 

@@ -110,3 +110,28 @@ class OverlapManifestTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TrainOverlapTest(unittest.TestCase):
+    def test_hand_made_overlaps_are_counted_whatever_the_layout_and_order(self):
+        from codeself.datasets.splits import TrainOverlap
+        from codeself.datasets.task import Task
+
+        def task(split, solution, public, hidden):
+            return Task(task_id=f"t/{split}", source="t", prompt="p", entry_point="f", starter_code="",
+                        public_tests=public, hidden_tests=hidden, setup_code="", reference_solution=solution,
+                        split=split, metadata={})
+        train = task("train", "def f(x):\n    return x+1\n", ("assert f(1) == 2",), ("assert f(0)==1",))
+        # same code with other spacing; a hidden assert equal to train's up to layout
+        twin = task("test", "def f(x):  return (x + 1)", ("assert f(5) == 6",), ("assert f( 0 ) == 1",))
+        # shares only a public assert (train's public one), other code
+        public_only = task("test", "def f(x):\n    return 1 + x\n", ("assert f(1) == 2",), ("assert f(7) == 8",))
+        apart = task("validation", "def f(x):\n    return x - -1\n", ("assert f(2) == 3",), ("assert f(3) == 4",))
+        overlap = TrainOverlap()
+        for item in (twin, public_only, apart, train):  # train last: counted at the end, not on the fly
+            overlap.add(item)
+        self.assertEqual(overlap.counts(), {
+            "test": {"tasks": 2, "same_reference_solution": 1, "sharing_an_assert": 2, "sharing_a_hidden_assert": 1},
+            "validation": {"tasks": 1, "same_reference_solution": 0, "sharing_an_assert": 0,
+                           "sharing_a_hidden_assert": 0}})
+        self.assertEqual([overlap.repeats_train(t) for t in (twin, public_only, apart)], [True, True, False])
