@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codeself.training.sampler import TASK_SAMPLERS, SamplerConfig
+
 MOCK_MODEL = "mock"  # `model` value that selects the stdlib smoke policy
 SCALE_REWARDS = ("group", "batch", "none")
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
@@ -29,7 +31,12 @@ LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
 
 # Fields added after runs had been made: left out of the config JSON (and so of the hash) while they
 # hold their default, so earlier runs keep their hashes and still resume.
-HASHED_WHEN_SET = {"max_revisions": 0, "timeout_floor_s": 1.0}
+HASHED_WHEN_SET = {"max_revisions": 0, "timeout_floor_s": 1.0, "task_sampler": "uniform",
+                   "mask_truncated_completions": False}
+# RunConfig field -> SamplerConfig field: the learnability sampler's settings, in the config JSON (and
+# hash) exactly when task_sampler = "learnability" (under "uniform" they do nothing and must keep
+# their defaults).
+SAMPLER_FIELDS = {f"sampler_{spec.name}": spec.name for spec in dataclasses.fields(SamplerConfig)}
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,18 @@ class RunConfig:
     # smoke policy only: turns after the first in each practice episode (codeself.training.multiturn:
     # CoCoS progressive reward, public-test feedback); 0 = single-turn practice
     max_revisions: int = 0
+    # which train tasks each step practises (codeself.training.sampler): "uniform" (a seeded draw, every
+    # task alike) or "learnability" (weight p̂(1-p̂) plus a shared exploration weight for unseen and
+    # stale tasks); the sampler_* fields tune the latter (SamplerConfig documents each)
+    task_sampler: str = "uniform"
+    sampler_explore_weight: float = SamplerConfig.explore_weight
+    sampler_explore_floor: float = SamplerConfig.explore_floor
+    sampler_prior_strength: float = SamplerConfig.prior_strength
+    sampler_decay: float = SamplerConfig.decay
+    sampler_stale_steps: int = SamplerConfig.stale_steps
+    # real models (TRL): completions cut off at max_completion_tokens count for no loss (DAPO's
+    # overlong filtering); they still count in rewards and metrics
+    mask_truncated_completions: bool = False
     output_dir: str = "outputs/train"
 
     algorithm = "base"  # set by each subclass (a class attribute, not a field)
@@ -90,6 +109,16 @@ class RunConfig:
         if self.max_revisions and (not self.is_mock or self.algorithm == "ppo"):
             raise ValueError("max_revisions > 0 (multi-turn practice) is for the smoke policy with grpo or rloo; "
                              "real models practise episodes through codeself.agents.agentic.trl_env")
+        if self.task_sampler not in TASK_SAMPLERS:
+            raise ValueError(f"task_sampler must be one of {', '.join(TASK_SAMPLERS)}, got {self.task_sampler!r}")
+        changed = [name for name, inner in SAMPLER_FIELDS.items() if getattr(self, name) != getattr(SamplerConfig, inner)]
+        if self.task_sampler == "uniform" and changed:
+            raise ValueError(f"{', '.join(changed)} tune task_sampler = \"learnability\"; "
+                             "with the uniform sampler they would be ignored")
+        self.sampler_config()  # its own checks
+        if self.mask_truncated_completions and self.is_mock:
+            raise ValueError("mask_truncated_completions is for real models (TRL); the smoke policy's completions "
+                             "are never cut off")
 
     @property
     def is_mock(self) -> bool:
@@ -99,6 +128,10 @@ class RunConfig:
     def samples_per_prompt(self) -> int:
         """Completions sampled per task per step (the group size for GRPO and RLOO)."""
         raise NotImplementedError
+
+    def sampler_config(self) -> SamplerConfig:
+        """The learnability sampler's settings (the sampler_* fields)."""
+        return SamplerConfig(**{inner: getattr(self, name) for name, inner in SAMPLER_FIELDS.items()})
 
     def reward_config_path(self) -> str:
         """`reward_config` as a path that opens from any working directory: the repo-relative
@@ -113,6 +146,9 @@ class RunConfig:
         values = dataclasses.asdict(self)
         for name, default in HASHED_WHEN_SET.items():
             if values[name] == default:
+                del values[name]
+        if self.task_sampler == "uniform":
+            for name in SAMPLER_FIELDS:
                 del values[name]
         return {"algorithm": self.algorithm, **values}
 

@@ -1,7 +1,8 @@
 """The smoke trainers' loop: sample -> execute -> score -> advantages -> update -> log, per step.
 
 Read it top to bottom as the story of a run (`train`). Everything random derives from the
-config's seed and the step: which train tasks a step practises (`step_tasks`), each sample
+config's seed and the step: which train tasks a step practises (`codeself.training.sampler`:
+the uniform `step_tasks` draw, or the learnability sampler's draw from its store), each sample
 (through the policy backend's per-sample seeds), the validation draws (the same seed at every
 checkpoint, so checkpoints are compared on common random numbers). Nothing depends on wall
 time except the fields under `timing`, so a rerun with the same config writes the same bytes
@@ -15,6 +16,7 @@ Output directory (docs/schemas.md, "Training runs"):
     validation.jsonl       every validation sample at each checkpoint, plus `step`
     checkpoints/step_N.json  policy (and critic) parameters; step 0 is the untrained policy
     best_checkpoint.json   the checkpoint with the highest validation pass rate
+    task_sampler.json      the per-task store of the task sampler after the last step
     summary.md             a short human-readable account of the run
 """
 
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -42,10 +43,11 @@ from codeself.jsonl import dumps_record, iter_jsonl, sha256_file, write_json, wr
 from codeself.training import algorithms as alg
 from codeself.training.config import RunConfig, config_from_json
 from codeself.training.policy import Sample, SoftmaxPolicy
+from codeself.training.sampler import make_sampler, rollout_outcomes
 from codeself.training.updates import Completion, Critic, update
 
 RUN_FILES = ("config.json", "metrics.jsonl", "rollouts.jsonl", "validation.jsonl", "best_checkpoint.json",
-             "summary.md")
+             "summary.md", "task_sampler.json")
 
 
 @dataclass
@@ -65,12 +67,6 @@ class RunState:
     def from_json(cls, document: dict[str, Any]) -> "RunState":
         return cls(int(document["step"]), int(document["samples"]), set(document["ever_informative"]),
                    document.get("best"))
-
-
-def step_tasks(train: Sequence[Task], step: int, count: int, seed: int) -> list[Task]:
-    """The distinct train tasks practised at `step`: a seeded draw per step (stateless, so resumable)."""
-    rng = random.Random(derive_seed(seed, "step-tasks", step))
-    return sorted(rng.sample(list(train), count), key=lambda task: task.task_id)
 
 
 def load_splits(config: RunConfig) -> tuple[list[Task], list[Task]]:
@@ -111,6 +107,7 @@ class Trainer:
                                                temperature=config.temperature)
         self.policy, self.critic = self.reference.copy(), Critic() if config.algorithm == "ppo" else None
         self.state = RunState()
+        self.sampler = make_sampler(config.task_sampler, self.train_tasks, config.seed, config.sampler_config())
         self._prepare_output(resume, overwrite)
 
     # -- the run ---------------------------------------------------------------------------
@@ -142,7 +139,8 @@ class Trainer:
 
     def _step(self, step: int, executor: Any) -> dict[str, Any]:
         config = self.config
-        tasks = step_tasks(self.train_tasks, step, config.prompts_per_step, config.seed)
+        tasks = self.sampler.choose(step, config.prompts_per_step)
+        sampled_p_hat = self.sampler.store.histogram(task.task_id for task in tasks)  # before this step's groups
         started = time.monotonic()
         rollouts, batch, turn_metrics = self._practise(tasks, derive_seed(config.seed, "step", step), executor)
         sampled = time.monotonic()
@@ -153,11 +151,14 @@ class Trainer:
         for rollout in rollouts:
             rollout["step"] = step
         self._append("rollouts.jsonl", rollouts)
+        self.sampler.store.observe(step, rollout_outcomes(rollouts))
+        write_json(self.out / "task_sampler.json", self.sampler.store.to_json())
         self.state.step, self.state.samples = step, self.state.samples + len(rollouts)
         record = {"step": step, "algorithm": config.algorithm, "samples": self.state.samples,
                   "num_samples": len(rollouts), "learning_rate": config.learning_rate,
                   **self._reward_metrics(rollouts, config.samples_per_prompt), "entropy": alg.mean(entropies),
-                  **algorithm_metrics, **turn_metrics}
+                  **algorithm_metrics, **turn_metrics,
+                  "task_sampler": config.task_sampler, "sampled_p_hat": sampled_p_hat}
         record["timing"] = {"generation_s": round(generation_s, 6),
                             "execution_s": round(max(0.0, sampled - started - generation_s), 6),
                             "update_s": round(updated - sampled, 6), "step_s": round(updated - started, 6)}
@@ -279,6 +280,8 @@ class Trainer:
             if name == "metrics.jsonl" and kept:
                 self._elapsed_before = kept[-1]["timing"].get("elapsed_s", 0.0)
             write_jsonl(self.out / name, kept)
+        self.sampler.store.replay(iter_jsonl(self.out / "rollouts.jsonl"))  # the store as it was at that step
+        write_json(self.out / "task_sampler.json", self.sampler.store.to_json())
 
     def load_checkpoint(self, path: Path) -> None:
         try:

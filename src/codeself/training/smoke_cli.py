@@ -32,6 +32,9 @@ _COMMON = {
     **{f"--{name.replace('_', '-')}": (name, kind, _EXECUTION_HELP[name])
        for name, kind in (("workers", int), ("sandbox", str), ("timeout_floor_s", float))},
     "--reward-config": ("reward_config", str, "reward TOML"),
+    "--task-sampler": ("task_sampler", str, "which train tasks each step practises: uniform (a seeded draw) or "
+                                            "learnability (weight p(1-p) from the tasks' earlier groups, plus "
+                                            "exploration; codeself.training.sampler)"),
     "--max-revisions": ("max_revisions", int, "multi-turn practice: turns after the first per episode (grpo/rloo; "
                                               "CoCoS reward, public-test feedback; 0 = single turn)"),
 }
