@@ -24,6 +24,8 @@ from codeself.training.trl_trainer import (best_checkpoint, check_trainable, dat
                                            group_advantages, merge_batches, scaffold_metrics, summarize,
                                            trl_kwargs)
 from codeself.rewards.correctness import RewardRecord
+from codeself.training.sampler import LearnabilitySampler, TaskStore
+from codeself.training.trl_hooks import SampledPrompts
 
 EXAMPLE_TASKS = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
 HAVE_EXTRA = all(importlib.util.find_spec(name) is not None
@@ -73,6 +75,12 @@ class MappingTest(unittest.TestCase):
         kwargs = trl_kwargs(RLOOConfig(num_generations=4, normalize_advantages=True, beta=0.05), "o")
         self.assertNotIn("loss_type", kwargs)
         self.assertEqual((kwargs["beta"], kwargs["normalize_advantages"]), (0.05, True))
+
+    def test_kl_and_overlong_filtering_reach_trl(self):
+        kwargs = trl_kwargs(GRPOConfig(beta=0.04, mask_truncated_completions=True, max_completion_tokens=384), "o")
+        self.assertEqual((kwargs["beta"], kwargs["mask_truncated_completions"], kwargs["max_completion_length"]),
+                         (0.04, True, 384))
+        self.assertFalse(trl_kwargs(GRPOConfig(), "o")["mask_truncated_completions"])
 
     def test_mock_and_ppo_are_refused(self):
         with self.assertRaisesRegex(ValueError, "smoke"):
@@ -147,6 +155,32 @@ class StepMetricsTest(unittest.TestCase):
         keys = ("prompts", "completions", "task_ids", "records", "parsed", "executions")
         merged = merge_batches([{key: [key + "1"] for key in keys}, {key: [key + "2"] for key in keys}])
         self.assertEqual(merged, {key: [key + "1", key + "2"] for key in keys})
+
+
+class SampledPromptsTest(unittest.TestCase):
+    def test_generation_batch_is_replaced_by_the_samplers_tasks_for_the_step_about_to_run(self):
+        tasks = [t for t in load_tasks(EXAMPLE_TASKS) if t.split == "train"]
+        sampler = LearnabilitySampler(tasks, seed=0)
+        sampler.store.observe(1, [("example/digit_sum", True)] * 4)
+        rows = {t.task_id: {"prompt": f"prompt of {t.task_id}", "task_id": t.task_id} for t in tasks}
+        seen = []
+
+        class Trainer:  # the two things the wrapper touches
+            state = type("State", (), {"global_step": 1})()
+
+            def _generate_and_score_completions(self, inputs):
+                seen.append(inputs)
+                return "scored"
+
+        trainer = Trainer()
+        SampledPrompts(sampler, rows, group_size=4).install(trainer)
+        loader_rows = [{"prompt": "what TRL's sampler fetched", "task_id": "example/running_mean"}] * 8
+        self.assertEqual(trainer._generate_and_score_completions(loader_rows), "scored")
+        chosen = [t.task_id for t in sampler.choose(2, 2)]  # step 2: global_step 1 + 1
+        self.assertEqual([r["task_id"] for r in seen[0]], [chosen[0]] * 4 + [chosen[1]] * 4)
+        self.assertEqual(seen[0][0], rows[chosen[0]])
+        with self.assertRaisesRegex(RuntimeError, "not whole groups of 4"):
+            trainer._generate_and_score_completions(loader_rows[:6])
 
 
 class ScriptTest(unittest.TestCase):
@@ -232,6 +266,41 @@ class RealModelTest(unittest.TestCase):
             self.assertTrue(any(r["reward_std"] for r in records), "no group had different rewards: "
                             "nothing to learn from, so the weights cannot change")
             self.assertFalse(_same_weights(model_dir, out / "checkpoints" / "step_000002"))
+
+    def test_learnability_sampler_chooses_the_prompts_with_kl_and_overlong_filtering(self):
+        from codeself.training import trl_trainer
+        from codeself.training.model_prep import prepare_default_model
+
+        model_dir = prepare_default_model()
+        with tempfile.TemporaryDirectory() as tmp:
+            tasks = Path(tmp, "tasks.jsonl")  # 4 train tasks (the fixture's and the example's), 1 validation task
+            example_train = [line for line in EXAMPLE_TASKS.read_text().splitlines() if '"split": "train"' in line]
+            tasks.write_text((support.FIXTURES / "train_grpo_tasks.jsonl").read_text(encoding="utf-8")
+                             + "\n".join(example_train) + "\n")
+            config = GRPOConfig(model=str(model_dir), tasks=str(tasks), max_steps=2, prompts_per_step=1,
+                                num_generations=4, max_completion_tokens=24, learning_rate=1e-4, lora_rank=0,
+                                gradient_checkpointing=False, save_every=2, seed=0, workers=1, beta=0.02,
+                                mask_truncated_completions=True, task_sampler="learnability",
+                                output_dir=str(Path(tmp, "run")))
+            trl_trainer.train(config, quiet=True)
+            out = Path(tmp, "run")
+            records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+            rollouts = [json.loads(line) for line in (out / "rollouts.jsonl").read_text().splitlines()]
+            train = [t for t in load_tasks(tasks) if t.split == "train"]
+            # each step generated what the sampler, holding the earlier steps' groups, chose for it
+            for step in (1, 2):
+                sampler = LearnabilitySampler(train, seed=0)
+                sampler.store.replay(r for r in rollouts if r["step"] < step)
+                generated = {r["task_id"] for r in rollouts if r["step"] == step}
+                self.assertEqual(generated, {t.task_id for t in sampler.choose(step, 1)}, step)
+                self.assertEqual(len([r for r in rollouts if r["step"] == step]), 4)
+            self.assertEqual([r["task_sampler"] for r in records], ["learnability"] * 2)
+            self.assertEqual(records[0]["sampled_p_hat"]["unseen"], 1)
+            self.assertIsNotNone(records[1]["kl"], "beta > 0: TRL logs the KL to its reference model")
+            store = json.loads((out / "task_sampler.json").read_text())
+            self.assertEqual(store["tasks"], TaskStore(train).replay(rollouts).to_json()["tasks"])
+            saved = json.loads((out / "config.json").read_text())
+            self.assertEqual((saved["trl_args"]["beta"], saved["trl_args"]["mask_truncated_completions"]), (0.02, True))
 
     def test_batched_hf_backend_keeps_per_sample_seeds(self):
         from codeself.agents.backends.base import GenerationRequest

@@ -64,3 +64,40 @@ class PracticeRollout:
         eos = trainer.eos_token_ids[0]
         completion_ids = [tokens + [eos] if finish == "eos" else tokens for tokens, finish in rows]
         return {"prompt_ids": [list(ids) for ids in prompt_ids], "completion_ids": completion_ids, "logprobs": None}
+
+
+class SampledPrompts:
+    """The task sampler choosing each generation batch's prompts (`task_sampler = "learnability"`).
+
+    TRL has no hook for choosing prompts, so this wraps the trainer's
+    `_generate_and_score_completions(inputs)`: TRL's data loader still yields a batch of dataset
+    rows (its RepeatSampler: `prompts_per_step` rows, each `num_generations` times in a row), and
+    the wrapper replaces them, before anything is generated, with the sampler's tasks for the step
+    about to run (`trainer.state.global_step + 1`), each repeated `num_generations` times in a row
+    as TRL groups them. What holds:
+    - the step that chose a task generates it: the choice is made inside the generation call, so
+      whatever the data loader fetched ahead (accelerate reads one batch ahead) is never used;
+    - the store the choice reads holds every earlier step's groups: the run observes a step's
+      rollouts when TRL logs it (`on_log`), before the next step starts;
+    - with `num_iterations` = mu > 1 TRL generates once per mu steps and reuses the batch; only the
+      generating steps choose. A run resumed mid-reuse regenerates (TRL's behaviour) and chooses
+      then.
+    """
+
+    def __init__(self, sampler: Any, rows: dict[str, dict[str, Any]], group_size: int) -> None:
+        self.sampler, self.rows, self.group_size = sampler, rows, group_size
+
+    def install(self, trainer: Any) -> None:
+        generate_and_score = trainer._generate_and_score_completions
+
+        def wrapper(inputs, *args, **kwargs):
+            return generate_and_score(self.rows_for(trainer.state.global_step + 1, len(inputs)), *args, **kwargs)
+
+        trainer._generate_and_score_completions = wrapper
+
+    def rows_for(self, step: int, count: int) -> list[dict[str, Any]]:
+        """The `count` dataset rows generated at `step`: the sampler's tasks, each group_size times."""
+        if count % self.group_size:
+            raise RuntimeError(f"a generation batch of {count} rows is not whole groups of {self.group_size}")
+        tasks = self.sampler.choose(step, count // self.group_size)
+        return [dict(self.rows[task.task_id]) for task in tasks for _ in range(self.group_size)]

@@ -4,7 +4,9 @@ Imported only through `trl_trainer.train()`, after the optional extra has been c
 
 Per optimiser step (logging_steps = 1) `StepRecorder.on_log` writes one `metrics.jsonl`
 record (TRL's logged values + the scaffold's own, from the reward function's records) and the
-step's completions to `rollouts.jsonl`. Wall time is split by timing TRL's `_generate` (the
+step's completions to `rollouts.jsonl`, and the task sampler's store observes them
+(`task_sampler.json`; with `task_sampler = "learnability"` the store chooses each step's prompts:
+`trl_hooks.SampledPrompts`). Wall time is split by timing TRL's `_generate` (the
 generation of the step's completions) and the reward function; `update_s` is the rest of the
 step (log-probabilities, loss, backward, optimiser).
 
@@ -48,7 +50,8 @@ from codeself.rewards.trl import CorrectnessReward  # noqa: E402
 from codeself.training import trl_trainer as core  # noqa: E402
 from codeself.training.config import RunConfig  # noqa: E402
 from codeself.training.model_prep import is_default_model, prepare_default_model  # noqa: E402
-from codeself.training.trl_hooks import PracticeRollout, TimedReward  # noqa: E402
+from codeself.training.sampler import make_sampler, rollout_outcomes  # noqa: E402
+from codeself.training.trl_hooks import PracticeRollout, SampledPrompts, TimedReward  # noqa: E402
 
 
 def resolve_model_dir(config: RunConfig) -> str:
@@ -219,6 +222,14 @@ class Run:
         rows = core.dataset_rows(self.train_tasks, self.template)
         self.trainer = build_trainer(self.config, self.out, model, tokenizer, peft_config, rows,
                                      self.reward, self.quiet)
+        self.sampler = make_sampler(self.config.task_sampler, self.train_tasks, self.config.seed,
+                                    self.config.sampler_config())
+        if self.resume_from is not None:  # the store as it was at the checkpoint's step
+            self.sampler.store.replay(iter_jsonl(self.out / "rollouts.jsonl"))
+        self.sampled_p_hat = None  # of the last generated batch (steps that reuse it report it again)
+        if self.config.task_sampler != "uniform":  # uniform: TRL's own shuffled sampler, as before
+            SampledPrompts(self.sampler, {row["task_id"]: row for row in rows},
+                           self.config.samples_per_prompt).install(self.trainer)
         recorder = StepRecorder(self)
         self.trainer._generate = recorder.timed_generate(self.trainer._generate)
         self.trainer.add_callback(recorder)
@@ -234,6 +245,7 @@ class Run:
         batches, self.reward.batches = self.reward.batches, []
         if batches:
             self.last_batch = core.merge_batches(batches)
+            self.sampled_p_hat = self.sampler.store.histogram(dict.fromkeys(self.last_batch["task_ids"]))
         batch = getattr(self, "last_batch", None)
         new = sum(len(b["records"]) for b in batches)
         self.samples += new
@@ -245,6 +257,7 @@ class Run:
             advantages = core.group_advantages(rewards, batch["task_ids"], self.config)
             record.update(core.scaffold_metrics(batch["task_ids"], batch["records"], advantages,
                                                 self.prompts, self.ever_informative if new else set(self.ever_informative)))
+        record.update({"task_sampler": self.config.task_sampler, "sampled_p_hat": self.sampled_p_hat})
         if "validation/pass_rate" in pending:
             record["validation/pass_rate"] = pending["validation/pass_rate"]
         reward_s = sum(b["reward_s"] for b in batches)
@@ -258,17 +271,19 @@ class Run:
         with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as handle:
             handle.write(dumps_record(record) + "\n")
         if batches:
-            self.write_rollouts(step, core.merge_batches(batches), generation_s)
+            rollouts = self.write_rollouts(step, core.merge_batches(batches), generation_s)
+            self.sampler.store.observe(step, rollout_outcomes(rollouts))
+            write_json(self.out / "task_sampler.json", self.sampler.store.to_json())
         if not self.quiet:
             print(f"step {step}: reward {record['reward']} pass_rate {record.get('pass_rate')} "
                   f"validation {record.get('validation/pass_rate', '-')} step_s {step_s:.1f}", file=sys.stderr)
 
-    def write_rollouts(self, step: int, batch: dict[str, Any], generation_s: float) -> None:
+    def write_rollouts(self, step: int, batch: dict[str, Any], generation_s: float) -> list[dict[str, Any]]:
         counts: dict[str, int] = {}
         share = generation_s / max(1, len(batch["records"]))
         isolation = getattr(self.reward.reward._executor, "isolation", "unknown")
         tasks = {t.task_id: t for t in self.train_tasks}
-        lines = []
+        rollouts = []
         for task_id, completion, record, parsed, execution in zip(
                 batch["task_ids"], batch["completions"], batch["records"], batch["parsed"], batch["executions"]):
             index = counts[task_id] = counts.get(task_id, -1) + 1
@@ -282,9 +297,10 @@ class Run:
                 reward=record.to_json(), seed=self.config.seed,
                 metadata={"trainer": "trl", "algorithm": self.config.algorithm, "parse_detail": parsed.detail},
                 timing={"generation_s": round(share, 6)})
-            lines.append(dumps_record({**rollout.to_json(), "step": step}) + "\n")
+            rollouts.append({**rollout.to_json(), "step": step})
         with open(self.out / "rollouts.jsonl", "a", encoding="utf-8") as handle:
-            handle.writelines(lines)
+            handle.writelines(dumps_record(rollout) + "\n" for rollout in rollouts)
+        return rollouts
 
     # -- checkpoints and validation ---------------------------------------------------------
 

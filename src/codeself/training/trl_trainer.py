@@ -60,26 +60,17 @@ def require_training_extra(lora: bool) -> None:
     require_packages(needed, purpose="train_grpo.py", hint=TRAINING_EXTRA_HINT)
 
 
-def trl_kwargs(config: RunConfig, output_dir: str | Path, *, quiet: bool = False) -> dict[str, Any]:
-    """Keyword arguments for TRL's GRPOConfig / RLOOConfig (plain values; no TRL import needed)."""
-    batch = config.prompts_per_step * config.samples_per_prompt
-    kwargs: dict[str, Any] = {
+def trainer_kwargs(config: Any, output_dir: str | Path, *, quiet: bool = False) -> dict[str, Any]:
+    """The TRL / transformers arguments every trainer of this package shares (GRPO, RLOO, SFT):
+    CPU, fp32, a constant learning rate, one log record per optimiser step, resumable state
+    under `output_dir/trainer` every `save_every` steps. `config` needs `learning_rate`, `seed`,
+    `gradient_checkpointing` and `save_every`."""
+    return {
         "output_dir": str(Path(output_dir) / "trainer"),  # TRL's resumable checkpoints (optimiser state)
         "learning_rate": config.learning_rate,
         "lr_scheduler_type": "constant",
         "warmup_steps": 0,
         "weight_decay": 0.0,
-        "max_steps": config.max_steps,
-        "num_generations": config.samples_per_prompt,
-        "per_device_train_batch_size": batch,
-        "gradient_accumulation_steps": 1,
-        "steps_per_generation": 1,  # one generation batch per optimiser step
-        "max_completion_length": config.max_completion_tokens,
-        "temperature": config.temperature,
-        "top_p": 1.0,
-        "beta": config.beta,
-        "epsilon": config.epsilon,
-        "num_iterations": config.num_iterations,
         "seed": config.seed,
         "data_seed": config.seed,
         "gradient_checkpointing": config.gradient_checkpointing,
@@ -91,9 +82,29 @@ def trl_kwargs(config: RunConfig, output_dir: str | Path, *, quiet: bool = False
         "use_cpu": True,
         "bf16": False,
         "fp16": False,
-        "log_completions": False,
         "disable_tqdm": quiet,
         "dataloader_num_workers": 0,
+    }
+
+
+def trl_kwargs(config: RunConfig, output_dir: str | Path, *, quiet: bool = False) -> dict[str, Any]:
+    """Keyword arguments for TRL's GRPOConfig / RLOOConfig (plain values; no TRL import needed)."""
+    batch = config.prompts_per_step * config.samples_per_prompt
+    kwargs: dict[str, Any] = {
+        **trainer_kwargs(config, output_dir, quiet=quiet),
+        "max_steps": config.max_steps,
+        "num_generations": config.samples_per_prompt,
+        "per_device_train_batch_size": batch,
+        "gradient_accumulation_steps": 1,
+        "steps_per_generation": 1,  # one generation batch per optimiser step
+        "max_completion_length": config.max_completion_tokens,
+        "temperature": config.temperature,
+        "top_p": 1.0,
+        "beta": config.beta,  # > 0: TRL keeps a reference model (the initial weights; LoRA: adapters off)
+        "epsilon": config.epsilon,
+        "mask_truncated_completions": config.mask_truncated_completions,
+        "num_iterations": config.num_iterations,
+        "log_completions": False,
     }
     if isinstance(config, GRPOConfig):
         kwargs.update(epsilon_high=config.clip_high, scale_rewards=config.scale_rewards,
@@ -235,12 +246,17 @@ def format_summary(summary: dict[str, Any]) -> str:
              f"- reward: first {summary['first_reward']}, last {summary['last_reward']}",
              f"- time (s): generation {timing['generation_s']}, reward {timing['reward_s']}, "
              f"update {timing['update_s']} (steps {timing['step_s']}); validation {timing['validation_s']}",
-             f"- peak RSS: {summary['peak_rss_mb']} MB", "", "| step | validation pass@1 |", "|---|---|"]
-    lines += [f"| {step} | {rate if rate is None else round(rate, 4)} |" for step, rate in summary["validation"]]
-    best = summary["best"]
+             f"- peak RSS: {summary['peak_rss_mb']} MB", ""]
+    return "\n".join(lines + validation_lines(summary["validation"], summary["best"]))
+
+
+def validation_lines(validation: Sequence[tuple[int, float | None]], best: tuple[int, float] | None) -> list[str]:
+    """summary.md's validation table (step, pass@1) and the selected checkpoint, for every trainer."""
+    lines = ["| step | validation pass@1 |", "|---|---|"]
+    lines += [f"| {step} | {rate if rate is None else round(rate, 4)} |" for step, rate in validation]
     lines += ["", f"Selected checkpoint: checkpoints/step_{best[0]:06d} (validation pass@1 {best[1]:.4f})"
               if best else "Selected checkpoint: none (no validation tasks)", ""]
-    return "\n".join(lines)
+    return lines
 
 
 def train(config: RunConfig, *, quiet: bool = False, resume: bool = False) -> dict[str, Any]:
