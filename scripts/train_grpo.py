@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-steps", type=int, help="optimiser steps (overrides the config; changes its hash)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --output-dir from its last trainer checkpoint")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run in --output-dir (its files, checkpoints and trainer state)")
     parser.add_argument("--quiet", action="store_true", help="no progress output on stderr")
     return parser
 
@@ -40,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.max_steps is not None:
         overrides["max_steps"] = args.max_steps
     config = load_training_config(args.config, overrides)
-    summary = train(config, quiet=args.quiet, resume=args.resume)
+    summary = train(config, quiet=args.quiet, resume=args.resume, overwrite=args.overwrite)
     best = summary["best"]
     print(f"{summary['steps']} steps; reward {summary['first_reward']} -> {summary['last_reward']}; "
           f"best checkpoint: {f'step {best[0]} (validation pass@1 {best[1]:.4f})' if best else 'none'}; "

@@ -20,9 +20,10 @@ import unittest
 from codeself.agents.templates import load_template
 from codeself.datasets.task import load_tasks
 from codeself.training.config import GRPOConfig, RLOOConfig
-from codeself.training.trl_trainer import (best_checkpoint, check_trainable, dataset_rows, format_summary,
-                                           group_advantages, merge_batches, scaffold_metrics, summarize,
-                                           trl_kwargs)
+from codeself.training.algorithms import group_advantages
+from codeself.training.run_dir import InformativeTally, best_checkpoint
+from codeself.training.trl_trainer import (check_trainable, dataset_rows, format_summary, merge_batches,
+                                           scaffold_metrics, summarize, trl_kwargs)
 from codeself.rewards.correctness import RewardRecord
 from codeself.training.sampler import LearnabilitySampler, TaskStore
 from codeself.training.trl_hooks import SampledPrompts
@@ -121,15 +122,16 @@ class StepMetricsTest(unittest.TestCase):
 
     def test_scaffold_metrics(self):
         records = [record(1.0, "passed", passed=True), record(0.0), record(0.0, None, "no_code"), record(0.0)]
-        ever = set()
-        metrics = scaffold_metrics(["a", "a", "b", "b"], records, [0.7, -0.7, 0.0, 0.0], ["a", "b", "c"], ever)
+        tally = InformativeTally(["a", "b", "c"])
+        metrics = scaffold_metrics(["a", "a", "b", "b"], records, [0.7, -0.7, 0.0, 0.0], tally)
         self.assertEqual(metrics["pass_rate"], 0.25)
         self.assertEqual(metrics["parse_failure_rate"], 0.25)
         self.assertEqual(metrics["status_counts"], {"failed": 2, "no_code": 1, "passed": 1})
         self.assertEqual(metrics["informative/tasks"], ["a"])
         self.assertEqual(metrics["informative/frac_tasks"], 0.5)
         self.assertEqual(metrics["informative/never_count"], 2)  # b (never informative) and c (never sampled)
-        self.assertEqual(ever, {"a"})
+        self.assertEqual(tally.ever, {"a"})
+        self.assertNotIn("frac_reward_zero_std", metrics)  # TRL logs its own
 
     def test_best_checkpoint_ties_go_to_the_earliest(self):
         self.assertEqual(best_checkpoint([(30, 0.4), (15, 0.2), (45, 0.4)]), (30, 0.4))

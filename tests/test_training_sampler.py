@@ -209,7 +209,8 @@ class LearnabilityPracticeTest(unittest.TestCase):
         for sampler in ("uniform", "learnability"):
             result = self.results[(name, sampler)]
             self.assertEqual(result.returncode, 0, result.stderr)
-            steps = [json.loads(line) for line in Path(self.tmp, name, sampler, "metrics.jsonl").read_text().splitlines()]
+            metrics = Path(self.tmp, name, sampler, "metrics.jsonl")
+            steps = [json.loads(line) for line in metrics.read_text().splitlines()]
             self.assertEqual([r["task_sampler"] for r in steps], [sampler] * 8)
             self.assertEqual(sum(r["sampled_p_hat"]["unseen"] + sum(r["sampled_p_hat"]["counts"]) for r in steps),
                              8 * self.prompts[name])

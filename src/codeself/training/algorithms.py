@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 EPS = 1e-4  # added to the std before dividing advantages (TRL)
 WHITEN_EPS = 1e-8  # added to the variance when whitening (TRL's PPO)
@@ -62,6 +63,42 @@ def rloo_advantages(rewards: Sequence[float], k: int) -> list[float]:
         total = sum(group)
         advantages.extend(r - (total - r) / (k - 1) for r in group)
     return advantages
+
+
+def group_advantages(rewards: Sequence[float], task_ids: Sequence[str], config: Any) -> list[float]:
+    """The advantages of one batch whose groups are given by task id (TRL's generation batches), by
+    `config.algorithm`: GRPO (`grpo_advantages` with `config.scale_rewards`) or RLOO
+    (`rloo_advantages`, then `normalize` when `config.normalize_advantages`; RLOO's KL term not
+    included). Worked example (GRPO, group): rewards [1, 0] -> mean 0.5, std 0.7071 ->
+    advantages [0.70700, -0.70700].
+    """
+    members: dict[str, list[int]] = {}
+    for index, task_id in enumerate(task_ids):
+        members.setdefault(task_id, []).append(index)
+    sizes = {len(indices) for indices in members.values()}
+    if len(sizes) > 1:
+        raise ValueError(f"groups of different sizes {sorted(sizes)}: every task needs the same number of completions")
+    order = [index for indices in members.values() for index in indices]
+    ordered, size = [rewards[index] for index in order], sizes.pop() if sizes else 1
+    if config.algorithm == "rloo":
+        grouped = rloo_advantages(ordered, size) if size > 1 else [0.0] * len(ordered)
+        if config.normalize_advantages:
+            grouped = normalize(grouped)
+    else:
+        grouped = grpo_advantages(ordered, size, config.scale_rewards)
+    advantages = [0.0] * len(rewards)
+    for index, advantage in zip(order, grouped):
+        advantages[index] = advantage
+    return advantages
+
+
+def advantage_stats(advantages: Sequence[float]) -> dict[str, float | None]:
+    """The `advantages/*` metrics of a step (None where there is nothing to describe)."""
+    if not advantages:
+        return dict.fromkeys(("advantages/mean", "advantages/std", "advantages/min", "advantages/max"))
+    return {"advantages/mean": mean(advantages),
+            "advantages/std": unbiased_std(advantages) if len(advantages) > 1 else None,
+            "advantages/min": min(advantages), "advantages/max": max(advantages)}
 
 
 def normalize(values: Sequence[float]) -> list[float]:

@@ -111,7 +111,8 @@ class RunConfig:
                              "real models practise episodes through codeself.agents.agentic.trl_env")
         if self.task_sampler not in TASK_SAMPLERS:
             raise ValueError(f"task_sampler must be one of {', '.join(TASK_SAMPLERS)}, got {self.task_sampler!r}")
-        changed = [name for name, inner in SAMPLER_FIELDS.items() if getattr(self, name) != getattr(SamplerConfig, inner)]
+        changed = [name for name, inner in SAMPLER_FIELDS.items()
+                   if getattr(self, name) != getattr(SamplerConfig, inner)]
         if self.task_sampler == "uniform" and changed:
             raise ValueError(f"{', '.join(changed)} tune task_sampler = \"learnability\"; "
                              "with the uniform sampler they would be ignored")

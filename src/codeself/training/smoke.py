@@ -9,7 +9,8 @@ time except the fields under `timing`, so a rerun with the same config writes th
 elsewhere, and `--resume` from the last checkpoint continues exactly where an uninterrupted run
 would have been.
 
-Output directory (docs/schemas.md, "Training runs"):
+Output directory (docs/schemas.md, "Training runs"; managed by `run_dir.RunDirectory`, as the
+TRL trainer's is):
     config.json            the resolved config and its hash
     metrics.jsonl          one record per step (TRL's metric names + the scaffold's own)
     rollouts.jsonl         every practice sample: run_rollouts' record shape plus `step`
@@ -39,16 +40,13 @@ from codeself.agents.templates import config_hash as rollout_config_hash, load_t
 from codeself.progress import Progress
 from codeself.datasets.task import Task, load_tasks
 from codeself.execution.errors import error_category_counts
-from codeself.jsonl import dumps_record, iter_jsonl, sha256_file, write_json, write_jsonl, write_text
+from codeself.jsonl import iter_jsonl, write_json, write_text
 from codeself.training import algorithms as alg
-from codeself.training.config import RunConfig, config_from_json
+from codeself.training.config import RunConfig
 from codeself.training.policy import Sample, SoftmaxPolicy
+from codeself.training.run_dir import InformativeTally, RunDirectory, best_checkpoint, checkpoint_name, config_document
 from codeself.training.sampler import make_sampler, rollout_outcomes
 from codeself.training.updates import Completion, Critic, update
-
-RUN_FILES = ("config.json", "metrics.jsonl", "rollouts.jsonl", "validation.jsonl", "best_checkpoint.json",
-             "summary.md", "task_sampler.json")
-
 
 @dataclass
 class RunState:
@@ -92,8 +90,6 @@ class Trainer:
         if not config.is_mock:
             raise ValueError(f"the smoke trainers practise the stdlib policy (model = \"mock\"), got "
                              f"model = {config.model!r}; train real models with scripts/train_grpo.py")
-        if resume and overwrite:
-            raise ValueError("--resume and --overwrite contradict each other; choose one")
         self.config, self.out = config, Path(output_dir)
         self.quiet, self.stream = quiet, stream
         self.calibration_cache = calibration_cache  # speed only: reference timings kept across runs
@@ -106,8 +102,9 @@ class Trainer:
         self.reference = SoftmaxPolicy.initial(seed=config.seed, correct_fraction=config.mock_init_correct_fraction,
                                                temperature=config.temperature)
         self.policy, self.critic = self.reference.copy(), Critic() if config.algorithm == "ppo" else None
-        self.state = RunState()
         self.sampler = make_sampler(config.task_sampler, self.train_tasks, config.seed, config.sampler_config())
+        self._set_state(RunState())
+        self.run_dir = RunDirectory(self.out, config.config_hash())
         self._prepare_output(resume, overwrite)
 
     # -- the run ---------------------------------------------------------------------------
@@ -129,7 +126,7 @@ class Trainer:
                     record.update(self._checkpoint(executor, validate=bool(self.validation_tasks), step=step))
                 record["timing"] = {**record.pop("timing"),  # last, after any validation metrics
                                     "elapsed_s": round(self._elapsed_before + time.monotonic() - started, 6)}
-                self._append("metrics.jsonl", [record])
+                self.run_dir.append("metrics.jsonl", [record])
                 if step % config.save_every == 0 or step == config.max_steps:
                     self._save_checkpoint_file(step)
                 progress.update()
@@ -150,13 +147,13 @@ class Trainer:
         generation_s = sum(r["timing"]["generation_s"] for r in rollouts)
         for rollout in rollouts:
             rollout["step"] = step
-        self._append("rollouts.jsonl", rollouts)
+        self.run_dir.append("rollouts.jsonl", rollouts)
         self.sampler.store.observe(step, rollout_outcomes(rollouts))
         write_json(self.out / "task_sampler.json", self.sampler.store.to_json())
         self.state.step, self.state.samples = step, self.state.samples + len(rollouts)
         record = {"step": step, "algorithm": config.algorithm, "samples": self.state.samples,
                   "num_samples": len(rollouts), "learning_rate": config.learning_rate,
-                  **self._reward_metrics(rollouts, config.samples_per_prompt), "entropy": alg.mean(entropies),
+                  **self._reward_metrics(rollouts), "entropy": alg.mean(entropies),
                   **algorithm_metrics, **turn_metrics,
                   "task_sampler": config.task_sampler, "sampled_p_hat": sampled_p_hat}
         record["timing"] = {"generation_s": round(generation_s, 6),
@@ -188,22 +185,18 @@ class Trainer:
         run = RolloutRun(backend, self.template, self._rollout_hash, seed, samples)
         return [r.to_json() for r in produce_rollouts(run, tasks, executor, score)]
 
-    def _reward_metrics(self, rollouts: list[dict[str, Any]], group: int) -> dict[str, Any]:
+    def _reward_metrics(self, rollouts: list[dict[str, Any]]) -> dict[str, Any]:
         rewards = [float(r["reward"]["reward"]) for r in rollouts]
-        informative = sorted({rollouts[i]["task_id"] for i in range(0, len(rollouts), group)
-                              if len(set(rewards[i:i + group])) > 1})
-        self.state.ever_informative.update(informative)
-        zero_std = sum(1 for i in range(0, len(rewards), group) if len(set(rewards[i:i + group])) == 1)
+        informative = self.informative.step([r["task_id"] for r in rollouts], rewards)
         statuses = Counter(r["execution"]["status"] for r in rollouts)
         return {"reward": alg.mean(rewards), "reward_std": alg.unbiased_std(rewards),
-                "frac_reward_zero_std": zero_std / (len(rewards) // group),
+                "frac_reward_zero_std": informative.pop("frac_reward_zero_std"),
                 "completions/mean_length": alg.mean([len(r["completion"].split()) for r in rollouts]),
                 "pass_rate": alg.mean([1.0 if r["execution"]["passed"] else 0.0 for r in rollouts]),
                 "parse_failure_rate": alg.mean([0.0 if r["parse_status"] in USABLE_PARSE_STATUSES else 1.0
                                                 for r in rollouts]),
                 "status_counts": dict(sorted(statuses.items())), "error_categories": error_category_counts(rollouts),
-                "informative/tasks": informative, "informative/frac_tasks": len(informative) / (len(rewards) // group),
-                "informative/never_count": len(self.train_tasks) - len(self.state.ever_informative)}
+                **informative}
 
     # -- checkpoints and validation -------------------------------------------------------
     def _checkpoint(self, executor: Any, *, validate: bool, step: int = 0) -> dict[str, Any]:
@@ -214,14 +207,14 @@ class Trainer:
             rollouts = self._sample(self.validation_tasks, self.config.validation_samples, seed, executor)
             for rollout in rollouts:
                 rollout["step"] = step
-            self._append("validation.jsonl", rollouts)
+            self.run_dir.append("validation.jsonl", rollouts)
             pass_rate = alg.mean([1.0 if r["execution"]["passed"] else 0.0 for r in rollouts])
             metrics = {"validation/pass_rate": pass_rate,
                        "validation/reward": alg.mean([float(r["reward"]["reward"]) for r in rollouts])}
-            best = self.state.best
-            if best is None or pass_rate > best["validation/pass_rate"]:
-                self.state.best = {"step": step, "path": f"checkpoints/{_checkpoint_name(step)}",
-                                   "validation/pass_rate": pass_rate}
+            self.validations.append((step, pass_rate))
+            best = best_checkpoint(self.validations)
+            self.state.best = {"step": best[0], "path": f"checkpoints/{checkpoint_name(best[0], '.json')}",
+                               "validation/pass_rate": best[1]}
         if step == 0:
             self._save_checkpoint_file(0)
         return metrics
@@ -231,9 +224,9 @@ class Trainer:
                     "policy": self.policy.to_json(),
                     "critic": self.critic.to_json() if self.critic is not None else None,
                     "state": self.state.to_json()}
-        write_json(self.out / "checkpoints" / _checkpoint_name(step), document)
+        write_json(self.out / "checkpoints" / checkpoint_name(step, ".json"), document)
         if self.state.best is not None:
-            write_json(self.out / "best_checkpoint.json", self.state.best)
+            self.run_dir.write_best(self.validations, ".json")
 
     # -- output directory -----------------------------------------------------------------
     @property
@@ -241,45 +234,19 @@ class Trainer:
         return rollout_config_hash(self.template, {"backend": "policy", "trainer": self.config.to_json()})
 
     def _prepare_output(self, resume: bool, overwrite: bool) -> None:
-        config_path = self.out / "config.json"
+        """A new run directory, or the state of the run in it at its last checkpoint (run_dir)."""
         self._elapsed_before, self._resumed = 0.0, False
-        document = {"algorithm": self.config.algorithm, "config": self.config.to_json(),
-                    "config_hash": self.config.config_hash(), "tasks_sha256": sha256_file(self.config.tasks)}
-        existing = config_path.exists() or (self.out / "metrics.jsonl").exists()
-        if resume and existing:
-            self._resume(config_path, document)
+        if not self.run_dir.start(resume=resume, overwrite=overwrite):
+            self.run_dir.write_config(config_document(self.config))
             return
-        if existing and not overwrite:
-            raise ValueError(f"{self.out} already holds a training run; use --resume to continue it "
-                             "or --overwrite to replace it")
-        (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
-        for name in RUN_FILES:
-            (self.out / name).unlink(missing_ok=True)
-        for old in (self.out / "checkpoints").glob("step_*.json"):
-            old.unlink()
-        write_json(config_path, document)
-
-    def _resume(self, config_path: Path, document: dict[str, Any]) -> None:
-        try:
-            previous = json.loads(config_path.read_text(encoding="utf-8"))
-            config_from_json(previous["config"], where=str(config_path))
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{config_path}: cannot resume: not a training run's config ({error})") from None
-        if previous.get("config_hash") != document["config_hash"]:
-            raise ValueError(f"{self.out}: its checkpoints come from another config (hash "
-                             f"{previous.get('config_hash')}, this one {document['config_hash']}); "
-                             "resume with the same config or choose another --output-dir")
         checkpoints = sorted((self.out / "checkpoints").glob("step_*.json"))
         if not checkpoints:
             raise ValueError(f"{self.out}: no checkpoint to resume from; rerun with --overwrite")
         self.load_checkpoint(checkpoints[-1])
         self._resumed = True
-        for name in ("metrics.jsonl", "rollouts.jsonl", "validation.jsonl"):
-            kept = [r for r in iter_jsonl(self.out / name) if r["step"] <= self.state.step] \
-                if (self.out / name).exists() else []
-            if name == "metrics.jsonl" and kept:
-                self._elapsed_before = kept[-1]["timing"].get("elapsed_s", 0.0)
-            write_jsonl(self.out / name, kept)
+        kept = self.run_dir.truncate(self.state.step)
+        if kept:
+            self._elapsed_before = kept[-1]["timing"].get("elapsed_s", 0.0)
         self.sampler.store.replay(iter_jsonl(self.out / "rollouts.jsonl"))  # the store as it was at that step
         write_json(self.out / "task_sampler.json", self.sampler.store.to_json())
 
@@ -293,15 +260,16 @@ class Trainer:
                              f"this run {self.config.config_hash()})")
         self.policy = SoftmaxPolicy.from_json(document["policy"], where=str(path))
         self.critic = Critic(document["critic"]) if self.config.algorithm == "ppo" else None
-        self.state = RunState.from_json(document["state"])
+        self._set_state(RunState.from_json(document["state"]))
 
-    def _append(self, name: str, records: list[dict[str, Any]]) -> None:
-        with open(self.out / name, "a", encoding="utf-8") as handle:
-            handle.writelines(dumps_record(record) + "\n" for record in records)
-
-
-def _checkpoint_name(step: int) -> str:
-    return f"step_{step:06d}.json"
+    def _set_state(self, state: RunState) -> None:
+        """Adopt `state`; the informative tally and the validations seen so far follow it (the best
+        one stands for all earlier ones: only a strictly higher pass rate replaces it)."""
+        self.state = state
+        self.informative = InformativeTally((t.task_id for t in self.train_tasks), state.ever_informative)
+        self.state.ever_informative = self.informative.ever  # one set: checkpoints save what the tally saw
+        best = state.best
+        self.validations = [(best["step"], best["validation/pass_rate"])] if best else []
 
 
 def _sample_of(rollout: dict[str, Any]) -> Sample:

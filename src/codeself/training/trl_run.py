@@ -16,12 +16,15 @@ before the step is logged), the policy is saved as a plain model directory
 pass@1 = mean over tasks of (passed samples / samples). With `validation_samples = 1` the one
 sample is greedy (deterministic); with more, samples use the practice temperature (top_p 1)
 and the per-sample seeds of the `hf` backend. `best_checkpoint.json` names the best one.
+
+The output directory (refuse / overwrite / resume, config.json, the record files, the best
+checkpoint) is `run_dir.RunDirectory`'s, as for the smoke trainers; TRL's own resumable state
+lives under `trainer/`.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import os
 import platform
 import resource
@@ -44,12 +47,15 @@ from codeself.agents.pipeline import not_executed_result  # noqa: E402
 from codeself.agents.rollout import Rollout, rollout_id  # noqa: E402
 from codeself.agents.templates import load_template, render_prompt  # noqa: E402
 from codeself.datasets.task import load_tasks  # noqa: E402
-from codeself.jsonl import dumps_record, iter_jsonl, write_json, write_text  # noqa: E402
+from codeself.jsonl import iter_jsonl, write_json, write_text  # noqa: E402
 from codeself.rewards.correctness import load_reward_config  # noqa: E402
 from codeself.rewards.trl import CorrectnessReward  # noqa: E402
+from codeself.training import algorithms as alg  # noqa: E402
 from codeself.training import trl_trainer as core  # noqa: E402
 from codeself.training.config import RunConfig  # noqa: E402
 from codeself.training.model_prep import is_default_model, prepare_default_model  # noqa: E402
+from codeself.training.run_dir import (InformativeTally, RunDirectory, best_checkpoint, checkpoint_name,  # noqa: E402
+                                       config_document)
 from codeself.training.sampler import make_sampler, rollout_outcomes  # noqa: E402
 from codeself.training.trl_hooks import PracticeRollout, SampledPrompts, TimedReward  # noqa: E402
 
@@ -135,10 +141,11 @@ class StepRecorder(transformers.TrainerCallback):
 class Run:
     """One practice run's state and outputs."""
 
-    def __init__(self, config: RunConfig, quiet: bool, resume: bool) -> None:
+    def __init__(self, config: RunConfig, quiet: bool, resume: bool, overwrite: bool = False) -> None:
         self.config, self.quiet = config, quiet
         self.out = Path(config.output_dir)
         self.config_hash = config.config_hash()
+        self.run_dir = RunDirectory(self.out, self.config_hash)
         self.template = load_template(config.template or "chat_default")
         tasks = list(load_tasks(config.tasks))
         self.train_tasks = [t for t in tasks if t.split == config.train_split]
@@ -146,49 +153,29 @@ class Run:
         if not self.train_tasks:
             raise ValueError(f"{config.tasks}: no tasks in split {config.train_split!r}")
         self.prompts = {t.task_id: render_prompt(self.template, t.public_view()) for t in self.train_tasks}
-        self.samples, self.ever_informative, self.validations = 0, set(), []
+        self.samples, self.validations = 0, []
+        self.informative = InformativeTally(self.prompts)
         self.started = time.monotonic()
         self.elapsed_before = 0.0
-        self.resume_from = self.prepare_output(resume)
+        self.resume_from = self.prepare_output(resume, overwrite)
 
     # -- output directory -------------------------------------------------------------------
 
-    def prepare_output(self, resume: bool) -> str | None:
-        metrics = self.out / "metrics.jsonl"
-        if not resume:
-            if metrics.exists():
-                raise ValueError(f"{self.out} already holds a run (metrics.jsonl); use --resume to continue "
-                                 "it or choose another --output-dir")
-            self.out.mkdir(parents=True, exist_ok=True)
-            for name in ("metrics.jsonl", "rollouts.jsonl", "validation.jsonl"):
-                (self.out / name).write_text("", encoding="utf-8")
+    def prepare_output(self, resume: bool, overwrite: bool = False) -> str | None:
+        """The trainer checkpoint to resume from (counters restored from the records kept), or None."""
+        if not self.run_dir.start(resume=resume, overwrite=overwrite):
             return None
-        saved = json.loads((self.out / "config.json").read_text(encoding="utf-8")) \
-            if (self.out / "config.json").exists() else None
-        if saved is None or saved.get("config_hash") != self.config_hash:
-            raise ValueError(f"{self.out}: cannot resume: config hash {self.config_hash} differs from the "
-                             f"run's ({saved.get('config_hash') if saved else 'no config.json'})")
         last = transformers.trainer_utils.get_last_checkpoint(str(self.out / "trainer"))
         if last is None:
             raise ValueError(f"{self.out}: nothing to resume (no trainer checkpoint yet); start it again "
-                             "without --resume in a new --output-dir")
-        step = int(Path(last).name.split("-")[-1])
-        kept = [r for r in iter_jsonl(metrics) if r["step"] <= step]
-        self._truncate("metrics.jsonl", step)
-        self._truncate("rollouts.jsonl", step)
-        self._truncate("validation.jsonl", step)
-        for record in kept:
+                             "with --overwrite")
+        for record in self.run_dir.truncate(int(Path(last).name.split("-")[-1])):
             self.samples = record["samples"]
-            self.ever_informative.update(record.get("informative/tasks") or [])
+            self.informative.ever.update(record.get("informative/tasks") or [])
             if record.get("validation/pass_rate") is not None:
                 self.validations.append((record["step"], record["validation/pass_rate"]))
             self.elapsed_before = record["timing"]["elapsed_s"]
         return last
-
-    def _truncate(self, name: str, step: int) -> None:
-        path = self.out / name
-        records = [r for r in iter_jsonl(path) if r["step"] <= step] if path.exists() else []
-        write_text(path, "".join(dumps_record(r) + "\n" for r in records))
 
     def write_config(self, model_dir: str) -> None:
         versions = {"python": platform.python_version(), "torch": torch.__version__,
@@ -199,11 +186,9 @@ class Run:
             versions["peft"] = peft.__version__
         except ImportError:
             pass
-        write_json(self.out / "config.json", {
-            "algorithm": self.config.algorithm, "config": self.config.to_json(),
-            "config_hash": self.config_hash, "trainer": "trl", "model_dir": model_dir,
-            "trl_args": core.trl_kwargs(self.config, self.out), "versions": versions,
-            "command_line": sys.argv})
+        self.run_dir.write_config(config_document(
+            self.config, trainer="trl", model_dir=model_dir, trl_args=core.trl_kwargs(self.config, self.out),
+            versions=versions, command_line=sys.argv))
 
     # -- training ---------------------------------------------------------------------------
 
@@ -254,9 +239,8 @@ class Run:
         record.update({key: core.clean_number(logs.get(key)) for key in core.TRL_LOG_KEYS})
         if batch is not None:
             rewards = [r.reward for r in batch["records"]]
-            advantages = core.group_advantages(rewards, batch["task_ids"], self.config)
-            record.update(core.scaffold_metrics(batch["task_ids"], batch["records"], advantages,
-                                                self.prompts, self.ever_informative if new else set(self.ever_informative)))
+            advantages = alg.group_advantages(rewards, batch["task_ids"], self.config)
+            record.update(core.scaffold_metrics(batch["task_ids"], batch["records"], advantages, self.informative))
         record.update({"task_sampler": self.config.task_sampler, "sampled_p_hat": self.sampled_p_hat})
         if "validation/pass_rate" in pending:
             record["validation/pass_rate"] = pending["validation/pass_rate"]
@@ -268,8 +252,7 @@ class Run:
             "validation_s": round(pending["validation_s"], 4) if "validation_s" in pending else None,
             "elapsed_s": round(self.elapsed_before + time.monotonic() - self.started, 2)}
         record["memory"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
-        with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(dumps_record(record) + "\n")
+        self.run_dir.append("metrics.jsonl", [record])
         if batches:
             rollouts = self.write_rollouts(step, core.merge_batches(batches), generation_s)
             self.sampler.store.observe(step, rollout_outcomes(rollouts))
@@ -298,8 +281,7 @@ class Run:
                 metadata={"trainer": "trl", "algorithm": self.config.algorithm, "parse_detail": parsed.detail},
                 timing={"generation_s": round(share, 6)})
             rollouts.append({**rollout.to_json(), "step": step})
-        with open(self.out / "rollouts.jsonl", "a", encoding="utf-8") as handle:
-            handle.writelines(dumps_record(rollout) + "\n" for rollout in rollouts)
+        self.run_dir.append("rollouts.jsonl", rollouts)
         return rollouts
 
     # -- checkpoints and validation ---------------------------------------------------------
@@ -322,7 +304,7 @@ class Run:
         return rate
 
     def save_checkpoint(self, model, step: int) -> None:
-        target = self.out / "checkpoints" / f"step_{step:06d}"
+        target = self.out / "checkpoints" / checkpoint_name(step)
         staging = target.with_name(target.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         model.save_pretrained(staging)
@@ -350,34 +332,29 @@ class Run:
         lines = []
         for task_id, completion, record in zip(task_ids, completions, records):
             passed.setdefault(task_id, []).append(bool(record.diagnostics.get("passed")))
-            lines.append(dumps_record({"step": step, "task_id": task_id, "sample_index": len(passed[task_id]) - 1,
-                                       "completion": completion, "reward": record.to_json()}) + "\n")
-        with open(self.out / "validation.jsonl", "a", encoding="utf-8") as handle:
-            handle.writelines(lines)
+            lines.append({"step": step, "task_id": task_id, "sample_index": len(passed[task_id]) - 1,
+                          "completion": completion, "reward": record.to_json()})
+        self.run_dir.append("validation.jsonl", lines)
         return sum(sum(v) / len(v) for v in passed.values()) / len(passed)
 
     def write_best(self) -> None:
-        best = core.best_checkpoint(self.validations)
-        if best is None:
-            return
-        write_json(self.out / "best_checkpoint.json", {
-            "path": f"checkpoints/step_{best[0]:06d}", "step": best[0], "validation/pass_rate": best[1],
-            "config_hash": self.config_hash, "validation_split": self.config.validation_split,
-            "validation_samples": self.config.validation_samples,
-            "candidates": [{"step": s, "validation/pass_rate": r} for s, r in self.validations]})
+        self.run_dir.write_best(self.validations, config_hash=self.config_hash,
+                                validation_split=self.config.validation_split,
+                                validation_samples=self.config.validation_samples,
+                                candidates=[{"step": s, "validation/pass_rate": r} for s, r in self.validations])
 
     def write_summary(self) -> dict[str, Any]:
         records = list(iter_jsonl(self.out / "metrics.jsonl"))
-        summary = core.summarize(records, self.config_hash, core.best_checkpoint(self.validations))
+        summary = core.summarize(records, self.config_hash, best_checkpoint(self.validations))
         write_text(self.out / "summary.md", core.format_summary(summary))
         return summary
 
 
-def run(config: RunConfig, *, quiet: bool = False, resume: bool = False) -> dict[str, Any]:
+def run(config: RunConfig, *, quiet: bool = False, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
     if quiet:
         import warnings  # noqa: PLC0415
 
         transformers.logging.set_verbosity_error()
         transformers.utils.logging.disable_progress_bar()
         warnings.filterwarnings("ignore", category=FutureWarning)
-    return Run(config, quiet, resume).execute()
+    return Run(config, quiet, resume, overwrite).execute()

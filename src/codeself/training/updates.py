@@ -86,11 +86,6 @@ def _descend(policy: SoftmaxPolicy, items: list[tuple[str, Sample, list[float]]]
     policy.params.add_scaled(grad, -lr)
 
 
-def _advantage_stats(advantages: list[float]) -> dict[str, float]:
-    return {"advantages/mean": alg.mean(advantages), "advantages/std": alg.unbiased_std(advantages),
-            "advantages/min": min(advantages), "advantages/max": max(advantages)}
-
-
 def grpo_update(policy: SoftmaxPolicy, batch: list[Completion], config: GRPOConfig,
                 critic: Critic | None = None) -> dict[str, Any]:
     advantages = alg.grpo_advantages([c.reward for c in batch], config.num_generations, config.scale_rewards)
@@ -114,7 +109,7 @@ def grpo_update(policy: SoftmaxPolicy, batch: list[Completion], config: GRPOConf
         clips.add(flags)
         losses.append(loss)
         _descend(policy, items, config.learning_rate)
-    return {"loss": alg.mean(losses), "kl": alg.mean(kls), **clips.metrics(), **_advantage_stats(advantages)}
+    return {"loss": alg.mean(losses), "kl": alg.mean(kls), **clips.metrics(), **alg.advantage_stats(advantages)}
 
 
 def rloo_update(policy: SoftmaxPolicy, batch: list[Completion], config: RLOOConfig,
@@ -137,7 +132,7 @@ def rloo_update(policy: SoftmaxPolicy, batch: list[Completion], config: RLOOConf
         clips.add(flags)
         losses.append(loss)
         _descend(policy, items, config.learning_rate)
-    return {"loss": alg.mean(losses), "kl": alg.mean(seq_kl), **clips.metrics(), **_advantage_stats(advantages)}
+    return {"loss": alg.mean(losses), "kl": alg.mean(seq_kl), **clips.metrics(), **alg.advantage_stats(advantages)}
 
 
 def ppo_update(policy: SoftmaxPolicy, batch: list[Completion], config: PPOConfig,
@@ -190,7 +185,7 @@ def ppo_update(policy: SoftmaxPolicy, batch: list[Completion], config: PPOConfig
     flat_returns = [r for ret in returns for r in ret]
     flat_values = [v for values in old_values for v in values]
     return {"loss": alg.mean(pg_losses) + config.vf_coef * alg.mean(vf_losses), "kl": alg.mean(seq_kl),
-            **region, **_advantage_stats(flat),
+            **region, **alg.advantage_stats(flat),
             "loss/policy_avg": alg.mean(pg_losses), "loss/value_avg": alg.mean(vf_losses),
             "val/clipfrac_avg": alg.mean(vf_clips), "policy/approxkl_avg": alg.mean(approx_kls),
             "policy/clipfrac_avg": region["clip_ratio/region_mean"],
