@@ -14,7 +14,7 @@ import sys
 
 import _bootstrap  # noqa: F401
 
-from codeself.cli import run_main
+from codeself.cli import add_trainer_flags, run_main, trainer_overrides
 
 PROG = "train_grpo.py"
 
@@ -22,13 +22,7 @@ PROG = "train_grpo.py"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", required=True, help="training TOML (algorithm = \"grpo\" or \"rloo\")")
-    parser.add_argument("--output-dir", help="where the run's files go (default: the config's output_dir)")
-    parser.add_argument("--max-steps", type=int, help="optimiser steps (overrides the config; changes its hash)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --output-dir from its last trainer checkpoint")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the run in --output-dir (its files, checkpoints and trainer state)")
-    parser.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+    add_trainer_flags(parser)
     return parser
 
 
@@ -36,12 +30,7 @@ def _run(args: argparse.Namespace) -> int:
     from codeself.training.config import load_training_config
     from codeself.training.trl_trainer import train
 
-    overrides = {}
-    if args.output_dir:
-        overrides["output_dir"] = args.output_dir
-    if args.max_steps is not None:
-        overrides["max_steps"] = args.max_steps
-    config = load_training_config(args.config, overrides)
+    config = load_training_config(args.config, trainer_overrides(args))
     summary = train(config, quiet=args.quiet, resume=args.resume, overwrite=args.overwrite)
     best = summary["best"]
     print(f"{summary['steps']} steps; reward {summary['first_reward']} -> {summary['last_reward']}; "

