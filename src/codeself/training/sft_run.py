@@ -84,6 +84,9 @@ class SFTRun(trl_run.Run):
                                       train_dataset=datasets.Dataset.from_list(self.rows), processing_class=tokenizer,
                                       peft_config=peft_config)
         self.trainer.compute_loss = self.counting(self.trainer.compute_loss)
+        kept = list(iter_jsonl(self.out / "metrics.jsonl")) if self.resume_from else []
+        if kept:  # TRL 1.16 does not restore its token counter from a checkpoint; the records have it
+            self.trainer._total_train_tokens = int(kept[-1]["num_tokens"] or 0)
         self.trainer.add_callback(trl_run.StepRecorder(self))
         if self.quiet:  # with tqdm off, transformers would print each log dict
             self.trainer.remove_callback(transformers.trainer_callback.PrinterCallback)
