@@ -194,6 +194,22 @@ class ScriptTest(unittest.TestCase):
         self.assertRegex(result.stderr, r"^train_grpo.py: error: model = \"mock\".*smoke")
         self.assertEqual(len(result.stderr.strip().splitlines()), 1)
 
+    def test_missing_model_directory_is_refused_before_the_run_directory_is_made(self):
+        """A mistyped checkpoint path used to fail inside transformers after the run directory was
+        made, and the rerun was then refused as "already holds a training run"."""
+        for script, algorithm in (("train_grpo.py", "grpo"), ("train_sft.py", "sft")):
+            with self.subTest(script=script), tempfile.TemporaryDirectory() as tmp:
+                missing = str(Path(tmp, "sft", "checkpoints", "step_000080"))
+                run = Path(tmp, "run")
+                result = support.run_script(script, "--config", write_toml(tmp, algorithm=algorithm, model=missing,
+                                                                           tasks=str(EXAMPLE_TASKS)),
+                                            "--output-dir", run)
+                self.assertEqual(result.returncode, 2)
+                self.assertEqual(result.stderr, f"{script}: error: model {missing!r}: no such file or directory "
+                                                "(a local model directory, a hub id in the local cache, or the "
+                                                "default SmolLM2-135M-Instruct)\n")
+                self.assertFalse(run.exists())
+
     def test_unknown_key_is_one_line(self):
         with tempfile.TemporaryDirectory() as tmp:
             result = support.run_script("train_grpo.py", "--config",

@@ -30,6 +30,21 @@ def is_default_model(name: str) -> bool:
     return name in DEFAULT_MODEL_NAMES
 
 
+def check_model_reference(name: str) -> None:
+    """Refuse, before a run directory is made, a `model` that names a local path that is not there.
+
+    A hub id ("namespace/name") is left to transformers (it may be in the local cache); anything
+    else with a path separator, or starting with "." or "/", is a directory that must exist, so a
+    mistyped checkpoint path is one line here instead of a hub error after the run has started.
+    """
+    if is_default_model(name):
+        return
+    looks_local = name.startswith((".", "/", "~")) or name.count("/") > 1 or name.endswith(".gguf")
+    if looks_local and not Path(name).expanduser().exists():
+        raise ValueError(f"model {name!r}: no such file or directory (a local model directory, a hub id "
+                         f"in the local cache, or the default {DEFAULT_MODEL_NAMES[0]})")
+
+
 def is_complete(directory: Path) -> bool:
     return (directory / MARKER).is_file() and (directory / "config.json").is_file()
 

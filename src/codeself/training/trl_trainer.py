@@ -29,6 +29,7 @@ from typing import Any
 from codeself.optional import require_packages
 from codeself.training.algorithms import advantage_stats
 from codeself.training.config import GRPOConfig, RLOOConfig, RunConfig
+from codeself.training.model_prep import check_model_reference
 from codeself.training.run_dir import InformativeTally
 
 TRAINING_EXTRA_HINT = ("install the training extra: pip install 'codeself[training]' gguf "
@@ -54,6 +55,7 @@ def check_trainable(config: RunConfig) -> None:
     if config.temperature == 0:
         raise ValueError("temperature = 0 makes every completion of a group identical (no advantage); "
                          "use a sampling temperature > 0 for practice")
+    check_model_reference(config.model)
 
 
 def require_training_extra(lora: bool) -> None:
