@@ -35,6 +35,7 @@ from typing import Any
 
 from codeself.optional import require_packages
 from codeself.training.config import SFTConfig
+from codeself.training.model_prep import check_model_reference
 from codeself.training.trl_trainer import TRAINING_EXTRA_HINT, dataset_rows, trainer_kwargs, validation_lines
 
 TRAIN_SPLIT = "train"
@@ -146,6 +147,7 @@ def format_sft_summary(summary: dict[str, Any]) -> str:
 
 def train(config: SFTConfig, *, quiet: bool = False, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
     """Run the SFT run described by `config`; returns the run summary (`summarize_sft`)."""
+    check_model_reference(config.model)
     needed = ["torch", "transformers", "trl", "datasets"] + (["peft"] if config.lora_rank > 0 else [])
     require_packages(needed, purpose="train_sft.py", hint=TRAINING_EXTRA_HINT)
     from codeself.training import sft_run  # noqa: PLC0415 - needs the optional extra
