@@ -32,6 +32,14 @@ PY
     fi
 fi
 
+# Each form against the default form on validation: is the form effect more than noise?
+for f in "${FORMS[@]:1}"; do
+    [[ -s $O/form.default.validation.jsonl && -s $O/form.$f.validation.jsonl ]] || continue
+    python3 scripts/compare_final.py --baseline $O/form.default.validation.jsonl --candidate $O/form.$f.validation.jsonl \
+        --split validation --allow-non-test --output $R/compare.form_$f.vs.default.validation.md \
+        --json-output $R/compare.form_$f.vs.default.validation.json --quiet
+done
+
 # 2. Every row on every locked set in one table (each cell with its own intervals).
 cells=()
 for row in "${ROWS[@]}"; do for set in "${SETS[@]}"; do
@@ -48,17 +56,19 @@ for row in "${ROWS[@]}"; do
         a=$O/best_form.$set.jsonl b=$O/$row.$set.jsonl
         [[ -s $a && -s $b ]] || continue
         where=(--split ${SPLIT[$set]}); [[ ${SPLIT[$set]} == none ]] && where=(--allow-non-test)
+        # a file still being written covers fewer tasks: say so and go on (the next report.sh pairs it)
         python3 scripts/compare_final.py --baseline $a --candidate $b "${where[@]}" \
-            --output $R/compare.$row.vs.best_form.$set.md --json-output $R/compare.$row.vs.best_form.$set.json --quiet
+            --output $R/compare.$row.vs.best_form.$set.md --json-output $R/compare.$row.vs.best_form.$set.json --quiet \
+            || echo "report.sh: $row vs best_form on $set not compared yet (above)" >&2
     done
 done
 
 # 4. Training runs: curves and summaries.
-runs=(); for run in sft grpo_v1 best; do [[ -s $O/$run/metrics.jsonl ]] && runs+=(--run "$run=$O/$run/metrics.jsonl"); done
+runs=(); for run in sft grpo_v1 best sft_grpo_attempt best_partial_3steps; do [[ -s $O/$run/metrics.jsonl ]] && runs+=(--run "$run=$O/$run/metrics.jsonl"); done
 if (( ${#runs[@]} )); then
     python3 scripts/compare_training_smoke.py "${runs[@]}" --output $R/training.md --json-output $R/training.json --quiet
 fi
-for run in sft grpo_v1 best; do
+for run in sft grpo_v1 best sft_grpo_attempt best_partial_3steps; do
     [[ -s $O/$run/config.json ]] || continue
     mkdir -p $R/$run
     for f in config.json best_checkpoint.json summary.md metrics.jsonl; do [[ -s $O/$run/$f ]] && cp $O/$run/$f $R/$run/; done
