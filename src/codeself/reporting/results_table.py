@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from codeself.jsonl import iter_jsonl_lines
-from codeself.reporting import stats
-from codeself.reporting.records import SampleCount, read_sample
+from codeself.reporting import compare, stats
 
 FINISH_REASONS = ("length", "stop", "eos")
 
@@ -43,33 +42,27 @@ class Cell:
 
 
 def read_cell(path: str | Path, *, seed: int = 0, resamples: int = 2000) -> Cell:
-    """Read one rollout file; ValueError (with file and line) on a malformed record."""
+    """Read one rollout file; ValueError (with file and line) on a malformed record.
+
+    Outcomes come from the comparison's own loader (same checks and messages); the answer-form
+    fields, which that loader does not keep, from a second pass over the records."""
     path = Path(path)
-    passes: dict[str, dict[int, bool]] = {}
-    counts: dict[str, SampleCount] = {}
+    samples = compare.load_task_samples(path)
+    ordered = [samples[task] for task in sorted(samples)]
+    first = [task.outcome("first") for task in ordered]
+    fractions = [sum(task.passes) / len(task.passes) for task in ordered]
     tokens: list[int] = []
     finish: Counter = Counter()
-    for line, record in iter_jsonl_lines(path):
-        try:
-            sample = read_sample(record)
-            count = counts.setdefault(sample["task_id"], SampleCount(sample["task_id"], sample["split"]))
-            passes.setdefault(sample["task_id"], {})[count.add(sample)] = bool(sample["passed"])
-        except ValueError as error:
-            raise ValueError(f"{path}:{line}: {error}") from None
+    for _, record in iter_jsonl_lines(path):
         metadata = record.get("metadata") or {}
         if isinstance(metadata.get("completion_tokens"), int):
             tokens.append(metadata["completion_tokens"])
         reason = metadata.get("finish_reason")
         finish[reason if reason in FINISH_REASONS else "other"] += 1
-    if not passes:
-        raise ValueError(f"{path}: no records")
-    ordered = [passes[task] for task in sorted(passes)]
-    first = [by_index[min(by_index)] for by_index in ordered]
-    fractions = [sum(by_index.values()) / len(by_index) for by_index in ordered]
     low, high = stats.wilson_interval(sum(first), len(first))
     mean_low, mean_high = stats.bootstrap_mean_ci(fractions, seed=seed, n_resamples=resamples)
     return Cell(
-        path=str(path), tasks=len(ordered), samples=sum(len(by_index) for by_index in ordered),
+        path=str(path), tasks=len(ordered), samples=sum(len(task.passes) for task in ordered),
         first_sample={"rate": sum(first) / len(first), "passed": sum(first), "ci": [low, high], "ci_method": "wilson"},
         mean_over_samples={"rate": sum(fractions) / len(fractions), "ci": [mean_low, mean_high],
                            "ci_method": f"bootstrap over tasks ({resamples} resamples, seed {seed})"},
