@@ -209,6 +209,28 @@ class EnvTest(unittest.TestCase):
         self.assertIn("code", trace.start)
         self.assertTrue(trace.turns[0].diff.startswith("--- previous"))
 
+    def test_no_public_tests_no_vacuous_stop_and_honest_feedback(self):
+        # mbpp/37, humaneval/34 and others have no public test: "all 0 public tests passed" is vacuous
+        task = Task(task_id="t/nopub", source="example", prompt="Add two numbers.", entry_point="add",
+                    starter_code="", public_tests=(), hidden_tests=TASK.hidden_tests, setup_code="",
+                    reference_solution=REFERENCE, split="train", metadata={})
+        env = CodeRepairEnv([task], self.executor, EnvConfig(max_revisions=1))
+        env.reset(seed=0)
+        observation, reward, terminated, truncated, info = env.step(WRONG)
+        self.assertEqual((terminated, truncated), (False, False))  # no public pass to stop on
+        self.assertNotIn("All 0 public", observation["feedback"])
+        self.assertIn("no public tests", observation["feedback"])
+        self.assertNotIn("HIDDEN-MARK", observation["feedback"])
+        observation, reward, terminated, truncated, info = env.step(REFERENCE)
+        self.assertEqual((terminated, truncated, info["stop_reason"]), (False, True, "max_turns"))
+        trace = env.trace()
+        self.assertEqual((trace.final["public_total"], trace.final["public_passed"]), (0, None))
+        self.assertTrue(trace.final["passed"])
+        # a correct program and a wrong one get the same feedback: nothing hidden shows through
+        self.assertEqual(fb.render_test_feedback(task.public_view(), fb.public_run(
+            result([], [(False, "AssertionError", "x")]), 0)), fb.render_test_feedback(
+            task.public_view(), fb.public_run(result([], [(True, None, "")], status="passed"), 0)))
+
     def test_seeded_resets_are_reproducible(self):
         first = self.env(mode="repair").reset(seed=9)[0]
         second = self.env(mode="repair").reset(seed=9)[0]

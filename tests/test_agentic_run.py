@@ -95,6 +95,19 @@ class StrategyMetricsTest(unittest.TestCase):
         categories = {row["category"]: row["episodes"] for row in metrics["by_first_category"]}
         self.assertEqual(categories, {"passed": 2, "wrong_answer": 1, "timeout": 1})
 
+    def test_episodes_without_public_tests_are_counted_apart(self):
+        summaries = [EpisodeSummary("t1", [True], None, True, False, "passed"),
+                     EpisodeSummary("nopub", [False, True], None, None, True, "wrong_answer", identical=[False]),
+                     EpisodeSummary("nopub", [True, True], None, None, False, "passed", identical=[True])]
+        metrics = strategy_metrics(summaries, resamples=200)
+        self.assertEqual(metrics["no_public_tests"], {"episodes": 2, "tasks": 1})
+        # the vacuous public pass of "nopub" is not a "public pass, hidden fail"
+        self.assertEqual((metrics["public_pass_hidden_fail"]["successes"], metrics["public_pass_hidden_fail"]["n"]),
+                         (1, 1))
+        from codeself.agents.agentic.report_markdown import render_markdown
+        self.assertIn("no public test (no stop on a public pass, feedback says nothing was checked): 2 of 3 (1 task(s))",
+                      render_markdown(metrics, "figures"))
+
 
 class RunAgenticScriptTest(unittest.TestCase):
     def test_traces_report_determinism_and_intents(self):

@@ -18,7 +18,8 @@ only) and the analyst's (hidden outcomes, r_t, reward), which only `trace()` ret
 observation and `info` never carry hidden-test data; the reward necessarily reflects hidden tests.
 
 Episode end: `terminated` when every public test passes and `stop_when_public_pass` is set (the
-model would submit; RLEF stops there too); `truncated` when the 1 + `max_revisions` turns are
+model would submit; RLEF stops there too) — never for a task with no public test, whose episodes
+use every turn and are told that nothing checked their answers; `truncated` when the 1 + `max_revisions` turns are
 used. Either way the last program is the submission the hidden tests judge. Rewards: see
 rewards.py; each step returns its penalties, the last step adds the episode reward.
 
@@ -221,7 +222,8 @@ class CodeRepairEnv:
         judged = self._judge(episode.task, action)
         turn = len(episode.turns) + 1
         identical = judged.code is not None and normalise_code(judged.code) == normalise_code(episode.previous_code)
-        terminated = self.config.stop_when_public_pass and judged.public.all_passed
+        # no public tests: nothing to stop on (a vacuous pass would end every such episode after turn 1)
+        terminated = self.config.stop_when_public_pass and judged.public.tested and judged.public.all_passed
         truncated = not terminated and turn >= self.config.max_turns
         reward = step_penalty(self.config.reward, identical=identical, no_code=judged.code is None)
         episode.last, episode.done = judged, terminated or truncated
@@ -360,7 +362,9 @@ class CodeRepairEnv:
         last = episode.last
         hash_ = config_hash or self.config.hash()
         final = {"turn": len(episode.turns), "passed": bool(last.result is not None and last.result.passed),
-                 "public_passed": last.public.all_passed, "hidden_passed": _hidden_passed(last),
+                 "public_total": last.public.total,
+                 "public_passed": last.public.all_passed if last.public.tested else None,
+                 "hidden_passed": _hidden_passed(last),
                  "status": _summary(last.result)["status"],
                  "error_category": fb.error_category(_summary(last.result), last.parse_status)}
         penalties = sum(t.reward for t in episode.turns) - episode.terminal

@@ -11,7 +11,8 @@ Feedback modes (`FEEDBACK_MODES`):
 
 | mode      | next user message                                                                      |
 |-----------|-----------------------------------------------------------------------------------------|
-| `tests`   | the public-test report (`render_test_feedback`), or that every public test passed        |
+| `tests`   | the public-test report (`render_test_feedback`), or that every public test passed, or —  |
+|           | for a task with no public test — that nothing checked the answers (`NO_PUBLIC_TESTS`)    |
 | `generic` | CoCoS's fixed instruction (`GENERIC_FEEDBACK`): no execution output at all               |
 | `none`    | the original task message again (a plain re-ask)                                        |
 
@@ -37,6 +38,11 @@ NO_CODE_FEEDBACK = ("No Python code was found in your reply. Reply with the comp
                     "```python fenced code block.")
 ALL_PUBLIC_PASSED = ("All {total} public test(s) passed. Reply with your final program in one ```python "
                      "fenced code block.")
+# Tasks with no public test (e.g. mbpp/37, humaneval/34): nothing checked the answers, and saying
+# "all 0 passed" would read as a pass. The same text whatever the hidden tests did.
+NO_PUBLIC_TESTS = ("This task has no public tests, so no test checked your program's answers (it compiled and "
+                   "loaded without error). Check it against the task and reply with your final program in one "
+                   "```python fenced code block.")
 REPLY_WITH_PROGRAM = "Reply with the complete program in one ```python fenced code block."
 REVISE = "Fix the program and reply with the complete corrected program in one ```python fenced code block."
 FAILED_HEADER = "Failed public test {number}:"  # MockReviser reads this line back
@@ -75,7 +81,13 @@ class PublicRun:
 
     @property
     def all_passed(self) -> bool:
+        """Every public test ran and passed (vacuously true when the task has none: see `tested`)."""
         return not self.no_code and self.program_status is None and self.passed == self.total
+
+    @property
+    def tested(self) -> bool:
+        """The task has public tests, so `all_passed` says something about the answers."""
+        return self.total > 0
 
 
 def public_run(result, public_total: int) -> PublicRun:
@@ -123,6 +135,8 @@ def render_test_feedback(task: PublicTask, run: PublicRun, *, max_failures: int 
     if run.program_status is not None:
         head = _PROGRAM_ERRORS.get(run.program_status, "Your code failed before any test ran")
         return truncate_middle(f"{head}:\n{truncate_middle(run.program_error, value_chars)}\n\n{REVISE}", max_chars)
+    if not run.tested:
+        return NO_PUBLIC_TESTS
     if run.all_passed:
         return ALL_PUBLIC_PASSED.format(total=run.total)
     failed = [o for o in run.outcomes if not o.passed]

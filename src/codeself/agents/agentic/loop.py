@@ -147,6 +147,7 @@ def run_agentic(settings: AgenticSettings, *, quiet: bool = False, stream: TextI
                 if not writer.is_done(task.task_id, index)]
         counts: Counter = Counter()
         skipped: list[str] = []
+        untested = 0  # episodes on tasks with no public test
         try:
             with open_executor(settings.execution) as executor, Progress("episodes", len(jobs), quiet=quiet, stream=stream) as progress:
                 cached = CachedExecutor(executor)
@@ -158,11 +159,12 @@ def run_agentic(settings: AgenticSettings, *, quiet: bool = False, stream: TextI
                     else:
                         writer.write(item.to_json())
                         counts["passed" if item.final["passed"] else "failed"] += 1
+                        untested += item.final.get("public_total") == 0
                     progress.update()
         finally:
             writer.close()
         return {"written": writer.written, "already_present": writer.resumed, "final": dict(sorted(counts.items())),
-                "skipped": skipped, "config_hash": hash_}
+                "skipped": skipped, "no_public_tests": untested, "config_hash": hash_}
     finally:
         agent.close()
 
@@ -186,6 +188,9 @@ def format_summary(summary: dict[str, Any], output: str) -> str:
     final = ", ".join(f"{name} {count}" for name, count in summary["final"].items()) or "none"
     text = (f"wrote {summary['written']} episode(s) to {output} ({summary['already_present']} already present); "
             f"final submissions: {final}")
+    if summary.get("no_public_tests"):
+        text += (f"; {summary['no_public_tests']} on tasks with no public test (no stop on a public pass; "
+                 "the feedback said nothing checked the answers)")
     if summary["skipped"]:
         text += f"; {len(summary['skipped'])} skipped (no repair start), e.g. {summary['skipped'][0]}"
     return text

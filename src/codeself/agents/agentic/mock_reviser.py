@@ -11,7 +11,7 @@ sees hidden tests or execution results). How it reads that message (`read_feedba
 | `error`       | a program-level error or "no Python code" message          | as `failing_test`                                               |
 | `public_pass` | "All N public test(s) passed."                             | `break` (a screened failing mutant of the current program) with `break_passing`; else `keep` (same program) |
 | `generic`     | CoCoS's fixed instruction                                  | `rewrite` (the reference) with `fix_generic`; else `break` with `break_passing` / 2; else `resubmit` |
-| `reask`       | anything else (feedback `none` repeats the task)           | `resample`: a fresh first attempt (the mock backend's mixture) |
+| `reask`       | anything else (feedback `none` repeats the task; a task with no public test) | `resample`: a fresh first attempt (the mock backend's mixture) |
 
 After a reply with no code there is nothing to resubmit: `resubmit` and `keep` become `new_mutant`.
 The first attempt of a solve episode is the `mock` backend's own sample (`first_attempt`). Every

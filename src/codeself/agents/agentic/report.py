@@ -15,7 +15,9 @@ One streaming pass reduces each episode to an `EpisodeSummary` (a few numbers), 
   that reached the later turn) and for first → final; the **turn-to-turn** fix and regression
   rates pool every consecutive pair (repair: the start → turn 1 pair included).
 * **public pass, hidden fail at submission**: the final program passes every public test and
-  fails a hidden one (the public tests misled the stop rule).
+  fails a hidden one (the public tests misled the stop rule); over episodes whose task has public
+  tests. **No public tests**: episodes (and tasks) with none — they cannot stop on a public pass,
+  their feedback says nothing checked the answers, and they are counted here apart.
 * **identical resubmission rate**: revision turns (a turn with a previous program) whose
   program equals the previous one; **revision size**: lines added + removed per revision turn
   with code (`trace.revision_size`).
@@ -46,7 +48,7 @@ class EpisodeSummary:
     task_id: str
     correct: list[bool]  # after each model turn
     start_correct: bool | None  # repair: the starting program (None in solve mode)
-    final_public: bool
+    final_public: bool | None  # None: the task has no public test (nothing to pass)
     final_hidden: bool
     first_category: str
     identical: list[bool] = field(default_factory=list)  # per revision turn
@@ -65,7 +67,7 @@ def summarise(trace: EpisodeTrace) -> EpisodeSummary:
     correct = [turn.execution.get("status") == "passed" for turn in trace.turns]
     summary = EpisodeSummary(trace.task_id, correct,
                              None if start is None else start["execution"]["status"] == "passed",
-                             bool(trace.final["public_passed"]), bool(trace.final["hidden_passed"]),
+                             _final_public(trace.final), bool(trace.final["hidden_passed"]),
                              trace.first_error_category, episode_return=float(trace.reward["return"]))
     has_previous = start is not None
     for turn in trace.turns:
@@ -82,6 +84,14 @@ def summarise(trace: EpisodeTrace) -> EpisodeSummary:
     if not trace.turns:
         raise ValueError(f"episode {trace.episode_id} of {trace.task_id} has no turns")
     return summary
+
+
+def _final_public(final: dict[str, Any]) -> bool | None:
+    """`public_passed` of a submission; traces written before `public_total` existed said True
+    for a task with no public test, and cannot be told apart (they count as tested)."""
+    if final.get("public_total", 1) == 0 or final["public_passed"] is None:
+        return None
+    return bool(final["public_passed"])
 
 
 def _rate(successes: int, n: int) -> dict[str, Any]:
@@ -128,6 +138,8 @@ def strategy_metrics(summaries: list[EpisodeSummary], *, seed: int = 0, resample
     identical = [flag for s in summaries for flag in s.identical]
     sizes = [float(size) for s in summaries for size in s.sizes]
     turns_used = Counter(len(s.correct) for s in summaries)
+    tested = [s for s in summaries if s.final_public is not None]
+    untested = [s for s in summaries if s.final_public is None]
     return {
         "n_episodes": len(summaries), "n_tasks": len(by_task), "max_turns": max_turns,
         "pass_at_1_by_turn": pass_at_turn,
@@ -137,7 +149,8 @@ def strategy_metrics(summaries: list[EpisodeSummary], *, seed: int = 0, resample
         "turn_fix_rate": _rate(pooled["i→c"], pooled["i→c"] + pooled["i→i"]),
         "turn_regression_rate": _rate(pooled["c→i"], pooled["c→i"] + pooled["c→c"]),
         "transitions": [{"pair": pair, **{name: counts.get(name, 0) for name in TRANSITIONS}} for pair, counts in pairs],
-        "public_pass_hidden_fail": _rate(sum(s.final_public and not s.final_hidden for s in summaries), len(summaries)),
+        "public_pass_hidden_fail": _rate(sum(s.final_public and not s.final_hidden for s in tested), len(tested)),
+        "no_public_tests": {"episodes": len(untested), "tasks": len({s.task_id for s in untested})},
         "identical_resubmission": _rate(sum(identical), len(identical)),
         "revision_size": {**_mean_ci(sizes, seed, resamples), "median": _median(sizes), "values": sizes},
         "turns_used": {"counts": {str(k): turns_used[k] for k in sorted(turns_used)},

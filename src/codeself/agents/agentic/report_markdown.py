@@ -32,6 +32,11 @@ def _mean(entry: dict[str, Any], digits: int = 3) -> str:
     return f"{entry['mean']:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
+def _no_public(metrics: dict[str, Any]) -> str:
+    counts = metrics.get("no_public_tests", {"episodes": 0, "tasks": 0})
+    return f"{counts['episodes']} of {metrics['n_episodes']} ({counts['tasks']} task(s))"
+
+
 def figures(metrics: dict[str, Any]) -> dict[str, str]:
     turns = metrics["pass_at_1_by_turn"]
     pass_chart = svg.line_chart({"pass@1": [(t["turn"], t["mean"]) for t in turns]},
@@ -75,7 +80,10 @@ def render_markdown(metrics: dict[str, Any], figure_dir: str, source: str = "") 
               f"- regression rate (correct first attempt → incorrect submission): {_rate(metrics['regression_rate'])}",
               f"- turn to turn (every consecutive pair of turns): fix {_rate(metrics['turn_fix_rate'])}, "
               f"regression {_rate(metrics['turn_regression_rate'])}",
-              f"- public tests pass but hidden fail at submission: {_rate(metrics['public_pass_hidden_fail'])}",
+              f"- public tests pass but hidden fail at submission (episodes with public tests): "
+              f"{_rate(metrics['public_pass_hidden_fail'])}",
+              f"- episodes on tasks with no public test (no stop on a public pass, feedback says nothing was "
+              f"checked): {_no_public(metrics)}",
               f"- identical resubmissions (of revision turns): {_rate(metrics['identical_resubmission'])}",
               f"- revision size, lines changed per revision: mean {_mean(metrics['revision_size'], 2)}, "
               f"median {metrics['revision_size']['median'] if metrics['revision_size']['median'] is not None else 'n/a'}",
