@@ -6,7 +6,9 @@
 POST /reset opens a session (or starts the next episode of one), POST /step sends a reply,
 GET /state and GET /health report; see codeself.agents.agentic.server for the JSON shapes and
 errors. The first stdout line is `serving on http://HOST:PORT` (--port 0 picks a free port).
-Stop with Ctrl-C or SIGTERM.
+Connections idle for --idle-timeout-s are closed; a request not arriving whole within
+--request-timeout-s gets 408; beyond --max-connections a connection gets 503 (see
+codeself.agents.agentic.http_base). Stop with Ctrl-C or SIGTERM.
 """
 
 import argparse
@@ -32,6 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--session-ttl-s", type=float, default=600.0, help="drop sessions idle this long (default 600)")
     parser.add_argument("--max-sessions", type=int, default=1024, help="open sessions at most (default 1024)")
     parser.add_argument("--max-body-bytes", type=int, default=1 << 20, help="larger requests get 413 (default 1 MiB)")
+    parser.add_argument("--idle-timeout-s", type=float, default=60.0,
+                        help="close a connection on which no request begins for this long, without an answer "
+                             "(keep-alive clients open a new one; default 60)")
+    parser.add_argument("--request-timeout-s", type=float, default=30.0,
+                        help="a request (line, headers, body) must arrive whole within this long of its first byte, "
+                             "else 408 and the connection is closed; also bounds each write of an answer (default 30)")
+    parser.add_argument("--max-connections", type=int, default=256,
+                        help="connections served at once, one thread each; one more gets 503 at once (default 256)")
     parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
     return parser
 
@@ -48,11 +58,21 @@ def _run(args: argparse.Namespace) -> int:
         tasks = dict(list(tasks.items())[:args.limit])
     if not tasks:
         raise ValueError(f"{args.tasks}: no tasks selected")
-    if args.session_ttl_s <= 0 or args.max_sessions < 1 or args.max_body_bytes < 1:
-        raise ValueError("--session-ttl-s, --max-sessions and --max-body-bytes must be positive")
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be 0-65535, got {args.port}")
+    for flag in ("--session-ttl-s", "--max-sessions", "--max-body-bytes", "--idle-timeout-s", "--request-timeout-s",
+                 "--max-connections"):
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if not 0 < value < float("inf"):  # nan fails the comparison too
+            raise ValueError(f"{flag} must be positive and finite, got {value}")
     with Executor(execution) as executor:
         store = SessionStore(tasks, executor, config, session_ttl_s=args.session_ttl_s, max_sessions=args.max_sessions)
-        server = EnvServer((args.host, args.port), store, max_body_bytes=args.max_body_bytes, quiet=args.quiet)
+        try:
+            server = EnvServer((args.host, args.port), store, max_body_bytes=args.max_body_bytes, quiet=args.quiet,
+                               idle_timeout_s=args.idle_timeout_s, request_timeout_s=args.request_timeout_s,
+                               max_connections=args.max_connections)
+        except OSError as error:  # in use, not an address of this machine, unknown host name
+            raise OSError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
         # SIGTERM stops like Ctrl-C: shutdown() must come from another thread than serve_forever's
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
         host, port = server.server_address[:2]

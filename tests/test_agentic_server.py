@@ -1,7 +1,10 @@
-"""The environment over HTTP: whole episodes with a real urllib client, isolation, errors, expiry."""
+"""The environment over HTTP: whole episodes with a real urllib client, isolation, errors, expiry;
+connection limits (timeouts, a bound, clients that go away) with raw sockets."""
 
 import support
 
+import http.client
+import io
 import json
 import signal
 import socket
@@ -13,6 +16,7 @@ import unittest
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from unittest import mock
 
 from codeself.agents.agentic.env import EnvConfig
 from codeself.agents.agentic.server import EnvServer, SessionStore
@@ -34,6 +38,38 @@ def call(base: str, path: str, body=None, data: bytes | None = None, method: str
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def read_answer(sock: socket.socket):
+    """(status, JSON answer) read from a raw socket by http.client's parser; (None, None) when the
+    server closes the connection without answering."""
+    response = http.client.HTTPResponse(sock)
+    try:
+        response.begin()
+    except http.client.RemoteDisconnected:
+        return None, None
+    return response.status, json.loads(response.read())
+
+
+def raw_call(port: int, data: bytes, *, shut_write: bool = False):
+    """One request written as raw bytes (to send what urllib would not); `shut_write` ends the
+    client's side after it, as a client that sent everything it will ever send."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        if shut_write:
+            sock.shutdown(socket.SHUT_WR)
+        return read_answer(sock)
+
+
+def drop_abruptly(port: int, data: bytes) -> None:
+    """Send a request and go away at once with a reset (SO_LINGER 0), without reading the answer."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    sock.sendall(data)
+    sock.close()
+
+
+HEALTH = b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n"
 
 
 class InProcessServerTest(unittest.TestCase):
@@ -100,6 +136,10 @@ class InProcessServerTest(unittest.TestCase):
             ("/step", None, b"{not json", 400, "bad_json"),
             ("/reset", {"task_id": "nope"}, None, 400, "bad_reset"),
             ("/reset", {"seed": "zero"}, None, 400, "wrong_type"),
+            ("/reset", {"taskid": "example/digit_sum"}, None, 400, "unknown_field"),  # a typo is not a random task
+            ("/reset", {"task_id": "example/digit_sum", "Mode": "repair"}, None, 400, "unknown_field"),
+            ("/reset", {"session_id": 7}, None, 400, "wrong_type"),
+            ("/step", {"session_id": ["s"], "action": {"code": "x"}}, None, 400, "wrong_type"),
             ("/step", None, b"x" * (10 << 20), 413, "body_too_large"),
             ("/nowhere", {}, None, 404, "not_found"),
         ]
@@ -109,6 +149,18 @@ class InProcessServerTest(unittest.TestCase):
                 self.assertEqual((got_status, answer["error"]["code"]), (status, code))
                 self.assertNotIn("reward", answer)
         self.assertEqual(call(self.base, "/health", method="POST", data=b"{}")[0], 405)
+        message = call(self.base, "/reset", {"taskid": "x", "Mode": "repair"})[1]["error"]["message"]
+        self.assertEqual(message, "unknown reset field(s) Mode, taskid; allowed: seed, session_id, task_id, mode, "
+                                  "sample_index")
+        self.assertIn("session_id must be a string", call(self.base, "/step", {"session_id": 7})[1]["error"]["message"])
+        port = self.server.server_address[1]
+        status, answer = raw_call(port, b"POST /step HTTP/1.1\r\nHost: t\r\nContent-Length: -5\r\n\r\n")
+        self.assertEqual((status, answer["error"]["code"]), (400, "bad_length"))
+        # fewer bytes than Content-Length, then the client's side ends: not bad_json
+        status, answer = raw_call(port, b"POST /step HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"
+                                        b'{"session_id": "s"}', shut_write=True)
+        self.assertEqual((status, answer["error"]["code"]), (400, "incomplete_body"))
+        self.assertIn("19 of the 100 bytes", answer["error"]["message"])
         self.assertEqual(call(self.base, "/reset", method="PUT", data=b"{}")[1]["error"]["code"], "bad_http")  # 501
         with socket.create_connection(("127.0.0.1", self.server.server_address[1]), timeout=10) as raw:
             raw.sendall(b"GARBAGE\r\n\r\n")  # not even a request line: answered (HTTP/0.9 style, body only) in JSON
@@ -135,6 +187,109 @@ class InProcessServerTest(unittest.TestCase):
         self.assertEqual((status, answer["error"]["code"]), (404, "unknown_session"))
 
 
+class ConnectionLimitsTest(unittest.TestCase):
+    """Timeouts, the connection bound and clients that go away, each on a server of its own with
+    short limits (real sockets on 127.0.0.1; every wait is bounded)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.executor = Executor(ExecutionConfig(workers=1))
+        cls.store = SessionStore(TASKS, cls.executor, EnvConfig(max_revisions=1))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.executor.close()
+
+    def serve(self, **options) -> EnvServer:
+        server = EnvServer(("127.0.0.1", 0), self.store, **options)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        return server
+
+    def connect(self, server: EnvServer) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5)
+        self.addCleanup(sock.close)
+        return sock
+
+    def wait_for_connections(self, server: EnvServer, count: int) -> None:
+        deadline = time.monotonic() + 5
+        while server.open_connections != count:
+            self.assertLess(time.monotonic(), deadline, f"{server.open_connections} connections still open")
+            time.sleep(0.01)
+
+    def test_idle_connections_are_closed_without_an_answer(self):
+        server = self.serve(idle_timeout_s=0.2)
+        silent, kept_alive = self.connect(server), self.connect(server)
+        kept_alive.sendall(HEALTH)
+        self.assertEqual(read_answer(kept_alive)[0], 200)
+        started = time.monotonic()
+        self.assertEqual((silent.recv(100), kept_alive.recv(100)), (b"", b""))  # closed, nothing sent
+        self.assertLess(time.monotonic() - started, 2)
+
+    def test_a_request_that_does_not_arrive_in_time_gets_408(self):
+        server = self.serve(request_timeout_s=0.3)
+        half_sent = self.connect(server)
+        half_sent.sendall(b"POST /step HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{\"session_id\"")
+        trickled = self.connect(server)
+        stop = threading.Event()
+
+        def trickle():  # one header byte every 50 ms: each read is quick, the whole request is not
+            trickled.sendall(b"POST /step HTTP/1.1\r\nX-Slow: ")
+            while not stop.wait(0.05):
+                try:
+                    trickled.sendall(b"x")
+                except OSError:
+                    return
+
+        sender = threading.Thread(target=trickle, daemon=True)
+        sender.start()
+        self.addCleanup(sender.join, 5)
+        self.addCleanup(stop.set)
+        started = time.monotonic()
+        for sock in (half_sent, trickled):
+            status, answer = read_answer(sock)
+            self.assertEqual((status, answer["error"]["code"]), (408, "request_timeout"))
+            self.assertEqual(sock.recv(100), b"")  # and the connection is closed
+        self.assertLess(time.monotonic() - started, 2)
+
+    def test_connections_beyond_the_bound_get_503_until_one_closes(self):
+        server = self.serve(max_connections=2)
+        first, second = self.connect(server), self.connect(server)
+        for sock in (first, second):  # keep-alive: each holds its slot
+            sock.sendall(HEALTH)
+            status, health = read_answer(sock)
+        self.assertEqual((status, health["connections"]), (200, 2))
+        status, answer = raw_call(server.server_address[1], HEALTH)
+        self.assertEqual((status, answer["error"]["code"]), (503, "too_many_connections"))
+        self.assertIn("2 connections", answer["error"]["message"])
+        first.close()
+        self.wait_for_connections(server, 1)
+        self.assertEqual(raw_call(server.server_address[1], HEALTH)[0], 200)
+
+    def test_a_client_that_goes_away_is_one_line_and_none_when_quiet(self):
+        for quiet in (False, True):
+            server = self.serve(quiet=quiet)
+            port = server.server_address[1]
+            with self.subTest(quiet=quiet), mock.patch("sys.stderr", new_callable=io.StringIO) as stderr:
+                for _ in range(3):
+                    drop_abruptly(port, HEALTH)
+                    drop_abruptly(port, b"POST /reset HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}")
+                    drop_abruptly(port, b"POST /reset HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\n\r\n{}")
+                self.assertEqual(raw_call(port, HEALTH)[0], 200)  # accepted after the others (one backlog, in order)
+                self.wait_for_connections(server, 0)
+                log = stderr.getvalue()
+                self.assertNotIn("Traceback", log)
+                if quiet:
+                    self.assertEqual(log, "")
+                else:  # the access log's line and at most one more per client
+                    lines = [line for line in log.splitlines() if '" 200 ' not in line and '" 400 ' not in line]
+                    self.assertLessEqual(len(lines), 9, log)
+                    self.assertGreater(len(lines), 0, log)
+                    self.assertTrue(all("went away" in line for line in lines), log)
+
+
 class ServeEnvScriptTest(unittest.TestCase):
     def test_serves_on_a_free_port_and_stops_on_sigterm(self):
         process = subprocess.Popen([sys.executable, str(support.SCRIPTS / "serve_env.py"), "--tasks", str(EXAMPLES),
@@ -146,6 +301,8 @@ class ServeEnvScriptTest(unittest.TestCase):
                 process.kill()
                 self.fail(f"no 'serving on' line: {line!r} {process.communicate()[1]}")
             base = line.split()[2]
+            for _ in range(3):  # with --quiet, clients that go away leave nothing on stderr
+                drop_abruptly(int(base.rsplit(":", 1)[1]), HEALTH)
             status, first = call(base, "/reset", {"seed": 1, "task_id": "example/gcd_of_list"})
             self.assertEqual(status, 200, first)
             self.assertIn("Failed public test", first["observation"]["feedback"])  # repair mode from the flag
@@ -157,13 +314,26 @@ class ServeEnvScriptTest(unittest.TestCase):
         finally:
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=30)
-        self.assertEqual(process.returncode, 0, err)
+        self.assertEqual((process.returncode, err), (0, ""))
         self.assertIn("stopped", out)
 
     def test_bad_tasks_file_is_one_line(self):
         done = support.run_script("serve_env.py", "--tasks", support.FIXTURES / "datasets_bad_json_line.jsonl", "--port", "0")
         self.assertEqual(done.returncode, 2)
         self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)
+
+    def test_bad_or_busy_port_is_one_line(self):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            runs = support.run_scripts(*[("serve_env.py", "--tasks", EXAMPLES, "--port", value, "--workers", "1")
+                                         for value in ("70000", str(port))])  # -1: the same range check
+        for done, expected in zip(runs, ("--port must be 0-65535, got 70000", f"cannot listen on 127.0.0.1:{port}")):
+            with self.subTest(expected=expected):
+                self.assertEqual(done.returncode, 2)
+                self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)
+                self.assertIn(expected, done.stderr)
 
 
 if __name__ == "__main__":

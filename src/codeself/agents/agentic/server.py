@@ -7,48 +7,55 @@ Endpoints (bodies and answers are JSON objects):
 | `POST /reset` | `{"seed"?, "task_id"?, "mode"?, "sample_index"?, "session_id"?}` | `{"session_id", "observation", "reward": null, "done": false, "metadata"}` |
 | `POST /step` | `{"session_id", "action": {"code": reply}}` (or `"code"` at the top level) | `{"session_id", "observation", "reward", "done", "metadata"}` |
 | `GET /state?session_id=S` | — | `{"session_id", "episode_id", "step_count", "state"}` |
-| `GET /health` | — | `{"status": "healthy", "sessions", "tasks", "isolation"}` |
+| `GET /health` | — | `{"status": "healthy", "sessions", "tasks", "isolation", "connections"}` |
 
 `observation` is `CodeRepairEnv`'s observation (messages, feedback, program, public counts);
 `metadata` is its `info` plus `terminated` / `truncated`; nothing carries hidden-test data
 except the reward itself. `/reset` without `session_id` opens a new session (an isolated
-environment of its own); with one, it starts the next episode in that session.
+environment of its own); with one, it starts the next episode in that session. A `/reset`
+body with any other field is refused (a misspelt `task_id` would otherwise give a random task).
 
-Errors are JSON `{"error": {"code", "message"}}` with a 4xx status, never a 200 with a made-up
-reward: 400 (not JSON, not an object, a field of the wrong type, missing code, a bad reset
-option), 404 (unknown session or path), 405 (wrong method), 409 (step after the episode
-ended), 411 (POST without Content-Length), 413 (body over `max_body_bytes`: never parsed;
-read and dropped up to 64 MiB so the client sees the answer, else the connection is closed), 503
-(too many open sessions); what http.server rejects itself (a malformed request line, 400; an
-unknown method, 501) has the code `bad_http`. An unexpected failure is a 500 with a JSON body;
-the server keeps serving. Sessions idle for `session_ttl_s` are dropped (a later request for
-one gets 404); each session has its own lock, so requests of one session are served one at a
-time while sessions run in parallel.
+Errors are JSON `{"error": {"code", "message"}}` with a 4xx/5xx status, never a 200 with a
+made-up reward:
+
+| status | code | when |
+|---|---|---|
+| 400 | `bad_json`, `wrong_type` | the body is not JSON / not an object; a field of the wrong type (`seed`, `session_id`, `action`, `action.code`) |
+| 400 | `unknown_field` | a `/reset` field outside `RESET_FIELDS`, named in the message |
+| 400 | `missing_session`, `missing_code`, `bad_reset` | no `session_id`; no `action.code`; a bad reset option (unknown task or mode, ...) |
+| 400 | `bad_length`, `incomplete_body` | Content-Length not a number of bytes (e.g. negative); the body ended before it (the connection is closed) |
+| 404 | `unknown_session`, `not_found` | a session never opened or expired; an unknown path |
+| 405, 409 | `method_not_allowed`, `episode_over` | wrong method; a step after the episode ended |
+| 408 | `request_timeout` | the request did not arrive whole within `request_timeout_s` of its first byte (closed) |
+| 411, 413 | `length_required`, `body_too_large` | POST without Content-Length; body over `max_body_bytes` (never parsed; read and dropped up to 64 MiB so the client sees the answer, else the connection is closed) |
+| 503 | `too_many_sessions`, `too_many_connections` | `max_sessions` open sessions; `max_connections` open connections (closed) |
+| 400, 501 | `bad_http` | what http.server rejects itself (a malformed request line, an unknown method) |
+| 500 | `internal` | an unexpected failure; the server keeps serving |
+
+Slow and silent clients (http_base has the details): a connection on which no request begins
+for `idle_timeout_s` is closed without an answer; a request is answered 408 if it has not arrived
+whole `request_timeout_s` after its first byte. A client that leaves before its answer is written
+costs one stderr line (none when `quiet`). Sessions idle for `session_ttl_s` are dropped (a later
+request for one gets 404); each session has its own lock, so requests of one session are served
+one at a time while sessions run in parallel.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from codeself.agents.agentic.env import CachedExecutor, CodeRepairEnv, EnvConfig
+from codeself.agents.agentic.env import RESET_OPTIONS, CachedExecutor, CodeRepairEnv, EnvConfig
+from codeself.agents.agentic.http_base import BoundedHTTPServer, HTTPError, JSONRequestHandler
 from codeself.agents.templates import load_template
 from codeself.datasets.task import Task
 
 MAX_BODY_BYTES = 1 << 20
-DRAIN_LIMIT = 64 << 20  # an oversized body up to this size is read and dropped; a larger one is not read
-
-
-class HTTPError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+RESET_FIELDS = ("seed", "session_id", *RESET_OPTIONS)  # a body of POST /reset has these fields at most
 
 
 @dataclass
@@ -86,7 +93,10 @@ class SessionStore:
             self.expired += 1
 
     def _get(self, session_id: Any) -> _Session:
-        if not isinstance(session_id, str) or not session_id:
+        if session_id is not None and not isinstance(session_id, str):
+            raise HTTPError(400, "wrong_type", f"session_id must be a string (from POST /reset), got "
+                                               f"{type(session_id).__name__}")
+        if not session_id:
             raise HTTPError(400, "missing_session", "session_id (a string from POST /reset) is required")
         now = time.monotonic()
         with self._lock:
@@ -99,6 +109,10 @@ class SessionStore:
         return session
 
     def reset(self, body: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(body) - set(RESET_FIELDS))
+        if unknown:  # a misspelt task_id must not quietly become a random task (CodeRepairEnv.reset refuses too)
+            raise HTTPError(400, "unknown_field", f"unknown reset field(s) {', '.join(unknown)}; "
+                                                  f"allowed: {', '.join(RESET_FIELDS)}")
         options = {key: body[key] for key in ("task_id", "mode", "sample_index") if body.get(key) is not None}
         seed = body.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -153,43 +167,21 @@ class SessionStore:
                 "step_count": state["turn"], "state": state}
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JSONRequestHandler):
     server_version = "codeself-env/1"
-    protocol_version = "HTTP/1.1"  # keep-alive: a client's steps reuse one connection
-    timeout = 60  # seconds a connection may stall (a client announcing more body than it sends)
-    # headers and body go out in two writes; with Nagle's algorithm the second waits for the
-    # client's delayed ACK (~40 ms a request on keep-alive connections)
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        if not self.server.quiet:
-            super().log_message(format, *args)
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Protocol-level errors http.server raises itself (a malformed request line, an unknown
-        method: 501) are JSON too."""
-        self.close_connection = True
-        body = json.dumps({"error": {"code": "bad_http", "message": message or explain or "bad request"}}).encode()
-        self.send_response(code, message)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if getattr(self, "command", None) != "HEAD":
-            self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self._answer(self._get)
+        self.answer(self._get)
 
     def do_POST(self) -> None:  # noqa: N802
-        self._answer(self._post)
+        self.answer(self._post)
 
     def _get(self) -> dict[str, Any]:
         url = urlsplit(self.path)
         if url.path == "/health":
             store = self.server.store
             return {"status": "healthy", "sessions": len(store), "tasks": len(store.tasks),
-                    "isolation": store.executor.isolation}
+                    "isolation": store.executor.isolation, "connections": self.server.open_connections}
         if url.path == "/state":
             return self.server.store.state(parse_qs(url.query).get("session_id", [None])[0])
         if url.path in ("/reset", "/step"):
@@ -202,62 +194,17 @@ class Handler(BaseHTTPRequestHandler):
             if path in ("/state", "/health"):
                 raise HTTPError(405, "method_not_allowed", f"{path} takes GET")
             raise HTTPError(404, "not_found", f"no endpoint {path}; see /health, /reset, /step, /state")
-        body = self._body()
+        body = self.read_json_body()
         return self.server.store.reset(body) if path == "/reset" else self.server.store.step(body)
 
-    def _body(self) -> dict[str, Any]:
-        length = self.headers.get("Content-Length")
-        if length is None:
-            self.close_connection = True
-            raise HTTPError(411, "length_required", "a POST needs a Content-Length header")
-        try:
-            size = int(length)
-        except ValueError:
-            self.close_connection = True
-            raise HTTPError(400, "bad_length", "Content-Length is not an integer") from None
-        if size > self.server.max_body_bytes or size < 0:
-            self.close_connection = True
-            remaining = size if size <= DRAIN_LIMIT else 0  # read and drop it, so the client gets to read the 413
-            while remaining > 0:
-                chunk = self.rfile.read(min(1 << 16, remaining))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-            raise HTTPError(413, "body_too_large", f"request body of {length} bytes exceeds the limit of "
-                                                   f"{self.server.max_body_bytes} bytes")
-        raw = self.rfile.read(size) if size else b"{}"
-        try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            raise HTTPError(400, "bad_json", "the body is not JSON (UTF-8)") from None
-        if not isinstance(body, dict):
-            raise HTTPError(400, "wrong_type", f"the body must be a JSON object, got {type(body).__name__}")
-        return body
 
-    def _answer(self, produce: Any) -> None:
-        try:
-            status, payload = 200, produce()
-        except HTTPError as error:
-            status, payload = error.status, {"error": {"code": error.code, "message": error.message}}
-        except Exception as error:  # noqa: BLE001 - one broken request must not stop the server
-            status = 500
-            payload = {"error": {"code": "internal", "message": f"{type(error).__name__}: {str(error)[:300]}"}}
-        data = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(data)
-
-
-class EnvServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+class EnvServer(BoundedHTTPServer):
+    """The endpoints above over `store`; the connection limits are http_base's (defaults: a minute
+    idle, half a minute for a request to arrive, 256 connections)."""
 
     def __init__(self, address: tuple[str, int], store: SessionStore, *, max_body_bytes: int = MAX_BODY_BYTES,
-                 quiet: bool = True) -> None:
-        super().__init__(address, Handler)
-        self.store, self.max_body_bytes, self.quiet = store, max_body_bytes, quiet
+                 quiet: bool = True, idle_timeout_s: float = 60.0, request_timeout_s: float = 30.0,
+                 max_connections: int = 256) -> None:
+        self.store = store
+        super().__init__(address, Handler, max_body_bytes=max_body_bytes, quiet=quiet, idle_timeout_s=idle_timeout_s,
+                         request_timeout_s=request_timeout_s, max_connections=max_connections)
