@@ -30,6 +30,7 @@ import struct
 import sys
 
 from codeself.execution import codec, sandbox
+from codeself.execution.languages import native
 
 CONTROL_FD = 3
 RESULT_FD = 4
@@ -126,6 +127,8 @@ def serve(max_value_bytes: int) -> None:
             _exit(0)
         if header.get("limits"):
             sandbox.apply_rlimits(header["limits"])
+        if header.get("native"):  # C++, Java, JavaScript, Rust: compile, then exec the program
+            native.serve(header["native"], header.get("n"), RESULT_FD)
         namespace = {"__name__": CANDIDATE_MODULE, "__builtins__": builtins}
         entry_point = header.get("entry_point")
         answer = _import(header, namespace)

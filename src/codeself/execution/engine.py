@@ -52,6 +52,8 @@ class Executor:
         self._owner_pid = os.getpid()  # a forked copy of the caller must not share our pipes
         self._lock = threading.Lock()
         self._calibrations = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
+        # expected values of non-Python tasks, computed once per task by a program without a candidate
+        self._expected = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._all: list[Worker] = []
         # Workers also stop when the caller exits (their pipes close); the finalizer covers an
@@ -160,6 +162,8 @@ class Executor:
 
     def _run(self, task: Task, program: str, timeouts: runner.Timeouts | None) -> ExecutionResult:
         self._check_usable()
+        if _language(task) != "python":
+            return self._run_native(task, program, timeouts)
         start = time.monotonic()
         early, code = runner.check_program(task, program, self.config, self.isolation)
         if early is not None:
@@ -177,10 +181,34 @@ class Executor:
         reply["duration_s"] = time.monotonic() - start
         return runner.build_result(plan, reply, judged)
 
+    def _run_native(self, task: Task, program: str, timeouts: runner.Timeouts | None) -> ExecutionResult:
+        """A C++, Java, JavaScript or Rust task (languages/program.py): the candidate's program
+        returns its results, compared here with expected values computed once per task."""
+        from codeself.execution.languages import program as native
+
+        start = time.monotonic()
+        expected = self._expected.get_or_measure((task.task_id, _native_digest(task)),
+                                                 lambda: self._measure_expected(task))
+        early = native.early_result(task, program, self.config, self.isolation, expected)
+        if early is not None:
+            return early
+        timeouts = timeouts or runner.timeouts_for(task, self.config)
+        job, tests = native.sample_job(task, program, self.config, timeouts)
+        reply = self._dispatch(job)
+        reply["duration_s"] = time.monotonic() - start
+        return native.build_result(task, tests, expected, reply, timeouts)
+
+    def _measure_expected(self, task: Task):
+        from codeself.execution.languages import program as native
+
+        job, count = native.expected_job(task, self.config)
+        return native.read_expected(self._dispatch(job), count)
+
     def timeouts(self, task: Task) -> runner.Timeouts:
         """The limits a run of `task` gets (docs/schemas.md, "Per-test timeout").
-        Times the task's reference solution first when nothing else tells them."""
-        if not (self.config.calibrate_timeouts and runner.needs_calibration(task)):
+        Times the task's reference solution first when nothing else tells them (Python tasks;
+        other languages use the task's or the configured limits)."""
+        if _language(task) != "python" or not (self.config.calibrate_timeouts and runner.needs_calibration(task)):
             return runner.timeouts_for(task, self.config)
         return runner.timeouts_for(task, self.config, self._calibration(task))
 
@@ -256,6 +284,17 @@ def _calibration_digest(task: Task) -> str:
     tolerances = [repr((task.metadata or {}).get(key)) for key in ("atol", "default_float_atol")]
     parts = [task.reference_solution or "", task.setup_code, task.entry_point or "",
              list(task.public_tests), list(task.hidden_tests), tolerances]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=True).encode()).hexdigest()
+
+
+def _language(task: Task) -> str:
+    return getattr(task, "language", "python")
+
+
+def _native_digest(task: Task) -> str:
+    """What a non-Python task's expected values depend on."""
+    parts = [_language(task), task.entry_point or "", task.starter_code, task.prompt,
+             list(task.public_tests), list(task.hidden_tests)]
     return hashlib.sha256(json.dumps(parts, ensure_ascii=True).encode()).hexdigest()
 
 

@@ -70,7 +70,7 @@ _HARNESS_NAMES = {
     "SIGXFSZ": "resource",  # RLIMIT_FSIZE: the program wrote too large a file
 }
 # Status -> category when the status alone decides.
-_STATUS_CATEGORIES = {"timeout": "timeout", "syntax_error": "syntax", "memory_error": "resource",
+_STATUS_CATEGORIES = {"timeout": "timeout", "syntax_error": "syntax", "compile_error": "syntax", "memory_error": "resource",
                       "blocked": "blocked", "sandbox_error": "sandbox_error"}
 
 

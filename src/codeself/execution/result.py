@@ -17,6 +17,7 @@ STATUSES = (
     "failed",  # ran, at least one test failed
     "timeout",  # wall-clock or CPU limit hit (per test or whole program)
     "syntax_error",  # candidate did not compile
+    "compile_error",  # a C++, Java, Rust candidate did not compile (JavaScript: did not parse)
     "import_error",  # candidate or setup code raised while executing at module level
     "runtime_error",  # the harness process died (crash, signal, early exit) mid-tests
     "memory_error",  # MemoryError or address-space limit hit

@@ -9,6 +9,7 @@ forged frame. Output is kept as a bounded tail at the pipe.
 
 from __future__ import annotations
 
+import json
 import marshal
 import os
 import select
@@ -110,6 +111,11 @@ class Run:
         self.fresh_nonces = os.urandom(8 * (len(self.steps) + 1)).hex()
         header = {"program": job["program"], "code": job.get("code", b""), "setup": job.get("setup", ""),
                   "entry_point": job.get("entry_point"), "limits": context.limits(job["program_timeout_s"])}
+        # a native job (C++, Java, JavaScript, Rust): the header still goes to the Python child,
+        # which compiles and execs the program; the steps go to that program, as JSON
+        self.native = bool(job.get("native"))
+        if self.native:
+            header["native"] = job["native"]
         try:
             sandbox.apply_rlimits(header["limits"], child.pid, context.hard_limits)
             header["limits"] = {}  # set from here; else the child sets them itself
@@ -125,7 +131,10 @@ class Run:
         self.nonces.append(b',"n":"' + nonce.encode() + b'"}')
         if "probes" in message:
             message = {**message, "probes": [PROBE_CODES.get(probe) for probe in message["probes"]]}
-        body = marshal.dumps({**message, "n": nonce})
+        if self.native and index:  # {"t": test index, "n": nonce}, for a program of another language
+            body = json.dumps({**message, "n": nonce}, separators=(",", ":")).encode()
+        else:
+            body = marshal.dumps({**message, "n": nonce})
         self.pending += struct.pack(">I", len(body)) + body
 
     def loop(self) -> None:

@@ -220,7 +220,8 @@ def _setup_namespaces(context: Context, out_fd: int, in_fd: int) -> None:
     sandbox.unshare(sandbox.CLONE_NEWNS)
     sandbox.mount("tmpfs", "/tmp", "tmpfs", sandbox.MS_NOSUID | sandbox.MS_NODEV, "size=1m,mode=700")
     os.mkdir("/tmp/view")
-    sandbox.build_view("/tmp/view", _python_dirs(), context.config["scratch_mb"])
+    # plus what the other languages' toolchains need (languages/toolchains.py, read-only)
+    sandbox.build_view("/tmp/view", _python_dirs() + context.config.get("view_dirs", []), context.config["scratch_mb"])
     context.scratch = "/tmp"
     context.isolation = "namespaces"
 

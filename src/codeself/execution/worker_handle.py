@@ -18,6 +18,7 @@ from dataclasses import asdict
 
 from codeself.execution import worker
 from codeself.execution.bwrap import bwrap_command
+from codeself.execution.languages import toolchains
 
 _WORKER_FILE = os.path.abspath(worker.__file__)
 
@@ -32,12 +33,13 @@ class Worker:
     def __init__(self, config, sandbox: str) -> None:
         # -S: no site processing (its imports would double the worker's mappings, and every
         # mapping is paid again by each fork); site-packages go on sys.path explicitly.
-        settings = asdict(config) | {"sandbox": sandbox, "site_packages": _site_packages()}
+        settings = asdict(config) | {"sandbox": sandbox, "site_packages": _site_packages(),
+                                     "view_dirs": toolchains.view_dirs()}
         env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "PYTHONUTF8": "1",
                "PYTHONDONTWRITEBYTECODE": "1"}
         command = [sys.executable, "-S", "-s", _WORKER_FILE, json.dumps(settings)]
         if sandbox == "bwrap":
-            command = bwrap_command(_WORKER_FILE, settings["site_packages"]) + command
+            command = bwrap_command(_WORKER_FILE, settings["site_packages"] + settings["view_dirs"]) + command
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env=env, close_fds=True, start_new_session=True, bufsize=0)

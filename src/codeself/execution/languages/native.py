@@ -1,0 +1,140 @@
+"""The sandboxed child's side of a C++, Java, JavaScript or Rust job: write, compile, exec.
+
+Why in the Python child: the worker has already forked it into the sandbox (namespaces, uid,
+rlimits) and set its limits, so the compilers, which read hostile source, run under exactly
+the isolation a Python program gets. The child writes the job's files into its scratch
+directory, runs each compile command in its own process group under the compile timeout
+(SIGKILL of the group when it expires), answers the import step itself when compiling fails,
+and otherwise replaces itself (execve) with the program, which answers the import step and
+then every test step itself (docs/languages.md, "Protocol"). Nothing here is trusted after
+the exec; the worker and the parent judge what comes out. Keep it small: every fork has it.
+
+Header keys (under "native"): files {path: bytes}, compile [{"argv": [...], "quiet": bool,
+"what": str}], run [argv], env {name: value}, compile_timeout_s, log_bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import struct
+
+LOG = ".codeself-compile.log"
+
+
+def serve(job: dict, nonce: str, result_fd: int) -> None:
+    """Run one native job in this (sandboxed) child; never returns."""
+    try:
+        _write_files(job["files"])
+        for command in job["compile"]:
+            error = _compile(command, job["env"], float(job["compile_timeout_s"]), int(job["log_bytes"]))
+            if error is not None:
+                _answer(result_fd, {"error": error}, nonce)
+                os._exit(0)
+        argv = [*job["run"], nonce]
+        os.execve(argv[0], argv, job["env"])
+    except OSError as error:  # writing files or exec failed: the sandbox, not the candidate
+        _answer(result_fd, {"error": {"type": "SandboxError", "message": f"{type(error).__name__}: {error}"[:300]}},
+                nonce)
+    os._exit(0)
+
+
+def _write_files(files: dict) -> None:
+    for path, data in files.items():
+        if path.startswith("/") or ".." in path.split("/"):
+            raise OSError(f"refused file path {path!r}")
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+
+
+def _compile(command: dict, env: dict, timeout_s: float, log_bytes: int) -> dict | None:
+    """None when the command succeeded; else the import answer's error (CompileError or
+    CompileTimeout). A "quiet" command's output is never quoted: it may show test inputs."""
+    log = os.open(LOG, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        actions = [(os.POSIX_SPAWN_DUP2, log, 1), (os.POSIX_SPAWN_DUP2, log, 2),
+                   (os.POSIX_SPAWN_CLOSE, 3), (os.POSIX_SPAWN_CLOSE, 4)]
+        argv = command["argv"]
+        pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setpgroup=0)
+    finally:
+        os.close(log)
+    finished = _wait(pid, timeout_s)
+    what = command.get("what", "compilation")
+    if finished is None:
+        return {"type": "CompileTimeout", "message": f"{what} exceeded {timeout_s:g} s"}
+    if os.WIFEXITED(finished) and os.WEXITSTATUS(finished) == 0:
+        return None
+    if os.WIFSIGNALED(finished):
+        detail = f"{what} killed by signal {os.WTERMSIG(finished)} (time, memory or file-size limit)"
+    else:
+        detail = f"{what} failed (exit code {os.WEXITSTATUS(finished)})"
+    if command.get("quiet"):
+        return {"type": "CompileError", "message": command.get("quiet_message") or detail}
+    tail = _tail(LOG, log_bytes)
+    return {"type": "CompileError", "message": (tail or detail)}
+
+
+def _wait(pid: int, timeout_s: float) -> int | None:
+    """Wait status of `pid`, or None after SIGKILLing its process group at the timeout."""
+    try:
+        exited = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        exited = -1
+    if exited >= 0:
+        ready, _, _ = select.select([exited], [], [], timeout_s)
+        os.close(exited)
+        if not ready:
+            _kill_group(pid)
+            os.waitpid(pid, 0)
+            return None
+        return os.waitpid(pid, 0)[1]
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.005)
+    _kill_group(pid)
+    os.waitpid(pid, 0)
+    return None
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _tail(path: str, size: int) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            length = handle.tell()
+            handle.seek(max(0, length - size))
+            data = handle.read(size)
+    except OSError:
+        return ""
+    text = data.decode("utf-8", errors="replace").strip()
+    return ("..." + text) if length > size else text
+
+
+def _answer(fd: int, message: dict, nonce: str) -> None:
+    body = json.dumps(message, ensure_ascii=True, separators=(",", ":"))[:-1] + ',"n":' + json.dumps(nonce) + "}"
+    data = body.encode()
+    data = struct.pack(">I", len(data)) + data
+    while data:
+        data = data[os.write(fd, data):]

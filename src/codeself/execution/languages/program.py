@@ -1,0 +1,217 @@
+"""Parent side of a C++, Java, JavaScript or Rust run: plan the job, judge the reply.
+
+Why it mirrors runner.py instead of reusing its judge: a Python test's judge is a Python
+expression; here every test is one MultiPL-E assert split (`split_assert`) into the call,
+which the candidate's program runs, and the expected value, which a second program with no
+candidate in it computes once per task (`measure_expected`, cached by the Executor). The
+parent compares the two decoded values with the assert's own equality rule (equality.py).
+A test passes only when this process judged it passed: a missing, malformed or unexpected
+answer is a failure, and so is every test of a task whose own tests do not compile.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+from dataclasses import dataclass, field
+from typing import Any
+
+from codeself.datasets.task import Task
+from codeself.execution import codec, runner
+from codeself.execution.config import ExecutionConfig
+from codeself.execution.judge import short_repr
+from codeself.execution.languages.asserts import SplitAssert, split_assert
+from codeself.execution.languages.equality import values_equal
+from codeself.execution.languages.toolchains import missing
+from codeself.execution.result import ExecutionResult, TestOutcome
+
+COMPILE_TIMEOUT_S = 30.0  # per compile command; a compile that takes longer is a compile_error
+STARTUP_S = 10.0  # starting the program until it answers the import step (JVM, node, static init)
+LOG_BYTES = 2000  # compiler output kept for the message (the candidate's own source only)
+COMPILE_ERRORS = ("CompileError", "CompileTimeout")
+
+
+@dataclass(frozen=True)
+class NativeProgram:
+    """What the sandboxed child gets: files to write, commands to compile, the program to exec."""
+
+    files: dict[str, bytes]
+    compile: tuple[dict, ...]  # {"argv": [...], "what": str, "quiet": bool, "quiet_message": str}
+    run: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=lambda: {"PATH": "/usr/bin:/bin", "HOME": "/tmp",
+                                                          "LANG": "C.UTF-8", "TMPDIR": "/tmp"})
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A task's expected values: one (ok, value or error type) per test; or why there are none."""
+
+    values: tuple[tuple[bool, Any], ...] = ()
+    error: str = ""  # the task's tests do not compile or run (a dataset defect)
+
+
+def adapter(language: str) -> types.ModuleType:
+    """The module that writes a language's programs (js.py, cpp.py, ...)."""
+    reason = missing(language)
+    if reason:
+        raise ValueError(reason)
+    return importlib.import_module(f"codeself.execution.languages.{language}")
+
+
+def task_tests(task: Task) -> list[tuple[str, int, SplitAssert | str]]:
+    """(kind, index, split or why it does not split) for every public then hidden test."""
+    found: list[tuple[str, int, SplitAssert | str]] = []
+    for kind, snippets in (("public", task.public_tests), ("hidden", task.hidden_tests)):
+        for index, snippet in enumerate(snippets):
+            try:
+                found.append((kind, index, split_assert(task.language, snippet, task.entry_point)))
+            except ValueError as error:
+                found.append((kind, index, str(error)))
+    return found
+
+
+def _splits(tests: list) -> list[SplitAssert]:
+    # an unsplittable test still gets a step (answered, never passed) so positions stay aligned
+    return [split if isinstance(split, SplitAssert) else SplitAssert("candidate", "", "undefined", "cpp_eq")
+            for _, _, split in tests]
+
+
+def job(native: NativeProgram, tests_s: tuple[float, ...], start_s: float, program_s: float) -> dict:
+    """The worker job: compile (each command under COMPILE_TIMEOUT_S), then one step per test."""
+    compile_s = COMPILE_TIMEOUT_S * len(native.compile)
+    payload = {"files": native.files, "compile": list(native.compile), "run": list(native.run),
+               "env": native.env, "compile_timeout_s": COMPILE_TIMEOUT_S, "log_bytes": LOG_BYTES}
+    return {"program": "", "code": b"", "setup": "", "entry_point": None, "native": payload,
+            "steps": [{"t": index} for index in range(len(tests_s))],
+            "step_timeouts_s": [*tests_s, max(tests_s, default=start_s)],
+            "import_timeout_s": compile_s + start_s, "program_timeout_s": compile_s + program_s}
+
+
+def expected_job(task: Task, config: ExecutionConfig) -> tuple[dict, int]:
+    """The job that computes the task's expected values (no candidate in it), and its test count."""
+    tests = task_tests(task)
+    native = adapter(task.language).expected_program(task.entry_point, _splits(tests), _prompt(task))
+    limit = config.calibration_timeout_s
+    return job(native, (limit,) * len(tests), STARTUP_S + limit, config.max_program_timeout_s), len(tests)
+
+
+def read_expected(reply: dict, count: int) -> Expected:
+    """Expected values from the expected program's reply; a failed build is a task defect."""
+    answers = reply.get("answers") or []
+    if not answers:
+        _, error_type, message = runner.stop_reason(reply)
+        return Expected(error=f"the tests' program did not start ({error_type}: {message})")
+    imported = runner.parse_answer(answers[0])
+    if imported.get("ok") is not True:
+        error = imported.get("error") if isinstance(imported.get("error"), dict) else {}
+        return Expected(error=f"the tests do not compile ({error.get('type')}): a dataset defect")
+    values = []
+    for position in range(count):
+        answer = runner.parse_answer(answers[position + 1]) if position + 1 < len(answers) else {}
+        try:
+            if not isinstance(answer.get("values"), list) or len(answer["values"]) != 1:
+                raise codec.MalformedValue(str((answer.get("error") or {}).get("type", "no value")))
+            values.append((True, codec.decode(answer["values"][0])))
+        except (codec.MalformedValue, ValueError, TypeError, AttributeError, RecursionError) as error:
+            values.append((False, f"the expected value did not compute ({str(error)[:80]})"))
+    return Expected(values=tuple(values))
+
+
+def sample_job(task: Task, program: str, config: ExecutionConfig, timeouts: runner.Timeouts) -> tuple[dict, list]:
+    tests = task_tests(task)
+    native = adapter(task.language).candidate_program(task.entry_point, program, _splits(tests), _prompt(task))
+    return job(native, timeouts.tests_s, timeouts.import_s + STARTUP_S, timeouts.program_s), tests
+
+
+def _prompt(task: Task) -> str:
+    """The MultiPL-E prompt's code (imports, helper types, signature): starter code, else prompt."""
+    return task.starter_code or task.prompt
+
+
+def early_result(task: Task, program: str, config: ExecutionConfig, isolation: str,
+                 expected: Expected) -> ExecutionResult | None:
+    """The verdict when nothing needs to run: program too large, or tests that cannot pass."""
+    counts = runner._counts(task, ())
+    if len(program.encode("utf-8", errors="replace")) > config.max_program_bytes:
+        return runner._result("compile_error", "syntax", counts, isolation, error_type="ProgramTooLarge",
+                              message=f"program exceeds {config.max_program_bytes} bytes")
+    if expected.error:
+        return runner._result("failed", "done", counts, isolation, error_type="BrokenTest",
+                              message=runner.shorten(f"no candidate can pass: {expected.error}"))
+    return None
+
+
+def build_result(task: Task, tests: list, expected: Expected, reply: dict, timeouts: runner.Timeouts) -> ExecutionResult:
+    """Judge every answered test here; everything else is a failure (as runner.build_result)."""
+    isolation = reply.get("isolation", "rlimits")
+    answers = reply.get("answers") or []
+    base = {"duration_s": reply.get("duration_s", 0.0), "cpu_time_s": reply.get("cpu_s", 0.0),
+            "peak_rss_kb": reply.get("peak_rss_kb", 0), "stdout_tail": reply.get("stdout", ""),
+            "stderr_tail": reply.get("stderr", ""), "extra": {**timeouts.extra(), "language": task.language}}
+    counts = runner._counts(task, ())
+    if reply["outcome"] == "sandbox":
+        return runner._result("sandbox_error", "import", counts, isolation, error_type="SandboxError",
+                              message=runner.shorten(reply.get("detail", "")), **base)
+    if not answers:
+        status, error_type, message = runner.stop_reason(reply)
+        return runner._result(status, "import", counts, isolation, error_type=error_type,
+                              message=f"while compiling or starting the program: {message}", **base)
+    imported = runner.parse_answer(answers[0])
+    if imported.get("ok") is not True:
+        error = imported.get("error") if isinstance(imported.get("error"), dict) else {}
+        error_type = str(error.get("type", "MalformedAnswer"))[:80]
+        status, phase = _import_status(error_type)
+        return runner._result(status, phase, counts, isolation, error_type=error_type,
+                              message=runner.shorten(str(error.get("message", ""))), **base)
+    outcomes = [_outcome(position, test, answers, expected, reply) for position, test in enumerate(tests)]
+    plan = types.SimpleNamespace(tests=tests)
+    status, phase, error_type, message = runner._summarise(plan, outcomes, reply)
+    return runner._result(status, phase, runner._counts(task, outcomes), isolation, tests=tuple(outcomes),
+                          error_type=error_type, message=message, **base)
+
+
+def _import_status(error_type: str) -> tuple[str, str]:
+    if error_type in COMPILE_ERRORS:
+        return "compile_error", "syntax"
+    if error_type == "SandboxError":
+        return "sandbox_error", "import"
+    if error_type in ("MemoryError", "OutOfMemoryError", "std::bad_alloc"):
+        return "memory_error", "import"
+    return "import_error", "import"
+
+
+def _outcome(position: int, test: tuple, answers: list, expected: Expected, reply: dict) -> TestOutcome:
+    kind, index, split = test
+    hidden = kind == "hidden"
+    if position + 1 < len(answers):
+        passed, error_type, message = _judge(split, runner.parse_answer(answers[position + 1]),
+                                             expected.values[position], hidden)
+    elif position + 1 == len(answers):
+        _, error_type, message = runner.stop_reason(reply)
+        passed = False
+    else:
+        passed, error_type, message = False, "NotRun", "not run: an earlier test did not finish"
+    return TestOutcome(kind=kind, index=index, passed=passed, error_type=error_type, message=runner.shorten(message))
+
+
+def _judge(split: SplitAssert | str, answer: dict, expected: tuple[bool, Any], hidden: bool) -> tuple[bool, str | None, str]:
+    if not isinstance(split, SplitAssert):
+        return False, "BrokenTest", "the test has no shape the harness knows" if hidden else split
+    if not expected[0]:
+        return False, "BrokenTest", expected[1]
+    if "error" in answer:
+        error = answer["error"] if isinstance(answer["error"], dict) else {}
+        error_type = str(error.get("type", "Exception"))[:80]
+        return False, error_type, f"hidden test raised {error_type}" if hidden else str(error.get("message", ""))
+    values = answer.get("values")
+    if not isinstance(values, list) or len(values) != 1:
+        return False, "MalformedAnswer", "wrong number of values"
+    try:
+        actual = codec.decode(values[0])
+    except (codec.MalformedValue, ValueError, TypeError, RecursionError) as error:
+        return False, "MalformedAnswer", runner.shorten(str(error))
+    if values_equal(split.equality, actual, expected[1]):
+        return True, None, ""
+    if hidden:
+        return False, "AssertionError", f"hidden test failed: returned value of type {type(actual).__name__} did not match"
+    return False, "AssertionError", f"expected {short_repr(expected[1])}, got {short_repr(actual)}"

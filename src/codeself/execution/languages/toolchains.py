@@ -1,0 +1,143 @@
+"""Where the compilers and runtimes are, what the sandbox view must show of them, and a cache.
+
+Why resolved here, in the parent: the sandbox view holds only /usr, /bin, /lib* and the Python
+installation, and has an empty /etc, so every tool is named by its real path (no
+/etc/alternatives symlinks), and a toolchain kept elsewhere (rustup's, under root's home,
+which the sandbox user could not read anyway) is bound read-only into the view at its own
+path. The cache directory holds what trusted code builds once per machine (C++'s precompiled
+header, the harness runtimes); it is bound read-only too, so programs use it, never change it.
+
+A missing toolchain is a one-line reason (`missing`), never a silent skip.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+NATIVE_LANGUAGES = ("cpp", "java", "js", "rust")
+RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """Real paths of one language's tools; `view_dirs`: directories the view must add."""
+
+    language: str
+    tools: dict[str, str]
+    view_dirs: tuple[str, ...] = ()
+    version: str = ""
+
+
+def _real(name: str) -> str | None:
+    found = shutil.which(name, path="/usr/local/bin:/usr/bin:/bin")
+    return os.path.realpath(found) if found else None
+
+
+def _version(argv: list[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return (done.stdout + done.stderr).strip().splitlines()[0] if (done.stdout + done.stderr).strip() else ""
+
+
+@functools.lru_cache(maxsize=None)
+def toolchain(language: str) -> Toolchain | str:
+    """The language's toolchain, or a one-line reason why it is unavailable."""
+    if language == "js":
+        node = _real("node")
+        return Toolchain("js", {"node": node}, version=_version([node, "--version"])) if node else \
+            "JavaScript needs node (Debian: apt-get install nodejs)"
+    if language == "cpp":
+        gxx = _real("g++")
+        return Toolchain("cpp", {"g++": gxx}, version=_version([gxx, "--version"])) if gxx else \
+            "C++ needs g++ (Debian: apt-get install g++)"
+    if language == "java":
+        return _java()
+    if language == "rust":
+        return _rust()
+    return f"no toolchain for language {language!r}"
+
+
+def _java() -> Toolchain | str:
+    javac, java = _real("javac"), _real("java")
+    if not javac or not java:
+        return "Java needs javac and java 17 (Debian: apt-get install openjdk-17-jdk-headless)"
+    jar = os.path.realpath("/usr/share/java/javatuples.jar")
+    if not os.path.isfile(jar):
+        return "Java needs the javatuples jar that MultiPL-E's tests import (Debian: apt-get install libjavatuples-java)"
+    return Toolchain("java", {"javac": javac, "java": java, "javatuples": jar}, tuple(_java_conf_dirs(java)),
+                     version=_version([java, "-version"]))
+
+
+def _java_conf_dirs(java: str) -> list[str]:
+    """Directories outside /usr that the JDK's conf/ files point into (Debian: /etc/java-17-openjdk)."""
+    conf = os.path.join(os.path.dirname(os.path.dirname(java)), "conf")
+    found = {os.path.dirname(os.path.realpath(os.path.join(root, name)))
+             for root, _dirs, files in os.walk(conf) for name in files}
+    return sorted(path for path in found if not path.startswith("/usr/"))
+
+
+def _rust() -> Toolchain | str:
+    rustc = shutil.which("rustc") or next((path for path in (os.path.expanduser("~/.cargo/bin/rustc"),)
+                                           if os.path.isfile(path)), None)
+    if not rustc:
+        return "Rust needs rustc (rustup, or Debian: apt-get install rustc)"
+    try:
+        sysroot = subprocess.run([rustc, "--print", "sysroot"], capture_output=True, text=True,
+                                 timeout=60).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"Rust: rustc --print sysroot failed ({error})"
+    real = os.path.join(sysroot, "bin", "rustc")
+    if not os.path.isfile(real) or not _real("cc"):
+        return "Rust needs rustc's sysroot and a C linker (cc)"
+    if not sysroot.startswith("/usr/") and not any(sysroot.startswith(d + "/") for d in _rustup_dirs()):
+        return f"Rust: the toolchain {sysroot} is outside /usr and rustup's toolchains; the sandbox cannot show it"
+    return Toolchain("rust", {"rustc": real}, version=_version([real, "--version"]))
+
+
+def _rustup_dirs() -> list[str]:
+    home = os.environ.get("RUSTUP_HOME") or os.path.expanduser("~/.rustup")
+    toolchains = os.path.realpath(os.path.join(home, "toolchains"))
+    return [toolchains] if os.path.isdir(toolchains) else []
+
+
+def missing(language: str) -> str:
+    """"" when the language can run here, else why not (one line)."""
+    found = toolchain(language)
+    return found if isinstance(found, str) else ""
+
+
+def cache_dir() -> str:
+    """The per-machine directory of trusted build products (created world-readable)."""
+    root = os.environ.get("CODESELF_LANGUAGE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "codeself", "languages")
+    os.makedirs(root, mode=0o755, exist_ok=True)
+    os.chmod(root, 0o755)
+    return os.path.realpath(root)
+
+
+def view_dirs() -> list[str]:
+    """Directories every worker's view adds (read-only): the cache, rustup's toolchains, what
+    the JDK's configuration points to. Cheap (no tool is run): every Executor asks at start."""
+    dirs = [cache_dir(), *_rustup_dirs()]
+    java = _real("java")
+    if java:
+        dirs.extend(_java_conf_dirs(java))
+    return list(dict.fromkeys(dirs))
+
+
+def fingerprint(*parts: str) -> str:
+    """A short content hash naming a cache entry (tool versions, flags, sources)."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def runtime_source(name: str) -> bytes:
+    """A harness runtime file shipped in this package (runtime/)."""
+    with open(os.path.join(RUNTIME_DIR, name), "rb") as handle:
+        return handle.read()
