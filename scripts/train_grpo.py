@@ -14,7 +14,7 @@ import sys
 
 import _bootstrap  # noqa: F401
 
-from codeself.cli import add_trainer_flags, run_main, trainer_overrides
+from codeself.cli import TRAINER_FLAGS, add_trainer_flags, run_main, trainer_overrides
 
 PROG = "train_grpo.py"
 
@@ -30,7 +30,7 @@ def _run(args: argparse.Namespace) -> int:
     from codeself.training.config import load_training_config
     from codeself.training.trl_trainer import train
 
-    config = load_training_config(args.config, trainer_overrides(args))
+    config = load_training_config(args.config, trainer_overrides(args), TRAINER_FLAGS)
     summary = train(config, quiet=args.quiet, resume=args.resume, overwrite=args.overwrite)
     best = summary["best"]
     print(f"{summary['steps']} steps; reward {summary['first_reward']} -> {summary['last_reward']}; "

@@ -16,7 +16,7 @@ import sys
 
 import _bootstrap  # noqa: F401
 
-from codeself.cli import add_trainer_flags, run_main, trainer_overrides
+from codeself.cli import TRAINER_FLAGS, add_trainer_flags, run_main, trainer_overrides
 
 PROG = "train_sft.py"
 
@@ -33,7 +33,7 @@ def _run(args: argparse.Namespace) -> int:
     from codeself.training.config import SFTConfig, load_training_config
     from codeself.training.sft import train
 
-    config = load_training_config(args.config, trainer_overrides(args))
+    config = load_training_config(args.config, trainer_overrides(args), TRAINER_FLAGS)
     if not isinstance(config, SFTConfig):
         raise ValueError(f"{args.config} is a {config.algorithm} config; train_sft.py trains algorithm = \"sft\" "
                          "(use train_grpo.py for grpo and rloo)")

@@ -140,7 +140,8 @@ class MultiTurnSmokeTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             done = self.train("train_ppo_smoke.py", Path(tmp, "ppo"), "--max-revisions", "1")
             self.assertEqual(done.returncode, 2)
-            self.assertIn("max_revisions > 0 (multi-turn practice) is for the smoke policy with grpo or rloo", done.stderr)
+            self.assertIn("--max-revisions 1: must be 0 with ppo or a real model: multi-turn practice is for the smoke "
+                          "policy with grpo or rloo", done.stderr)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,43 @@ class ProgressTest(unittest.TestCase):
         self.assertTrue(stream.getvalue().endswith("\n"))
 
 
+class TerminalStream(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def draw(stream, times, interval=0.5):
+    """What a meter over 10 items writes when its clock reads `times` (start, then one per update)."""
+    clock = iter(times)
+    with mock.patch("codeself.progress.time.monotonic", lambda: next(clock)):
+        with Progress("x", total=10, stream=stream, interval=interval) as meter:
+            for _ in times[1:-1]:
+                meter.update()
+    return stream.getvalue()
+
+
+class ProgressLogTest(unittest.TestCase):
+    def test_terminal_redraws_one_line(self):
+        text = draw(TerminalStream(), [0, 1, 2, 3, 4])
+        self.assertEqual(text.count("\r"), 3)  # every update (0.5 s apart at least), then the final line
+        self.assertEqual(text.count("\n"), 1)
+
+    def test_log_file_gets_plain_lines_at_most_every_30_s_and_the_last(self):
+        # a log (stderr redirected to a file or a pipe): no carriage returns; at 0-29 s nothing,
+        # at 31 s a line, at 40 s nothing (only 9 s later), at 62 s a line, then the final one
+        text = draw(io.StringIO(), [0, 1, 29, 31, 40, 62, 63, 70])
+        self.assertNotIn("\r", text)
+        self.assertEqual([line.split(" ")[1] for line in text.splitlines()], ["3/10", "5/10", "6/10"])
+
+    def test_terminal_final_line_covers_a_longer_one(self):
+        # a shorter final line (ETA 10s -> 0s) leaves no stale characters of the previous one
+        meter = Progress("x", total=10, stream=TerminalStream(), interval=0)
+        with mock.patch.object(meter, "format_line", side_effect=["long line", "short"]):
+            meter.update()
+            meter.close()
+        self.assertTrue(meter.stream.getvalue().endswith("long line\rshort    \n"))
+
+
 class RunMainTest(unittest.TestCase):
     def test_value_error_becomes_exit_2(self):
         def body():

@@ -2,11 +2,13 @@ import support
 
 import gzip
 import os
+import stat
 import tempfile
 import unittest
 from pathlib import Path
 
-from codeself.jsonl import iter_jsonl, iter_jsonl_lines, require_regular_file, same_file, write_json, write_jsonl
+from codeself.jsonl import (atomic_output, iter_jsonl, iter_jsonl_lines, make_sibling_dir, require_regular_file,
+                            same_file, write_json, write_jsonl, write_text)
 
 
 class JsonlTest(unittest.TestCase):
@@ -87,6 +89,32 @@ class JsonlTest(unittest.TestCase):
             write_jsonl(path, records())
         self.assertEqual(path.read_text(encoding="utf-8"), '{"n": 1}\n')
         self.assertEqual(os.listdir(self.dir), ["out.jsonl"])
+
+    def test_outputs_get_the_mode_a_plain_open_gives(self):
+        # 0666 minus the umask (a collaborator can read a report under the usual 022), not
+        # mkstemp's private 0600; a rewrite gets it again, as does the binary mode
+        for umask, expected in ((0o022, 0o644), (0o077, 0o600), (0o002, 0o664)):
+            previous = os.umask(umask)
+            try:
+                write_jsonl(self.dir / "a.jsonl", [{"n": 1}])
+                write_text(self.dir / "b.md", "x")
+                with atomic_output(self.dir / "c.bin", "wb") as handle:
+                    handle.write(b"x")
+            finally:
+                os.umask(previous)
+            for name in ("a.jsonl", "b.md", "c.bin"):
+                with self.subTest(umask=oct(umask), name=name):
+                    self.assertEqual(stat.S_IMODE(os.stat(self.dir / name).st_mode), expected)
+
+    def test_sibling_directory_gets_the_mode_a_plain_mkdir_gives(self):
+        previous = os.umask(0o027)
+        try:
+            made = make_sibling_dir(self.dir / "model")
+        finally:
+            os.umask(previous)
+        self.assertEqual(made.parent, self.dir)
+        self.assertTrue(made.name.startswith(".model.") and made.is_dir())
+        self.assertEqual(stat.S_IMODE(os.stat(made).st_mode), 0o750)
 
     def test_write_json_is_byte_stable(self):
         a, b = self.dir / "a.json", self.dir / "b.json"

@@ -298,7 +298,7 @@ class RunRolloutsOpenAITest(ServerTestCase):
             self.assertEqual(len(partial), 4)  # 2 tasks x 2 samples finished before the failure
             resumed = self.run_rollouts(output, *args, "--resume")
             self.assertEqual(resumed.returncode, 0, resumed.stderr)
-            self.assertIn("wrote 2 rollout(s)", resumed.stdout)
+            self.assertIn("wrote 2 new rollout(s)", resumed.stdout)
             lines = output.read_text().splitlines()
         self.assertEqual(lines[:4], partial)
         self.assertEqual([json.loads(line)["sample_index"] for line in lines], [0, 1] * 3)

@@ -70,7 +70,7 @@ class DroppedConnectionsTest(unittest.TestCase):
             server.recover()
             resumed = self.rollouts(server, broken, "--resume")
             self.assertEqual(resumed.returncode, 0, resumed.stderr)
-            self.assertIn(f"({len(kept)} already present)", resumed.stdout)
+            self.assertIn(f"(24 in the file, {len(kept)} kept from before)", resumed.stdout)
 
             def without_timing(path):
                 return [{k: v for k, v in json.loads(line).items() if k != "timing"}

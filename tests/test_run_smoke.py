@@ -3,6 +3,8 @@
 import support
 
 import json
+import os
+import stat
 import tempfile
 import unittest
 from pathlib import Path
@@ -11,8 +13,16 @@ from pathlib import Path
 class RunSmokeTest(unittest.TestCase):
     def test_whole_pipeline_writes_every_report(self):
         with tempfile.TemporaryDirectory() as tmp:
-            done = support.run_script("run_smoke.py", "--output-dir", tmp, "--quiet")
+            previous = os.umask(0o022)  # the usual umask, inherited by the run and its stages
+            try:
+                done = support.run_script("run_smoke.py", "--output-dir", tmp, "--quiet")
+            finally:
+                os.umask(previous)
             self.assertEqual(done.returncode, 0, done.stderr)
+            # every output is readable by a collaborator: what a plain open()/mkdir() gives under 022
+            modes = {str(path.relative_to(tmp)): stat.S_IMODE(path.stat().st_mode) for path in Path(tmp).rglob("*")}
+            self.assertGreater(len(modes), 40)
+            self.assertEqual({name: oct(mode) for name, mode in modes.items() if mode not in (0o644, 0o755)}, {})
             self.assertEqual(done.stdout.splitlines(), [
                 f"evaluation report: {Path(tmp, 'report.md')}",
                 f"comparison report: {Path(tmp, 'comparison.md')}",

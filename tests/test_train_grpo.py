@@ -2,12 +2,7 @@
 a real two-step GRPO run and the batched hf backend run only where the training extra is installed
 (e.g. `/work/venv-train/bin/python -m unittest tests.test_train_grpo -v`)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # `support`, also when run as tests.test_train_grpo
-
-import support  # noqa: E402, F401
+import support  # noqa: F401
 
 import importlib.util
 import json
@@ -16,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+from pathlib import Path
 
 from codeself.agents.templates import load_template
 from codeself.datasets.task import load_tasks

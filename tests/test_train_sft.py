@@ -2,18 +2,14 @@
 SFT run runs only where the training extra is installed
 (e.g. `/work/venv-train/bin/python -m unittest tests.test_train_sft -v`)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # `support`, also when run as tests.test_train_sft
-
-import support  # noqa: E402, F401
+import support  # noqa: F401
 
 import json  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import unittest  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from test_train_grpo import EXAMPLE_TASKS, EXTRA_REASON, HAVE_EXTRA, _same_weights, write_toml  # noqa: E402
 
@@ -113,8 +109,9 @@ class ConfigTest(unittest.TestCase):
         for values, message in [({"train_split": "test"}, "practice must use the 'train' split"),
                                 ({"validation_split": "test"}, "validation only"),
                                 ({"model": "mock"}, "smoke policy"),
-                                ({"per_device_train_batch_size": 0}, "per_device_train_batch_size must be > 0"),
-                                ({"max_steps": -1}, "max_steps must be >= 0"),
+                                ({"per_device_train_batch_size": 0}, "run.toml: per_device_train_batch_size = 0: "
+                                                                     "must be > 0"),
+                                ({"max_steps": -1}, "run.toml: max_steps = -1: must be >= 0"),
                                 ({"prompts_per_step": 2}, r"unknown sft field\(s\): prompts_per_step")]:
             with self.subTest(values=values), tempfile.TemporaryDirectory() as tmp:
                 with self.assertRaisesRegex(ValueError, message):
@@ -178,7 +175,9 @@ class ScriptTest(unittest.TestCase):
                      (("--config", config("grpo", algorithm="grpo")),
                       'is a grpo config; train_sft.py trains algorithm = "sft"'),
                      (("--config", config("typo", algorithm="sft", learning_rat=1e-5)),
-                      "unknown sft field(s): learning_rat")]
+                      "unknown sft field(s): learning_rat"),
+                     (("--config", config("steps", algorithm="sft"), "--max-steps", "-1"),  # the flag, not the file
+                      "error: --max-steps -1: must be >= 0")]
             cases.append((("--config", str(support.REPO_ROOT / "configs" / "training" / "sft.toml")),
                           'algorithm = "sft" is the imitation baseline; train it with scripts/train_sft.py'))
             results = support.run_scripts(*(("train_sft.py", *args) for args, _ in cases[:-1]),

@@ -28,7 +28,7 @@ class TrainingConfigTest(unittest.TestCase):
     def test_bad_values_are_refused(self):
         with self.assertRaisesRegex(ValueError, "num_generations must be >= 2"):
             GRPOConfig(num_generations=1)
-        with self.assertRaisesRegex(ValueError, "k\\) must be >= 2"):
+        with self.assertRaisesRegex(ValueError, r"num_generations must be >= 2 \(k: RLOO's baseline"):
             RLOOConfig(num_generations=1)
         with self.assertRaisesRegex(ValueError, "scale_rewards must be one of group, batch, none"):
             GRPOConfig(scale_rewards="std")
@@ -57,6 +57,21 @@ class TrainingConfigTest(unittest.TestCase):
         self.assertEqual(config_from_json(default.to_json()), default)
         with self.assertRaisesRegex(ValueError, "timeout_floor_s must be > 0"):
             GRPOConfig(timeout_floor_s=0)
+
+    def test_a_bad_value_is_blamed_on_its_flag_or_its_key(self):
+        flags = {"samples_per_task": "--samples-per-task", "num_ppo_epochs": "--num-ppo-epochs", "lam": "--lam"}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "c.toml"
+            path.write_text('algorithm = "ppo"\nmodel = "mock"\nsamples_per_task = 0\nlam = 2.0\n', encoding="utf-8")
+            with self.assertRaises(ValueError) as raised:
+                load_training_config(path)
+            self.assertEqual(str(raised.exception), f"{path}: lam = 2.0: must be in [0, 1]")
+            with self.assertRaises(ValueError) as raised:  # overridden by a flag: the flag and its value
+                load_training_config(path, {"lam": 0.9, "samples_per_task": 4, "num_ppo_epochs": 0}, flags)
+            self.assertEqual(str(raised.exception), "--num-ppo-epochs 0: must be >= 1")
+            with self.assertRaises(ValueError) as raised:  # a flag that was not given takes no blame
+                load_training_config(path, {"lam": 0.9}, flags)
+            self.assertEqual(str(raised.exception), f"{path}: samples_per_task = 0: must be >= 1")
 
     def test_unknown_key_and_algorithm_are_errors(self):
         with tempfile.TemporaryDirectory() as tmp:

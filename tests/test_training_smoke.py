@@ -115,6 +115,8 @@ class SmokeTrainersTest(unittest.TestCase):
         resumed = train("grpo", again, "--resume")
         self.assertEqual(resumed.returncode, 0, resumed.stderr)
         self.assertEqual(run_files(out), run_files(again))
+        # the summary says what this run did and what the run holds now
+        self.assertRegex(resumed.stdout, r"^grpo: 3 step\(s\) \(2 new, 1 kept from before\), 24 samples -> ")
         # interrupted before any step finished: only the untrained policy's checkpoint is left
         for name in ("step_000001.json", "step_000002.json", "step_000003.json"):
             (again / "checkpoints" / name).unlink()
@@ -131,10 +133,20 @@ class SmokeTrainersTest(unittest.TestCase):
                                     if '"split": "train"' not in line))
         bad_config = tmp / "bad.toml"
         bad_config.write_text('algorithm = "grpo"\nmodel = "mock"\nlearning_rte = 1\n')
+        bad_group = tmp / "bad_group.toml"
+        bad_group.write_text('algorithm = "grpo"\nmodel = "mock"\nnum_generations = 1\n')
         out, _ = self.runs["grpo"]
         cases = {
             "no train tasks": (("grpo", tmp / "a", "--tasks", no_train), "no tasks in split 'train'"),
-            "group of one": (("grpo", tmp / "b", "--group-size", "1"), "num_generations must be >= 2"),
+            # a bad value names where it came from, the flag or the config's key, and the value itself
+            "group of one": (("grpo", tmp / "b", "--group-size", "1"), r"error: --group-size 1: must be >= 2 \("),
+            "rloo group of none": (("rloo", tmp / "f", "--group-size", "0"), r"error: --group-size 0: must be >= 2 "),
+            "ppo no samples": (("ppo", tmp / "g", "--samples-per-task", "0"), r"error: --samples-per-task 0: must be "
+                                                                            r">= 1$"),
+            "negative temperature": (("ppo", tmp / "h", "--temperature", "-1"), r"error: --temperature -1.0: must be "
+                                                                              r">= 0$"),
+            "group of one in the config": (("grpo", tmp / "i", "--config", bad_group, "--tasks", EXAMPLE),
+                                           r"error: \S*bad_group.toml: num_generations = 1: must be >= 2 "),
             "unknown key": (("grpo", tmp / "c", "--config", bad_config), "unknown grpo field.*learning_rte"),
             "other backend": (("grpo", tmp / "d", "--backend", "hf"), "train_grpo.py"),
             "existing run": (("grpo", out), "already holds a training run"),

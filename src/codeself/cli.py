@@ -18,9 +18,9 @@ from pathlib import Path
 from codeself.jsonl import refuse_overwriting_input, same_file
 from codeself.progress import Progress
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_USER_ERROR", "Progress", "add_dataclass_flags", "add_episode_flags",
-           "add_execution_flags", "add_run_flags", "add_trainer_flags", "check_outputs", "dataclass_from_args",
-           "episode_config", "execution_config", "execution_placement",
+__all__ = ["EXIT_INTERRUPTED", "EXIT_USER_ERROR", "TRAINER_FLAGS", "Progress", "add_dataclass_flags",
+           "add_episode_flags", "add_execution_flags", "add_run_flags", "add_trainer_flags", "check_outputs",
+           "dataclass_from_args", "episode_config", "execution_config", "execution_placement",
            "refuse_overwriting_input", "run_main", "run_settings_from_args", "trainer_overrides"]
 
 EXIT_USER_ERROR = 2
@@ -231,6 +231,10 @@ def add_trainer_flags(parser, *, max_steps_help: str = "optimiser steps (overrid
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the run in --output-dir (its files, checkpoints and trainer state)")
     parser.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+
+
+# config field -> the add_trainer_flags flag that sets it (load_training_config blames a bad value on it)
+TRAINER_FLAGS = {"output_dir": "--output-dir", "max_steps": "--max-steps"}
 
 
 def trainer_overrides(args) -> dict:

@@ -3,7 +3,8 @@
 Every stage streams records with `iter_jsonl` and writes them with `write_jsonl`, so a
 malformed line is reported the same way everywhere (`path:line: ...`) and no stage can leave
 a half-written output behind: writes go to a temp file in the destination directory and are
-renamed into place only when complete.
+renamed into place only when complete. That temp file is created the way a plain `open()` creates
+a file (`open_sibling_file`), so outputs get the usual permissions, not a temp file's private 0600.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import gzip
 import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -95,17 +96,47 @@ def dumps_record(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
 
 
+def _create_beside(path: Path, create: Callable[[Path], Any]) -> tuple[Path, Any]:
+    """`create` a new, uniquely named `.NAME.XXXXXXXX.tmp` beside `path`; (its path, what `create` returned).
+
+    Unlike `tempfile.mkstemp` / `mkdtemp`, which always make a private 0600 file / 0700 directory,
+    `create` gives the mode a plain `open()` / `mkdir()` gives: 0666 / 0777 minus the process's
+    umask (or the directory's default ACL), applied by the kernel, so no umask is read or changed
+    (other threads may be creating files). Outputs renamed into place then have the permissions
+    the user's umask allows, e.g. readable by a collaborator under the usual 022.
+    """
+    for _ in range(100):
+        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return candidate, create(candidate)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: no free temporary name beside {path.name}")
+
+
+def open_sibling_file(path: str | os.PathLike) -> tuple[Path, int]:
+    """A new temp file beside `path`, opened for writing: (its path, the fd), with open()'s mode."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    return _create_beside(Path(path), lambda candidate: os.open(candidate, flags, 0o666))
+
+
+def make_sibling_dir(path: str | os.PathLike) -> Path:
+    """A new temp directory beside `path` (to be renamed over it when complete), with mkdir()'s mode."""
+    return _create_beside(Path(path), lambda candidate: os.mkdir(candidate, 0o777))[0]
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """Open a temp file beside `path`; rename it over `path` only if the block succeeds.
 
     An exception or Ctrl-C inside the block removes the temp file and leaves any existing
-    `path` untouched.
+    `path` untouched. The file ends up with the mode a plain `open()` would give it
+    (`open_sibling_file`); an existing file's own mode is not kept.
     """
     path = Path(path)
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temp_name, fd = open_sibling_file(path)
     try:
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding, newline=None if "b" in mode else "\n") as handle:

@@ -28,6 +28,15 @@ from codeself.jsonl import dumps_record, write_json
 RESUME_KEYS = ("config_hash", "seed", "tasks_sha256", "split", "reward_config")
 
 
+def written_phrase(noun: str, written: int, kept: int, output: str | os.PathLike) -> str:
+    """`wrote N rollout(s) to OUT`; after a resume also what the file holds, e.g. `wrote 40 new
+    rollout(s) to OUT (200 in the file, 160 kept from before)`, so the count of this run's
+    records is not read as the size of the file. `noun` names a record: rollout, episode."""
+    if not kept:
+        return f"wrote {written} {noun}(s) to {output}"
+    return f"wrote {written} new {noun}(s) to {output} ({written + kept} in the file, {kept} kept from before)"
+
+
 def sidecar_path(output: str | os.PathLike) -> Path:
     return Path(f"{output}.config.json")
 

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from codeself.agents.backends import BACKENDS, BackendOptions, StaticBackend, create_backend
 from codeself.agents.pipeline import RolloutRun, produce_rollouts
-from codeself.agents.rollout_output import RolloutWriter
+from codeself.agents.rollout_output import RolloutWriter, written_phrase
 from codeself.agents.templates import canonical_json, config_hash, load_template, with_stop_strings
 from codeself.jsonl import refuse_overwriting_input
 from codeself.progress import Progress
@@ -177,5 +177,6 @@ def _report_unused(backend: StaticBackend, stream: TextIO) -> None:
 
 def format_summary(summary: dict[str, Any], output: str) -> str:
     counts = ", ".join(f"{name} {count}" for name, count in summary["status_counts"].items()) or "none"
-    return (f"wrote {summary['written']} rollout(s) to {output} "
-            f"({summary['already_present']} already present); execution: {counts}")
+    written, kept = summary["written"], summary["already_present"]
+    whose = f" of the {written} new" if kept else ""  # the status counts are this run's records only
+    return f"{written_phrase('rollout', written, kept, output)}; execution{whose}: {counts}"

@@ -39,6 +39,30 @@ HASHED_WHEN_SET = {"max_revisions": 0, "timeout_floor_s": 1.0, "task_sampler": "
 SAMPLER_FIELDS = {f"sampler_{spec.name}": spec.name for spec in dataclasses.fields(SamplerConfig)}
 
 
+class FieldError(ValueError):
+    """A config field's value breaks a rule: the field, the value and the rule are kept apart so
+    that `build_config` can name where the value came from, the flag that set it or the key in
+    the TOML file, as `--group-size 0: must be >= 2 (...)`; alone it reads
+    `num_generations must be >= 2 (...), got 0`."""
+
+    def __init__(self, field: str, value: Any, rule: str) -> None:
+        super().__init__(f"{field} {rule}, got {value!r}")
+        self.field, self.value, self.rule = field, value, rule
+
+    def located(self, where: str, flags: dict[str, str]) -> str:
+        """The message with its source: `flags` maps each field set by a flag to that flag."""
+        if self.field in flags:
+            return f"{flags[self.field]} {self.value}: {self.rule}"
+        return f"{where}: {self.field} = {json.dumps(self.value)}: {self.rule}"
+
+
+def _check(config: Any, names: tuple[str, ...], ok: Any, rule: str) -> None:
+    """FieldError for the first of the fields `names` of `config` whose value fails `ok`."""
+    for name in names:
+        if not ok(getattr(config, name)):
+            raise FieldError(name, getattr(config, name), rule)
+
+
 def check_splits(train_split: str, validation_split: str) -> None:
     """Training reads only 'train'; checkpoints are chosen on a split that is neither it nor 'test'."""
     if train_split != "train":
@@ -96,26 +120,18 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_splits(self.train_split, self.validation_split)
-        positive = ("max_steps", "prompts_per_step", "max_completion_tokens", "workers",
-                    "save_every", "validation_samples", "timeout_floor_s")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.learning_rate < 0:
-            raise ValueError(f"learning_rate must be >= 0 (0 = a control run), got {self.learning_rate}")
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
-        if self.lora_rank < 0:
-            raise ValueError(f"lora_rank must be >= 0 (0 = full fine-tuning), got {self.lora_rank}")
-        if not 0.0 < self.mock_init_correct_fraction < 1.0:
-            raise ValueError(f"mock_init_correct_fraction must be in (0, 1), got {self.mock_init_correct_fraction}")
-        if self.max_revisions < 0:
-            raise ValueError(f"max_revisions must be >= 0 (0 = single-turn practice), got {self.max_revisions}")
-        if self.max_revisions and (not self.is_mock or self.algorithm == "ppo"):
-            raise ValueError("max_revisions > 0 (multi-turn practice) is for the smoke policy with grpo or rloo; "
-                             "real models practise episodes through codeself.agents.agentic.trl_env")
-        if self.task_sampler not in TASK_SAMPLERS:
-            raise ValueError(f"task_sampler must be one of {', '.join(TASK_SAMPLERS)}, got {self.task_sampler!r}")
+        _check(self, ("max_steps", "prompts_per_step", "max_completion_tokens", "workers", "save_every",
+                      "validation_samples", "timeout_floor_s"), lambda v: v > 0, "must be > 0")
+        _check(self, ("learning_rate",), lambda v: v >= 0, "must be >= 0 (0 = a control run)")
+        _check(self, ("temperature",), lambda v: v >= 0, "must be >= 0")
+        _check(self, ("lora_rank",), lambda v: v >= 0, "must be >= 0 (0 = full fine-tuning)")
+        _check(self, ("mock_init_correct_fraction",), lambda v: 0.0 < v < 1.0, "must be in (0, 1)")
+        _check(self, ("max_revisions",), lambda v: v >= 0, "must be >= 0 (0 = single-turn practice)")
+        if not self.is_mock or self.algorithm == "ppo":
+            _check(self, ("max_revisions",), lambda v: v == 0,
+                   "must be 0 with ppo or a real model: multi-turn practice is for the smoke policy with grpo or "
+                   "rloo; real models practise episodes through codeself.agents.agentic.trl_env")
+        _check(self, ("task_sampler",), lambda v: v in TASK_SAMPLERS, f"must be one of {', '.join(TASK_SAMPLERS)}")
         changed = [name for name, inner in SAMPLER_FIELDS.items()
                    if getattr(self, name) != getattr(SamplerConfig, inner)]
         if self.task_sampler == "uniform" and changed:
@@ -165,9 +181,8 @@ class RunConfig:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _check_clip(name: str, value: float) -> None:
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value}")
+def _check_clip(config: Any, name: str) -> None:
+    _check(config, (name,), lambda v: 0.0 <= v < 1.0, "must be in [0, 1)")
 
 
 @dataclass(frozen=True)
@@ -186,19 +201,13 @@ class GRPOConfig(RunConfig):
         if isinstance(self.scale_rewards, bool):  # TRL maps True -> group, False -> none
             object.__setattr__(self, "scale_rewards", "group" if self.scale_rewards else "none")
         super().__post_init__()
-        if self.num_generations < 2:
-            raise ValueError("num_generations must be >= 2: GRPO's advantage is relative to the group")
-        if self.num_iterations < 1:
-            raise ValueError(f"num_iterations must be >= 1, got {self.num_iterations}")
-        _check_clip("epsilon", self.epsilon)
-        if self.epsilon_high is not None and self.epsilon_high < 0:
-            raise ValueError(f"epsilon_high must be >= 0, got {self.epsilon_high}")
-        if self.beta < 0:
-            raise ValueError(f"beta must be >= 0, got {self.beta}")
-        if self.scale_rewards not in SCALE_REWARDS:
-            raise ValueError(f"scale_rewards must be one of {', '.join(SCALE_REWARDS)}, got {self.scale_rewards!r}")
-        if self.loss_type not in LOSS_TYPES:
-            raise ValueError(f"loss_type must be one of {', '.join(LOSS_TYPES)}, got {self.loss_type!r}")
+        _check(self, ("num_generations",), lambda v: v >= 2, "must be >= 2 (GRPO's advantage is relative to the group)")
+        _check(self, ("num_iterations",), lambda v: v >= 1, "must be >= 1")
+        _check_clip(self, "epsilon")
+        _check(self, ("epsilon_high",), lambda v: v is None or v >= 0, "must be >= 0")
+        _check(self, ("beta",), lambda v: v >= 0, "must be >= 0")
+        _check(self, ("scale_rewards",), lambda v: v in SCALE_REWARDS, f"must be one of {', '.join(SCALE_REWARDS)}")
+        _check(self, ("loss_type",), lambda v: v in LOSS_TYPES, f"must be one of {', '.join(LOSS_TYPES)}")
 
     @property
     def samples_per_prompt(self) -> int:
@@ -221,13 +230,10 @@ class RLOOConfig(RunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.num_generations < 2:
-            raise ValueError("num_generations (k) must be >= 2: RLOO's baseline leaves one sample out")
-        if self.num_iterations < 1:
-            raise ValueError(f"num_iterations must be >= 1, got {self.num_iterations}")
-        _check_clip("epsilon", self.epsilon)
-        if self.beta < 0:
-            raise ValueError(f"beta must be >= 0, got {self.beta}")
+        _check(self, ("num_generations",), lambda v: v >= 2, "must be >= 2 (k: RLOO's baseline leaves one sample out)")
+        _check(self, ("num_iterations",), lambda v: v >= 1, "must be >= 1")
+        _check_clip(self, "epsilon")
+        _check(self, ("beta",), lambda v: v >= 0, "must be >= 0")
 
     @property
     def samples_per_prompt(self) -> int:
@@ -251,13 +257,12 @@ class PPOConfig(RunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.0 <= self.lam <= 1.0 or not 0.0 < self.gamma <= 1.0:
-            raise ValueError(f"need 0 <= lam <= 1 and 0 < gamma <= 1, got lam={self.lam}, gamma={self.gamma}")
-        if self.samples_per_task < 1 or self.num_ppo_epochs < 1:
-            raise ValueError("samples_per_task and num_ppo_epochs must be >= 1")
-        _check_clip("cliprange", self.cliprange)
-        if self.cliprange_value <= 0 or self.vf_coef < 0 or self.kl_coef < 0:
-            raise ValueError("need cliprange_value > 0, vf_coef >= 0 and kl_coef >= 0")
+        _check(self, ("lam",), lambda v: 0.0 <= v <= 1.0, "must be in [0, 1]")
+        _check(self, ("gamma",), lambda v: 0.0 < v <= 1.0, "must be in (0, 1]")
+        _check(self, ("samples_per_task", "num_ppo_epochs"), lambda v: v >= 1, "must be >= 1")
+        _check_clip(self, "cliprange")
+        _check(self, ("cliprange_value",), lambda v: v > 0, "must be > 0")
+        _check(self, ("vf_coef", "kl_coef"), lambda v: v >= 0, "must be >= 0")
 
     @property
     def samples_per_prompt(self) -> int:
@@ -303,15 +308,10 @@ class SFTConfig:
         if self.model == MOCK_MODEL:
             raise ValueError('model = "mock" is the smoke policy, which has no reference solutions to imitate; '
                              "SFT needs a real model directory")
-        positive = ("num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps",
-                    "max_length", "save_every", "validation_samples", "max_completion_tokens", "workers",
-                    "timeout_floor_s")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("max_steps", "learning_rate", "lora_rank", "temperature"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        _check(self, ("num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps", "max_length",
+                      "save_every", "validation_samples", "max_completion_tokens", "workers", "timeout_floor_s"),
+               lambda v: v > 0, "must be > 0")
+        _check(self, ("max_steps", "learning_rate", "lora_rank", "temperature"), lambda v: v >= 0, "must be >= 0")
 
     is_mock = False  # SFTConfig refuses the smoke policy
     reward_config_path = RunConfig.reward_config_path
@@ -327,8 +327,12 @@ ALGORITHMS: dict[str, type[RunConfig] | type[SFTConfig]] = {
     "grpo": GRPOConfig, "ppo": PPOConfig, "rloo": RLOOConfig, "sft": SFTConfig}
 
 
-def build_config(algorithm: str, values: dict[str, Any], where: str = "config") -> RunConfig | SFTConfig:
-    """The algorithm's config from plain values; unknown keys and bad values are one-line errors."""
+def build_config(algorithm: str, values: dict[str, Any], where: str = "config",
+                 flags: dict[str, str] | None = None) -> RunConfig | SFTConfig:
+    """The algorithm's config from plain values; unknown keys and bad values are one-line errors.
+
+    A bad value is blamed on its source: the flag in `flags` (field -> the flag that set it) or
+    else `where` and the key (FieldError.located)."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"{where}: 'algorithm' must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
     config_class = ALGORITHMS[algorithm]
@@ -338,6 +342,8 @@ def build_config(algorithm: str, values: dict[str, Any], where: str = "config") 
         raise ValueError(f"{where}: unknown {algorithm} field(s): {', '.join(unknown)}")
     try:
         return config_class(**values)
+    except FieldError as error:
+        raise ValueError(error.located(where, flags or {})) from None
     except (TypeError, ValueError) as error:
         raise ValueError(f"{where}: {error}") from None
 
@@ -351,15 +357,19 @@ def read_training_toml(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path}: cannot read training config: {error}") from None
 
 
-def load_training_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig | SFTConfig:
+def load_training_config(path: str | Path, overrides: dict[str, Any] | None = None,
+                         flags: dict[str, str] | None = None) -> RunConfig | SFTConfig:
     """Read a TOML file with `algorithm = "grpo" | "ppo" | "rloo" | "sft"` and that algorithm's fields.
 
-    `overrides` (e.g. from command-line flags) replace file values. Unknown keys are an error:
-    a typo must not silently fall back to a default.
+    `overrides` (e.g. from command-line flags) replace file values; `flags` names the flag of
+    each field that has one (field -> flag), so a bad overriding value is blamed on its flag,
+    not on the file. Unknown keys are an error: a typo must not silently fall back to a default.
     """
     raw = read_training_toml(path)
     algorithm = raw.pop("algorithm", None)
-    return build_config(algorithm, {**raw, **(overrides or {})}, where=str(path))
+    overrides = overrides or {}
+    from_flags = {field: flag for field, flag in (flags or {}).items() if field in overrides}
+    return build_config(algorithm, {**raw, **overrides}, where=str(path), flags=from_flags)
 
 
 def config_from_json(document: dict[str, Any], where: str = "config.json") -> RunConfig | SFTConfig:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
+
+from codeself.jsonl import make_sibling_dir
 
 DEFAULT_MODEL_NAMES = ("SmolLM2-135M-Instruct", "SmolLM2-135M-Instruct.Q4_1.gguf", "")
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -59,10 +60,9 @@ def prepare_default_model(target: str | os.PathLike = DEFAULT_MODEL_DIR, *, forc
     require_transformers()
     gguf = find_default_gguf()
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = make_sibling_dir(target)  # mkdir()'s mode, not mkdtemp's private 0700
     try:
         _write_plain_model(gguf, staging)
-        staging.chmod(0o755)  # mkdtemp makes it private
         if target.exists():  # incomplete leftover or --force
             shutil.rmtree(target)
         os.replace(staging, target)

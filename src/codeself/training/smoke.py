@@ -112,7 +112,7 @@ class Trainer:
         from codeself.execution.engine import ExecutionConfig, open_executor
 
         config = self.config
-        started = time.monotonic()
+        started, resumed_at_step = time.monotonic(), self.state.step
         execution = ExecutionConfig(workers=config.workers, sandbox=config.sandbox,
                                     timeout_floor_s=config.timeout_floor_s,
                                     calibration_cache=self.calibration_cache, **self.placement)
@@ -132,7 +132,8 @@ class Trainer:
                 progress.update()
         write_text(self.out / "summary.md", render_summary(self.out, config))
         return {"steps": self.state.step, "samples": self.state.samples, "best": self.state.best,
-                "output_dir": str(self.out)}
+                "output_dir": str(self.out),
+                "resumed_at_step": resumed_at_step if self._resumed else None}  # the steps this call did not run
 
     def _step(self, step: int, executor: Any) -> dict[str, Any]:
         config = self.config

@@ -74,8 +74,13 @@ def build_parser(algorithm: str, prog: str, description: str) -> argparse.Argume
     return parser
 
 
+def flag_names(algorithm: str) -> dict[str, str]:
+    """Config field -> the flag that overrides it, so a bad value is reported under its flag."""
+    return {field: flag for flag, (field, _, _) in {**_COMMON, **_BY_ALGORITHM[algorithm]}.items()}
+
+
 def overrides(args: argparse.Namespace, algorithm: str) -> dict[str, Any]:
-    fields = [field for field, _, _ in {**_COMMON, **_BY_ALGORITHM[algorithm]}.values()]
+    fields = flag_names(algorithm)
     return {field: getattr(args, field) for field in fields if getattr(args, field) is not None}
 
 
@@ -86,13 +91,14 @@ def run(algorithm: str, args: argparse.Namespace) -> int:
     if args.backend != "mock":
         raise ValueError(f"--backend {args.backend}: the smoke trainers practise the stdlib policy only "
                          "(--backend mock); train a real model with scripts/train_grpo.py")
-    config = load_training_config(args.config, overrides(args, algorithm))
+    config = load_training_config(args.config, overrides(args, algorithm), flag_names(algorithm))
     if config.algorithm != algorithm:
         raise ValueError(f"{args.config} is a {config.algorithm} config; this script trains {algorithm}")
     summary = Trainer(config, args.output_dir, resume=args.resume, overwrite=args.overwrite,
                       quiet=args.quiet, calibration_cache=args.calibration_cache or "",
                       placement=execution_placement(args)).train()
-    best = summary["best"]
+    best, steps, kept = summary["best"], summary["steps"], summary["resumed_at_step"]
     chosen = f"; selected on validation: {best['path']}" if best else ""
-    print(f"{algorithm}: {summary['steps']} step(s), {summary['samples']} samples -> {summary['output_dir']}{chosen}")
+    history = f" ({steps - kept} new, {kept} kept from before)" if kept is not None else ""  # steps: the run's total
+    print(f"{algorithm}: {steps} step(s){history}, {summary['samples']} samples -> {summary['output_dir']}{chosen}")
     return 0
