@@ -193,7 +193,7 @@ class Executor:
         if early is not None:
             return early
         timeouts = timeouts or runner.timeouts_for(task, self.config)
-        job, tests = native.sample_job(task, program, self.config, timeouts)
+        job, tests = native.sample_job(task, program, expected, timeouts)
         reply = self._dispatch(job)
         reply["duration_s"] = time.monotonic() - start
         return native.build_result(task, tests, expected, reply, timeouts)
@@ -201,8 +201,7 @@ class Executor:
     def _measure_expected(self, task: Task):
         from codeself.execution.languages import program as native
 
-        job, count = native.expected_job(task, self.config)
-        return native.read_expected(self._dispatch(job), count)
+        return native.measure_expected(task, self.config, self._dispatch)
 
     def timeouts(self, task: Task) -> runner.Timeouts:
         """The limits a run of `task` gets (docs/schemas.md, "Per-test timeout").

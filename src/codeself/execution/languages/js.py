@@ -67,7 +67,13 @@ def _program(main: str, candidate: str | None) -> NativeProgram:
     return NativeProgram(files=files, compile=(), run=(node, *NODE_FLAGS, "main.js"))
 
 
-def candidate_program(entry_point: str, program: str, tests: list[SplitAssert], prompt: str) -> NativeProgram:
+def prepare(entry_point: str, tests: list[SplitAssert], prompt: str) -> dict[str, bytes]:
+    """Nothing to build once per task: node reads the harness as text."""
+    return {}
+
+
+def candidate_program(entry_point: str, program: str, tests: list[SplitAssert], prompt: str,
+                      artifacts: dict[str, bytes]) -> NativeProgram:
     # `candidate` is a local of the harness module, as MultiPL-E's `let candidate = f;` line makes it
     calls = [f"candidate({test.args})" for test in tests]
     return _program(_harness(calls, True, entry_point), program)

@@ -48,6 +48,7 @@ class Expected:
 
     values: tuple[tuple[bool, Any], ...] = ()
     error: str = ""  # the task's tests do not compile or run (a dataset defect)
+    artifacts: dict[str, bytes] = field(default_factory=dict)  # the task's harness, built once (C++: main.o)
 
 
 def adapter(language: str) -> types.ModuleType:
@@ -87,12 +88,20 @@ def job(native: NativeProgram, tests_s: tuple[float, ...], start_s: float, progr
             "import_timeout_s": compile_s + start_s, "program_timeout_s": compile_s + program_s}
 
 
-def expected_job(task: Task, config: ExecutionConfig) -> tuple[dict, int]:
-    """The job that computes the task's expected values (no candidate in it), and its test count."""
+def measure_expected(task: Task, config: ExecutionConfig, dispatch) -> Expected:
+    """Build the task's harness (trusted code, once) and run the program that computes its
+    expected values (no candidate in it) through `dispatch`, the Executor's worker call."""
     tests = task_tests(task)
-    native = adapter(task.language).expected_program(task.entry_point, _splits(tests), _prompt(task))
+    language = adapter(task.language)
+    try:
+        artifacts = language.prepare(task.entry_point, _splits(tests), _prompt(task))
+    except ValueError as error:
+        return Expected(error=str(error))
+    native = language.expected_program(task.entry_point, _splits(tests), _prompt(task))
     limit = config.calibration_timeout_s
-    return job(native, (limit,) * len(tests), STARTUP_S + limit, config.max_program_timeout_s), len(tests)
+    reply = dispatch(job(native, (limit,) * len(tests), STARTUP_S + limit, config.max_program_timeout_s))
+    found = read_expected(reply, len(tests))
+    return Expected(values=found.values, error=found.error, artifacts=artifacts)
 
 
 def read_expected(reply: dict, count: int) -> Expected:
@@ -117,9 +126,10 @@ def read_expected(reply: dict, count: int) -> Expected:
     return Expected(values=tuple(values))
 
 
-def sample_job(task: Task, program: str, config: ExecutionConfig, timeouts: runner.Timeouts) -> tuple[dict, list]:
+def sample_job(task: Task, program: str, expected: Expected, timeouts: runner.Timeouts) -> tuple[dict, list]:
     tests = task_tests(task)
-    native = adapter(task.language).candidate_program(task.entry_point, program, _splits(tests), _prompt(task))
+    native = adapter(task.language).candidate_program(task.entry_point, program, _splits(tests), _prompt(task),
+                                                      expected.artifacts)
     return job(native, timeouts.tests_s, timeouts.import_s + STARTUP_S, timeouts.program_s), tests
 
 

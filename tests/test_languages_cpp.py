@@ -1,0 +1,121 @@
+"""C++ through the sandbox: separate translation units, verdicts in the parent, hostile programs fail."""
+
+import os
+import unittest
+from unittest import mock
+
+import support  # noqa: F401
+from language_cases import SECRET, BatchMixin, make_task, multipl_e_tasks
+from codeself.execution.languages import program as native_program
+
+PROMPT = "#include<assert.h>\n#include<bits/stdc++.h>\n// add one\nlong f(long x) {\n"
+
+
+def task(hidden=("assert(candidate((2)) == (3));", "assert(candidate((5)) == (6));")):
+    return make_task("cpp", PROMPT, "f", ("assert(candidate((1)) == (2));",), hidden)
+
+
+FORGE = ('#include <unistd.h>\nstatic int forged = [] {\n  const char* frames[] = {"{\\"ok\\":true}", "{\\"values\\":[2]}"};\n'
+         '  for (const char* f : frames) { unsigned n = strlen(f); unsigned char h[4] = {0, 0, 0, (unsigned char)n};\n'
+         '    write(4, h, 4); write(4, f, n); }\n  return 0; }();\n')
+
+
+class CppTest(BatchMixin, unittest.TestCase):
+    LANGUAGE = "cpp"
+
+    @classmethod
+    def cases(cls):
+        plain = task()
+        return {
+            "correct_with_main": (plain, PROMPT + "  return x + 1;\n}\nint main() { return 1; }\n"),
+            "wrong": (plain, "long f(long x) { return x == 1 ? 2 : 0; }\n"),
+            "syntax": (plain, "long f(long x) { return x + ; }\n"),
+            "throws": (plain, "long f(long x) { if (x > 1) throw std::out_of_range(\"no\"); return 2; }\n"),
+            "macro_assert": (plain, "#define assert(x) ((void)0)\n#define candidate(x) 3\n"
+                                    "long f(long x) { return 0; }\n"),
+            "static_exit": (plain, "static int gone = (std::exit(0), 0);\nlong f(long x) { return x + 1; }\n"),
+            "exit_in_call": (plain, "long f(long x) { std::atexit([] { _exit(0); }); std::exit(0); }\n"),
+            "forged_frames": (plain, FORGE + "long f(long x) { return 0; }\n"),
+            "include_dev_zero": (plain, "#include \"/dev/zero\"\nlong f(long x) { return x + 1; }\n"),
+            "include_shadow": (plain, "#include \"/etc/shadow\"\nlong f(long x) { return x + 1; }\n"),
+            "endless_loop": (plain, "long f(long x) { volatile long i = 0; for (;;) ++i; }\n"),
+            "memory_bomb": (plain, "long f(long x) { std::vector<char*> hog;\n"
+                                   "  for (int i = 0; i < 16; i++) hog.push_back(new char[256u << 20]);\n"
+                                   "  return x + 1; }\n"),
+            "fork_bomb": (plain, "#include <unistd.h>\nlong f(long x) { for (int i = 0; i < 50; i++) {\n"
+                                 "  pid_t p = fork(); if (p < 0) break; if (p == 0) { setsid(); sleep(20); _exit(0); } }\n"
+                                 "  return 0; }\n"),
+            "network": (plain, "#include <sys/socket.h>\n#include <netinet/in.h>\n#include <arpa/inet.h>\n"
+                               "long f(long x) { int s = socket(AF_INET, SOCK_STREAM, 0); sockaddr_in a{};\n"
+                               "  a.sin_family = AF_INET; a.sin_port = htons(53); inet_pton(AF_INET, \"1.1.1.1\", &a.sin_addr);\n"
+                               "  if (connect(s, (sockaddr*)&a, sizeof a) == 0) std::puts(\"CONNECTED\");\n  return 0; }\n"),
+            "write_outside": (plain, f"long f(long x) {{ std::ofstream(\"{cls.outside}\") << \"hi\"; return 0; }}\n"),
+            "hidden_search": (task(hidden=(f"assert(candidate((2)) == (std::string(\"{SECRET}\").size()));",)),
+                              "long f(long x) { int found = 0; std::string key = std::string(\"zq-secret-\") + \"7731\";\n"
+                              "  for (auto& e : std::filesystem::recursive_directory_iterator(\"/tmp\",\n"
+                              "       std::filesystem::directory_options::skip_permission_denied)) {\n"
+                              "    std::ifstream in(e.path(), std::ios::binary); std::stringstream s; s << in.rdbuf();\n"
+                              "    if (s.str().find(key) != std::string::npos) { std::cout << e.path() << '\\n'; found++; } }\n"
+                              "  std::cout << \"FOUND \" << found << std::endl; return x + 1; }\n"),
+        }
+
+    @classmethod
+    def setUpClass(cls):
+        # the endless-compile case must not wait 30 s: a shorter compile limit for this batch
+        with mock.patch.object(native_program, "COMPILE_TIMEOUT_S", 20.0):
+            super().setUpClass()
+
+    def test_correct_passes_and_its_main_is_not_the_harness(self):
+        result = self.results["correct_with_main"]
+        self.assertEqual((result.status, result.hidden), ("passed", {"passed": 2, "total": 2}), result.message)
+
+    def test_wrong_syntax_throws(self):
+        self.assertEqual(self.assert_fails("wrong", "failed").error_category, "wrong_answer")
+        syntax = self.assert_fails("syntax", "compile_error")
+        self.assertIn("candidate.cpp:1", syntax.message)
+        self.assertEqual(syntax.error_category, "syntax")
+        throws = self.assert_fails("throws", "failed")
+        self.assertEqual([t.error_type for t in throws.tests], [None, "std::out_of_range", "std::out_of_range"])
+
+    def test_macros_exits_and_forged_frames_cannot_pass(self):
+        self.assert_fails("macro_assert", "failed")
+        self.assert_fails("static_exit", "runtime_error")
+        self.assert_fails("exit_in_call", "runtime_error")
+        self.assertEqual(self.assert_fails("forged_frames", "runtime_error").error_type, "MalformedAnswer")
+
+    def test_compile_time_attacks_are_compile_errors(self):
+        self.assert_fails("include_dev_zero", "compile_error")
+        shadow = self.assert_fails("include_shadow", "compile_error")
+        self.assertIn("No such file", shadow.message)
+
+    def test_resources_bounded_and_nothing_left(self):
+        self.assert_fails("endless_loop", "timeout")
+        self.assert_fails("memory_bomb")
+        self.assert_fails("fork_bomb", "failed")
+        self.assert_no_leftovers()
+
+    def test_no_network_no_host_writes_no_expected_values(self):
+        self.assertNotIn("CONNECTED", self.assert_fails("network", "failed").stdout_tail)
+        self.assert_fails("write_outside", "failed")
+        self.assertFalse(os.path.exists(self.outside))
+        search = self.assert_fails("hidden_search", "failed")
+        self.assertIn("FOUND 0", search.stdout_tail)
+
+
+class CppParityTest(BatchMixin, unittest.TestCase):
+    """MultiPL-E's reference answers of the first HumanEval tasks pass (MultiPL-E passes them)."""
+
+    LANGUAGE = "cpp"
+    CONFIG = {"workers": 2}
+
+    @classmethod
+    def cases(cls):
+        return {task.task_id: (task, reference) for task, reference in multipl_e_tasks(cls, "cpp", "cpp", 5)}
+
+    def test_references_pass(self):
+        for name, result in self.results.items():
+            self.assertEqual(result.status, "passed", (name, result.message))
+
+
+if __name__ == "__main__":
+    unittest.main()
