@@ -37,6 +37,9 @@ class CppTest(BatchMixin, unittest.TestCase):
             "exit_in_call": (plain, "long f(long x) { std::atexit([] { _exit(0); }); std::exit(0); }\n"),
             "forged_frames": (plain, FORGE + "long f(long x) { return 0; }\n"),
             "include_dev_zero": (plain, "#include \"/dev/zero\"\nlong f(long x) { return x + 1; }\n"),
+            # each level includes the file twice: 2**30 inclusions, little memory, endless time
+            "endless_compile": (plain, "#if __INCLUDE_LEVEL__ < 30\n#include __FILE__\n#include __FILE__\n#endif\n"
+                                       "#if __INCLUDE_LEVEL__ == 0\nlong f(long x) { return x + 1; }\n#endif\n"),
             "include_shadow": (plain, "#include \"/etc/shadow\"\nlong f(long x) { return x + 1; }\n"),
             "endless_loop": (plain, "long f(long x) { volatile long i = 0; for (;;) ++i; }\n"),
             "memory_bomb": (plain, "long f(long x) { std::vector<char*> hog;\n"
@@ -61,8 +64,8 @@ class CppTest(BatchMixin, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        # the endless-compile case must not wait 30 s: a shorter compile limit for this batch
-        with mock.patch.object(native_program, "COMPILE_TIMEOUT_S", 20.0):
+        # the endless compile must not take 30 s of CPU: 3 s (each compile here takes < 1 s of CPU)
+        with mock.patch.object(native_program, "COMPILE_TIMEOUT_S", 3.0):
             super().setUpClass()
 
     def test_correct_passes_and_its_main_is_not_the_harness(self):
@@ -85,12 +88,13 @@ class CppTest(BatchMixin, unittest.TestCase):
 
     def test_compile_time_attacks_are_compile_errors(self):
         self.assert_fails("include_dev_zero", "compile_error")
+        self.assertEqual(self.assert_fails("endless_compile", "compile_error").error_type, "CompileTimeout")
         shadow = self.assert_fails("include_shadow", "compile_error")
         self.assertIn("No such file", shadow.message)
 
     def test_resources_bounded_and_nothing_left(self):
         self.assert_fails("endless_loop", "timeout")
-        self.assert_fails("memory_bomb")
+        self.assertEqual(self.assert_fails("memory_bomb", "memory_error").error_category, "resource")
         self.assert_fails("fork_bomb", "failed")
         self.assert_no_leftovers()
 

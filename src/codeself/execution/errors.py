@@ -67,7 +67,25 @@ _HARNESS_NAMES = {
     "ProcessDied": "crash",
     "NotRun": "other",
     "NoTests": "other",
+    "BrokenTest": "other",  # a non-Python task's own test does not compile or compute (dataset defect)
+    "CompileError": "syntax",
+    "CompileTimeout": "syntax",
     "SIGXFSZ": "resource",  # RLIMIT_FSIZE: the program wrote too large a file
+}
+# Exception names of the other languages' harnesses (docs/languages.md): C++ exception types,
+# Java exception classes (simple names), JavaScript error names that Python lacks.
+_NATIVE_NAMES = {
+    "std::out_of_range": "index_key", "std::length_error": "index_key", "std::invalid_argument": "type_value",
+    "std::bad_any_cast": "type_value", "std::bad_variant_access": "type_value", "std::bad_optional_access": "reference",
+    "std::overflow_error": "arithmetic", "std::underflow_error": "arithmetic", "std::range_error": "arithmetic",
+    "std::domain_error": "arithmetic", "std::bad_alloc": "resource",
+    "IndexOutOfBoundsException": "index_key", "ArrayIndexOutOfBoundsException": "index_key",
+    "StringIndexOutOfBoundsException": "index_key", "NoSuchElementException": "index_key",
+    "NullPointerException": "reference", "ArithmeticException": "arithmetic", "ClassCastException": "type_value",
+    "IllegalArgumentException": "type_value", "NumberFormatException": "type_value",
+    "UnsupportedOperationException": "type_value", "OutOfMemoryError": "resource", "StackOverflowError": "resource",
+    "ReferenceError": "reference", "RangeError": "type_value", "IndexOutOfBounds": "index_key",
+    "DivideByZero": "arithmetic", "ArithmeticOverflow": "arithmetic",
 }
 # Status -> category when the status alone decides.
 _STATUS_CATEGORIES = {"timeout": "timeout", "syntax_error": "syntax", "compile_error": "syntax", "memory_error": "resource",
@@ -84,6 +102,8 @@ def exception_category(error_type: str | None) -> str:
         return "other"
     if error_type in _HARNESS_NAMES:
         return _HARNESS_NAMES[error_type]
+    if error_type in _NATIVE_NAMES:
+        return _NATIVE_NAMES[error_type]
     if error_type.startswith("SIG"):
         return "crash"
     cls = getattr(builtins, error_type, None)

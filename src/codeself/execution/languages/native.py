@@ -16,12 +16,15 @@ Header keys (under "native"): files {path: bytes}, compile [{"argv": [...], "qui
 from __future__ import annotations
 
 import json
+import math
 import os
+import resource
 import select
 import signal
 import struct
 
 LOG = ".codeself-compile.log"
+WALL_FACTOR = 3  # wall-clock limit of a compile command, as a multiple of its CPU limit
 
 
 def serve(job: dict, nonce: str, result_fd: int) -> None:
@@ -61,17 +64,23 @@ def _compile(command: dict, env: dict, timeout_s: float, log_bytes: int) -> dict
     """None when the command succeeded; else the import answer's error (CompileError or
     CompileTimeout). A "quiet" command's output is never quoted: it may show test inputs."""
     log = os.open(LOG, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # The limit is CPU time (RLIMIT_CPU, each compiler process), so a loaded machine does not
+    # fail a compile; wall time gets WALL_FACTOR times as much, against compilers that sleep.
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    cpu = math.ceil(timeout_s)
     try:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu if hard == resource.RLIM_INFINITY else min(cpu, hard), hard))
         actions = [(os.POSIX_SPAWN_DUP2, log, 1), (os.POSIX_SPAWN_DUP2, log, 2),
                    (os.POSIX_SPAWN_CLOSE, 3), (os.POSIX_SPAWN_CLOSE, 4)]
         argv = command["argv"]
         pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setpgroup=0)
     finally:
         os.close(log)
-    finished = _wait(pid, timeout_s)
+        resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+    finished = _wait(pid, timeout_s * WALL_FACTOR)
     what = command.get("what", "compilation")
-    if finished is None:
-        return {"type": "CompileTimeout", "message": f"{what} exceeded {timeout_s:g} s"}
+    if finished is None or (os.WIFSIGNALED(finished) and os.WTERMSIG(finished) in (signal.SIGXCPU, signal.SIGKILL)):
+        return {"type": "CompileTimeout", "message": f"{what} exceeded its time limit ({timeout_s:g} s of CPU)"}
     if os.WIFEXITED(finished) and os.WEXITSTATUS(finished) == 0:
         return None
     if os.WIFSIGNALED(finished):

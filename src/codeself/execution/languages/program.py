@@ -25,10 +25,11 @@ from codeself.execution.languages.equality import values_equal
 from codeself.execution.languages.toolchains import missing
 from codeself.execution.result import ExecutionResult, TestOutcome
 
-COMPILE_TIMEOUT_S = 30.0  # per compile command; a compile that takes longer is a compile_error
+COMPILE_TIMEOUT_S = 30.0  # CPU seconds per compile command (wall: 3x); more is a compile_error
 STARTUP_S = 10.0  # starting the program until it answers the import step (JVM, node, static init)
 LOG_BYTES = 2000  # compiler output kept for the message (the candidate's own source only)
 COMPILE_ERRORS = ("CompileError", "CompileTimeout")
+MEMORY_ERRORS = ("std::bad_alloc", "OutOfMemoryError")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ class Expected:
     values: tuple[tuple[bool, Any], ...] = ()
     error: str = ""  # the task's tests do not compile or run (a dataset defect)
     artifacts: dict[str, bytes] = field(default_factory=dict)  # the task's harness, built once (C++: main.o)
+
+
+def native_wall_factor() -> int:
+    from codeself.execution.languages.native import WALL_FACTOR
+
+    return WALL_FACTOR
 
 
 def adapter(language: str) -> types.ModuleType:
@@ -79,7 +86,7 @@ def _splits(tests: list) -> list[SplitAssert]:
 
 def job(native: NativeProgram, tests_s: tuple[float, ...], start_s: float, program_s: float) -> dict:
     """The worker job: compile (each command under COMPILE_TIMEOUT_S), then one step per test."""
-    compile_s = COMPILE_TIMEOUT_S * len(native.compile)
+    compile_s = COMPILE_TIMEOUT_S * native_wall_factor() * len(native.compile)
     payload = {"files": native.files, "compile": list(native.compile), "run": list(native.run),
                "env": native.env, "compile_timeout_s": COMPILE_TIMEOUT_S, "log_bytes": LOG_BYTES}
     return {"program": "", "code": b"", "setup": "", "entry_point": None, "native": payload,
@@ -185,7 +192,7 @@ def _import_status(error_type: str) -> tuple[str, str]:
         return "compile_error", "syntax"
     if error_type == "SandboxError":
         return "sandbox_error", "import"
-    if error_type in ("MemoryError", "OutOfMemoryError", "std::bad_alloc"):
+    if error_type == "MemoryError" or error_type in MEMORY_ERRORS:
         return "memory_error", "import"
     return "import_error", "import"
 
@@ -212,6 +219,8 @@ def _judge(split: SplitAssert | str, answer: dict, expected: tuple[bool, Any], h
     if "error" in answer:
         error = answer["error"] if isinstance(answer["error"], dict) else {}
         error_type = str(error.get("type", "Exception"))[:80]
+        if error_type in MEMORY_ERRORS:  # one name, so the status is memory_error as in Python
+            error_type, error = "MemoryError", {"message": f"{error_type}: {error.get('message', '')}"}
         return False, error_type, f"hidden test raised {error_type}" if hidden else str(error.get("message", ""))
     values = answer.get("values")
     if not isinstance(values, list) or len(values) != 1:
