@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Convert MBPP, HumanEval, EvalPlus or canonical task files to canonical task JSONL, or generate tasks.
+"""Convert MBPP, HumanEval, EvalPlus, MultiPL-E or canonical task files to canonical task JSONL, or generate tasks.
 
 Example:
     python3 scripts/prepare_datasets.py --format mbpp --input ../shared/datasets/mbpp.jsonl \
@@ -7,15 +7,19 @@ Example:
         --manifest data/splits/mbpp.manifest.json
     python3 scripts/prepare_datasets.py --format generated --seed 0 \
         --output data/processed/generated.codeself.jsonl --manifest data/splits/generated.manifest.json
+    python3 scripts/prepare_datasets.py --format multipl-e --input ../shared/datasets/multipl-e/humaneval-cpp.jsonl \
+        --output data/processed/multipl-e-humaneval-cpp.codeself.jsonl   # evaluation only: split test
 """
 
 import _bootstrap  # noqa: F401
 
 import argparse
+import sys
 
 from codeself.cli import Progress, check_outputs, run_main
 from codeself.datasets import generated
 from codeself.datasets.convert import FORMATS, ConvertOptions, convert_file
+from codeself.datasets.multipl_e import FORMAT as MULTIPL_E, ConversionTally
 from codeself.datasets.splits import parse_ratios
 from codeself.datasets.task import SPLITS
 
@@ -36,18 +40,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", required=True, choices=FORMATS + (generated.FORMAT,),
                         help="input format, or `generated` for the seeded task distribution of "
                              "docs/generated_tasks.md (no --input)")
-    parser.add_argument("--input", help="input file (.jsonl, .jsonl.gz, or MBPP's sanitized .json list); "
+    parser.add_argument("--input", help="input file (.jsonl, .jsonl.gz, or MBPP's sanitized .json list; "
+                                        "multipl-e: one language file such as humaneval-cpp.jsonl); "
                                         "required except with --format generated")
     parser.add_argument("--output", required=True, help="canonical task JSONL to write (atomically)")
     parser.add_argument("--assign-splits", action="store_true",
                         help="assign splits: MBPP's official split for --format mbpp without --ratios, "
-                             "else a sha256(seed, task_id) hash split")
+                             "else a sha256(seed, task_id) hash split (not with multipl-e: its tasks are "
+                             "evaluation only, always split test)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the hash split, or of the generator with --format generated (default 0)")
     parser.add_argument("--ratios", type=_ratios, default=None,
                         help="hash split ratios, e.g. train=0.8,validation=0.1,test=0.1 (the default)")
-    parser.add_argument("--public-tests", type=int, default=1, metavar="N",
-                        help="MBPP/EvalPlus: how many tests are public (default 1; at least one test stays hidden)")
+    parser.add_argument("--public-tests", type=int, default=None, metavar="N",
+                        help="MBPP/EvalPlus: how many tests are public (default 1; at least one test stays hidden); "
+                             "multipl-e keeps every assert hidden, as MultiPL-E's verdict uses them all")
     parser.add_argument("--include-challenge-tests", action="store_true",
                         help="MBPP: add challenge_test_list as extra hidden tests (else kept in metadata)")
     parser.add_argument("--no-docstring-tests", action="store_true",
@@ -82,28 +89,50 @@ def _run(args: argparse.Namespace) -> int:
     if args.input is None:
         raise ValueError(f"--format {args.format} needs --input")
     check_outputs({"--output": args.output, "--manifest": args.manifest}, [args.input])
-    if args.public_tests < 0:
+    if args.format == MULTIPL_E:
+        _check_multipl_e_flags(args)
+    public_tests = 1 if args.public_tests is None else args.public_tests
+    if public_tests < 0:
         raise ValueError("--public-tests must be 0 or more")
     if args.ratios is not None and not args.assign_splits:
         raise ValueError("--ratios only makes sense with --assign-splits")
-    options = ConvertOptions(source_format=args.format, public_count=args.public_tests,
+    options = ConvertOptions(source_format=args.format, public_count=public_tests,
                              include_challenge=args.include_challenge_tests,
                              docstring_tests=not args.no_docstring_tests,
                              assign_splits=args.assign_splits, seed=args.seed, ratios=args.ratios)
+    tally = ConversionTally()
     with Progress("convert", quiet=args.quiet) as progress:
         if args.format == "evalplus":
             manifest = _convert_evalplus(args, options, progress)
         else:
-            manifest = convert_file(args.input, args.output, options, manifest_path=args.manifest,
-                                    on_task=lambda task: progress.update())
+            def on_task(task):
+                tally.add(task)
+                progress.update()
+            manifest = convert_file(args.input, args.output, options, manifest_path=args.manifest, on_task=on_task)
     _report(args, manifest)
+    if args.format == MULTIPL_E:
+        for line in tally.warnings():
+            print(f"{PROG}: warning: {line}", file=sys.stderr)
+        print(tally.summary())
     return 0
+
+
+def _check_multipl_e_flags(args: argparse.Namespace) -> None:
+    """MultiPL-E is evaluation only and judged on every assert: no flag may change either."""
+    wrong = {"--assign-splits": args.assign_splits, "--ratios": args.ratios is not None,
+             "--public-tests": args.public_tests is not None,
+             "--include-challenge-tests": args.include_challenge_tests,
+             "--no-docstring-tests": args.no_docstring_tests, "--call-timeout": args.call_timeout != 10.0}
+    given = [flag for flag, used in wrong.items() if used]
+    if given:
+        raise ValueError(f"--format multipl-e takes no {', '.join(given)}: its tasks are evaluation only "
+                         "(split test; the licence forbids training on them) and keep every assert hidden")
 
 
 def _generate(args: argparse.Namespace) -> int:
     """--format generated: no input file; splits, counts and seed define the tasks."""
     conversion_flags = {"--input": args.input is not None, "--assign-splits": args.assign_splits,
-                        "--ratios": args.ratios is not None, "--public-tests": args.public_tests != 1,
+                        "--ratios": args.ratios is not None, "--public-tests": args.public_tests is not None,
                         "--include-challenge-tests": args.include_challenge_tests,
                         "--no-docstring-tests": args.no_docstring_tests, "--call-timeout": args.call_timeout != 10.0}
     wrong = [flag for flag, given in conversion_flags.items() if given]

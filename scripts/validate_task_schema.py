@@ -42,6 +42,9 @@ def _run(args: argparse.Namespace) -> int:
     if validator.acknowledged_visible:
         note += (f"; {validator.acknowledged_visible} task(s) whose dataset shows all tests in the prompt "
                  "(metadata.hidden_tests_visible_in_prompt)")
+    if validator.acknowledged_malformed:
+        note += (f"; {validator.acknowledged_malformed} test(s) the dataset itself wrote malformed, kept as "
+                 "written (metadata.malformed_tests_from_dataset)")
     if validator.warnings:
         note += (f"; {len(validator.warnings)} cross-split near-duplicate prompt(s) reported as warnings on stderr "
                  "(docs/schemas.md, rule 9)")

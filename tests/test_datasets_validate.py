@@ -46,7 +46,7 @@ class SingleTaskChecksTest(unittest.TestCase):
 
     def test_schema_extras(self):
         self.assertEqual(check_schema(dict(GOOD, entry_point="not valid"))[1],
-                         ["schema: field 'entry_point' 'not valid' is not a Python identifier"])
+                         ["schema: field 'entry_point' 'not valid' is not an identifier"])
         self.assertEqual(check_schema(dict(GOOD, schema_version=2))[1],
                          ["schema: schema_version 2 is not supported (expected 1)"])
 

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 
 PARSE_STATUSES = ("ok", "multiple_blocks", "truncated", "syntax_error", "no_code")
@@ -85,6 +86,17 @@ class _Block:
     tag: str
     body: str
     closed: bool
+
+
+@dataclass(frozen=True)
+class BlockRules:
+    """How rule 2 reads one language's fenced blocks (codeself.parsing_languages has the others)."""
+
+    tags: tuple[str, ...]  # fence tags of the language; untagged blocks are the fallback
+    defines: Callable[[str, str], bool]  # (code, entry_point) -> code defines the entry point
+    well_formed: Callable[[str], bool]  # Python: compiles
+    good: str = "compiles"  # words for a well-formed block in details
+    bad: str = "does not compile"
 
 
 def compiles(code: str) -> bool:
@@ -161,7 +173,7 @@ def _parse_auto(completion: str, starter_code: str, entry_point: str) -> ParseRe
     if not text.strip():
         return ParseResult(None, "no_code", "empty completion")
     blocks = find_fenced_blocks(text)
-    chosen = _choose_block(blocks, entry_point)
+    chosen = choose_block(blocks, entry_point, PYTHON_BLOCKS)
     if chosen is not None:
         return chosen
     result = _parse_unfenced(text, starter_code)
@@ -171,6 +183,9 @@ def _parse_auto(completion: str, starter_code: str, entry_point: str) -> ParseRe
     if result is None:
         return _unparsable(text)
     return result
+
+
+PYTHON_BLOCKS = BlockRules(PYTHON_TAGS, defines_entry_point, compiles)
 
 
 def _parse_exact(completion: str, starter_code: str, mode: str) -> ParseResult:
@@ -183,13 +198,13 @@ def _parse_exact(completion: str, starter_code: str, mode: str) -> ParseResult:
     return ParseResult(code, "syntax_error", f"{rule} does not compile")
 
 
-def _choose_block(blocks: list[_Block], entry_point: str) -> ParseResult | None:
+def choose_block(blocks: list[_Block], entry_point: str, rules: BlockRules) -> ParseResult | None:
     """Rule 2 of the module docstring; None when there is no candidate block."""
-    tagged = [block for block in blocks if block.tag in PYTHON_TAGS]
+    tagged = [block for block in blocks if block.tag in rules.tags]
     candidates = tagged or [block for block in blocks if not block.tag]
     if not candidates:
         return None
-    defining = [i for i, block in enumerate(candidates) if defines_entry_point(block.body, entry_point)]
+    defining = [i for i, block in enumerate(candidates) if rules.defines(block.body, entry_point)]
     index = defining[-1] if defining else len(candidates) - 1
     chosen, count = candidates[index], len(candidates)
     kind = "```" + chosen.tag if chosen.tag else "bare ```"
@@ -197,10 +212,10 @@ def _choose_block(blocks: list[_Block], entry_point: str) -> ParseResult | None:
         return ParseResult(None, "no_code", f"the last {kind} block is empty")
     where = _block_rule(kind, index, count, entry_point, defines=bool(defining))
     if not chosen.closed:
-        verdict = "compiles" if compiles(chosen.body) else "does not compile"
+        verdict = rules.good if rules.well_formed(chosen.body) else rules.bad
         return ParseResult(chosen.body, "truncated", f"{where}; unclosed fence, partial block {verdict}")
-    if not compiles(chosen.body):
-        return ParseResult(chosen.body, "syntax_error", f"{where}; does not compile")
+    if not rules.well_formed(chosen.body):
+        return ParseResult(chosen.body, "syntax_error", f"{where}; {rules.bad}")
     return ParseResult(chosen.body, "multiple_blocks" if count > 1 else "ok", where)
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codeself.datasets.task import PublicTask
+from codeself.datasets.task import PublicTask, require_python
 from codeself.jsonl import require_regular_file
 
 TEMPLATE_FIELDS = ("prompt", "starter_code", "public_tests", "entry_point")
@@ -200,6 +200,9 @@ def render_prompt(template: PromptTemplate, task: PublicTask) -> Prompt:
     """The model input for one task: a message list (chat) or a string (completion)."""
     if type(task) is not PublicTask:
         raise TypeError(f"render_prompt takes a PublicTask (use task.public_view()), got {type(task).__name__}")
+    # The templates ask for Python and their answers are parsed as Python: another language's task
+    # would be asked for the wrong language and judged on a misread answer.
+    require_python(task, f"prompt template {template.name!r}")
     values = _field_values(task)
     for name, section in template.sections.items():
         values[f"{name}_section"] = section.format(**values) if values[name].strip() else ""

@@ -21,12 +21,13 @@ from codeself.datasets.evalplus import parse_evalplus
 from codeself.datasets.evalplus_tests import ComputeExpected, convert_evalplus
 from codeself.datasets.humaneval import humaneval_to_task, iter_humaneval_records
 from codeself.datasets.mbpp import iter_mbpp_records, mbpp_to_task
+from codeself.datasets.multipl_e import default_split_assert, iter_multipl_e_records, multipl_e_to_task
 from codeself.datasets.snippets import collapse_whitespace, leak_reason, snippet_key
 from codeself.datasets.splits import ManifestBuilder, make_assigner, natural_key
 from codeself.datasets.task import Task, load_tasks
 from codeself.jsonl import sha256_file, write_json, write_jsonl
 
-FORMATS = ("mbpp", "humaneval", "evalplus", "canonical")
+FORMATS = ("mbpp", "humaneval", "evalplus", "multipl-e", "canonical")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ def iter_source_tasks(path: str | os.PathLike, options: ConvertOptions,
                              "solutions, which needs the execution engine (codeself.execution.engine)")
         yield from convert_evalplus(parse_evalplus(path), compute_expected,
                                     public_count=options.public_count, on_skip=on_skip)
+    elif fmt == "multipl-e":
+        split_assert = default_split_assert()
+        yield from _convert_records(path, iter_multipl_e_records(path),
+                                    lambda record: multipl_e_to_task(record, split_assert))
     elif fmt == "canonical":
         yield from load_tasks(path)
     else:
@@ -167,7 +172,8 @@ def convert_file(input_path: str | os.PathLike, output_path: str | os.PathLike, 
 
     def records() -> Iterator[dict[str, Any]]:
         for task in iter_source_tasks(input_path, options, compute_expected, builder.skip):
-            if options.source_format != "canonical":
+            # MultiPL-E's verdict uses every assert as written: none is moved to the public tests.
+            if options.source_format not in ("canonical", "multipl-e"):
                 task = reveal_visible_tests(task)
             task = _with_groups(task, groups).with_split(assign(task))
             builder.add(task)

@@ -14,6 +14,7 @@ import math
 import re
 import sys
 import tokenize
+from collections.abc import Callable
 from typing import Any
 
 _WHITESPACE = re.compile(r"\s+")
@@ -197,12 +198,14 @@ def contains_nan(value: Any) -> bool:
 MIN_LEAK_LITERAL_CHARS = 8
 
 
-def leak_reason(test: str, visible_text: str) -> str | None:
+def leak_reason(test: str, visible_text: str,
+                expected_of: Callable[[str], str | None] | None = None) -> str | None:
     """Why `test` counts as visible in `visible_text` (prompt + starter code), or None.
 
     Both sides are compared with all whitespace removed. A test is visible when its text
     (without the leading `assert`) appears, or when its expected literal appears and that
-    literal has at least MIN_LEAK_LITERAL_CHARS non-space characters.
+    literal has at least MIN_LEAK_LITERAL_CHARS non-space characters. `expected_of` finds a
+    test's expected value (default `expected_literal`, for Python asserts).
     """
     haystack = squash_whitespace(visible_text)
     body = squash_whitespace(test)
@@ -210,7 +213,7 @@ def leak_reason(test: str, visible_text: str) -> str | None:
         body = body[len("assert"):]
     if body and body in haystack:
         return "its text appears"
-    literal = expected_literal(test)
+    literal = (expected_of or expected_literal)(test)
     if literal is not None:
         squashed = squash_whitespace(literal)
         if len(squashed) >= MIN_LEAK_LITERAL_CHARS and squashed in haystack:

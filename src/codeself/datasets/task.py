@@ -4,6 +4,11 @@ Loaders (`mbpp`, `humaneval`, `evalplus`) turn each foreign format into `Task` a
 so nothing downstream sees format quirks. A `Task` holds hidden tests and the reference
 solution; anything that builds text for a model receives a `PublicTask` instead, which has no
 such fields at all, so leaking them needs a deliberate change of type, not a slip.
+
+A task's `language` says what its tests and candidates are written in. It is written to JSON
+only when it is not "python", so task files from before the field load unchanged and
+re-serialise byte for byte. Code that can handle Python only calls `require_python`, which
+refuses any other task in one line instead of, say, running C++ as Python.
 """
 
 from __future__ import annotations
@@ -18,6 +23,12 @@ SCHEMA_VERSION = 1
 # `test_heldout_families`: tasks of families absent from every other split (the generated
 # distribution, codeself.datasets.generated), for measuring transfer to unseen task kinds.
 SPLITS = ("train", "validation", "test", "prompt", "test_heldout_families")
+# Languages a task may be written in. MultiPL-E's "rs" becomes "rust" at the edge (multipl_e.py).
+LANGUAGES = ("python", "cpp", "java", "js", "rust")
+DEFAULT_LANGUAGE = "python"
+# metadata key of tasks that may never be practised on (MultiPL-E's licence forbids training on
+# its data): such a task cannot be in split "train" (Task refuses to exist so).
+EVALUATION_ONLY = "evaluation_only"
 
 
 @dataclass(frozen=True)
@@ -36,11 +47,21 @@ class Task:
     split: str | None  # one of SPLITS, or None when unassigned
     metadata: dict[str, Any] = field(default_factory=dict)  # provenance, unknown input fields
     schema_version: int = SCHEMA_VERSION
+    language: str = DEFAULT_LANGUAGE  # one of LANGUAGES; written to JSON only when not "python"
+
+    def __post_init__(self) -> None:
+        check_language(self.language)
+        if self.split == "train" and (self.metadata or {}).get(EVALUATION_ONLY):
+            why = (self.metadata or {}).get("licence") or "its licence forbids training on it"
+            raise ValueError(f"task {self.task_id} is evaluation-only (metadata.{EVALUATION_ONLY}; {why}) "
+                             "and cannot be in split 'train'")
 
     def to_json(self) -> dict[str, Any]:
         record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         record["public_tests"] = list(self.public_tests)
         record["hidden_tests"] = list(self.hidden_tests)
+        if self.language == DEFAULT_LANGUAGE:
+            del record["language"]  # files from before the field stay byte-identical
         return record
 
     @classmethod
@@ -55,7 +76,7 @@ class Task:
             raise ValueError(f"missing required field(s): {', '.join(missing)}")
         for name, expected in FIELD_TYPES.items():
             if name not in record and name not in REQUIRED_FIELDS:
-                continue  # optional with a default (schema_version)
+                continue  # optional with a default (schema_version, language)
             value = record[name]
             if not _has_type(value, expected):
                 raise ValueError(f"field {name!r} must be {_type_name(expected)}, got {type(value).__name__}")
@@ -82,6 +103,7 @@ class Task:
             entry_point=self.entry_point,
             starter_code=self.starter_code,
             public_tests=self.public_tests,
+            language=self.language,
         )
 
     def with_split(self, split: str | None) -> "Task":
@@ -97,6 +119,23 @@ class PublicTask:
     entry_point: str
     starter_code: str
     public_tests: tuple[str, ...]
+    language: str = DEFAULT_LANGUAGE
+
+
+def check_language(language: Any) -> None:
+    """ValueError unless `language` is one of LANGUAGES."""
+    if language not in LANGUAGES:
+        raise ValueError(f"field 'language' must be one of {', '.join(LANGUAGES)}, got {language!r}")
+
+
+def require_python(task: Task | PublicTask, what: str) -> None:
+    """Refuse a non-Python task in code that handles Python only (one-line ValueError).
+
+    `what` names that code, e.g. "the execution engine"; the message names the task.
+    """
+    if task.language != DEFAULT_LANGUAGE:
+        raise ValueError(f"task {task.task_id} is written in {task.language}; {what} handles Python "
+                         "tasks only")
 
 
 REQUIRED_FIELDS = (
@@ -116,6 +155,7 @@ FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "split": (str, type(None)),
     "metadata": (dict,),
     "schema_version": (int,),
+    "language": (str,),
 }
 
 

@@ -9,8 +9,14 @@ converter stores that id as `metadata.original_task_id` (docs/schemas.md, "`meta
     mbppplus/2  (metadata.original_task_id "Mbpp/2")        <- "mbppplus/2" or "Mbpp/2"
     mbpp/11     (metadata.original_task_id 11)              <- "mbpp/11", 11 or "11"
 
+    multipl-e/humaneval-cpp/0 (metadata.original_task_id "HumanEval_0_has_close_elements")
+                                  <- "multipl-e/humaneval-cpp/0" or "HumanEval_0_has_close_elements"
+
 An id that is the original id of two tasks of the file (HumanEval and HumanEval+ converted into
-one task file both hold "HumanEval/0") is ambiguous and refused, as is an id no task has.
+one task file both hold "HumanEval/0"; MultiPL-E's C++ and Java files both hold
+"HumanEval_0_has_close_elements") is ambiguous and refused, unless the sample also names its
+language (`resolve(id, language="cpp")`; MultiPL-E's "rs" means rust) and that leaves one task.
+An id no task has is refused too.
 """
 
 from __future__ import annotations
@@ -32,14 +38,18 @@ class TaskIndex:
             if isinstance(original, (str, int)) and not isinstance(original, bool) and str(original) != task.task_id:
                 self._by_original.setdefault(str(original), []).append(task.task_id)
 
-    def resolve(self, sample_id: Any) -> str:
-        """The canonical task id a sample's `task_id` names; ValueError (one line) if none or several."""
+    def resolve(self, sample_id: Any, language: str | None = None) -> str:
+        """The canonical task id a sample's `task_id` names; ValueError (one line) if none or several.
+        `language` (a sample's own `language` field, if any) picks among tasks sharing an original id."""
         if isinstance(sample_id, bool) or not isinstance(sample_id, (str, int)) or sample_id == "":
             raise ValueError(f"task_id must be a non-empty string (or an integer MBPP id), got {sample_id!r}")
         key = str(sample_id)
         if isinstance(sample_id, str) and key in self.tasks:
             return key
         matches = self._by_original.get(key, [])
+        if len(matches) > 1 and language is not None:
+            wanted = {"rs": "rust"}.get(language, language)
+            matches = [task_id for task_id in matches if self.tasks[task_id].language == wanted] or matches
         if len(matches) == 1:
             return matches[0]
         if matches:
