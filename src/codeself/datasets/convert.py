@@ -21,7 +21,8 @@ from codeself.datasets.evalplus import parse_evalplus
 from codeself.datasets.evalplus_tests import ComputeExpected, convert_evalplus
 from codeself.datasets.humaneval import humaneval_to_task, iter_humaneval_records
 from codeself.datasets.mbpp import iter_mbpp_records, mbpp_to_task
-from codeself.datasets.multipl_e import default_split_assert, iter_multipl_e_records, multipl_e_to_task
+from codeself.datasets.multipl_e import (default_split_assert, iter_multipl_e_records, multipl_e_prompt,
+                                         multipl_e_to_task)
 from codeself.datasets.snippets import collapse_whitespace, leak_reason, snippet_key
 from codeself.datasets.splits import ManifestBuilder, make_assigner, natural_key
 from codeself.datasets.task import Task, load_tasks
@@ -80,7 +81,8 @@ def iter_source_tasks(path: str | os.PathLike, options: ConvertOptions,
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def _convert_records(path, records, convert: Callable[[dict], Task]) -> Iterator[Task]:
+def _convert_records(path, records, convert: Callable[[dict], Any]) -> Iterator[Any]:
+    """`convert` of each record (a Task, or (id, prompt) for the first pass); errors name file and line."""
     for line, record in records:
         try:
             task = convert(record)
@@ -97,6 +99,9 @@ def iter_prompts(path: str | os.PathLike, options: ConvertOptions) -> Iterator[t
 
         for problem in parse_evalplus(path):
             yield f"{problem.dataset}plus/{problem.number}", _statement(problem)
+        return
+    if options.source_format == "multipl-e":
+        yield from _convert_records(path, iter_multipl_e_records(path), multipl_e_prompt)
         return
     for task in iter_source_tasks(path, options):
         yield task.task_id, task.prompt
