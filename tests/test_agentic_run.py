@@ -146,8 +146,10 @@ class RunAgenticScriptTest(unittest.TestCase):
             self.assertEqual([result.returncode for result in done], [0, 0])
             resumed = run("--trace-output", part, "--mode", "repair", "--resume", "--quiet")
             self.assertEqual(resumed.returncode, 0, resumed.stderr)
-            self.assertIn("(3 already present)", resumed.stdout)
             strip = lambda path: [t.deterministic_json() for t in read_traces(path)]  # noqa: E731
+            total = len(strip(part))  # the resume states its new episodes, the file's total and the kept ones
+            self.assertIn(f"wrote {total - 3} new episode(s) to {part} ({total} in the file, 3 kept from before); "
+                          f"final submissions of the {total - 3} new: ", resumed.stdout)
             self.assertEqual(strip(full), strip(part))
             refused = run("--trace-output", part, "--mode", "solve", "--resume", "--quiet")
             self.assertEqual(refused.returncode, 2)

@@ -29,7 +29,7 @@ from codeself.agents.agentic.env import CachedExecutor, CodeRepairEnv, EnvConfig
 from codeself.agents.agentic.mock_reviser import ReviserConfig
 from codeself.agents.agentic.trace import EpisodeTrace
 from codeself.agents.backends.base import BackendOptions
-from codeself.agents.rollout_output import RolloutWriter
+from codeself.agents.rollout_output import RolloutWriter, written_phrase
 from codeself.agents.templates import config_hash, load_template
 from codeself.jsonl import refuse_overwriting_input
 from codeself.progress import Progress
@@ -186,8 +186,9 @@ def _sidecar(settings: AgenticSettings, agent: Any, hash_: str) -> dict[str, Any
 
 def format_summary(summary: dict[str, Any], output: str) -> str:
     final = ", ".join(f"{name} {count}" for name, count in summary["final"].items()) or "none"
-    text = (f"wrote {summary['written']} episode(s) to {output} ({summary['already_present']} already present); "
-            f"final submissions: {final}")
+    written, kept = summary["written"], summary["already_present"]
+    whose = f" of the {written} new" if kept else ""  # the counts are this run's episodes only
+    text = f"{written_phrase('episode', written, kept, output)}; final submissions{whose}: {final}"
     if summary.get("no_public_tests"):
         text += (f"; {summary['no_public_tests']} on tasks with no public test (no stop on a public pass; "
                  "the feedback said nothing checked the answers)")
