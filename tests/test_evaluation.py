@@ -131,9 +131,10 @@ class EvaluationFixtureTest(unittest.TestCase):
 
     def test_memory_is_per_task(self):
         aggregate = aggregate_rollouts(ROLLOUTS)
-        self.assertEqual(sorted(aggregate.tasks), ["t/A", "t/B", "t/C", "t/D"])
+        # keyed by (task_id, language): a MultiPL-E id names one task per language
+        self.assertEqual(sorted(aggregate.tasks), [(name, "python") for name in ("t/A", "t/B", "t/C", "t/D")])
         self.assertEqual(len(aggregate.reward_histogram), 4)  # distinct rewards, not samples
-        self.assertEqual(aggregate.tasks["t/D"].seen, 0b1111)  # sample indices 0-3 as a bit set
+        self.assertEqual(aggregate.tasks[("t/D", "python")].seen, 0b1111)  # sample indices 0-3 as a bit set
 
 
 class HumanEvalResultsTest(unittest.TestCase):

@@ -223,6 +223,22 @@ def parse_for_task(task, completion: str, *, mode: str = "auto") -> ParseResult:
                                      stop_tokens=stops, mode=mode)
 
 
+SAMPLE_KEYS = ("solution", "code", "completion")  # the first holding a string is the answer
+
+
+def parse_sample(task, sample: dict, *, mode: str = "auto") -> ParseResult:
+    """The candidate's source for one sample record of a C++, Java, JavaScript or Rust task:
+    `solution` or `code` is the whole source (mode `program`: its own `main` removed, the
+    prompt's header lines added), `completion` is an answer read by `mode` (`auto`: a fenced or
+    whole-function answer, else a continuation of the prompt cut at the task's stop tokens).
+    The first of those keys holding a string wins, as for Python samples."""
+    for key in SAMPLE_KEYS:
+        value = sample.get(key)
+        if isinstance(value, str):
+            return parse_for_task(task, value, mode=mode if key == "completion" else "program")
+    raise ValueError(f"sample has none of {', '.join(repr(key) for key in SAMPLE_KEYS)} as a string")
+
+
 def parse_samples(samples: Iterable[dict], index, *, mode: str = "auto") -> Iterator[tuple[Any, ParseResult]]:
     """(task, parsed answer) for each sample, in input order.
 

@@ -24,7 +24,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from codeself.datasets.task import Task
+from codeself.datasets.task import LANGUAGES, Task
+
+LANGUAGE_ALIASES = {"rs": "rust"}  # MultiPL-E's codes that differ from Task.language
+
+
+def sample_language(value: Any) -> str | None:
+    """A sample's optional `language` as a `Task.language` (None when absent; MultiPL-E's "rs"
+    is "rust"); ValueError (one line) for anything else outside LANGUAGES."""
+    if value is None:
+        return None
+    language = LANGUAGE_ALIASES.get(value, value) if isinstance(value, str) else value
+    if language not in LANGUAGES:
+        raise ValueError(f"language {value!r} is not one of {', '.join(LANGUAGES)} (or MultiPL-E's rs)")
+    return language
 
 
 class TaskIndex:
@@ -47,14 +60,17 @@ class TaskIndex:
         if isinstance(sample_id, str) and key in self.tasks:
             return key
         matches = self._by_original.get(key, [])
-        if len(matches) > 1 and language is not None:
-            wanted = {"rs": "rust"}.get(language, language)
+        wanted = sample_language(language)
+        if len(matches) > 1 and wanted is not None:
             matches = [task_id for task_id in matches if self.tasks[task_id].language == wanted] or matches
         if len(matches) == 1:
             return matches[0]
         if matches:
+            languages = {self.tasks[task_id].language for task_id in matches}
+            hint = "key the samples by canonical task_id" + (", or give each sample its `language`"
+                                                             if len(languages) > 1 else "")
             raise ValueError(f"task_id {sample_id!r} is ambiguous: it is the original id of "
                              f"{', '.join(sorted(matches))} in --tasks; give a task file holding only one of "
-                             "them, or key the samples by canonical task_id")
+                             f"them, or {hint}")
         raise ValueError(f"unknown task_id {sample_id!r}: neither a task_id nor a metadata.original_task_id "
                          "of --tasks")

@@ -5,7 +5,7 @@ run's `rollouts.jsonl`, whose records carry `step`), given in a meaningful order
 first, then later checkpoints). Each file — or, with `by_step`, each training step — is one
 *group*. The summary (docs/schemas.md, "Error analysis JSON") holds per group the counts and
 shares of every error category (`codeself.execution.errors`), LiveCodeBench codes and a
-per-split breakdown; the paired transition table between the first and the last group when
+per-split breakdown (and a per-language one when the group holds more than one language); the paired transition table between the first and the last group when
 they cover the same tasks; and the most frequent failure messages per category, normalised
 (`normalise_message`) so that messages differing only in numbers or names count together.
 
@@ -20,8 +20,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from codeself.datasets.task import LANGUAGES
 from codeself.execution.errors import ERROR_CATEGORIES, PASSED_KEY, category_of, lcb_error_code
 from codeself.jsonl import iter_jsonl_lines, sha256_file
+from codeself.reporting.records import record_language
 
 SCHEMA_VERSION = 1
 KEYS = (PASSED_KEY, *ERROR_CATEGORIES)  # count keys, in report order
@@ -92,6 +94,12 @@ class ErrorSample:
     error_type: str | None
     message: str
     step: int | None
+    language: str = "python"
+
+    @property
+    def task_key(self) -> tuple[str, str]:
+        """What names one task: a MultiPL-E id is the same in every language."""
+        return self.task_id, self.language
 
 
 def read_error_sample(record: dict[str, Any]) -> ErrorSample:
@@ -112,7 +120,7 @@ def read_error_sample(record: dict[str, Any]) -> ErrorSample:
     return ErrorSample(task_id=task_id, sample_index=index, split=split if isinstance(split, str) and split
                        else UNASSIGNED_SPLIT, category=category,
                        lcb_code=lcb_error_code(category, str(execution.get("phase"))),
-                       error_type=error_type, message=message, step=step)
+                       error_type=error_type, message=message, step=step, language=record_language(record))
 
 
 @dataclass
@@ -125,8 +133,9 @@ class Group:
     counts: Counter = field(default_factory=Counter)
     lcb_codes: Counter = field(default_factory=Counter)
     splits: dict[str, Counter] = field(default_factory=dict)
-    outcomes: dict[tuple[str, int], str] = field(default_factory=dict)  # (task, index) -> key, for pairing
-    per_task: Counter = field(default_factory=Counter)  # samples seen per task (index when absent)
+    languages: dict[str, Counter] = field(default_factory=dict)
+    outcomes: dict[tuple, str] = field(default_factory=dict)  # (task key, index) -> key, for pairing
+    per_task: Counter = field(default_factory=Counter)  # samples seen per task key (index when absent)
     duplicates: int = 0
 
     def add(self, sample: ErrorSample) -> None:
@@ -135,11 +144,13 @@ class Group:
         if sample.category is not None:
             self.lcb_codes["none" if sample.lcb_code is None else str(sample.lcb_code)] += 1
         self.splits.setdefault(sample.split, Counter())[key] += 1
-        index = self.per_task[sample.task_id] if sample.sample_index is None else sample.sample_index
-        self.per_task[sample.task_id] += 1
-        if (sample.task_id, index) in self.outcomes:
+        self.languages.setdefault(sample.language, Counter())[key] += 1
+        task = sample.task_key
+        index = self.per_task[task] if sample.sample_index is None else sample.sample_index
+        self.per_task[task] += 1
+        if (task, index) in self.outcomes:
             self.duplicates += 1
-        self.outcomes[(sample.task_id, index)] = key
+        self.outcomes[(task, index)] = key
 
     @property
     def samples(self) -> int:
@@ -221,7 +232,17 @@ def group_summary(group: Group, sha256: str) -> dict[str, Any]:
         "lcb_error_codes": {code: group.lcb_codes[code] for code in ("-1", "-2", "-3", "-4", "-5", "none")},
         "per_split": {split: {key: counts[key] for key in KEYS} for split, counts in sorted(group.splits.items())},
         "duplicate_samples": group.duplicates,
+        **per_language(group),
     }
+
+
+def per_language(group: Group) -> dict[str, Any]:
+    """Counts per language (LANGUAGES order) for a group holding more than one language; a
+    single-language group's counts are its breakdown, so Python-only analyses are unchanged."""
+    if len(group.languages) < 2:
+        return {}
+    return {"per_language": {language: {key: group.languages[language][key] for key in KEYS}
+                             for language in sorted(group.languages, key=LANGUAGES.index)}}
 
 
 def transitions(first: Group, last: Group) -> dict[str, Any]:

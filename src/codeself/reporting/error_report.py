@@ -128,16 +128,27 @@ def _messages(analysis: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _per_split(analysis: dict[str, Any]) -> list[str]:
-    files = analysis["files"]
-    keys = _present(files)
-    lines = ["## 5. Per split", "", "| group | split | samples | " + " | ".join(f"`{k}`" for k in keys) + " |",
+def _breakdown(analysis: dict[str, Any], title: str, name: str, field: str) -> list[str]:
+    """Counts per split or per language (`field` of each group that has it)."""
+    keys = _present(analysis["files"])
+    lines = [title, "", f"| group | {name} | samples | " + " | ".join(f"`{k}`" for k in keys) + " |",
              "|---|---|---:|" + "---:|" * len(keys)]
-    for f in files:
-        for split, counts in f["per_split"].items():
-            lines.append(f"| {f['label']} | {split} | {sum(counts.values())} | "
+    for f in analysis["files"]:
+        for value, counts in f.get(field, {}).items():
+            lines.append(f"| {f['label']} | {value} | {sum(counts.values())} | "
                          + " | ".join(str(counts[k]) for k in keys) + " |")
     return lines + [""]
+
+
+def _per_split(analysis: dict[str, Any]) -> list[str]:
+    return _breakdown(analysis, "## 5. Per split", "split", "per_split")
+
+
+def _per_language(analysis: dict[str, Any]) -> list[str]:
+    """Only when some group holds more than one language (`per_language` in the JSON)."""
+    if not any(f.get("per_language") for f in analysis["files"]):
+        return []
+    return _breakdown(analysis, "## 6. Per language", "language", "per_language")
 
 
 def render_markdown(analysis: dict[str, Any], figure: str) -> str:
@@ -146,5 +157,5 @@ def render_markdown(analysis: dict[str, Any], figure: str) -> str:
             "Why samples fail, per input group (a file, or a training step with `--by-step`), in the order given.",
             ""]
     body = (head + _inputs(analysis) + _per_file(analysis) + _trend(analysis, figure) + _transitions(analysis)
-            + _messages(analysis) + _per_split(analysis))
+            + _messages(analysis) + _per_split(analysis) + _per_language(analysis))
     return "\n".join(body).rstrip("\n") + "\n"

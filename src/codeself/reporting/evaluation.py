@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from codeself.datasets.task import LANGUAGES
 from codeself.parsing import PARSE_STATUSES, USABLE_PARSE_STATUSES
 from codeself.execution.errors import ERROR_CATEGORIES, PASSED_KEY
 from codeself.execution.result import STATUSES
@@ -40,6 +41,7 @@ class TaskTally(SampleCount):
     reward_m2: float = 0.0
     reward_min: float = math.inf
     reward_max: float = -math.inf
+    language: str = "python"
 
     def add_reward(self, value: float) -> None:
         self.reward_n += 1
@@ -59,7 +61,8 @@ class TaskTally(SampleCount):
 class Aggregate:
     """Everything accumulated over one pass of the rollout file."""
 
-    tasks: dict[str, TaskTally] = field(default_factory=dict)
+    # (task_id, language) -> its tally: a MultiPL-E id names one task per language
+    tasks: dict[tuple[str, str], TaskTally] = field(default_factory=dict)
     samples: int = 0
     status_counts: Counter = field(default_factory=Counter)
     error_category_counts: Counter = field(default_factory=Counter)  # PASSED_KEY for passing samples
@@ -76,12 +79,13 @@ class Aggregate:
     reward_n: int = 0
     reward_mean: float = 0.0
     reward_m2: float = 0.0
+    by_language: dict[str, "Aggregate"] = field(default_factory=dict)  # the same, per language (top level only)
 
     def add(self, sample: dict[str, Any]) -> None:
-        task_id = sample["task_id"]
-        tally = self.tasks.get(task_id)
+        key = (sample["task_id"], sample["language"])
+        tally = self.tasks.get(key)
         if tally is None:
-            tally = self.tasks[task_id] = TaskTally(task_id, sample["split"])
+            tally = self.tasks[key] = TaskTally(key[0], sample["split"], language=key[1])
         tally.add(sample)
         self.samples += 1
         self.status_counts[sample["status"]] += 1
@@ -120,8 +124,10 @@ def aggregate_rollouts(path: str | os.PathLike, progress=None) -> Aggregate:
     aggregate = Aggregate()
     for line_number, record in iter_jsonl_lines(path):
         try:
-            sample = require_counts(read_sample(record))
-            aggregate.add(dict(sample, split=sample["split"] or UNASSIGNED_SPLIT))
+            sample = dict(require_counts(read_sample(record)))
+            sample["split"] = sample["split"] or UNASSIGNED_SPLIT
+            aggregate.add(sample)
+            aggregate.by_language.setdefault(sample["language"], Aggregate()).add(sample)
         except ValueError as error:
             raise ValueError(f"{path}:{line_number}: {error}") from None
         if progress is not None:
@@ -228,16 +234,42 @@ def power_section(aggregate: Aggregate) -> dict[str, Any]:
 
 
 def _sorted(tallies) -> list[TaskTally]:
-    return sorted(tallies, key=lambda t: t.task_id)
+    return sorted(tallies, key=lambda t: (t.task_id, t.language))
 
 
 def per_task_rows(aggregate: Aggregate) -> list[dict[str, Any]]:
     """One row per task, worst first: lowest pass fraction, then lowest mean reward, then id."""
-    rows = [{"task_id": t.task_id, "split": t.split, "n": t.n, "c": t.c, "pass_fraction": t.c / t.n,
+    rows = [{"task_id": t.task_id, **({"language": t.language} if t.language != "python" else {}), "split": t.split,
+             "n": t.n, "c": t.c, "pass_fraction": t.c / t.n,
              "reward_mean": t.reward_mean if t.reward_n else None, "reward_std": t.reward_std}
             for t in aggregate.tasks.values()]
-    return sorted(rows, key=lambda r: (r["pass_fraction"],
-                                       math.inf if r["reward_mean"] is None else r["reward_mean"], r["task_id"]))
+    return sorted(rows, key=lambda r: (r["pass_fraction"], math.inf if r["reward_mean"] is None else r["reward_mean"],
+                                       r["task_id"], r.get("language", "python")))
+
+
+def outcome_counts(aggregate: Aggregate) -> dict[str, Any]:
+    """Status, error-category and parse-status counts, and the parser failure rate."""
+    parsed = sum(aggregate.parse_status_counts.values())
+    failures = sum(aggregate.parse_status_counts[s] for s in PARSE_FAILURE_STATUSES)
+    return {
+        "status_counts": {s: aggregate.status_counts[s] for s in STATUSES},
+        "error_category_counts": {c: aggregate.error_category_counts[c] for c in (PASSED_KEY, *ERROR_CATEGORIES)},
+        "parse_status_counts": dict(sorted(aggregate.parse_status_counts.items())),
+        "parser_failure_rate": _rate(failures, parsed),
+    }
+
+
+def per_language(aggregate: Aggregate, *, seed: int, resamples: int) -> dict[str, Any]:
+    """pass@k and outcome counts of each language, in LANGUAGES order; only for a file that
+    holds more than one language (a single-language file's summary is its breakdown)."""
+    if len(aggregate.by_language) < 2:
+        return {}
+    breakdown = {}
+    for language in sorted(aggregate.by_language, key=LANGUAGES.index):
+        part = aggregate.by_language[language]
+        table = pass_at_k_table(_sorted(part.tasks.values()), seed=seed, resamples=resamples)
+        breakdown[language] = {**table, **outcome_counts(part)}
+    return {"per_language": breakdown}
 
 
 def summarize(aggregate: Aggregate, *, seed: int, resamples: int, source: str | None = None,
@@ -246,8 +278,6 @@ def summarize(aggregate: Aggregate, *, seed: int, resamples: int, source: str | 
     tallies = _sorted(aggregate.tasks.values())
     overall = pass_at_k_table(tallies, seed=seed, resamples=resamples)
     splits = sorted({t.split for t in tallies})
-    parsed = sum(aggregate.parse_status_counts.values())
-    failures = sum(aggregate.parse_status_counts[s] for s in PARSE_FAILURE_STATUSES)
     zero_var = zero_variance_fraction(aggregate)
     return {
         "schema_version": SCHEMA_VERSION, "source": source, "source_sha256": source_sha256,
@@ -258,12 +288,9 @@ def summarize(aggregate: Aggregate, *, seed: int, resamples: int, source: str | 
         "per_split": {s: overall if len(splits) == 1 else
                       pass_at_k_table([t for t in tallies if t.split == s], seed=seed, resamples=resamples)
                       for s in splits},
+        **per_language(aggregate, seed=seed, resamples=resamples),
         "public_vs_hidden": public_vs_hidden(aggregate),
-        "status_counts": {s: aggregate.status_counts[s] for s in STATUSES},
-        "error_category_counts": {c: aggregate.error_category_counts[c] for c in (PASSED_KEY, *ERROR_CATEGORIES)},
-        "parse_status_counts": dict(sorted(aggregate.parse_status_counts.items())),
-        "parser_failure_statuses": list(PARSE_FAILURE_STATUSES),
-        "parser_failure_rate": _rate(failures, parsed),
+        **outcome_counts(aggregate), "parser_failure_statuses": list(PARSE_FAILURE_STATUSES),
         "reward": reward_summary(aggregate),
         "frac_zero_variance_tasks": zero_var, "frac_reward_zero_std": zero_var,
         "isolation_counts": dict(sorted(aggregate.isolation_counts.items())),

@@ -86,6 +86,8 @@ def _results(summary: dict[str, Any], figure_dir: str) -> list[str]:
     lines += _pass_at_k_rows("all tasks", summary)
     for split, table in summary["per_split"].items():
         lines += _pass_at_k_rows(f"split `{split}`", table)
+    for language, table in summary.get("per_language", {}).items():
+        lines += _pass_at_k_rows(f"language `{language}`", table)
     lines += ["", f"![Figure 1: pass@k against k]({figure_dir}/pass_at_k.svg)", "",
               "*Figure 1.* pass@k for every k up to the smallest number of samples of any task; whiskers "
               "are 95 % percentile-bootstrap intervals over tasks, computed (like the table rows) at "
@@ -126,7 +128,27 @@ def _outcomes(summary: dict[str, Any], figure_dir: str) -> list[str]:
         lines += ["| parse_status | samples |", "|---|---:|"]
         lines += [f"| `{s}` | {c} |" for s, c in summary["parse_status_counts"].items()]
         lines.append("")
-    return lines
+    return lines + _languages(summary)
+
+
+def _languages(summary: dict[str, Any]) -> list[str]:
+    """Outcomes per language, for a file holding more than one (`per_language` in the JSON)."""
+    breakdown = summary.get("per_language")
+    if not breakdown:
+        return []
+    statuses = [s for s in summary["status_counts"] if any(t["status_counts"][s] for t in breakdown.values())]
+    categories = [c for c in summary["error_category_counts"]
+                  if c != "passed" and any(t["error_category_counts"][c] for t in breakdown.values())]
+    headers = ["language", "tasks", "samples", *(f"status `{s}`" for s in statuses),
+               *(f"error `{c}`" for c in categories), "parser failures"]
+    lines = ["Per language: samples by execution status, failing samples by error category, and the parser "
+             "failure rate.", "", "| " + " | ".join(headers) + " |", "|---|" + "---:|" * (len(headers) - 1)]
+    for language, table in breakdown.items():
+        cells = [f"`{language}`", str(table["n_tasks"]), str(table["n_samples"]),
+                 *(str(table["status_counts"][s]) for s in statuses),
+                 *(str(table["error_category_counts"][c]) for c in categories), _pct(table["parser_failure_rate"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def _error_categories(summary: dict[str, Any]) -> list[str]:
@@ -184,9 +206,13 @@ def _per_task(summary: dict[str, Any]) -> list[str]:
              f"{summary['n_tasks']} are in the JSON output (`per_task`).", "",
              "| task | split | samples | passing | pass fraction | mean reward | reward std |",
              "|---|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| `{r['task_id']}` | {r['split']} | {r['n']} | {r['c']} | {_fmt(r['pass_fraction'])} | "
+    lines += [f"| `{r['task_id']}`{_language_note(r)} | {r['split']} | {r['n']} | {r['c']} | {_fmt(r['pass_fraction'])} | "
               f"{_fmt(r['reward_mean'])} | {_fmt(r['reward_std'])} |" for r in rows]
     return lines + [""]
+
+
+def _language_note(row: dict[str, Any]) -> str:
+    return f" ({row['language']})" if "language" in row else ""
 
 
 def render_markdown(summary: dict[str, Any], figure_dir: str) -> str:

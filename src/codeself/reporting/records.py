@@ -77,6 +77,18 @@ def _execution(record: dict[str, Any]) -> dict[str, Any]:
     return execution
 
 
+def record_language(record: dict[str, Any]) -> str:
+    """The language of a record's task: its `language` (execution results and rollouts of
+    non-Python tasks carry it; MultiPL-E's "rs" is rust), else its execution's
+    `extra.language`, else python (records from before languages); ValueError if unknown."""
+    from codeself.datasets.task_ids import sample_language
+
+    execution = record.get("execution")
+    extra = execution.get("extra") if isinstance(execution, dict) else None
+    value = record.get("language", extra.get("language") if isinstance(extra, dict) else None)
+    return sample_language(value) or "python"
+
+
 def read_sample(record: dict[str, Any]) -> dict[str, Any]:
     """The checked fields of one rollout (or execution-result) record; ValueError if bad.
     `split` is None when the record has none (each report decides what that means)."""
@@ -96,7 +108,7 @@ def read_sample(record: dict[str, Any]) -> dict[str, Any]:
         "error_category": category_of(execution),
         "public": _counts(execution.get("public"), "public"), "hidden": _counts(execution.get("hidden"), "hidden"),
         "isolation": str(execution.get("isolation") or "unknown"), "in_process": in_process,
-        "reward": _reward_value(record),
+        "reward": _reward_value(record), "language": record_language(record),
     }
 
 
