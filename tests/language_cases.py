@@ -49,7 +49,18 @@ def descendants(pid):
 def multipl_e_tasks(test, language, suffix, count):
     """The first `count` HumanEval tasks of a MultiPL-E file with their reference answers (the
     fenced block of gpt_solution), or skip when the data is absent."""
-    path = support.data_file(test, f"multipl-e/humaneval-{suffix}.jsonl")
+    return _references(support.data_file(test, f"multipl-e/humaneval-{suffix}.jsonl"), language, count)
+
+
+def references_or_none(language, suffix, count):
+    """As `multipl_e_tasks`, but [] when the data is absent (the batch then runs without them;
+    the parity test skips through support.data_file)."""
+    data_dir = os.environ.get("CODESELF_DATA_DIR")
+    path = os.path.join(data_dir, f"multipl-e/humaneval-{suffix}.jsonl") if data_dir else ""
+    return _references(path, language, count) if path and os.path.isfile(path) else []
+
+
+def _references(path, language, count):
     found = []
     with open(path, encoding="utf-8") as handle:
         for line in handle:
@@ -108,3 +119,54 @@ class BatchMixin:
                 break
             time.sleep(0.05)
         self.assertTrue(all(count <= idle for count in counts), counts)
+
+
+class HostileMixin(BatchMixin):
+    """The checks every compiled language shares, on cases its module names alike (Rust, Java):
+    `correct_with_main` (passes; its own main never runs), `endless_loop`, `memory_bomb`,
+    `fork_bomb`, `network` (prints CONNECTED if it connects), `write_outside` (writes
+    `cls.outside`), `hidden_search` (prints FOUND and the number of files holding SECRET, or
+    argv holding it), and the first HumanEval references (`SUFFIX` names the MultiPL-E file)."""
+
+    SUFFIX = ""
+    COMPILE_TIMEOUT_S = 2.0  # so the endless compile ends soon; each compile here needs far less
+    FORK_STATUSES = ("failed",)
+
+    @classmethod
+    def setUpClass(cls):
+        from unittest import mock
+
+        from codeself.execution.languages import program
+
+        with mock.patch.object(program, "COMPILE_TIMEOUT_S", cls.COMPILE_TIMEOUT_S):
+            super().setUpClass()
+
+    @classmethod
+    def cases(cls):
+        references = {task.task_id: (task, answer) for task, answer in references_or_none(cls.LANGUAGE, cls.SUFFIX, 5)}
+        cls.references = list(references)
+        return {**references, **cls.hostile_cases()}
+
+    def test_correct_passes_and_its_main_is_not_run(self):
+        result = self.results["correct_with_main"]
+        self.assertEqual((result.status, result.hidden), ("passed", {"passed": 2, "total": 2}), result.message)
+        self.assertEqual(result.extra["language"], self.LANGUAGE)
+
+    def test_resources_bounded_and_nothing_left(self):
+        self.assert_fails("endless_loop", "timeout")
+        self.assert_fails("memory_bomb")
+        self.assert_fails("fork_bomb", *self.FORK_STATUSES)
+        self.assert_no_leftovers()
+
+    def test_no_network_no_host_writes_no_expected_values(self):
+        self.assertNotIn("CONNECTED", self.assert_fails("network", "failed").stdout_tail)
+        self.assert_fails("write_outside", "failed")
+        self.assertFalse(os.path.exists(self.outside))
+        self.assertIn("FOUND 0", self.assert_fails("hidden_search", "failed").stdout_tail)
+
+    def test_references_pass(self):
+        """MultiPL-E's reference answers of the first HumanEval tasks pass (MultiPL-E passes them)."""
+        if not self.references:
+            support.data_file(self, f"multipl-e/humaneval-{self.SUFFIX}.jsonl")  # skips, saying why
+        for name in self.references:
+            self.assertEqual(self.results[name].status, "passed", (name, self.results[name].message))

@@ -5,7 +5,10 @@ is, and the expected value must never enter the candidate's process. Both sides 
 fresh builtin Python objects (`codec.decode`), encoded by the same harness runtime from the
 language's own values, so comparing them with Python's `==` reproduces C++'s operator==,
 Java's ==/equals and Rust's PartialEq for the types MultiPL-E returns (numbers compare by
-value, exactly; containers element-wise; maps as sets of pairs). JavaScript's
+value, exactly; containers element-wise; maps as sets of pairs). Rust's and Java's `equals`
+compare only values of one kind (`typed_equal`): the compiler refuses `assert_eq!(1, true)`
+and `Long.equals(Boolean)` is false, where Python's `1 == True` holds. Java's `==` compares
+numbers with numbers and booleans with booleans (`java_primitive_equal`). JavaScript's
 `assert.deepEqual` is loose, so it gets its own rule below, written from Node 20's
 `innerDeepEqual` (lib/internal/util/comparisons.js): primitives compare with `==` (or both
 NaN), an object never equals a primitive, arrays and plain objects compare key by key.
@@ -29,10 +32,72 @@ def values_equal(rule: str, actual: Any, expected: Any) -> bool:
     """True when the language's assert would have held for these two (decoded) values."""
     if rule == "js_deep_equal":
         return js_deep_equal(actual, expected)
+    if rule == "rust_eq":
+        return typed_equal(actual, expected, _ieee_equal)
+    if rule == "java_equals":
+        return typed_equal(actual, expected, _java_boxed_equal)
+    if rule == "java_eq":
+        return java_primitive_equal(actual, expected)
     try:
         return bool(actual == expected)
     except (TypeError, ValueError, RecursionError):
         return False
+
+
+def _ieee_equal(left: float, right: float) -> bool:
+    return left == right  # nan differs from itself, -0.0 equals 0.0 (f64's PartialEq, Java's ==)
+
+
+def _java_boxed_equal(left: float, right: float) -> bool:
+    """Double.equals / Float.equals: the bits compare (nan equals nan, -0.0 differs from 0.0)."""
+    return repr(left) == repr(right)
+
+
+def typed_equal(actual: Any, expected: Any, float_equal=_ieee_equal, depth: int = 0) -> bool:
+    """Equality of decoded values where a value equals only values of its own kind (bool, int,
+    float, str, list, tuple, dict, set, None): what Rust's PartialEq and Java's `equals`
+    do on the types MultiPL-E returns. Map keys and set elements compare by kind and value."""
+    kind = type(actual)
+    if kind is not type(expected) or depth > 200:
+        return False
+    if kind is float:
+        return float_equal(actual, expected)
+    if kind in (list, tuple):
+        return len(actual) == len(expected) and all(
+            typed_equal(a, e, float_equal, depth + 1) for a, e in zip(actual, expected))
+    if kind is dict:
+        mine = {_typed_key(key): value for key, value in actual.items()}
+        theirs = {_typed_key(key): value for key, value in expected.items()}
+        return mine.keys() == theirs.keys() and all(
+            typed_equal(mine[key], theirs[key], float_equal, depth + 1) for key in theirs)
+    if kind in (set, frozenset):
+        return {_typed_key(item) for item in actual} == {_typed_key(item) for item in expected}
+    return bool(actual == expected)  # None, bool, int, str, bytes, complex: same kind already
+
+
+def _typed_key(value: Any) -> Any:
+    """A hashable form of a decoded value that keeps its kind (so 1 and True differ)."""
+    kind = type(value)
+    if kind in (list, tuple):
+        return (kind.__name__, tuple(_typed_key(item) for item in value))
+    if kind in (set, frozenset):
+        return (kind.__name__, frozenset(_typed_key(item) for item in value))
+    if kind is dict:
+        return ("dict", frozenset((_typed_key(k), _typed_key(v)) for k, v in value.items()))
+    if kind is float:
+        return ("float", repr(value))
+    return (kind.__name__, value)
+
+
+def java_primitive_equal(actual: Any, expected: Any) -> bool:
+    """Java's `==` on the primitives MultiPL-E compares with it (long, boolean, float): a
+    boolean equals only a boolean, numbers compare by value (nan never equal)."""
+    numbers = (int, float)
+    if type(actual) is bool or type(expected) is bool:
+        return type(actual) is type(expected) and actual == expected
+    if type(actual) in numbers and type(expected) in numbers:
+        return actual == expected
+    return typed_equal(actual, expected)
 
 
 def _is_primitive(value: Any) -> bool:

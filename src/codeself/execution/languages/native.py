@@ -10,8 +10,9 @@ then every test step itself (docs/languages.md, "Protocol"). Nothing here is tru
 the exec; the worker and the parent judge what comes out. Keep it small: every fork has it.
 
 Header keys (under "native"): files {path: bytes}, compile [{"argv": [...], "quiet": bool,
-"what": str, "filter": "rustc-json:FILE"}], run [argv], env {name: value}, compile_timeout_s,
-log_bytes.
+"what": str, "filter": "rustc-json:FILE" or "javac:FILE", "jvm": bool}], run [argv], env {name: value},
+compile_timeout_s, log_bytes. In every argv, HEAP_TOKEN becomes the megabytes a JVM may give
+its heap under this process's address-space limit (the JVM reserves that much up front).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ import struct
 
 LOG = ".codeself-compile.log"
 WALL_FACTOR = 3  # wall-clock limit of a compile command, as a multiple of its CPU limit
+HEAP_TOKEN = "@HEAP_MB@"
+JVM_RESERVED_MB = 512  # what a JVM maps besides its heap (code, class space, CDS, stacks, malloc)
+HARNESS_HIDDEN = ("{} error(s) in the test harness, not shown (it holds the tests); "
+                  "does the entry point keep the task's signature?")
 
 
 def serve(job: dict, nonce: str, result_fd: int) -> None:
@@ -37,7 +42,7 @@ def serve(job: dict, nonce: str, result_fd: int) -> None:
             if error is not None:
                 _answer(result_fd, {"error": error}, nonce)
                 os._exit(0)
-        argv = [*job["run"], nonce]
+        argv = [*_expand(job["run"]), nonce]
         os.execve(argv[0], argv, job["env"])
     except OSError as error:  # writing files or exec failed: the sandbox, not the candidate
         _answer(result_fd, {"error": {"type": "SandboxError", "message": f"{type(error).__name__}: {error}"[:300]}},
@@ -74,7 +79,7 @@ def _compile(command: dict, env: dict, timeout_s: float, log_bytes: int) -> dict
         resource.setrlimit(resource.RLIMIT_CPU, (cpu if hard == resource.RLIM_INFINITY else min(cpu, hard), hard))
         actions = [(os.POSIX_SPAWN_DUP2, log, 1), (os.POSIX_SPAWN_DUP2, log, 2),
                    (os.POSIX_SPAWN_CLOSE, 3), (os.POSIX_SPAWN_CLOSE, 4)]
-        argv = command["argv"]
+        argv = _expand(command["argv"])
         pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setpgroup=0)
     finally:
         os.close(log)
@@ -89,14 +94,67 @@ def _compile(command: dict, env: dict, timeout_s: float, log_bytes: int) -> dict
         return {"type": "CompileTimeout", "message": f"{what} exceeded its time limit ({timeout_s:g} s of CPU)"}
     if os.WIFEXITED(finished) and os.WEXITSTATUS(finished) == 0:
         return None
+    if command.get("jvm") and _jvm_did_not_start():
+        return {"type": "SandboxError", "message": f"{what}: the JVM did not start ({_tail(LOG, 300)})"}
     if os.WIFSIGNALED(finished):
         detail = f"{what} killed by signal {os.WTERMSIG(finished)} (time, memory or file-size limit)"
     else:
         detail = f"{what} failed (exit code {os.WEXITSTATUS(finished)})"
     if command.get("quiet"):
         return {"type": "CompileError", "message": detail}
-    text = _rustc_diagnostics(command["filter"].split(":", 1)[1]) if command.get("filter") else _tail(LOG, log_bytes)
+    kind, _, own_file = command.get("filter", "").partition(":")
+    if kind == "rustc-json":
+        text = _rustc_diagnostics(own_file)
+    elif kind == "javac":
+        text = _javac_diagnostics(own_file)
+    else:
+        text = _tail(LOG, log_bytes)
     return {"type": "CompileError", "message": (text[:log_bytes] or detail)}
+
+
+def _jvm_did_not_start() -> bool:
+    """The log begins as a JVM that could not start writes it (too few threads under
+    RLIMIT_NPROC, too little address space): before any diagnostic, so no source text."""
+    try:
+        with open(LOG, "rb") as handle:
+            head = handle.read(400)
+    except OSError:
+        return False
+    first = head.split(b"\n", 1)[0]
+    return head.startswith(b"Error occurred during initialization of VM") or (
+        first.startswith(b"[") and b"][warning][os,thread] Failed to start" in first)
+
+
+def _expand(argv: list[str]) -> list[str]:
+    """argv with HEAP_TOKEN replaced (see the module docstring)."""
+    if not any(HEAP_TOKEN in arg for arg in argv):
+        return list(argv)
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    heap = 4096 if limit == resource.RLIM_INFINITY else max(32, (limit >> 20) - JVM_RESERVED_MB)
+    return [arg.replace(HEAP_TOKEN, str(heap)) for arg in argv]
+
+
+def _javac_diagnostics(own_file: str) -> str:
+    """javac's diagnostics about `own_file` and those naming no file; a diagnostic about another
+    file (the harness, which holds the tests' inputs) is counted, never shown. A diagnostic is
+    a line `FILE.java:LINE: kind: text` and the lines after it up to the next such line."""
+    shown, hidden, keep = [], 0, True
+    try:
+        with open(LOG, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                name, java, rest = line.partition(".java:")
+                if java and " " not in name and rest.split(":", 1)[0].isdigit():
+                    keep = name + ".java" == own_file
+                    hidden += 0 if keep else 1
+                elif line.rstrip().endswith((" error", " errors", " warning", " warnings")) and line[:1].isdigit():
+                    continue  # javac's own count, which would include the hidden ones
+                if keep and len(shown) < 200:
+                    shown.append(line.rstrip("\n"))
+    except OSError:
+        return ""
+    if hidden:
+        shown.append(HARNESS_HIDDEN.format(hidden))
+    return "\n".join(shown).strip()
 
 
 def _rustc_diagnostics(own_file: str) -> str:
@@ -122,8 +180,7 @@ def _rustc_diagnostics(own_file: str) -> str:
     except OSError:
         return ""
     if hidden:
-        shown.append(f"{hidden} error(s) in the test harness, not shown (it holds the tests); "
-                     "does the entry point keep the task's signature?")
+        shown.append(HARNESS_HIDDEN.format(hidden))
     return "\n".join(shown)
 
 

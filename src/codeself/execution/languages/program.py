@@ -22,7 +22,7 @@ from codeself.execution.config import ExecutionConfig
 from codeself.execution.judge import short_repr
 from codeself.execution.languages.asserts import SplitAssert, split_assert
 from codeself.execution.languages.equality import values_equal
-from codeself.execution.languages.toolchains import missing
+from codeself.execution.languages.toolchains import Unavailable, missing
 from codeself.execution.result import ExecutionResult, TestOutcome
 
 COMPILE_TIMEOUT_S = 30.0  # CPU seconds per compile command (wall: 3x); more is a compile_error
@@ -39,8 +39,12 @@ class NativeProgram:
     files: dict[str, bytes]
     compile: tuple[dict, ...]  # {"argv": [...], "what": str, "quiet": bool, "quiet_message": str}
     run: tuple[str, ...]
-    env: dict[str, str] = field(default_factory=lambda: {"PATH": "/usr/bin:/bin", "HOME": "/tmp",
-                                                          "LANG": "C.UTF-8", "TMPDIR": "/tmp"})
+    env: dict[str, str] = field(default_factory=lambda: dict(BASE_ENV))
+
+
+# The environment of compilers and programs. The view has no /proc, so the dynamic loader cannot
+# resolve $ORIGIN (it reads /proc/self/exe): toolchains that rely on it add LD_LIBRARY_PATH.
+BASE_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Expected:
 
     values: tuple[tuple[bool, Any], ...] = ()
     error: str = ""  # the task's tests do not compile or run (a dataset defect)
+    unavailable: str = ""  # this machine cannot run the task now (sandbox) or at all: no verdict
+    unavailable_type: str = "SandboxError"  # "ToolchainMissing" when a library is not installed
     artifacts: dict[str, bytes] = field(default_factory=dict)  # the task's harness, built once (C++: main.o)
 
 
@@ -102,24 +108,36 @@ def measure_expected(task: Task, config: ExecutionConfig, dispatch) -> Expected:
     language = adapter(task.language)
     try:
         artifacts = language.prepare(task.entry_point, _splits(tests), _prompt(task))
+        native = language.expected_program(task.entry_point, _splits(tests), _prompt(task))
+    except Unavailable as reason:
+        return Expected(unavailable=str(reason), unavailable_type="ToolchainMissing")
     except ValueError as error:
         return Expected(error=str(error))
-    native = language.expected_program(task.entry_point, _splits(tests), _prompt(task))
     limit = config.calibration_timeout_s
-    reply = dispatch(job(native, (limit,) * len(tests), STARTUP_S + limit, config.max_program_timeout_s))
-    found = read_expected(reply, len(tests))
-    return Expected(values=found.values, error=found.error, artifacts=artifacts)
+    trusted = getattr(language, "TRUSTED_UNTIL_IMPORT", False)
+    for _attempt in range(2):  # once more when the machine, not the task, failed (threads, say)
+        reply = dispatch(job(native, (limit,) * len(tests), STARTUP_S + limit, config.max_program_timeout_s))
+        found = read_expected(reply, len(tests), trusted)
+        if not found.unavailable:
+            break
+    return Expected(values=found.values, error=found.error, unavailable=found.unavailable, artifacts=artifacts)
 
 
-def read_expected(reply: dict, count: int) -> Expected:
-    """Expected values from the expected program's reply; a failed build is a task defect."""
+def read_expected(reply: dict, count: int, trusted_until_import: bool = False) -> Expected:
+    """Expected values from the expected program's reply; a failed build is a task defect, a
+    program the sandbox could not start (`unavailable`) is not."""
     answers = reply.get("answers") or []
     if not answers:
-        _, error_type, message = runner.stop_reason(reply)
+        status, error_type, message = runner.stop_reason(reply)
+        if status == "sandbox_error" or trusted_until_import or error_type == "ProcessDied" and \
+                reply.get("outcome") == "worker_died":
+            return Expected(unavailable=f"the tests' program could not run here ({error_type}: {message})")
         return Expected(error=f"the tests' program did not start ({error_type}: {message})")
     imported = runner.parse_answer(answers[0])
     if imported.get("ok") is not True:
         error = imported.get("error") if isinstance(imported.get("error"), dict) else {}
+        if error.get("type") == "SandboxError":
+            return Expected(unavailable=f"the tests' program could not run here: {str(error.get('message'))[:300]}")
         return Expected(error=f"the tests do not compile ({error.get('type')}): a dataset defect")
     values = []
     for position in range(count):
@@ -152,6 +170,9 @@ def early_result(task: Task, program: str, config: ExecutionConfig, isolation: s
     if len(program.encode("utf-8", errors="replace")) > config.max_program_bytes:
         return runner._result("compile_error", "syntax", counts, isolation, error_type="ProgramTooLarge",
                               message=f"program exceeds {config.max_program_bytes} bytes")
+    if expected.unavailable:
+        return runner._result("sandbox_error", "import", counts, isolation, error_type=expected.unavailable_type,
+                              message=runner.shorten(expected.unavailable))
     if expected.error:
         return runner._result("failed", "done", counts, isolation, error_type="BrokenTest",
                               message=runner.shorten(f"no candidate can pass: {expected.error}"))
@@ -171,6 +192,9 @@ def build_result(task: Task, tests: list, expected: Expected, reply: dict, timeo
                               message=runner.shorten(reply.get("detail", "")), **base)
     if not answers:
         status, error_type, message = runner.stop_reason(reply)
+        if getattr(adapter(task.language), "TRUSTED_UNTIL_IMPORT", False):  # not the candidate's doing
+            status, error_type = "sandbox_error", "SandboxError"
+            message = f"{message}; {runner.shorten(reply.get('stderr', '')[-300:])}"
         return runner._result(status, "import", counts, isolation, error_type=error_type,
                               message=f"while compiling or starting the program: {message}", **base)
     imported = runner.parse_answer(answers[0])

@@ -20,6 +20,7 @@ import subprocess
 from dataclasses import dataclass
 
 NATIVE_LANGUAGES = ("cpp", "java", "js", "rust")
+JAVATUPLES_JAR = "/usr/share/java/javatuples.jar"  # Debian's libjavatuples-java
 RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
 
 
@@ -68,11 +69,10 @@ def _java() -> Toolchain | str:
     javac, java = _real("javac"), _real("java")
     if not javac or not java:
         return "Java needs javac and java 17 (Debian: apt-get install openjdk-17-jdk-headless)"
-    jar = os.path.realpath("/usr/share/java/javatuples.jar")
-    if not os.path.isfile(jar):
-        return "Java needs the javatuples jar that MultiPL-E's tests import (Debian: apt-get install libjavatuples-java)"
-    return Toolchain("java", {"javac": javac, "java": java, "javatuples": jar}, tuple(_java_conf_dirs(java)),
-                     version=_version([java, "-version"]))
+    # optional: without it, only the tasks that use its classes cannot run (java.py)
+    jar = os.path.realpath(JAVATUPLES_JAR)
+    return Toolchain("java", {"javac": javac, "java": java, "javatuples": jar if os.path.isfile(jar) else ""},
+                     tuple(_java_conf_dirs(java)), version=_version([java, "-version"]))
 
 
 def _java_conf_dirs(java: str) -> list[str]:
@@ -93,18 +93,23 @@ def _rust() -> Toolchain | str:
                                  timeout=60).stdout.strip()
     except (OSError, subprocess.SubprocessError) as error:
         return f"Rust: rustc --print sysroot failed ({error})"
-    real = os.path.join(sysroot, "bin", "rustc")
-    if not os.path.isfile(real) or not _real("cc"):
+    real, linker = os.path.join(sysroot, "bin", "rustc"), _real("cc")
+    if not os.path.isfile(real) or not linker:
         return "Rust needs rustc's sysroot and a C linker (cc)"
     if not sysroot.startswith("/usr/") and not any(sysroot.startswith(d + "/") for d in _rustup_dirs()):
         return f"Rust: the toolchain {sysroot} is outside /usr and rustup's toolchains; the sandbox cannot show it"
-    return Toolchain("rust", {"rustc": real}, version=_version([real, "--version"]))
+    return Toolchain("rust", {"rustc": real, "cc": linker}, version=_version([real, "--version"]))
 
 
 def _rustup_dirs() -> list[str]:
     home = os.environ.get("RUSTUP_HOME") or os.path.expanduser("~/.rustup")
     toolchains = os.path.realpath(os.path.join(home, "toolchains"))
     return [toolchains] if os.path.isdir(toolchains) else []
+
+
+class Unavailable(ValueError):
+    """A task this machine cannot run (a library its tests need is not installed): the result
+    is a sandbox_error saying so, never a verdict on the candidate."""
 
 
 def missing(language: str) -> str:
