@@ -124,6 +124,51 @@ class ValidationTest(unittest.TestCase):
         self.assertEqual(TEMPLATE_FIELDS, ("prompt", "starter_code", "public_tests", "entry_point"))
 
 
+class LanguageTemplateTest(unittest.TestCase):
+    """Templates ask for the task's language; one that does not is refused (issue 18)."""
+
+    CPP = Task(task_id="multipl-e/humaneval-cpp/9", source="multipl-e-humaneval", prompt="long f(long x) {\n",
+               entry_point="f", starter_code="long f(long x) {\n", public_tests=(),
+               hidden_tests=("assert(candidate(1) == 2);",), setup_code="", reference_solution=None, split="test",
+               metadata={"multipl_e": {"stop_tokens": ["\n}"]}}, language="cpp")
+
+    def test_multipl_e_templates_ask_for_the_language(self):
+        messages = render_prompt(load_template("chat_multipl_e"), self.CPP.public_view())
+        self.assertEqual(messages[0]["content"], "You are an expert C++ programmer. Reply with the complete C++ "
+                                                 "function in one ```cpp fenced code block.")
+        self.assertTrue(messages[1]["content"].startswith("Complete this C++ function so that it does what its "
+                                                          "comment says:\n```cpp\nlong f(long x) {\n\n```\n\n"))
+        js = Task(**{**self.CPP.__dict__, "language": "js"}).public_view()
+        self.assertIn("```javascript\n", render_prompt(load_template("chat_multipl_e"), js)[1]["content"])
+        completion = load_template("completion_multipl_e")
+        self.assertEqual(render_prompt(completion, self.CPP.public_view()), "long f(long x) {\n")
+        self.assertEqual(completion.stop_for(self.CPP), ("\n}",))  # the task's own stop strings
+        self.assertEqual(load_template("completion_default").stop_for(self.CPP), load_template("completion_default").stop)
+
+    def test_a_template_refuses_languages_it_does_not_ask_for(self):
+        with self.assertRaisesRegex(ValueError, r"^task multipl-e/humaneval-cpp/9 is written in cpp; prompt template "
+                                                r"'chat_default' asks for python \(bundled templates for cpp: "
+                                                r"chat_multipl_e, completion_multipl_e\)$"):
+            render_prompt(load_template("chat_default"), self.CPP.public_view())
+        with self.assertRaisesRegex(ValueError, "asks for cpp, java, js, rust"):
+            render_prompt(load_template("chat_multipl_e"), PUBLIC)
+
+    def test_language_keys_are_checked_and_hashed_only_when_set(self):
+        plain = template_from_dict(chat("{prompt}"))
+        self.assertNotIn("languages", plain.to_json())  # templates from before languages keep their hash
+        multi = template_from_dict(chat("{language} {language_tag}", languages=["cpp", "python"]))
+        self.assertEqual(multi.to_json()["languages"], ["cpp", "python"])
+        self.assertEqual(render_prompt(multi, PUBLIC)[1]["content"], "Python python")
+        self.assertNotEqual(config_hash(plain, {}), config_hash(template_from_dict(chat("{prompt}", languages=["cpp"])), {}))
+        for data, message in [(chat("x", languages=["go"]), "'languages' must be a non-empty list"),
+                              (chat("x", languages=[]), "'languages' must be a non-empty list"),
+                              (chat("x", task_stop=True), "true only in a completion template"),
+                              ({"name": "t", "kind": "completion", "text": "x", "task_stop": "yes"}, "'task_stop' must")]:
+            with self.subTest(message=message):
+                with self.assertRaisesRegex(ValueError, message):
+                    template_from_dict(data)
+
+
 class FormControlTest(unittest.TestCase):
     """Issue 16's answer forms: a stop string from the command line, a system turn with one format example."""
 

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from codeself.agents.backends.base import Backend, Generation, GenerationRequest
-from codeself.parsing import ParseResult, parse_completion
+from codeself.parsing import ParseResult
+from codeself.parsing_languages import parse_for_task
 from codeself.agents.rollout import Rollout, rollout_id
 from codeself.agents.templates import PromptTemplate, render_prompt
 from codeself.datasets.task import Task
@@ -127,7 +128,7 @@ class _Producer(threading.Thread):
                 continue
             prompt = render_prompt(run.template, task.public_view())
             request = GenerationRequest(task if run.backend.sees_reference_solution else task.public_view(),
-                                        prompt, indices, run.seed, run.template.stop)
+                                        prompt, indices, run.seed, run.template.stop_for(task))
             for index in indices:
                 ahead.append((task, index, prompt, run.backend.submit(request, index)))
                 while len(ahead) >= max(1, run.backend.samples_ahead):
@@ -139,8 +140,7 @@ class _Producer(threading.Thread):
 
     def _hand_on(self, task: Task, index: int, prompt: Any, future: Any) -> None:
         generation = future.result()
-        parsed = parse_completion(generation.completion, task.starter_code, task.entry_point,
-                                  mode=generation.parse_mode)
+        parsed = parse_for_task(task, generation.completion, mode=generation.parse_mode)
         self._put(_Item(task, index, prompt, generation, parsed, generation.generation_s))
 
     def _generate(self, batch: list[tuple[Task, tuple[int, ...]]]) -> None:
@@ -149,7 +149,7 @@ class _Producer(threading.Thread):
         run = self.run_config
         prompts = [render_prompt(run.template, task.public_view()) for task, _ in batch]
         requests = [GenerationRequest(task if run.backend.sees_reference_solution else task.public_view(),
-                                      prompt, indices, run.seed, run.template.stop)
+                                      prompt, indices, run.seed, run.template.stop_for(task))
                     for (task, indices), prompt in zip(batch, prompts)]
         started = time.monotonic()
         generations = run.backend.generate(requests)
@@ -159,8 +159,7 @@ class _Producer(threading.Thread):
                 raise ValueError(f"backend {run.backend.name} returned {len(produced)} samples for "
                                  f"{task.task_id}, {len(indices)} were requested")
             for index, generation in zip(indices, produced):
-                parsed = parse_completion(generation.completion, task.starter_code, task.entry_point,
-                                          mode=generation.parse_mode)
+                parsed = parse_for_task(task, generation.completion, mode=generation.parse_mode)
                 self._put(_Item(task, index, prompt, generation, parsed, generation.generation_s or share))
 
     def _put(self, item: object) -> None:
@@ -225,7 +224,7 @@ def _finish(run: RolloutRun, item: _Item, result: ExecutionResult | None, execut
     metadata = {**item.generation.metadata, "parse_detail": parsed.detail}
     return Rollout(
         rollout_id=rollout_id(task.task_id, item.sample_index, run.config_hash, run.seed),
-        task_id=task.task_id, sample_index=item.sample_index, split=task.split,
+        task_id=task.task_id, sample_index=item.sample_index, split=task.split, language=task.language,
         backend=run.backend.name, model=run.backend.model, template=run.template.name,
         config_hash=run.config_hash, prompt=item.prompt, completion=item.generation.completion,
         code=parsed.code, parse_status=parsed.parse_status, execution=execution, reward=reward,

@@ -50,6 +50,7 @@ class Rollout:
     seed: int
     metadata: dict[str, Any] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)  # generation_s, execution_s, ...
+    language: str = "python"  # the task's; written only when not python (Python files stay byte-identical)
 
     def to_json(self) -> dict[str, Any]:
         execution = self.execution.to_json()
@@ -61,7 +62,8 @@ class Rollout:
             if name in extra:
                 timing[name] = extra.pop(name)
         return {
-            "rollout_id": self.rollout_id, "task_id": self.task_id, "sample_index": self.sample_index,
+            "rollout_id": self.rollout_id, "task_id": self.task_id,
+            **({"language": self.language} if self.language != "python" else {}), "sample_index": self.sample_index,
             "split": self.split, "backend": self.backend, "model": self.model,
             "template": self.template, "config_hash": self.config_hash, "prompt": self.prompt,
             "completion": self.completion, "code": self.code, "parse_status": self.parse_status,
@@ -87,6 +89,7 @@ class Rollout:
         values["execution"] = ExecutionResult.from_json(execution)
         values["metadata"] = dict(record.get("metadata") or {})
         values["timing"] = timing
+        values["language"] = record.get("language", "python")
         return cls(**values)
 
     def deterministic_json(self) -> dict[str, Any]:

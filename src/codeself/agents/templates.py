@@ -22,6 +22,15 @@ TOML layout:
 
 Field values: `{prompt}`, `{starter_code}`, `{entry_point}` as in the task; `{public_tests}`
 is the public test snippets joined by newlines. Literal braces are written `{{` and `}}`.
+
+Languages: a template says which task languages it asks for (`languages = ["cpp", "java",
+"js", "rust"]`; default `["python"]`, so every template written before languages keeps its
+hash), and `render_prompt` refuses a task in any other language in one line: a C++ task put to a
+Python prompt would be asked for the wrong language. `{language}` (the language's name, e.g.
+`C++`) and `{language_tag}` (its fence tag, e.g. `cpp`) let one template ask for the task's own
+language. `task_stop = true` (completion templates) adds the task's own stop strings
+(`metadata.multipl_e.stop_tokens`, where MultiPL-E ends a continuation) to `stop` for that
+task's requests. Answers are parsed by the task's language (codeself.parsing_languages).
 """
 
 from __future__ import annotations
@@ -36,14 +45,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codeself.datasets.task import PublicTask, require_python
+from codeself.datasets.task import DEFAULT_LANGUAGE, LANGUAGES, PublicTask
 from codeself.jsonl import require_regular_file
 
 TEMPLATE_FIELDS = ("prompt", "starter_code", "public_tests", "entry_point")
+LANGUAGE_FIELDS = ("language", "language_tag")  # placeholders naming the task's language
+LANGUAGE_NAMES = {"python": "Python", "cpp": "C++", "java": "Java", "js": "JavaScript", "rust": "Rust"}
+LANGUAGE_TAGS = {"python": "python", "cpp": "cpp", "java": "java", "js": "javascript", "rust": "rust"}
 TEMPLATE_KINDS = ("chat", "completion")
 PROMPTS_DIR = Path(__file__).resolve().parents[3] / "configs" / "prompts"
 _TEXT_KEYS = {"chat": ("system", "user"), "completion": ("text",)}
-_ALLOWED_KEYS = {"name", "kind", "description", "system", "user", "text", "stop", "sections"}
+_ALLOWED_KEYS = {"name", "kind", "description", "system", "user", "text", "stop", "sections", "languages",
+                 "task_stop"}
 
 Prompt = str | list[dict[str, str]]
 
@@ -56,11 +69,26 @@ class PromptTemplate:
     sections: dict[str, str] = field(default_factory=dict)  # field name -> conditional text
     stop: tuple[str, ...] = ()
     description: str = ""
+    languages: tuple[str, ...] = (DEFAULT_LANGUAGE,)  # the task languages it asks for
+    task_stop: bool = False  # add each task's own stop strings (metadata.multipl_e.stop_tokens)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "texts": dict(self.texts),
-                "sections": dict(self.sections), "stop": list(self.stop),
-                "description": self.description}
+        record = {"name": self.name, "kind": self.kind, "texts": dict(self.texts),
+                  "sections": dict(self.sections), "stop": list(self.stop),
+                  "description": self.description}
+        # only when set: templates from before languages keep their hash (and runs their config_hash)
+        if self.languages != (DEFAULT_LANGUAGE,):
+            record["languages"] = list(self.languages)
+        if self.task_stop:
+            record["task_stop"] = True
+        return record
+
+    def stop_for(self, task: Any) -> tuple[str, ...]:
+        """The stop strings of a request for `task` (a Task: the task's own come from its metadata)."""
+        if not self.task_stop:
+            return self.stop
+        own = ((getattr(task, "metadata", None) or {}).get("multipl_e") or {}).get("stop_tokens") or ()
+        return tuple(dict.fromkeys(self.stop + tuple(own)))
 
     def sha256(self) -> str:
         return hashlib.sha256(canonical_json(self.to_json()).encode("utf-8")).hexdigest()
@@ -155,7 +183,15 @@ def template_from_dict(data: dict[str, Any], expected_name: str | None = None) -
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ValueError("'description' must be a string")
-    return PromptTemplate(name, kind, texts, sections, tuple(stop), description)
+    languages = data.get("languages", [DEFAULT_LANGUAGE])
+    if not isinstance(languages, list) or not languages or any(item not in LANGUAGES for item in languages):
+        raise ValueError(f"'languages' must be a non-empty list of {', '.join(LANGUAGES)}")
+    task_stop = data.get("task_stop", False)
+    if not isinstance(task_stop, bool) or (task_stop and kind != "completion"):
+        raise ValueError("'task_stop' must be true or false, and true only in a completion template "
+                         "(the task's stop strings end a continuation, and would cut a chat answer)")
+    return PromptTemplate(name, kind, texts, sections, tuple(stop), description,
+                          tuple(dict.fromkeys(languages)), task_stop)
 
 
 def _check_sections(sections: Any) -> dict[str, str]:
@@ -171,7 +207,7 @@ def _check_sections(sections: Any) -> dict[str, str]:
 
 
 def _check_placeholders(text: str, where: str, *, allow_sections: set[str]) -> None:
-    allowed = set(TEMPLATE_FIELDS) | {f"{name}_section" for name in allow_sections}
+    allowed = set(TEMPLATE_FIELDS) | set(LANGUAGE_FIELDS) | {f"{name}_section" for name in allow_sections}
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError as error:
@@ -193,16 +229,34 @@ def _field_values(task: PublicTask) -> dict[str, str]:
         "starter_code": task.starter_code,
         "public_tests": "\n".join(test.rstrip("\n") for test in task.public_tests),
         "entry_point": task.entry_point,
+        "language": LANGUAGE_NAMES[task.language],
+        "language_tag": LANGUAGE_TAGS[task.language],
     }
+
+
+def check_language(template: PromptTemplate, task: PublicTask) -> None:
+    """One line refusing a task whose language the template does not ask for: it would be asked
+    for the wrong language and judged on a misread answer."""
+    if task.language in template.languages:
+        return
+    fitting = [name for name in available_templates() if task.language in _bundled_languages(name)]
+    raise ValueError(f"task {task.task_id} is written in {task.language}; prompt template {template.name!r} asks "
+                     f"for {', '.join(template.languages)} (bundled templates for {task.language}: "
+                     f"{', '.join(fitting) or 'none'})")
+
+
+def _bundled_languages(name: str) -> tuple[str, ...]:
+    try:
+        return load_template(name).languages
+    except ValueError:
+        return ()
 
 
 def render_prompt(template: PromptTemplate, task: PublicTask) -> Prompt:
     """The model input for one task: a message list (chat) or a string (completion)."""
     if type(task) is not PublicTask:
         raise TypeError(f"render_prompt takes a PublicTask (use task.public_view()), got {type(task).__name__}")
-    # The templates ask for Python and their answers are parsed as Python: another language's task
-    # would be asked for the wrong language and judged on a misread answer.
-    require_python(task, f"prompt template {template.name!r}")
+    check_language(template, task)
     values = _field_values(task)
     for name, section in template.sections.items():
         values[f"{name}_section"] = section.format(**values) if values[name].strip() else ""

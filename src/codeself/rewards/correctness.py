@@ -172,15 +172,20 @@ def score_sample(task: Task, code: str | None, parse_status: str,
     status = execution.status if execution is not None else None
     hidden = _fraction(execution.hidden) if execution is not None else None
     public = _fraction(execution.public) if execution is not None else None
-    signals = quality.quality_signals(code)
-    q_score = quality.quality_score(signals, _reference_signals(task.reference_solution),
+    python = task.language == "python"
+    # the quality signals read Python's syntax tree: other languages have none (no bonus, no penalty)
+    signals = quality.quality_signals(code) if python else None
+    q_score = quality.quality_score(signals, _reference_signals(task.reference_solution) if python else None,
                                     complexity_threshold=config.complexity_threshold)
     ratios = quality.efficiency(execution.duration_s, execution.cpu_time_s, task.metadata) if passed else None
     e_score = quality.efficiency_score(ratios)
     components = combine(passed, hidden or 0.0, q_score, e_score, config)
+    # Python: the code parses (signals are None iff no code or no parse); other languages: it compiled
+    syntax_valid = signals is not None if python else code is not None and execution is not None \
+        and status != "compile_error"
     diagnostics = {
         "status": status, "passed": passed, "parse_status": parse_status,
-        "parse_ok": code is not None, "syntax_valid": signals is not None,  # None iff no code or no parse
+        "parse_ok": code is not None, "syntax_valid": syntax_valid,
         "executed": execution is not None, "blocked": status == "blocked",
         "timeout": status == "timeout", "sandbox_error": status == "sandbox_error",
         "public_pass_fraction": public, "hidden_pass_fraction": hidden,

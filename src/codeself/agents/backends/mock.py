@@ -57,7 +57,7 @@ from codeself.agents.backends.base import Backend, BackendOptions, Generation, G
 from codeself.agents.backends.mutations import (Mutation, add_infinite_loop, break_syntax, mutate,
                                                 mutation_candidates)
 from codeself.parsing import parse_completion
-from codeself.datasets.task import Task
+from codeself.datasets.task import Task, require_python
 
 MOCK_VARIANTS = ("correct", "mutated", "syntax_error", "prose", "infinite_loop")
 CORRECT_FORMS = (("fenced", 0.70), ("unfenced", 0.15), ("two_blocks", 0.15))
@@ -145,6 +145,7 @@ class MockBackend(Backend):
     def sample(self, task: Task, sample_index: int, seed: int) -> Generation:
         if type(task) is not Task:
             raise TypeError(f"the mock backend needs the full Task, got {type(task).__name__}")
+        require_python(task, "the mock backend (its variants are Python mutations of the reference)")
         if not task.reference_solution:
             raise ValueError(f"the mock backend needs reference solutions; task {task.task_id} has none")
         variant = self.choose_variant(task.task_id, sample_index, seed)
