@@ -115,3 +115,27 @@ def prepare_real_mbpp(test: unittest.TestCase, tmp: str) -> Path:
     else:
         tasks.write_bytes(_CONVERTED[source])
     return tasks
+
+
+def load_script(name: str):
+    """A script's module (`scripts/<name>.py`), for calling its main() in this process: no
+    interpreter start, for checks that end before any work (refused flags and inputs)."""
+    import importlib.util
+    from unittest import mock
+
+    spec = importlib.util.spec_from_file_location(f"script_{name}", SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    with mock.patch.object(sys, "path", [str(SCRIPTS), *sys.path]):  # for `import _bootstrap`
+        spec.loader.exec_module(module)
+    return module
+
+
+def run_in_process(module, *argv) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `module.main(argv)` (see load_script)."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = module.main([str(arg) for arg in argv])
+    return code, out.getvalue(), err.getvalue()

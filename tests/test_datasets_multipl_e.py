@@ -3,16 +3,11 @@
 
 import support
 
-import contextlib
-import importlib.util
-import io
 import json
 import re
-import sys
 import tempfile
 import unittest
 from pathlib import Path
-from unittest import mock
 
 from codeself.datasets.convert import ConvertOptions, convert_file
 from codeself.datasets.multipl_e import LICENCE, multipl_e_tests
@@ -31,22 +26,6 @@ SOURCE = read_jsonl(FIXTURE)
 # an assert statement of MultiPL-E's tests, found independently of the converter: a line whose
 # first word is assert, assert_eq! or assert.<method>
 ASSERT_LINE = re.compile(r"^\s*assert(?:_eq!|\.\w+)?\s*\(", re.MULTILINE)
-
-
-def load_script(name: str):
-    """A script's module, for calling its main() in this process (fast; no interpreter start)."""
-    spec = importlib.util.spec_from_file_location(f"script_{name}", support.SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    with mock.patch.object(sys, "path", [str(support.SCRIPTS), *sys.path]):  # for `import _bootstrap`
-        spec.loader.exec_module(module)
-    return module
-
-
-def run_in_process(module, *argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = module.main([str(arg) for arg in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 class FixtureConversionTest(unittest.TestCase):
@@ -166,11 +145,11 @@ class RefusedInputTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.script = load_script("prepare_datasets")
+        cls.script = support.load_script("prepare_datasets")
 
     def prepare(self, tmp, *flags, source=FIXTURE):
         out = Path(tmp, "out.jsonl")
-        code, stdout, stderr = run_in_process(self.script, "--format", "multipl-e", "--input", source,
+        code, stdout, stderr = support.run_in_process(self.script, "--format", "multipl-e", "--input", source,
                                               "--output", out, "--quiet", *flags)
         self.assertFalse(out.exists())
         self.assertEqual((code, stdout, stderr.count("\n")), (2, "", 1), stderr)

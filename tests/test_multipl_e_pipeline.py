@@ -150,6 +150,34 @@ class MultiplEPipelineTest(unittest.TestCase):
                                          "'chat_default' asks for python (bundled templates for js: chat_multipl_e, "
                                          "completion_multipl_e)\n")
 
+    def test_bad_samples_are_refused_in_one_line_before_anything_runs(self):
+        script, samples = support.load_script("execute_samples"), Path(self.tmp.name, "bad.jsonl")
+        out = Path(self.tmp.name, "bad-results.jsonl")
+        cases = [
+            ({"task_id": "HumanEval_901_add_one", "completion": "x"},
+             "task_id 'HumanEval_901_add_one' is ambiguous: it is the original id of multipl-e/humaneval-cpp/901, multipl-e/humaneval-java/901, "
+             "multipl-e/humaneval-js/901, multipl-e/humaneval-rust/901 in --tasks; give a task file holding only "
+             "one of them, or key the samples by canonical task_id, or give each sample its `language`"),
+            ({"task_id": CPP, "language": "rs", "completion": "x"},
+             f"the sample's language is 'rs' but task {CPP} is written in cpp"),
+            ({"task_id": CPP, "language": "go", "completion": "x"},
+             "language 'go' is not one of python, cpp, java, js, rust (or MultiPL-E's rs)"),
+        ]
+        for sample, message in cases:
+            with self.subTest(message=message):
+                samples.write_text(json.dumps(sample) + "\n", encoding="utf-8")
+                code, stdout, stderr = support.run_in_process(script, "--tasks", self.tasks, "--samples", samples,
+                                                      "--output", out, "--quiet")
+                self.assertEqual((code, stdout), (2, ""))
+                self.assertEqual(stderr, f"execute_samples.py: error: {samples}:1: {message}\n")
+        samples.write_text(json.dumps({"task_id": CPP, "completion": "x"}) + "\n", encoding="utf-8")
+        code, _, stderr = support.run_in_process(script, "--tasks", self.tasks, "--samples", samples, "--results-format",
+                                         "evalplus", "--output", out, "--quiet")
+        self.assertEqual((code, stderr), (2, "execute_samples.py: error: --results-format evalplus holds Python "
+                                              f"tasks only (EvalPlus judges HumanEval+ and MBPP+); task {CPP} is "
+                                              "written in cpp\n"))
+        self.assertFalse(out.exists())
+
     def test_mock_backend_refuses_other_languages(self):
         task = next(load_tasks(self.tasks))
         with self.assertRaisesRegex(ValueError, f"^task {CPP} is written in cpp; the mock backend .* handles Python "
