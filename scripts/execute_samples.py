@@ -156,11 +156,11 @@ def _write_codeself(output: str, executed) -> None:
 
 
 def _write_human_eval(output: str, executed) -> str:
-    counts: dict[str, list[int]] = {}  # sample task id -> [samples, passing]
+    counts: dict[str, list[int]] = {}  # canonical task id -> [samples, passing] (one id form per task)
 
     def records():
-        for _, sample, _, _, _, result in executed:
-            tally = counts.setdefault(str(sample["task_id"]), [0, 0])
+        for _, sample, task, _, _, result in executed:
+            tally = counts.setdefault(task.task_id, [0, 0])  # a MultiPL-E id names a task per language
             tally[0] += 1
             tally[1] += result.passed
             yield peer_formats.human_eval_record(sample, result)
