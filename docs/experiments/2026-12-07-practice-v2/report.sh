@@ -63,6 +63,20 @@ for row in "${ROWS[@]}"; do
     done
 done
 
+# 3b. RL against imitation (each GRPO row against SFT: item 4's question) and the best recipe
+#     against the v1 recipe, on every set.
+for pair in sft:grpo_v1 sft:best grpo_v1:best; do
+    base=${pair%%:*} row=${pair#*:}
+    for set in "${SETS[@]}"; do
+        a=$O/$base.$set.jsonl b=$O/$row.$set.jsonl
+        [[ -s $a && -s $b ]] || continue
+        where=(--split ${SPLIT[$set]}); [[ ${SPLIT[$set]} == none ]] && where=(--allow-non-test)
+        python3 scripts/compare_final.py --baseline $a --candidate $b "${where[@]}" \
+            --output $R/compare.$row.vs.$base.$set.md --json-output $R/compare.$row.vs.$base.$set.json --quiet \
+            || echo "report.sh: $row vs $base on $set not compared yet (above)" >&2
+    done
+done
+
 # 4. Training runs: curves and summaries.
 runs=(); for run in sft grpo_v1 best sft_grpo_attempt best_partial_3steps; do [[ -s $O/$run/metrics.jsonl ]] && runs+=(--run "$run=$O/$run/metrics.jsonl"); done
 if (( ${#runs[@]} )); then
