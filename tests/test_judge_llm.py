@@ -322,6 +322,17 @@ class CalibrationScriptTest(unittest.TestCase):
                     self.assertIn(message, err.getvalue())
 
 
+    def test_runs_as_a_script_from_a_fresh_clone(self):
+        """As a user runs it (python3 scripts/calibrate_judge.py, no install): bad input is one line, exit 2."""
+        with tempfile.TemporaryDirectory() as tmp:
+            done = support.run_script("calibrate_judge.py", "--results", f"{tmp}/missing.jsonl", "--judge-model", "m",
+                                      "--output", f"{tmp}/r.md", timeout=60)
+            self.assertEqual(done.returncode, 2, done.stderr)
+            self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)
+            self.assertIn("no such file", done.stderr)
+            self.assertFalse(Path(tmp, "r.md").exists())
+
+
 class RealModelJudgeTest(unittest.TestCase):
     """Opt-in: the judge client against SmolLM2-135M served on 127.0.0.1 (CODESELF_JUDGE_REAL_MODEL=1)."""
 
