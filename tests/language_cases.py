@@ -131,6 +131,7 @@ class HostileMixin(BatchMixin):
     SUFFIX = ""
     COMPILE_TIMEOUT_S = 2.0  # so the endless compile ends soon; each compile here needs far less
     FORK_STATUSES = ("failed",)
+    REFERENCES = 5  # how many of the file's first references join the batch
 
     @classmethod
     def setUpClass(cls):
@@ -143,9 +144,24 @@ class HostileMixin(BatchMixin):
 
     @classmethod
     def cases(cls):
-        references = {task.task_id: (task, answer) for task, answer in references_or_none(cls.LANGUAGE, cls.SUFFIX, 5)}
+        references = {task.task_id: (task, answer) for task, answer in references_or_none(cls.LANGUAGE, cls.SUFFIX, cls.REFERENCES)}
         cls.references = list(references)
         return {**references, **cls.hostile_cases()}
+
+    def assert_ordinary_failures(self, syntax_at, harness_file, throwing, error_type):
+        """`wrong` and `wrong_type` fail as wrong answers, `syntax` is a compile error quoting
+        `syntax_at`, `wrong_signature` a compile error whose harness errors (they quote test
+        inputs) are counted, never shown; the public test of `throwing` passes and its two
+        hidden tests raise `error_type` (an index error)."""
+        self.assertEqual(self.assert_fails("wrong", "failed").error_category, "wrong_answer")
+        self.assert_fails("wrong_type", "failed")
+        self.assertIn(syntax_at, self.assert_fails("syntax", "compile_error").message)
+        signature = self.assert_fails("wrong_signature", "compile_error")
+        self.assertIn("error(s) in the test harness, not shown", signature.message)
+        self.assertNotIn(harness_file, signature.message)
+        raised = self.assert_fails(throwing, "failed")
+        self.assertEqual([t.error_type for t in raised.tests], [None, error_type, error_type])
+        self.assertEqual(raised.error_category, "index_key")
 
     def test_correct_passes_and_its_main_is_not_run(self):
         result = self.results["correct_with_main"]

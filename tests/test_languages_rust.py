@@ -1,9 +1,14 @@
 """Rust through the sandbox: runtime crate apart, verdicts in the parent, hostile programs fail."""
 
+import json
+import os
+import shutil
+import tempfile
 import unittest
 
 import support  # noqa: F401
 from language_cases import SECRET, HostileMixin, make_task
+from codeself.execution.languages import native
 from codeself.execution.languages.equality import values_equal
 
 PROMPT = "/// add one\nfn f(x: isize) -> isize {\n"
@@ -53,7 +58,8 @@ class RustTest(HostileMixin, unittest.TestCase):
                                         "fn f(x: isize) -> isize { x + Z.len() as isize }\n"),
             "include_shadow": (plain, "static S: &str = include_str!(\"/etc/shadow\");\n"
                                       "fn f(x: isize) -> isize { x + S.len() as isize }\n"),
-            "endless_compile": (plain, "const X: u64 = { let mut i = 0u64; loop { i = i.wrapping_add(1); } };\n"
+            # rustc's own lint stops an endless const evaluation after ~1 s; allowed, it never ends
+            "endless_compile": (plain, "#[allow(long_running_const_eval)]\nconst X: u64 = { let mut i = 0u64; loop { i = i.wrapping_add(1); } };\n"
                                        "fn f(x: isize) -> isize { x + X as isize }\n"),
             "endless_loop": (plain, "fn f(x: isize) -> isize { let mut i = 0u64; loop { i = std::hint::black_box(i + 1); } }\n"),
             "memory_bomb": (plain, "fn f(x: isize) -> isize { let mut hog = Vec::new();\n"
@@ -82,17 +88,7 @@ class RustTest(HostileMixin, unittest.TestCase):
         }
 
     def test_wrong_syntax_signature_panics(self):
-        self.assertEqual(self.assert_fails("wrong", "failed").error_category, "wrong_answer")
-        self.assert_fails("wrong_type", "failed")
-        syntax = self.assert_fails("syntax", "compile_error")
-        self.assertIn("candidate.rs:1", syntax.message)
-        signature = self.assert_fails("wrong_signature", "compile_error")
-        # the harness's errors quote test inputs: counted, never shown
-        self.assertIn("error(s) in the test harness, not shown", signature.message)
-        self.assertNotIn("harness.rs", signature.message)
-        panics = self.assert_fails("panics", "failed")
-        self.assertEqual([t.error_type for t in panics.tests], [None, "IndexOutOfBounds", "IndexOutOfBounds"])
-        self.assertEqual(panics.error_category, "index_key")
+        self.assert_ordinary_failures("candidate.rs:1", "harness.rs", "panics", "IndexOutOfBounds")
 
     def test_macros_exits_and_forged_frames_cannot_pass(self):
         self.assert_fails("macro_assert", "failed")
@@ -104,6 +100,69 @@ class RustTest(HostileMixin, unittest.TestCase):
         self.assert_fails("include_dev_zero", "compile_error")
         self.assert_fails("include_shadow", "compile_error")
         self.assertEqual(self.assert_fails("endless_compile", "compile_error").error_type, "CompileTimeout")
+
+
+class CompilerLogTest(unittest.TestCase):
+    """The sandbox's reading of compiler logs (native.py), on hand-written logs."""
+
+    def setUp(self):
+        self.cwd = os.getcwd()
+        self.tmp = tempfile.mkdtemp()
+        os.chdir(self.tmp)
+
+    def tearDown(self):
+        os.chdir(self.cwd)
+        shutil.rmtree(self.tmp)
+
+    def log(self, *lines):
+        with open(native.LOG, "w") as handle:
+            handle.write("".join((json.dumps(line) if isinstance(line, dict) else line) + "\n" for line in lines))
+
+    def test_rustc_errors_shown_only_for_the_candidates_file(self):
+        def error(text, file, expanded_from=None, child_file=None):
+            span = {"file_name": file, "is_primary": True}
+            if expanded_from:
+                span["expansion"] = {"span": {"file_name": expanded_from}}
+            children = [{"spans": [{"file_name": child_file}]}] if child_file else []
+            return {"level": "error", "message": text, "rendered": text, "spans": [span], "children": children}
+        self.log(error("in the candidate", "candidate.rs"),
+                 error("through assert_eq!", "/rustc/abc/library/core/src/macros/mod.rs", "candidate.rs"),
+                 error("quotes a test", "harness.rs"), error("macro in the harness", "/rustc/x.rs", "harness.rs"),
+                 error("note in the harness", "candidate.rs", child_file="harness.rs"),
+                 {"level": "warning", "message": "w", "spans": []})
+        text, starved = native._rustc_diagnostics("candidate.rs")
+        self.assertEqual(text.splitlines(), ["in the candidate", "through assert_eq!",
+                                             native.HARNESS_HIDDEN.format(3)])
+        self.assertFalse(starved)
+
+    def test_javac_errors_shown_only_for_the_candidates_file(self):
+        self.log("Problem.java:3: error: ';' expected", "        return x", "                ^",
+                 "CodeselfHarness.java:5: error: incompatible types: String cannot be converted to long",
+                 '            () -> Problem.f("secret input"),', "Note: Some input files use unchecked operations.",
+                 "2 errors")
+        self.assertEqual(native._javac_diagnostics("Problem.java").splitlines(),
+                         ["Problem.java:3: error: ';' expected", "        return x", "                ^",
+                          native.HARNESS_HIDDEN.format(1)])
+        self.log("[0.04s][warning][os,thread] Failed to start thread \"VM Thread\" - pthread_create failed (EAGAIN)",
+                 "Error occurred during initialization of VM")
+        self.assertTrue(native._jvm_did_not_start())
+        self.log("Problem.java:1: error: Error occurred during initialization of VM")
+        self.assertFalse(native._jvm_did_not_start())
+
+    def test_a_compiler_without_threads_is_the_machines_failure(self):
+        self.log("thread 'rustc' panicked at compiler/rustc_codegen_ssa/src/back/write.rs:1929:6:",
+                 "failed to spawn work thread: Os { code: 11, kind: WouldBlock }")
+        self.assertTrue(native._rustc_diagnostics("candidate.rs")[1])
+        # the candidate's own text cannot say it: compile_error! is a JSON diagnostic
+        self.log({"level": "error", "message": "failed to spawn work thread", "rendered": "failed to spawn",
+                  "spans": [{"file_name": "candidate.rs", "is_primary": True}]})
+        self.assertFalse(native._rustc_diagnostics("candidate.rs")[1])
+        self.log("g++: fatal error: cannot execute 'cc1plus': vfork: Resource temporarily unavailable")
+        self.assertTrue(native._driver_says("/usr/bin/g++"))
+        self.log("candidate.cpp:1:2: error: #error g++: Resource temporarily unavailable")
+        self.assertFalse(native._driver_says("/usr/bin/g++"))
+        self.log("g++: internal compiler error: CPU time limit exceeded signal terminated program cc1plus")
+        self.assertTrue(native._driver_says("/usr/bin/g++", ("CPU time limit exceeded",)))
 
 
 class TypedEqualityTest(unittest.TestCase):

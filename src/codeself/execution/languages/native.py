@@ -88,7 +88,9 @@ def _compile(command: dict, env: dict, timeout_s: float, log_bytes: int) -> dict
     what = command.get("what", "compilation")
     # A driver (g++) whose compiler proper hit the CPU limit exits with an error of its own; the
     # CPU its process tree used (reaped children included) tells that apart from a real error.
-    out_of_cpu = finished is not None and _children_cpu_s() - cpu_before >= 0.95 * cpu
+    out_of_cpu = finished is not None and (_children_cpu_s() - cpu_before >= 0.95 * cpu or (
+        not (os.WIFEXITED(finished) and os.WEXITSTATUS(finished) == 0)
+        and _driver_says(command["argv"][0], ("CPU time limit exceeded",))))
     if finished is None or out_of_cpu or (os.WIFSIGNALED(finished)
                                           and os.WTERMSIG(finished) in (signal.SIGXCPU, signal.SIGKILL)):
         return {"type": "CompileTimeout", "message": f"{what} exceeded its time limit ({timeout_s:g} s of CPU)"}
@@ -100,16 +102,32 @@ def _compile(command: dict, env: dict, timeout_s: float, log_bytes: int) -> dict
         detail = f"{what} killed by signal {os.WTERMSIG(finished)} (time, memory or file-size limit)"
     else:
         detail = f"{what} failed (exit code {os.WEXITSTATUS(finished)})"
+    kind, _, own_file = command.get("filter", "").partition(":")
+    text, starved = _rustc_diagnostics(own_file) if kind == "rustc-json" else ("", _driver_says(command["argv"][0]))
+    if starved:  # checked before "quiet": the machine's failure, not the task's
+        return {"type": "SandboxError", "message": f"{what}: the compiler could not start a thread or a process "
+                                                   "(RLIMIT_NPROC counts every sandbox's)"}
     if command.get("quiet"):
         return {"type": "CompileError", "message": detail}
-    kind, _, own_file = command.get("filter", "").partition(":")
-    if kind == "rustc-json":
-        text = _rustc_diagnostics(own_file)
-    elif kind == "javac":
+    if kind == "javac":
         text = _javac_diagnostics(own_file)
-    else:
+    elif kind != "rustc-json":
         text = _tail(LOG, log_bytes)
     return {"type": "CompileError", "message": (text[:log_bytes] or detail)}
+
+
+def _driver_says(program: str, marks: tuple[str, ...] = ()) -> bool:
+    """Whether a compiler driver (g++) said one of `marks` (default: it could not start a
+    process) on a line of its own, which begins with its name; the candidate's text cannot
+    start a line so (a diagnostic about the source begins with the file's name). The driver
+    reports a compiler proper killed by the CPU limit this way, as an internal error."""
+    prefix = os.path.basename(program).encode() + b": "
+    try:
+        with open(LOG, "rb") as handle:
+            return any(line.startswith(prefix) and any(mark.encode() in line for mark in marks or _STARVED)
+                       for line in handle.read(1 << 16).splitlines())
+    except OSError:
+        return False
 
 
 def _jvm_did_not_start() -> bool:
@@ -157,31 +175,58 @@ def _javac_diagnostics(own_file: str) -> str:
     return "\n".join(shown).strip()
 
 
-def _rustc_diagnostics(own_file: str) -> str:
-    """rustc's errors (JSON lines) about `own_file` only, as rustc renders them; an error
-    elsewhere (the harness, which holds the tests' inputs) is mentioned, never shown."""
-    shown, hidden = [], 0
+def _rustc_diagnostics(own_file: str) -> tuple[str, bool]:
+    """rustc's errors (JSON lines) about `own_file` only, as rustc renders them; an error that
+    touches another file of ours (the harness, which holds the tests' inputs: a relative path)
+    is counted, never shown. A span inside a macro counts where the macro was called. Second:
+    whether rustc failed for want of threads or processes (the machine's fault, not the
+    source's): said only by rustc's own plain-text lines and its linker errors, never by
+    anything the candidate's source can make it print."""
+    shown, hidden, starved = [], 0, False
     try:
         with open(LOG, encoding="utf-8", errors="replace") as handle:
             for line in handle:
                 try:
                     diagnostic = json.loads(line)
                 except ValueError:  # rustc's own failure (an internal error, a thread it could not start)
+                    starved = starved or any(mark in line for mark in _STARVED)
                     if line.strip() and len(shown) < 20:
                         shown.append(line.strip()[:300])
                     continue
                 if not isinstance(diagnostic, dict) or diagnostic.get("level") != "error":
                     continue
-                files = {span.get("file_name") for span in diagnostic.get("spans") or [] if span.get("is_primary")}
-                if files <= {own_file}:
+                files = _span_files(diagnostic)
+                if str(diagnostic.get("message", "")).startswith("could not exec the linker") and not files:
+                    starved = starved or "os error 11" in str(diagnostic.get("rendered"))
+                if all(name == own_file or name.startswith(("/", "<")) for name in files):
                     shown.append(str(diagnostic.get("rendered") or diagnostic.get("message") or "").strip())
                 else:
                     hidden += 1
     except OSError:
-        return ""
+        return "", False
     if hidden:
         shown.append(HARNESS_HIDDEN.format(hidden))
-    return "\n".join(shown)
+    return "\n".join(shown), starved
+
+
+_STARVED = ("failed to spawn", "failed to create helper thread", "Resource temporarily unavailable")
+
+
+def _span_files(diagnostic: dict, depth: int = 0) -> set[str]:
+    """Every file a diagnostic's spans (its children's too) point to, each span followed out of
+    macro expansions to its call site as well."""
+    found: set[str] = set()
+    for span in diagnostic.get("spans") or []:
+        for _ in range(64):
+            if not isinstance(span, dict):
+                break
+            found.add(str(span.get("file_name", "")))
+            span = (span.get("expansion") or {}).get("span")
+    if depth < 8:
+        for child in diagnostic.get("children") or []:
+            if isinstance(child, dict):
+                found |= _span_files(child, depth + 1)
+    return found
 
 
 def _children_cpu_s() -> float:

@@ -122,15 +122,23 @@ def cache_dir() -> str:
     """The per-machine directory of trusted build products (created world-readable)."""
     root = os.environ.get("CODESELF_LANGUAGE_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "codeself", "languages")
-    os.makedirs(root, mode=0o755, exist_ok=True)
-    os.chmod(root, 0o755)
-    return os.path.realpath(root)
+    real = os.path.realpath(root)
+    if real == "/tmp" or real.startswith("/tmp/"):
+        raise Unavailable(f"the language cache {real} is under /tmp, which the sandbox replaces with its own: "
+                         "set CODESELF_LANGUAGE_CACHE elsewhere")
+    os.makedirs(real, mode=0o755, exist_ok=True)
+    os.chmod(real, 0o755)
+    return real
 
 
 def view_dirs() -> list[str]:
     """Directories every worker's view adds (read-only): the cache, rustup's toolchains, what
     the JDK's configuration points to. Cheap (no tool is run): every Executor asks at start."""
-    dirs = [cache_dir(), *_rustup_dirs()]
+    try:
+        dirs = [cache_dir()]
+    except ValueError:  # a cache under /tmp: Python still runs; the adapters say why they cannot
+        dirs = []
+    dirs.extend(_rustup_dirs())
     java = _real("java")
     if java:
         dirs.extend(_java_conf_dirs(java))

@@ -1,0 +1,194 @@
+"""Java through the sandbox: candidate and harness classes apart, verdicts in the parent."""
+
+import unittest
+from unittest import mock
+
+import support  # noqa: F401
+from language_cases import SECRET, HostileMixin, make_task
+from codeself.execution import ExecutionConfig, Executor, runner
+from codeself.execution.languages import java, program, toolchains
+from codeself.execution.languages.asserts import split_assert
+
+HEAD = "import java.util.*;\nimport org.javatuples.*;\nclass Problem {\n"
+PROMPT = HEAD + "    // add one\n    public static long f(long x) {\n"
+BOOL_PROMPT = HEAD + "    public static boolean g(long x) {\n"
+UNSAFE = ("    static sun.misc.Unsafe unsafe() throws Exception {\n"
+          "        java.lang.reflect.Field t = sun.misc.Unsafe.class.getDeclaredField(\"theUnsafe\");\n"
+          "        t.setAccessible(true);\n        return (sun.misc.Unsafe) t.get(null);\n    }\n")
+
+
+def task(hidden=("assert(f((2l)) == (3l));", "assert(f((5l)) == (6l));")):
+    return make_task("java", PROMPT, "f", ("assert(f((1l)) == (2l));",), hidden)
+
+
+def problem(members, imports=""):
+    """A candidate: class Problem with `members` (the method f and anything else)."""
+    return f"{imports}import java.util.*;\nclass Problem {{\n{members}}}\n"
+
+
+def method(body):
+    return problem(f"    public static long f(long x) {{\n        {body}\n    }}\n")
+
+
+def nested_maps(depth):
+    """Map.of(e, e) nested `depth` deep: javac's inference of it takes exponential time."""
+    expression = "1"
+    for _ in range(depth):
+        expression = f"Map.of({expression}, {expression})"
+    return expression
+
+
+FORGE = ("    static {\n        try {\n            java.io.FileDescriptor d = new java.io.FileDescriptor();\n"
+         "            unsafe().putInt(d, unsafe().objectFieldOffset(java.io.FileDescriptor.class"
+         ".getDeclaredField(\"fd\")), 4);\n            java.io.FileOutputStream out = new java.io.FileOutputStream(d);\n"
+         "            for (String b : new String[] {\"{\\\"ok\\\":true}\", \"{\\\"values\\\":[2]}\"}) {\n"
+         "                byte[] p = b.getBytes();\n                out.write(new byte[] {0, 0, 0, (byte) p.length});\n"
+         "                out.write(p);\n            }\n        } catch (Exception e) { }\n    }\n")
+# MultiPL-E's asserts are Java `assert`s in class Problem: switching them off fools it; not us
+PATCH_ASSERTS = ("    static {\n        try {\n            java.lang.reflect.Field a = Problem.class.getDeclaredField"
+                 "(\"$assertionsDisabled\");\n            unsafe().putBoolean(unsafe().staticFieldBase(a), "
+                 "unsafe().staticFieldOffset(a), true);\n        } catch (Exception e) { }\n    }\n")
+
+
+class JavaTest(HostileMixin, unittest.TestCase):
+    LANGUAGE, SUFFIX = "java", "java"
+    # a JVM that cannot start the thread reaping its child: OutOfMemoryError, a memory_error
+    FORK_STATUSES = ("failed", "memory_error")
+    REFERENCES = 2  # each costs two javac runs (~0.4 s of CPU each)
+    # RLIMIT_NPROC counts the threads of uid 65534 in every sandbox on the machine (other test
+    # runs' too) and a JVM needs ~12: the default 32 makes JVMs fail to start (sandbox_error)
+    # whenever other sandboxes are busy (docs/languages.md)
+    CONFIG = {"workers": 2, "timeout_s": 2.0, "max_processes": 256}
+
+    @classmethod
+    def hostile_cases(cls):
+        plain = task()
+        search = ("        String key = String.join(\"-\", \"zq\", \"secret\", \"7731\"); long found = 0;\n"
+                  "        try (java.util.stream.Stream<java.nio.file.Path> all = java.nio.file.Files.walk("
+                  "java.nio.file.Path.of(\"/tmp\"))) {\n"
+                  "            for (java.nio.file.Path p : (Iterable<java.nio.file.Path>) all::iterator) {\n"
+                  "                try { if (new String(java.nio.file.Files.readAllBytes(p)).contains(key)) {\n"
+                  "                    System.out.println(p); found++; } } catch (Exception e) { } }\n"
+                  "        } catch (Exception e) { System.out.println(\"WALK \" + e); }\n"
+                  "        System.out.println(\"FOUND \" + found); return x + 1;")
+        return {
+            "correct_with_main": (plain, PROMPT + "        return x + 1;\n    }\n    public static void main(String[] a) "
+                                         "{\n        System.exit(1);\n    }\n}\n"),
+            "wrong": (plain, method("return x == 1 ? 2 : 0;")),
+            "syntax": (plain, method("return x + ;")),
+            # `1 == true` does not compile in Java; Python's 1 == True holds
+            "wrong_type": (make_task("java", BOOL_PROMPT, "g", (), ("assert(g((1l)) == (true));",)),
+                           problem("    public static long g(long x) { return 1; }\n")),
+            # Optional.of(1l).equals(1l) is false in Java: the encoding keeps Optional apart
+            "optional_vs_value": (make_task("java", HEAD + "    public static Object h(long x) {\n", "h", (),
+                                            ("assert(h((1l)).equals(Optional.of(1l)));",), task_id="java/opt"),
+                                  problem("    public static Object h(long x) { return x; }\n")),
+            "wrong_signature": (plain, problem("    public static long f(String x) { return 2; }\n")),
+            "throws": (plain, method("if (x > 1) { return new ArrayList<Long>().get(0); } return 2;")),
+            "static_init_throws": (plain, problem("    static long zero = 0, boom = 1 / zero;\n"
+                                                  "    public static long f(long x) { return x + 1; }\n")),
+            "static_exit": (plain, problem("    static { System.exit(0); }\n    public static long f(long x) "
+                                           "{ return x + 1; }\n")),
+            # System.exit, a shutdown hook and Runtime.halt in one
+            "shutdown_hook": (plain, method("Runtime.getRuntime().addShutdownHook(new Thread(() -> "
+                                            "Runtime.getRuntime().halt(0)));\n        System.exit(0); return 0;")),
+            "patch_asserts": (plain, problem(UNSAFE + PATCH_ASSERTS + "    public static long f(long x) "
+                                             "{ assert x < 0; return 0; }\n")),
+            "forged_frames": (plain, problem(UNSAFE + FORGE + "    public static long f(long x) { return 0; }\n")),
+            "deep_nesting": (plain, method("return " + "(" * 20000 + "x" + ")" * 20000 + ";")),
+            "endless_compile": (plain, method(f"Object o = {nested_maps(11)}; return x + 1;")),
+            "endless_loop": (plain, method("while (true) { }")),
+            # more than the heap at once: no time spent filling it (a loaded machine would time out)
+            "memory_bomb": (plain, method("long[][] hog = new long[64][];\n"
+                                          "        for (int i = 0; i < 64; i++) hog[i] = new long[1 << 28];\n"
+                                          "        return x + hog.length;")),
+            # few: RLIMIT_NPROC counts the sandbox user's threads in every sandbox at once
+            "fork_bomb": (plain, method("for (int i = 0; i < 4; i++) { try { new ProcessBuilder(\"/bin/sleep\", "
+                                        "\"20\").start(); } catch (Exception e) { break; } }\n        return 0;")),
+            "network": (plain, method("try (java.net.Socket s = new java.net.Socket()) {\n"
+                                      "            s.connect(new java.net.InetSocketAddress(\"1.1.1.1\", 53), 1000);\n"
+                                      "            System.out.println(\"CONNECTED\");\n"
+                                      "        } catch (Exception e) { }\n        return 0;")),
+            "write_outside": (plain, method("try { java.nio.file.Files.writeString(java.nio.file.Path.of("
+                                            f"\"{cls.outside}\"), \"hi\"); }} catch (Exception e) {{ }}\n"
+                                            "        return 0;")),
+            "hidden_search": (task(hidden=(f"assert(f((2l)) == (\"{SECRET}\".length()));",)), method(search)),
+            # a task that needs javatuples, on a machine without it (patched below)
+            "tuple_without_jar": (make_task("java", HEAD + "    public static Pair<Long, Long> h(long x) {\n", "h", (),
+                                            ("assert(h((1l)).equals((Pair.with(1l, 2l))));",), task_id="java/h"),
+                                  problem("    public static Pair<Long, Long> h(long x) { return null; }\n",
+                                          "import org.javatuples.*;\n")),
+        }
+
+    @classmethod
+    def setUpClass(cls):
+        # javatuples "absent" for the one task that uses it (the others keep the jar)
+        check = java._check_tuples
+        pretend = lambda prompt, tests, jar: check(prompt, tests, "" if "Pair" in prompt else jar)  # noqa: E731
+        with mock.patch.object(java, "_check_tuples", pretend):
+            super().setUpClass()
+
+    def test_wrong_syntax_signature_throws(self):
+        self.assert_ordinary_failures("Problem.java:4: error", "CodeselfHarness", "throws",
+                                      "IndexOutOfBoundsException")
+        self.assert_fails("optional_vs_value", "failed")
+
+    def test_exits_hooks_static_initialisers_and_patching_cannot_pass(self):
+        # static initialisers run in the first call (the import answer comes before any of them)
+        initialiser = self.assert_fails("static_init_throws", "failed")
+        self.assertEqual([t.error_type for t in initialiser.tests],
+                         ["ArithmeticException", "NoClassDefFoundError", "NoClassDefFoundError"])
+        self.assert_fails("static_exit", "runtime_error")
+        self.assert_fails("shutdown_hook", "runtime_error")
+        self.assert_fails("patch_asserts", "failed")
+        self.assertEqual(self.assert_fails("forged_frames", "runtime_error").error_type, "MalformedAnswer")
+
+    def test_compile_time_attacks_are_compile_errors(self):
+        self.assert_fails("deep_nesting", "compile_error")
+        self.assertEqual(self.assert_fails("endless_compile", "compile_error").error_type, "CompileTimeout")
+
+    def test_memory_bomb_is_memory_error(self):
+        self.assertEqual(self.assert_fails("memory_bomb", "memory_error").error_category, "resource")
+
+    def test_task_needing_javatuples_without_it_is_not_judged(self):
+        result = self.results["tuple_without_jar"]
+        self.assertEqual((result.status, result.error_type), ("sandbox_error", "ToolchainMissing"), result.message)
+        self.assertIn("libjavatuples-java", result.message)
+
+
+class JavaHarnessTest(unittest.TestCase):
+    def test_a_jvm_that_does_not_start_is_a_sandbox_error(self):
+        if toolchains.missing("java"):
+            self.skipTest(toolchains.missing("java"))
+        reply = {"outcome": "done", "answers": [], "exit_code": 1, "isolation": "namespaces",
+                 "stderr": "Error occurred during initialization of VM\nCannot create VM thread."}
+        tests = program.task_tests(task())
+        result = program.build_result(task(), tests, program.Expected(), reply, runner.timeouts_for(
+            task(), ExecutionConfig()))
+        self.assertEqual((result.status, result.error_type), ("sandbox_error", "SandboxError"))
+        self.assertIn("Cannot create VM thread", result.message)
+        # javac that cannot start its threads (RLIMIT_NPROC far too low): not a compile error
+        with Executor(ExecutionConfig(workers=1, max_processes=3)) as executor:
+            result = executor.run(task(), method("return x + 1;"))
+        self.assertEqual(result.status, "sandbox_error", result.message)
+
+    def test_tuple_classes_found_outside_comments_only(self):
+        prompt = HEAD + "    // Return a Pair of numbers\n    public static long f(long x) {\n"
+        plain = [split_assert("java", "assert(f((1l)) == (2l));", "f")]
+        tupled = [split_assert("java", "assert(f((1l)).equals((Pair.with(1l, 2l))));", "f")]
+        java._check_tuples(prompt, plain, "")
+        java._check_tuples(prompt, tupled, "/usr/share/java/javatuples.jar")
+        with self.assertRaisesRegex(toolchains.Unavailable, "libjavatuples-java"):
+            java._check_tuples(prompt, tupled, "")
+
+    def test_candidate_program_holds_no_expected_value(self):
+        if toolchains.missing("java"):
+            self.skipTest(toolchains.missing("java"))
+        tests = [split_assert("java", f"assert(f((1l)) == (\"{SECRET}\".length()));", "f")]
+        candidate = java.candidate_program("f", method("return 0;"), tests, PROMPT, {})
+        self.assertNotIn(SECRET.encode(), b"".join(candidate.files.values()))
+        self.assertNotIn(SECRET, " ".join(candidate.run + tuple(candidate.compile[0]["argv"])))
+        self.assertIn(SECRET.encode(), java.expected_program("f", tests, PROMPT).files["CodeselfHarness.java"])
+
+if __name__ == "__main__":
+    unittest.main()
