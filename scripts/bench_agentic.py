@@ -11,11 +11,22 @@
    correct program, so no result comes from the cache); steps/s and step latency percentiles.
 3. Memory: the same server over --memory-episodes episodes, its resident set size printed as
    it goes (flat = no growth per episode).
+4. Batched turns (--hf, needs the training extra): the same episodes with the `hf` backend
+   (--hf-model, default SmolLM2-135M prepared by scripts/prepare_model.py) played one at a time
+   (one generate call per episode turn, as `run_agentic.py --no-batch-turns`) and batched (turn k
+   of every open episode in one call, the default); episodes per minute for each (the model is
+   loaded and warmed up once, before both; sandbox time included, each with a fresh result cache),
+   this process's CPU seconds for each (less sensitive to a shared machine's load, which is
+   printed too) and whether the traces came out identical.
+   Small by default (--hf-limit 4 tasks x --hf-samples 2, --hf-max-revisions 1, every turn
+   used, --hf-max-tokens 48 per turn); tasks from --tasks (default: the example tasks);
+   --hf-threads sets torch's threads.
 
 Example:
   python3 scripts/prepare_datasets.py --format mbpp --input ../shared/datasets/mbpp.jsonl \\
       --output /tmp/mbpp.jsonl --assign-splits
   python3 scripts/bench_agentic.py --tasks /tmp/mbpp.jsonl --split test --limit 500
+  /work/venv-train/bin/python scripts/bench_agentic.py --hf --skip-loop --skip-server
 """
 
 import _bootstrap  # noqa: F401
@@ -35,9 +46,11 @@ from pathlib import Path
 from codeself.cli import run_main
 from codeself.execution.bench import rss_mb
 from codeself.jsonl import iter_jsonl, write_jsonl
+from codeself.training.model_prep import DEFAULT_MODEL_DIR
 
 PROG = "bench_agentic.py"
 SCRIPTS = Path(__file__).resolve().parent
+EXAMPLE_TASKS = SCRIPTS.parent / "configs" / "datasets" / "tasks.example.jsonl"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="episodes for the memory part (default 10000; 0 skips it)")
     parser.add_argument("--skip-loop", action="store_true", help="skip the loop-overhead part")
     parser.add_argument("--skip-server", action="store_true", help="skip the server parts")
+    hf = parser.add_argument_group("batched turns (--hf)")
+    hf.add_argument("--hf", action="store_true", help="run the batched-turns part (needs the training extra)")
+    hf.add_argument("--hf-model", default=str(DEFAULT_MODEL_DIR), help="model directory (default %(default)s)")
+    hf.add_argument("--hf-limit", type=int, default=4, help="tasks, the first of --tasks/--split (default 4)")
+    hf.add_argument("--hf-samples", type=int, default=2, help="episodes per task (default 2)")
+    hf.add_argument("--hf-max-revisions", type=int, default=1, help="revisions per episode (default 1)")
+    hf.add_argument("--hf-max-tokens", type=int, default=48, help="generated tokens per turn at most (default 48)")
+    hf.add_argument("--hf-threads", type=int, default=0,
+                    help="torch threads (default 0: torch's own choice); on a loaded machine 1 avoids threads "
+                         "spinning while the other is descheduled")
     return parser
 
 
@@ -178,9 +201,65 @@ def bench_server(args: argparse.Namespace, tmp: Path) -> None:
         process.communicate(timeout=60)
 
 
+def bench_hf(args: argparse.Namespace) -> None:
+    from codeself.agents.agentic.agents import ModelAgent
+    from codeself.agents.agentic.env import CachedExecutor, EnvConfig
+    from codeself.agents.agentic.loop import produce_episodes
+    from codeself.agents.backends.hf import HFBackend
+    from codeself.agents.templates import load_template
+    from codeself.datasets.task import load_tasks
+    from codeself.execution.config import ExecutionConfig
+    from codeself.execution.engine import open_executor
+
+    selected = [task for task in load_tasks(args.tasks or str(EXAMPLE_TASKS))
+                if args.split is None or task.split == args.split][:args.hf_limit]
+    if not selected:
+        raise ValueError("--hf: no tasks selected")
+    if not Path(args.hf_model).is_dir():
+        raise ValueError(f"--hf-model {args.hf_model}: no such model directory (scripts/prepare_model.py makes the default)")
+    backend = HFBackend(args.hf_model, max_tokens=args.hf_max_tokens)
+    if args.hf_threads:
+        import torch  # noqa: PLC0415 - the --hf part only
+
+        torch.set_num_threads(args.hf_threads)
+    config = EnvConfig(max_revisions=args.hf_max_revisions, stop_when_public_pass=False)
+    jobs = [(task, index) for task in selected for index in range(args.hf_samples)]
+    results = {}
+    stop = load_template("chat_default").stop
+    load_before = os.getloadavg()[0]  # a shared machine: the figures mean little without the load
+    with open_executor(ExecutionConfig(workers=args.workers)) as executor:
+        ModelAgent(backend, stop).act(selected[0], {"turn": 0, "messages": [{"role": "user", "content": "Hi"}]},
+                                      sample_index=0, seed=1)  # warm-up: first-call costs count for neither mode
+        for label, batched in (("one at a time", False), ("batched", True)):
+            agent = ModelAgent(backend, stop, batched=batched)
+            started, cpu = time.monotonic(), time.process_time()  # a fresh result cache each (no reused verdicts)
+            traces = [item.deterministic_json() for item in produce_episodes(
+                jobs, selected, CachedExecutor(executor), agent, config, 0, "bench", 2 * args.workers)]
+            results[label] = (time.monotonic() - started, time.process_time() - cpu, traces)
+    (single_s, single_cpu, single), (batched_s, batched_cpu, together) = results.values()
+    differ = sum(a != b for a, b in zip(single, together))
+    print(f"hf: {len(jobs)} episodes ({len(selected)} tasks x {args.hf_samples}, {1 + args.hf_max_revisions} turns each, "
+          f"<= {args.hf_max_tokens} tokens per turn, {Path(args.hf_model).name}, {torch_threads()} torch threads; "
+          f"1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after)")
+    print(f"hf: one at a time {single_s:.1f} s = {60 * len(jobs) / single_s:.2f} episodes/min; batched {batched_s:.1f} s = "
+          f"{60 * len(jobs) / batched_s:.2f} episodes/min; speed-up {single_s / batched_s:.2f}x; "
+          f"traces identical: {'yes' if not differ else f'no, {differ} of {len(jobs)} episodes differ'}")
+    # CPU seconds of this process (the model's threads; not the sandbox's): less sensitive to other load
+    print(f"hf: CPU one at a time {single_cpu:.1f} s, batched {batched_cpu:.1f} s ({single_cpu / batched_cpu:.2f}x)")
+
+
+def torch_threads() -> int:
+    import torch  # noqa: PLC0415 - the --hf part only
+
+    return torch.get_num_threads()
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.clients < 1 or args.episodes < args.clients or args.memory_episodes < 0:
         raise ValueError("--clients must be >= 1, --episodes >= --clients, --memory-episodes >= 0")
+    if min(args.hf_limit, args.hf_samples, args.hf_max_tokens) < 1 or min(args.hf_max_revisions, args.hf_threads) < 0:
+        raise ValueError("--hf-limit, --hf-samples and --hf-max-tokens must be >= 1, --hf-max-revisions and "
+                         "--hf-threads >= 0")
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_loop:
             if args.tasks:
@@ -189,6 +268,8 @@ def _run(args: argparse.Namespace) -> int:
                 print("loop: skipped (no --tasks)")
         if not args.skip_server:
             bench_server(args, Path(tmp))
+    if args.hf:
+        bench_hf(args)
     return 0
 
 

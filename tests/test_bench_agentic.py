@@ -1,5 +1,5 @@
 """scripts/bench_agentic.py at toy sizes: it runs and prints every figure (speed itself is the
-benchmark's business, not a unit test's)."""
+benchmark's business, not a unit test's; the --hf part needs a model: only its bad input here)."""
 
 import support
 
@@ -23,6 +23,9 @@ class BenchAgenticTest(unittest.TestCase):
         done = support.run_script("bench_agentic.py", "--clients", "0", "--skip-loop")
         self.assertEqual(done.returncode, 2)
         self.assertIn("--clients must be >= 1", done.stderr)
+        done = support.run_script("bench_agentic.py", "--hf", "--hf-samples", "0", "--skip-loop", "--skip-server")
+        self.assertEqual((done.returncode, done.stderr.count("\n")), (2, 1), done.stderr)
+        self.assertIn("--hf-samples", done.stderr)
 
 
 if __name__ == "__main__":

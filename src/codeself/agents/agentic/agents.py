@@ -7,14 +7,25 @@
 | `openai`    | `ModelAgent`     | the whole chat so far (`observation["messages"]`): feedback is the last user message |
 | `hf`        | `ModelAgent`     | the same chat through the tokenizer's chat template                             |
 
-A model agent sees the task only through its `PublicTask` and the observation's messages. Its
-per-turn seed is derived from (run seed, turn), and the backend derives the sample's own seed
-from that and (task id, sample index), so every turn of every sample has its own stream.
+A model agent sees the task only through its `PublicTask` and the observation's messages (the
+full `Task` only for a backend that `sees_reference_solution`, i.e. a stand-in that sends nothing
+to a model). Its per-turn seed is derived from (run seed, turn), and the backend derives the
+sample's own seed from that and (task id, sample index), so every turn of every sample has its
+own stream.
+
+Batched turns (`ModelAgent.batches_turns`, on for `hf`): a local model is one object on one
+device, so the loop hands it turn k of every open episode in one `act_batch` call, i.e. one
+`backend.generate` over all their requests (the same call and per-sample seeds as batched
+single-turn rollouts, split into batches under the same padding cap). Each request is exactly
+the one `act` would send, so an episode's turns depend on its own seeds, not on its batch. With
+`batched=False` (`run_agentic.py --no-batch-turns`) the loop calls `act` per episode, one at a
+time under a lock: the slow path, kept for comparison (scripts/bench_agentic.py).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from codeself.agents.agentic.mock_reviser import MockReviser, ReviserConfig
@@ -29,13 +40,17 @@ AGENT_BACKENDS = ("hf", "mock", "openai", "static")
 class ModelAgent:
     """A generation backend answering the chat of each turn."""
 
-    sees_reference_solution = False
+    BATCHED_BACKENDS = ("hf",)  # one local model: its turns are decoded together (module docstring)
 
-    def __init__(self, backend: Backend, stop: tuple[str, ...] = ()) -> None:
+    def __init__(self, backend: Backend, stop: tuple[str, ...] = (), *, batched: bool | None = None) -> None:
         self.backend, self.stop = backend, stop
         self.name, self.model = backend.name, backend.model
-        # a local model is one object on one device: its turns are generated one call at a time
-        self._lock = threading.Lock() if backend.name == "hf" else None
+        self.sees_reference_solution = backend.sees_reference_solution
+        self.batches_turns = backend.name in self.BATCHED_BACKENDS if batched is None else batched
+        # episodes whose turns are decoded together: the padding cap splits them further
+        self.episodes_per_batch = getattr(backend, "max_batch_rows", 32)
+        # a local model is one object on one device: one generate call at a time
+        self._lock = threading.Lock() if backend.name in self.BATCHED_BACKENDS else None
 
     def describe(self) -> dict[str, Any]:
         return self.backend.config()
@@ -43,13 +58,25 @@ class ModelAgent:
     def attach_executor(self, executor: Any | None) -> None:
         """Model agents never execute anything."""
 
+    def request(self, task: Task, observation: dict[str, Any], *, sample_index: int, seed: int) -> GenerationRequest:
+        """What this turn sends: the chat so far, this sample, the turn's seed."""
+        view = task if self.sees_reference_solution else task.public_view()
+        return GenerationRequest(view, observation["messages"], (sample_index,),
+                                 derive_seed(seed, "agentic-turn", observation["turn"]), self.stop)
+
     def act(self, task: Task, observation: dict[str, Any], *, sample_index: int, seed: int) -> Generation:
-        request = GenerationRequest(task.public_view(), observation["messages"], (sample_index,),
-                                    derive_seed(seed, "agentic-turn", observation["turn"]), self.stop)
+        return self._generate([self.request(task, observation, sample_index=sample_index, seed=seed)])[0]
+
+    def act_batch(self, turns: Sequence[tuple[Task, dict[str, Any], int]], *, seed: int) -> list[Generation]:
+        """One reply per (task, observation, sample index), all decoded in one backend call."""
+        return self._generate([self.request(task, observation, sample_index=index, seed=seed)
+                               for task, observation, index in turns])
+
+    def _generate(self, requests: list[GenerationRequest]) -> list[Generation]:
         if self._lock is None:
-            return self.backend.generate([request])[0][0]
+            return [samples[0] for samples in self.backend.generate(requests)]
         with self._lock:
-            return self.backend.generate([request])[0][0]
+            return [samples[0] for samples in self.backend.generate(requests)]
 
     def close(self) -> None:
         self.backend.close()
@@ -105,8 +132,9 @@ def _completion_of(turn: Any, path: str, line_number: int) -> str:
 
 
 def create_agent(name: str, options: BackendOptions, reviser: ReviserConfig | None = None,
-                 stop: tuple[str, ...] = ()) -> Any:
-    """The agent for `--backend NAME`; an unknown name is a ValueError listing the valid ones."""
+                 stop: tuple[str, ...] = (), batch_turns: bool = True) -> Any:
+    """The agent for `--backend NAME`; an unknown name is a ValueError listing the valid ones.
+    `batch_turns=False`: a model agent decodes one episode's turn at a time (`--no-batch-turns`)."""
     if name not in AGENT_BACKENDS:
         raise ValueError(f"unknown backend {name!r} for agentic episodes; choose one of {', '.join(AGENT_BACKENDS)}")
     if name == "mock":
@@ -117,4 +145,4 @@ def create_agent(name: str, options: BackendOptions, reviser: ReviserConfig | No
         if not options.completions:
             raise ValueError("--backend static needs --completions FILE (a trace JSONL or recorded turns)")
         return ReplayAgent(options.completions)
-    return ModelAgent(create_backend(name, options), stop)
+    return ModelAgent(create_backend(name, options), stop, batched=None if batch_turns else False)

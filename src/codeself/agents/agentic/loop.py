@@ -7,6 +7,14 @@ timing added. Episodes run in `threads` threads (one environment each, one share
 result cache); records are written in task then sample order whatever finishes first, so the
 same command and seed give the same file apart from `timing`.
 
+An agent that `batches_turns` (a local `hf` model, agents.py) plays episodes in lockstep
+instead: `episodes_per_batch` episodes at a time, turn k of every open one decoded in one
+`act_batch` call, then all of them stepped in the thread pool (the sandbox runs them in
+parallel); an episode that ends leaves the batch. Each request is the one `act` would have sent
+(same chat, same per-sample seed), so the traces are those of one-at-a-time episodes; only
+`timing` differs (`episode_s` counts from its batch's start, `generation_s` is its share of the
+batched call).
+
 Output: the trace JSONL (appended as produced; `--resume` continues it, refusing a different
 configuration: `agents/rollout_output.py`'s rules) and its sidecar `<output>.config.json`.
 """
@@ -57,6 +65,10 @@ class AgenticSettings:
     resume: bool = field(default=False, metadata={
         "help": "continue an interrupted run, adding the missing episodes"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing trace file instead of refusing"})
+    # not hashed: the same requests and seeds either way (float rounding aside), so a resume may switch
+    batch_turns: bool = field(default=True, metadata={
+        "flag": "--no-batch-turns", "help": "hf: decode one episode's turn at a time instead of turn k of every "
+                                            "open episode in one batched call (same seeds; slower; for comparison)"})
     backend_options: BackendOptions = field(default_factory=BackendOptions)
     reviser: ReviserConfig = field(default_factory=ReviserConfig)
     command_line: tuple[str, ...] = ()  # the argv that wrote the output, kept in the sidecar
@@ -90,11 +102,52 @@ def run_episode(env: CodeRepairEnv, agent: Any, task: Task, sample_index: int, s
         generation = agent.act(task, observation, sample_index=sample_index, seed=seed)
         replies.append((generation, time.monotonic() - begun))
         observation, *_ = env.step(generation.completion)
+    return _traced(env, agent, replies, started, config_hash_)
+
+
+def _traced(env: CodeRepairEnv, agent: Any, replies: list[tuple[Any, float]], started: float,
+            config_hash_: str) -> EpisodeTrace:
+    """The finished episode's trace with each turn's agent metadata and timing added."""
     trace = env.trace(backend=agent.name, model=agent.model, config_hash=config_hash_)
     turns = [dataclasses.replace(turn, metadata=dict(generation.metadata),
                                  timing={**turn.timing, "generation_s": round(generation.generation_s or spent, 6)})
              for turn, (generation, spent) in zip(trace.turns, replies)]
     return dataclasses.replace(trace, turns=turns, timing={"episode_s": round(time.monotonic() - started, 6)})
+
+
+def run_episode_batch(envs: list[CodeRepairEnv], agent: Any, jobs: list[tuple[Task, int]], seed: int,
+                      config_hash_: str, pool: ThreadPoolExecutor) -> list["EpisodeTrace | _Skipped"]:
+    """The episodes `jobs` in lockstep (module docstring), envs[i] playing jobs[i]; results in job order."""
+    started = time.monotonic()
+    results: list[EpisodeTrace | _Skipped | None] = [None] * len(jobs)
+    observations: dict[int, dict[str, Any]] = {}
+    replies: dict[int, list[tuple[Any, float]]] = {}
+
+    def reset(i: int) -> None:
+        task, sample_index = jobs[i]
+        try:
+            observations[i], _ = envs[i].reset(seed=seed, options={"task_id": task.task_id, "sample_index": sample_index})
+        except ValueError as error:
+            if "no repair start" not in str(error):
+                raise
+            results[i] = _Skipped(task.task_id, str(error))
+        replies[i] = []
+
+    def step(i: int, generation: Any, spent: float) -> None:
+        replies[i].append((generation, spent))
+        observations[i], *_ = envs[i].step(generation.completion)
+        if envs[i].done:
+            results[i] = _traced(envs[i], agent, replies[i], started, config_hash_)
+
+    list(pool.map(reset, range(len(jobs))))
+    open_ = [i for i in range(len(jobs)) if results[i] is None]
+    while open_:
+        begun = time.monotonic()
+        generations = agent.act_batch([(jobs[i][0], observations[i], jobs[i][1]) for i in open_], seed=seed)
+        spent = (time.monotonic() - begun) / len(open_)
+        list(pool.map(step, open_, generations, [spent] * len(open_)))
+        open_ = [i for i in open_ if results[i] is None]
+    return results  # type: ignore[return-value]  (every episode ended or was skipped)
 
 
 class _Skipped:
@@ -104,9 +157,13 @@ class _Skipped:
 
 def produce_episodes(jobs: Iterable[tuple[Task, int]], tasks: list[Task], executor: Any, agent: Any,
                      env_config: EnvConfig, seed: int, config_hash_: str, threads: int) -> Iterator[EpisodeTrace | _Skipped]:
-    """Episodes in job order, `threads` at a time (at most 4 x threads pulled ahead)."""
-    local = threading.local()
+    """Episodes in job order, `threads` at a time (at most 4 x threads pulled ahead); in lockstep
+    batches when the agent `batches_turns` (module docstring)."""
     cached = executor if isinstance(executor, CachedExecutor) else CachedExecutor(executor)
+    if getattr(agent, "batches_turns", False):
+        yield from _batched_episodes(jobs, tasks, cached, agent, env_config, seed, config_hash_, threads)
+        return
+    local = threading.local()
 
     def one(task: Task, sample_index: int) -> EpisodeTrace | _Skipped:
         if not hasattr(local, "env"):
@@ -128,6 +185,17 @@ def produce_episodes(jobs: Iterable[tuple[Task, int]], tasks: list[Task], execut
             yield pending.popleft().result()
 
 
+def _batched_episodes(jobs: Iterable[tuple[Task, int]], tasks: list[Task], cached: CachedExecutor, agent: Any,
+                      env_config: EnvConfig, seed: int, config_hash_: str, threads: int) -> Iterator[EpisodeTrace | _Skipped]:
+    by_id = {task.task_id: task for task in tasks}  # shared by every environment, not copied
+    envs: list[CodeRepairEnv] = []
+    remaining = iter(jobs)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="codeself-episode") as pool:
+        while batch := list(itertools.islice(remaining, agent.episodes_per_batch)):
+            envs += [CodeRepairEnv(by_id, cached, env_config) for _ in range(len(batch) - len(envs))]
+            yield from run_episode_batch(envs[:len(batch)], agent, batch, seed, config_hash_, pool)
+
+
 def run_agentic(settings: AgenticSettings, *, quiet: bool = False, stream: TextIO | None = None) -> dict[str, Any]:
     """Run every missing episode and append its trace; return a summary."""
     from codeself.agents.agentic.agents import create_agent
@@ -138,7 +206,8 @@ def run_agentic(settings: AgenticSettings, *, quiet: bool = False, stream: TextI
                              settings.trace_output)
     tasks = select_tasks(settings)
     template = load_template(settings.env.template)
-    agent = create_agent(settings.backend, settings.backend_options, settings.reviser, template.stop)
+    agent = create_agent(settings.backend, settings.backend_options, settings.reviser, template.stop,
+                         settings.batch_turns)
     try:
         hash_ = config_hash(template, {"agent": agent.describe(), "env": settings.env.to_json()})
         writer = RolloutWriter(Path(settings.trace_output), resume=settings.resume, overwrite=settings.overwrite,
@@ -180,6 +249,7 @@ def _sidecar(settings: AgenticSettings, agent: Any, hash_: str) -> dict[str, Any
     return {"tool": "run_agentic", "backend": settings.backend, "model": agent.model, "agent": agent.describe(),
             "env": settings.env.to_json(), "config_hash": hash_, "seed": settings.seed,
             "samples_per_task": settings.samples_per_task, "split": settings.split, "limit": settings.limit,
+            "batch_turns": bool(getattr(agent, "batches_turns", False)),  # what this run did (hf only)
             "tasks": str(settings.tasks), "tasks_sha256": sha256_file(settings.tasks),
             "reward_config": settings.env.reward.to_json(), "runs": [{"argv": list(settings.command_line)}]}
 
