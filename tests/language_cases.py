@@ -8,6 +8,7 @@ are only written under a temp directory the test creates, and nothing signals -1
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 import unittest
@@ -90,19 +91,15 @@ class BatchMixin:
         if reason:
             raise unittest.SkipTest(reason)
         cls.tmp = tempfile.mkdtemp(prefix="codeself-lang-test-")
+        # class cleanups run even when setUpClass fails below (tearDownClass would not)
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
         cls.outside = os.path.join(cls.tmp, "outside.txt")
         cls.executor = Executor(ExecutionConfig(**cls.CONFIG))
+        cls.addClassCleanup(cls.executor.close)
         cases = cls.cases()
         started = time.monotonic()
         cls.results = dict(zip(cases, cls.executor.run_many(cases.values())))
         cls.batch_s = time.monotonic() - started
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.executor.close()
-        import shutil
-
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def assert_fails(self, name, *statuses):
         result = self.results[name]

@@ -22,14 +22,17 @@ if str(REPO_ROOT / "src") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "src"))
 
 
-def data_file(test: unittest.TestCase, name: str) -> Path:
-    """Path of a real dataset file under $CODESELF_DATA_DIR, or skip the test saying why."""
+def data_file(test: unittest.TestCase | type, name: str) -> Path:
+    """Path of a real dataset file under $CODESELF_DATA_DIR, or skip the test saying why.
+    `test` may be a test class (from setUpClass): the whole class is then skipped."""
     data_dir = os.environ.get("CODESELF_DATA_DIR")
-    if not data_dir:
-        test.skipTest("CODESELF_DATA_DIR is not set; real-data test skipped (CI sets it)")
-    path = Path(data_dir) / name
-    if not path.is_file():
-        test.skipTest(f"{path} not found under CODESELF_DATA_DIR")
+    path = Path(data_dir or ".") / name
+    reason = ("CODESELF_DATA_DIR is not set; real-data test skipped (CI sets it)" if not data_dir
+              else None if path.is_file() else f"{path} not found under CODESELF_DATA_DIR")
+    if reason and isinstance(test, type):
+        raise unittest.SkipTest(reason)
+    if reason:
+        test.skipTest(reason)
     return path
 
 
