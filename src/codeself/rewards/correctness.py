@@ -76,11 +76,17 @@ class RewardConfig:
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], source: str = "reward config") -> "RewardConfig":
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(known)}")
-        return cls(**values)
+        return config_from_mapping(cls, values, source)
+
+
+def config_from_mapping(cls: type, values: dict[str, Any], source: str) -> Any:
+    """`cls(**values)` for a config dataclass, refusing unknown keys in one line naming `source`
+    (a misspelt TOML key must not silently keep its default)."""
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(known)}")
+    return cls(**values)
 
 
 def load_reward_config(path: str | Path | None = None) -> RewardConfig:

@@ -40,7 +40,7 @@ from typing import Any
 from codeself.agents.backends.openai_http import DEFAULT_BASE_URL, BackendError, OpenAIBackend
 from codeself.agents.backends.base import GenerationRequest
 from codeself.datasets.task import PublicTask
-from codeself.rewards.correctness import RewardRecord
+from codeself.rewards.correctness import RewardRecord, config_from_mapping
 from codeself.rewards.judge_sanitise import SanitiseError, sanitise
 
 LOG = logging.getLogger("codeself.judge")
@@ -137,11 +137,7 @@ class JudgeConfig:
     @classmethod
     def from_json(cls, values: dict[str, Any], source: str = "judge config") -> "JudgeConfig":
         """From a mapping (JSON, or a TOML table such as `[judge]`); unknown keys are refused."""
-        known = [item.name for item in dataclasses.fields(cls)]
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(known)}")
-        return cls(**values)
+        return config_from_mapping(cls, values, source)
 
 
 @dataclass(frozen=True)
