@@ -8,7 +8,6 @@ can find how each rollout file was made.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 import sys
@@ -82,7 +81,7 @@ def select_tasks(settings: RolloutSettings) -> Iterator[Task]:
 
 
 def _reward_identity(reward_config: Any) -> dict[str, Any]:
-    values = dataclasses.asdict(reward_config)
+    values = reward_config.to_json()  # the TOML's content (unchanged for a config with no extra components)
     return {"name": values.get("name"),
             "sha256": hashlib.sha256(canonical_json(values).encode("utf-8")).hexdigest()}
 

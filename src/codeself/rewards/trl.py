@@ -20,8 +20,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from codeself.datasets.task import Task, load_tasks
-from codeself.rewards.correctness import (RewardConfig, RewardRecord, check_reward_with_execution,
-                                          default_reward_config, score_sample)
+from codeself.rewards import get_reward
+from codeself.rewards.correctness import (REWARD_NAME, RewardConfig, RewardRecord, check_reward_with_execution,
+                                          default_reward_config)
 
 
 def completion_text(completion: Any) -> str:
@@ -48,14 +49,16 @@ def _content_text(content: Any) -> str:
 
 
 class CorrectnessReward:
-    """`reward_v0_correctness` as a TRL reward function: parse, execute, score each completion.
+    """A registered reward (`reward`, a name in codeself.rewards.REWARDS; a training config's
+    `reward`) as a TRL reward function: parse, execute, score each completion with the components
+    and weights of `reward_config` (codeself.rewards.registry).
 
     `tasks` is a mapping task_id -> Task or a path to a canonical task JSONL file. The dataset
     given to the trainer must have a `task_id` column.
     """
 
     def __init__(self, tasks: Mapping[str, Task] | str | os.PathLike, executor_config: Any = None,
-                 reward_config: RewardConfig | None = None) -> None:
+                 reward_config: RewardConfig | None = None, *, reward: str = REWARD_NAME) -> None:
         if isinstance(tasks, (str, os.PathLike)):
             tasks = {task.task_id: task for task in load_tasks(tasks)}
         self.tasks: dict[str, Task] = dict(tasks)
@@ -63,6 +66,7 @@ class CorrectnessReward:
         if bad:
             raise ValueError(f"tasks must map each task_id to its Task; wrong entries: {', '.join(map(str, bad[:5]))}")
         self.executor_config = executor_config
+        self.score_sample = get_reward(reward)  # a module-level function: pickles by reference
         self.reward_config = reward_config or default_reward_config()
         check_reward_with_execution(self.reward_config, bool(getattr(executor_config, "stop_at_first_failure", False)))
         self.__name__ = self.reward_config.name
@@ -103,7 +107,7 @@ class CorrectnessReward:
         results = iter(self._get_executor().run_many(jobs)) if jobs else iter(())
         executions = [next(results) if result.code is not None else None for result in parsed]
         self.last_parsed, self.last_executions = parsed, executions
-        return [score_sample(task, result.code, result.parse_status, execution, config=self.reward_config)
+        return [self.score_sample(task, result.code, result.parse_status, execution, config=self.reward_config)
                 for task, result, execution in zip(tasks, parsed, executions)]
 
     def _batch_tasks(self, prompts: Sequence[Any] | None, completions: Sequence[Any] | None,

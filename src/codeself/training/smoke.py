@@ -96,9 +96,10 @@ class Trainer:
         self.placement = placement or {}  # ExecutionConfig executor / ray_address: where programs run, not what they do
         self.train_tasks, self.validation_tasks = load_splits(config)
         self.template = load_template(config.template or "chat_default")
-        from codeself.rewards import load_reward_config
+        from codeself.rewards import get_reward, load_reward_config
 
-        self.reward_config = load_reward_config(config.reward_config_path())
+        # the scoring function `reward` names, with the components and weights of `reward_config`
+        self.score_sample, self.reward_config = get_reward(config.reward), load_reward_config(config.reward_config_path())
         self.reference = SoftmaxPolicy.initial(seed=config.seed, correct_fraction=config.mock_init_correct_fraction,
                                                temperature=config.temperature)
         self.policy, self.critic = self.reference.copy(), Critic() if config.algorithm == "ppo" else None
@@ -177,10 +178,8 @@ class Trainer:
 
     def _sample(self, tasks: Sequence[Task], samples: int, seed: int, executor: Any) -> list[dict[str, Any]]:
         """The policy's own samples of `tasks`, executed and scored: rollout records."""
-        from codeself.rewards import score_sample
-
         def score(task: Task, code: str | None, status: str, execution: Any) -> dict[str, Any]:
-            return score_sample(task, code, status, execution, config=self.reward_config).to_json()
+            return self.score_sample(task, code, status, execution, config=self.reward_config).to_json()
 
         backend = PolicyBackend(self.policy.copy())
         run = RolloutRun(backend, self.template, self._rollout_hash, seed, samples)

@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codeself.agents.agentic import feedback as fb
-from codeself.agents.agentic.rewards import EpisodeRewardConfig, step_penalty, terminal_reward, tests_passed_fraction
+from codeself.agents.agentic.rewards import (EpisodeRewardConfig, step_penalty, terminal_reward, tests_passed_fraction,
+                                             turn_components)
 from codeself.agents.agentic.trace import (EpisodeTrace, TurnTrace, code_diff, episode_id, normalise_code)
 from codeself.agents.backends.base import derive_seed
 from codeself.agents.backends.mock import MAX_SCREENED_MUTANTS, MutantScreen, pick_mutant
@@ -163,6 +164,7 @@ class _Episode:
     done: bool = False
     stop_reason: str = ""
     terminal: float = 0.0
+    components: list[dict[str, float]] = field(default_factory=list)  # each turn's component terms c_t
 
 
 class CodeRepairEnv:
@@ -226,6 +228,11 @@ class CodeRepairEnv:
         terminated = self.config.stop_when_public_pass and judged.public.tested and judged.public.all_passed
         truncated = not terminated and turn >= self.config.max_turns
         reward = step_penalty(self.config.reward, identical=identical, no_code=judged.code is None)
+        terms = turn_components(self.config.reward, episode.task, judged.code, judged.parse_status, judged.result,
+                                turn=turn, previous_code=episode.previous_code)
+        if terms:  # a reward_config is set: its weighted components join the step's reward
+            reward += sum(terms.values())
+            episode.components.append(terms)
         episode.last, episode.done = judged, terminated or truncated
         message = self._feedback(episode, judged)
         if episode.first_category is None:
@@ -371,6 +378,8 @@ class CodeRepairEnv:
         reward = {"name": self.config.reward.name, "return": sum(t.reward for t in episode.turns),
                   "terminal": episode.terminal, "penalties": penalties,
                   "progress": [t.progress for t in episode.turns], "r0": episode.r0}
+        if self.config.reward.reward_config is not None:
+            reward["components"] = [dict(terms) for terms in episode.components]
         return EpisodeTrace(
             episode_id=episode_id(episode.task.task_id, episode.sample_index, hash_, episode.seed),
             task_id=episode.task.task_id, sample_index=episode.sample_index, split=episode.task.split,

@@ -20,14 +20,24 @@ Penalties, delivered at the step that earns them (so the Gym return is R + Σ_t 
 
 `no_code_penalty` defaults to 0.2 for `rlef` (a reply with no code must score below a wrong
 program) and 0 for `cocos` (whose r_t is already 0 for it); the other two default to 0.
-The environment returns p_t at every step and adds R at the last one.
+
+Reward components (`reward_config`, a reward TOML of configs/rewards; none by default): each
+turn's program is also scored by the components of `codeself.rewards.registry` that the TOML
+weights (reward_v0's quality and efficiency bonuses, partial credit, and any registered one),
+and their terms c_t (`turn_components`) are added to that step: the step returns p_t + Σ c_t.
+The TOML's pass/fail base is not added: in an episode, R is that. The environment returns
+p_t (+ Σ c_t) at every step and adds R at the last one.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from codeself.datasets.task import Task
 
 EPISODE_REWARDS = ("cocos", "rlef")
 DEFAULT_NO_CODE_PENALTY = {"cocos": 0.0, "rlef": 0.2}
@@ -48,6 +58,10 @@ class EpisodeRewardConfig:
         "help": "subtracted per model turn"})
     identical_penalty: float = field(default=0.0, metadata={
         "help": "subtracted for resubmitting the previous program unchanged"})
+    reward_config: str | None = field(default=None, metadata={
+        "help": "reward TOML (configs/rewards) whose weighted components (quality, efficiency, ... any registered "
+                "in codeself.rewards.registry) are added to each turn's reward; its pass/fail base is not",
+        "default_help": "none"})
 
     def __post_init__(self) -> None:
         if self.name not in EPISODE_REWARDS:
@@ -58,14 +72,35 @@ class EpisodeRewardConfig:
             value = getattr(self, name)
             if value is not None and not value >= 0:
                 raise ValueError(f"{name} must be >= 0 (it is subtracted), got {value}")
+        self.components()  # a bad reward TOML fails here, in one line
+
+    def components(self) -> Any:
+        """The RewardConfig of `reward_config` (None without one)."""
+        if self.reward_config is None:
+            return None
+        try:  # cached per file version: a step must not reread the TOML, an edited file must be reread
+            version = os.stat(self.reward_config).st_mtime_ns
+        except OSError:
+            version = None
+        return _load_reward_config(self.reward_config, version)
 
     @property
     def no_code(self) -> float:
         return DEFAULT_NO_CODE_PENALTY[self.name] if self.no_code_penalty is None else self.no_code_penalty
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "gamma": self.gamma, "no_code_penalty": self.no_code,
-                "step_penalty": self.step_penalty, "identical_penalty": self.identical_penalty}
+        values = {"name": self.name, "gamma": self.gamma, "no_code_penalty": self.no_code,
+                  "step_penalty": self.step_penalty, "identical_penalty": self.identical_penalty}
+        if self.reward_config is not None:  # its content, not its path (absent: the hash is unchanged)
+            values["reward_config"] = self.components().to_json()
+        return values
+
+
+@functools.lru_cache(maxsize=16)
+def _load_reward_config(path: str, version: int | None) -> Any:
+    from codeself.rewards import load_reward_config
+
+    return load_reward_config(path)
 
 
 def progressive_reward(progress: Sequence[float], gamma: float, r0: float = 0.0) -> float:
@@ -99,6 +134,19 @@ def terminal_reward(config: EpisodeRewardConfig, progress: Sequence[float], r0: 
     if config.name == "cocos":
         return progressive_reward(progress, config.gamma, r0)
     return rlef_reward(final_hidden_passed)
+
+
+def turn_components(config: EpisodeRewardConfig, task: Task, code: str | None, parse_status: str,
+                    execution: Any, *, turn: int, previous_code: str | None) -> dict[str, float]:
+    """c_t of the module docstring: the weighted component terms of this turn's program, by
+    component name ({} without a reward_config)."""
+    reward_config = config.components()
+    if reward_config is None:
+        return {}
+    from codeself.rewards import Answer, component_terms
+
+    answer = Answer(task, code, parse_status, execution, turn=turn, previous_code=previous_code)
+    return component_terms(reward_config.component_configs, answer)[0]
 
 
 def tests_passed_fraction(public: dict[str, int], hidden: dict[str, int]) -> float:
