@@ -103,6 +103,14 @@ class RegisteredComponentTest(unittest.TestCase):
             self.assertEqual(reward["reward"], sum(reward["components"].values()))
         sidecar = json.loads(Path(str(output) + ".config.json").read_text())
         self.assertEqual(sidecar["reward_config"]["name"], "length_v1")
+        # and the evaluation report breaks the reward down by component
+        from codeself.reporting.evaluation import evaluate_file
+
+        breakdown = evaluate_file(output, resamples=10)["reward"]["components"]
+        self.assertEqual(list(breakdown), ["correctness", "partial_credit", "quality_bonus", "efficiency_bonus",
+                                           "length_penalty"])
+        terms = [r["reward"]["components"]["length_penalty"] for r in records]
+        self.assertEqual(breakdown["length_penalty"], {"n": 2, "mean": (terms[0] + terms[1]) / 2})
 
     def test_environment_adds_it_to_each_turn(self):
         reply = "```python\n" + REFERENCE + "```"

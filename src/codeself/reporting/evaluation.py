@@ -79,6 +79,8 @@ class Aggregate:
     reward_n: int = 0
     reward_mean: float = 0.0
     reward_m2: float = 0.0
+    # reward component -> [samples with it, sum of its terms], in first-seen order (the breakdown)
+    reward_components: dict[str, list[float]] = field(default_factory=dict)
     by_language: dict[str, "Aggregate"] = field(default_factory=dict)  # the same, per language (top level only)
 
     def add(self, sample: dict[str, Any]) -> None:
@@ -98,6 +100,10 @@ class Aggregate:
         self._add_public_hidden(sample["public"], sample["hidden"])
         if sample["reward"] is not None:
             self._add_reward(tally, sample["reward"])
+        for name, value in sample.get("reward_components", {}).items():
+            total = self.reward_components.setdefault(name, [0, 0.0])
+            total[0] += 1
+            total[1] += value
 
     def _add_public_hidden(self, public: dict[str, int], hidden: dict[str, int]) -> None:
         if public["total"] <= 0 or hidden["total"] <= 0:
@@ -201,6 +207,7 @@ def reward_summary(aggregate: Aggregate) -> dict[str, Any] | None:
         "quantiles": {format(q, "g"): round(_histogram_quantile(items, n, q), 10) for q in REWARD_QUANTILES},
         "mean_within_task_std": math.fsum(within) / len(within) if within else None,
         "histogram": [[round(key * REWARD_QUANTILE_RESOLUTION, 10), count] for key, count in items],
+        "components": {name: {"n": int(n), "mean": total / n} for name, (n, total) in aggregate.reward_components.items()},
     }
 
 

@@ -176,8 +176,19 @@ def _reward(summary: dict[str, Any], figure_dir: str) -> list[str]:
             f"In **{_pct(summary['frac_zero_variance_tasks'])}** of the tasks every sample got the same reward "
             "(`frac_reward_zero_std`): GRPO's group-relative advantage is zero there, so those tasks give no "
             f"learning signal. Mean within-task reward std: {_fmt(reward['mean_within_task_std'])}.", "",
+            *_reward_terms(reward.get("components") or {}),
             f"![Figure 3: reward distribution]({figure_dir}/reward.svg)", "",
             "*Figure 3.* Distribution of the scalar reward over all samples.", ""]
+
+
+def _reward_terms(components: dict[str, Any]) -> list[str]:
+    """The reward's breakdown: the mean of each component's term (their sum is the mean reward
+    when every sample has every component)."""
+    if not components:
+        return []
+    return ["Mean term of each reward component (`reward.components`; codeself.rewards.registry): "
+            + ", ".join(f"`{name}` {_fmt(item['mean'])} (n = {item['n']})" for name, item in components.items())
+            + ".", ""]
 
 
 def _sandbox_and_power(summary: dict[str, Any]) -> list[str]:

@@ -45,6 +45,17 @@ def _reward_value(record: dict[str, Any]) -> float | None:
     return float(value)
 
 
+def _reward_components(record: dict[str, Any]) -> dict[str, float]:
+    """The numeric terms of the reward record (`reward.components`); other entries (an episode
+    record's progress list, say) are not terms and are left out."""
+    reward = record.get("reward")
+    components = reward.get("components") if isinstance(reward, dict) else None
+    if not isinstance(components, dict):
+        return {}
+    return {str(name): float(value) for name, value in components.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)}
+
+
 def _sample_index(record: dict[str, Any]) -> int | None:
     index = record.get("sample_index")
     if index is None:
@@ -108,7 +119,8 @@ def read_sample(record: dict[str, Any]) -> dict[str, Any]:
         "error_category": category_of(execution),
         "public": _counts(execution.get("public"), "public"), "hidden": _counts(execution.get("hidden"), "hidden"),
         "isolation": str(execution.get("isolation") or "unknown"), "in_process": in_process,
-        "reward": _reward_value(record), "language": record_language(record),
+        "reward": _reward_value(record), "reward_components": _reward_components(record),
+        "language": record_language(record),
     }
 
 
