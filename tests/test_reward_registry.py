@@ -157,6 +157,15 @@ class RegisteredComponentTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "'broken_bonus' returned 2.0, outside its declared value_range"):
             score_sample(TASK, REFERENCE, "ok", result("passed"), config=config)
 
+    def test_a_diagnostic_written_twice_is_an_error(self):
+        shadow = RewardComponent("shadow_bonus", lambda answer, settings: Scored(None, {"passed": True}),
+                                 applies_to="passing", value_range=(0.0, 1.0))
+        register_component(shadow)
+        self.addCleanup(unregister_component, "shadow_bonus")
+        config = RewardConfig.from_mapping({"components": {"shadow_bonus": {}}})
+        with self.assertRaisesRegex(ValueError, "'shadow_bonus' writes the diagnostic\\(s\\) passed"):
+            score_sample(TASK, REFERENCE, "ok", result("failed"), config=config)
+
     def test_the_gap_counts_penalties(self):
         # fail max 0 + 0.5 = 0.5; pass min 1 - 0.3 + 0.2 * -1 = 0.5: no room for min_gap 0.1
         with self.assertRaisesRegex(ValueError, "other components' extremes = 0.5 .* = 0.5 "):

@@ -234,10 +234,10 @@ def score_sample(task: Task, code: str | None, parse_status: str,
     """Score one sample. `execution` None means the sample was not run (e.g. no code found)."""
     config = config or default_reward_config()
     answer = Answer(task, code, parse_status, execution)
-    terms, component_diagnostics = component_terms(config.component_configs, answer)
+    terms, diagnostics = component_terms(config.component_configs, answer, outcome_diagnostics(answer))
     components = {"correctness": config.pass_reward if answer.passed else config.fail_reward, **terms}
     return RewardRecord(name=config.name, reward=sum(components.values()), components=components,
-                        diagnostics={**outcome_diagnostics(answer), **component_diagnostics})
+                        diagnostics=diagnostics)
 
 
 def outcome_diagnostics(answer: Answer) -> dict[str, Any]:

@@ -195,14 +195,21 @@ def component_config(name: str, values: Mapping[str, Any], where: str) -> Compon
     return ComponentConfig(name, weight, settings)
 
 
-def component_terms(configs: tuple[ComponentConfig, ...], answer: Answer) -> tuple[dict[str, float], dict[str, Any]]:
+def component_terms(configs: tuple[ComponentConfig, ...], answer: Answer,
+                    diagnostics: dict[str, Any] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
     """(terms, diagnostics) of `answer` under `configs`, in config order: each term is
-    weight x value where the component applies and has a value, else 0.0."""
+    weight x value where the component applies and has a value, else 0.0. The components'
+    diagnostics follow `diagnostics` (given ones first); a key written twice is an error, since
+    one component would silently hide another's."""
     terms: dict[str, float] = {}
-    diagnostics: dict[str, Any] = {}
+    diagnostics = dict(diagnostics or {})
     for config in configs:
         component = config.component
         scored = component.score(answer, dict(config.settings))
+        clash = sorted(diagnostics.keys() & scored.diagnostics.keys())
+        if clash:
+            raise ValueError(f"reward component {config.name!r} writes the diagnostic(s) {', '.join(clash)}, "
+                             "which another part of the reward record already has; rename them")
         diagnostics.update(scored.diagnostics)
         low, high = component.value_range
         if scored.value is not None and not low <= scored.value <= high:  # the correctness-first check relies on it
