@@ -21,12 +21,17 @@
    Small by default (--hf-limit 4 tasks x --hf-samples 2, --hf-max-revisions 1, every turn
    used, --hf-max-tokens 48 per turn); tasks from --tasks (default: the example tasks);
    --hf-threads sets torch's threads.
+5. Efficiency (--efficiency): one generated task per family with scale inputs; a linear and a
+   quadratic correct answer each (plus a few natural quadratic ones), scored by
+   `execute_samples.py --efficiency`'s measure, first alone, then beside --burners processes
+   spinning on the CPU; prints every score and whether quiet and busy scores are identical.
 
 Example:
   python3 scripts/prepare_datasets.py --format mbpp --input ../shared/datasets/mbpp.jsonl \\
       --output /tmp/mbpp.jsonl --assign-splits
   python3 scripts/bench_agentic.py --tasks /tmp/mbpp.jsonl --split test --limit 500
   /work/venv-train/bin/python scripts/bench_agentic.py --hf --skip-loop --skip-server
+  python3 scripts/bench_agentic.py --efficiency --skip-loop --skip-server
 """
 
 import _bootstrap  # noqa: F401
@@ -68,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="episodes for the memory part (default 10000; 0 skips it)")
     parser.add_argument("--skip-loop", action="store_true", help="skip the loop-overhead part")
     parser.add_argument("--skip-server", action="store_true", help="skip the server parts")
+    efficiency = parser.add_argument_group("efficiency (--efficiency)")
+    efficiency.add_argument("--efficiency", action="store_true",
+                            help="run the efficiency part: linear vs quadratic answers per generated family, "
+                                 "alone and beside CPU-burning processes")
+    efficiency.add_argument("--burners", type=int, default=2,
+                            help="CPU-burning processes running during the busy measurement (default 2)")
     hf = parser.add_argument_group("batched turns (--hf)")
     hf.add_argument("--hf", action="store_true", help="run the batched-turns part (needs the training extra)")
     hf.add_argument("--hf-model", default=str(DEFAULT_MODEL_DIR), help="model directory (default %(default)s)")
@@ -248,6 +259,30 @@ def bench_hf(args: argparse.Namespace) -> None:
     print(f"hf: CPU one at a time {single_cpu:.1f} s, batched {batched_cpu:.1f} s ({single_cpu / batched_cpu:.2f}x)")
 
 
+def bench_efficiency(args: argparse.Namespace) -> bool:
+    """Part 5; True when both targets hold."""
+    from codeself.execution import efficiency_bench
+    from codeself.execution.engine import ExecutionConfig, Executor
+
+    tasks = efficiency_bench.family_tasks()
+    with Executor(ExecutionConfig(workers=args.workers, efficiency=True)) as executor:
+        started = time.monotonic()
+        quiet = efficiency_bench.measure(executor, tasks)
+        quiet_s = time.monotonic() - started
+        # a fresh executor: the busy run measures the references again too
+    with Executor(ExecutionConfig(workers=args.workers, efficiency=True)) as executor:
+        with efficiency_bench.cpu_burners(args.burners, limit_s=max(600.0, 20 * quiet_s)) as pids:
+            started = time.monotonic()
+            busy = efficiency_bench.measure(executor, tasks)
+            busy_s = time.monotonic() - started
+    lines, ok = efficiency_bench.report(quiet, busy, tasks)
+    print(f"efficiency: {len(tasks)} families with scale inputs; quiet {quiet_s:.1f} s, beside {args.burners} "
+          f"CPU burners (pids {', '.join(map(str, pids))}) {busy_s:.1f} s, load average {os.getloadavg()[0]:.2f}")
+    print("\n".join(lines))
+    print(f"efficiency targets (quadratic < linear on every family, quiet == busy): {'met' if ok else 'NOT met'}")
+    return ok
+
+
 def torch_threads() -> int:
     import torch  # noqa: PLC0415 - the --hf part only
 
@@ -255,6 +290,8 @@ def torch_threads() -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.burners < 0:
+        raise ValueError("--burners must be >= 0")
     if args.clients < 1 or args.episodes < args.clients or args.memory_episodes < 0:
         raise ValueError("--clients must be >= 1, --episodes >= --clients, --memory-episodes >= 0")
     if min(args.hf_limit, args.hf_samples, args.hf_max_tokens) < 1 or min(args.hf_max_revisions, args.hf_threads) < 0:
@@ -270,6 +307,8 @@ def _run(args: argparse.Namespace) -> int:
             bench_server(args, Path(tmp))
     if args.hf:
         bench_hf(args)
+    if args.efficiency and not bench_efficiency(args):
+        return 1
     return 0
 
 

@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
                       f"{generated.GeneratorConfig(version=2).counts()[split]} in version 2"
         parser.add_argument(flag, type=int, default=None, metavar="N",
                             help=f"--format generated: tasks in split {split} (default {default})")
+    parser.add_argument("--scale-inputs", action="store_true",
+                        help="--format generated: give every task whose family's input can grow "
+                             "metadata.scale_inputs (arguments at sizes 16..256) for execute_samples.py --efficiency "
+                             "(off: the files are byte-identical to earlier ones)")
     parser.add_argument("--manifest", default=None, help="write the split manifest (JSON) here")
     parser.add_argument("--quiet", action="store_true", help="no progress meter on stderr")
     return parser
@@ -84,6 +88,7 @@ def _run(args: argparse.Namespace) -> int:
         return _generate(args)
     given = [flag for split, flag in _COUNT_FLAGS.items() if getattr(args, split) is not None]
     given += ["--generator-version"] if args.generator_version is not None else []
+    given += ["--scale-inputs"] if args.scale_inputs else []
     if given:
         raise ValueError(f"{', '.join(given)}: only with --format generated")
     if args.input is None:
@@ -142,7 +147,7 @@ def _generate(args: argparse.Namespace) -> int:
     check_outputs({"--output": args.output, "--manifest": args.manifest})
     counts = {split: getattr(args, split) for split in _COUNT_FLAGS if getattr(args, split) is not None}
     version = args.generator_version or generated.GENERATOR_VERSION
-    config = generated.GeneratorConfig(seed=args.seed, version=version, **counts)
+    config = generated.GeneratorConfig(seed=args.seed, version=version, scale_inputs=args.scale_inputs, **counts)
     with Progress("generate", sum(config.counts().values()), quiet=args.quiet) as progress:
         manifest = generated.write_generated(args.output, config, manifest_path=args.manifest,
                                              on_task=lambda task: progress.update())

@@ -48,6 +48,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from codeself.datasets import generated_scale
 from codeself.datasets.generated_families import NUMBER_FAMILIES, Family
 from codeself.datasets.generated_families_text import TEXT_FAMILIES
 from codeself.datasets.generated_families_v2 import V2_HELDOUT_FAMILIES
@@ -125,6 +126,7 @@ class GeneratorConfig:
     test: int = 128
     test_heldout_families: int | None = None  # None: 12 per held-out family (96 in version 1, 216 in version 2)
     version: int = GENERATOR_VERSION  # which distribution (module docstring); 1 stays reproducible
+    scale_inputs: bool = False  # add metadata.scale_inputs (generated_scale.py); off: files unchanged
 
     def __post_init__(self) -> None:
         distribution(self.version)  # refuses an unknown version
@@ -248,7 +250,7 @@ def reveals(test: str, expected: Any, prompt: str) -> bool:
 
 def make_task(family: Family, split: str, templates: list[tuple[int, int]], rng: random.Random,
               seed: int, *, dist: Distribution | None = None,
-              function_names: tuple[str, ...] | None = None) -> Task | None:
+              function_names: tuple[str, ...] | None = None, scale: bool = False) -> Task | None:
     """A task for `split` from one draw, or None when the draw must be rejected."""
     dist = dist or distribution(1)
     chosen = draw(family, templates, rng, function_names)
@@ -272,6 +274,10 @@ def make_task(family: Family, split: str, templates: list[tuple[int, int]], rng:
     }
     if family.atol is not None:
         metadata["atol"] = family.atol
+    if scale:  # from a Random of its own: the rest of the task is the same with or without
+        scaled = generated_scale.scale_inputs(family.name, chosen.params, seed, prompt)
+        if scaled is not None:
+            metadata["scale_inputs"] = scaled
     return Task(task_id="", source=SOURCE, prompt=prompt, entry_point=chosen.function_name, starter_code="",
                 public_tests=(tests[0],), hidden_tests=tuple(tests[1:]), setup_code="",
                 reference_solution=solution, split=split, metadata=metadata)
@@ -279,7 +285,8 @@ def make_task(family: Family, split: str, templates: list[tuple[int, int]], rng:
 
 def generate_split(split: str, count: int, families: tuple[Family, ...],
                    partitions: dict[str, dict[str, list[tuple[int, int]]]], seed: int, *,
-                   dist: Distribution | None = None, train: TrainOverlap | None = None) -> Iterator[Task]:
+                   dist: Distribution | None = None, train: TrainOverlap | None = None,
+                   scale: bool = False) -> Iterator[Task]:
     """`count` tasks of `split`, families in a seeded round-robin order (ids not yet set).
 
     With `train` (version 2, evaluation splits), draws that repeat a train solution or assert are rejected.
@@ -296,7 +303,7 @@ def generate_split(split: str, count: int, families: tuple[Family, ...],
         for attempt in range(MAX_ATTEMPTS):
             rng = random.Random(f"{seed}:{split}:{index}:{attempt}")
             task = make_task(family, split, partitions[family.name][split], rng, seed, dist=dist,
-                             function_names=names)
+                             function_names=names, scale=scale)
             if task is None or collapse_whitespace(task.prompt) in prompts:
                 continue
             if train is not None and train.repeats_train(task):
@@ -323,7 +330,8 @@ def generate_tasks(config: GeneratorConfig) -> Iterator[Task]:
     for split, count in config.counts().items():
         families = dist.heldout_families() if split == HELDOUT_SPLIT else dist.practice_families()
         reject = overlap if dist.separates_eval_from_train and split in EVAL_SPLITS else None
-        for task in generate_split(split, count, families, partitions, config.seed, dist=dist, train=reject):
+        for task in generate_split(split, count, families, partitions, config.seed, dist=dist, train=reject,
+                                   scale=config.scale_inputs):
             family = task.metadata["family"]
             number = numbers[family] = numbers.get(family, -1) + 1
             # The template partition makes this impossible; a failure is a bug in the families.
@@ -339,6 +347,7 @@ def write_generated(output_path: str | Path, config: GeneratorConfig, *, manifes
     """Write the tasks of `config` as canonical JSONL; return the split manifest (also written if asked)."""
     builder = ManifestBuilder()
     dist = distribution(config.version)
+    options = {"scale_inputs": True} if config.scale_inputs else {}  # absent when off: manifests unchanged
 
     def records() -> Iterator[dict[str, Any]]:
         for task in generate_tasks(config):
@@ -353,7 +362,8 @@ def write_generated(output_path: str | Path, config: GeneratorConfig, *, manifes
                              output_sha256=sha256_file(output_path), generator={
                                  "version": config.version, "heldout_families": list(dist.heldout_names),
                                  "practised_families": [family.name for family in dist.practice_families()],
-                                 "dedup_rule": DEDUP_RULE if dist.separates_eval_from_train else "none (version 1)"})
+                                 "dedup_rule": DEDUP_RULE if dist.separates_eval_from_train else "none (version 1)",
+                                 **options})
     if manifest_path is not None:
         write_json(manifest_path, manifest)
     return manifest

@@ -15,9 +15,11 @@ format the parent parses from untrusted code. Every message from the worker carr
 nonce `n` and every answer ends with the same `"n"`, so frames the candidate writes to the
 result pipe ahead of time are recognised as forged.
 Steps (worker -> child): {"probes": [code object or expr, ...]} | {"fallback": snippet} |
-{"call": encoded argument list} | {"end": true}. Answers (child -> worker): {"values":
-[encoded, ...]} | {"ok": true} | {"error": {"type": name, "message": text}}; the first
-answer is the import result: {"ok": true} or {"error": ...}.
+{"call": encoded argument list} | {"measure": encoded argument list, "budget": n} | {"end":
+true}. Answers (child -> worker): {"values": [encoded, ...]} | {"ok": true} | {"error":
+{"type": name, "message": text}} | {"cost": {...}, "values": [encoded]} (a measured call,
+meter.py; "values" empty when it raised, its "error" then in the cost); the first answer
+is the import result: {"ok": true} or {"error": ...}.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import os
 import struct
 import sys
 
-from codeself.execution import codec, sandbox
+from codeself.execution import codec, meter, sandbox
 from codeself.execution.languages import native
 
 CONTROL_FD = 3
@@ -47,6 +49,7 @@ _compile, _exec, _eval = compile, exec, eval
 _type_name = type.__dict__["__name__"].__get__
 _type = type
 _str = str
+_measure = meter.measure
 READY_FRAME = b'{"ready":true}'
 
 
@@ -189,7 +192,19 @@ def _answer(step: dict, namespace: dict, entry_point: str | None, max_value_byte
         function = namespace.get(entry_point) if entry_point else None
         if function is None:
             return {"error": {"type": "NameError", "message": f"name {entry_point!r} is not defined"}}
+        if "measure" in step:
+            return _measured(function, _decode(step["measure"]), step["budget"], max_value_bytes)
         value = function(*_decode(step["call"]))
         return {"values": [_encode(value, max_bytes=max_value_bytes)]}
     except BaseException as error:  # noqa: BLE001
         return {"error": describe(error)}
+
+
+def _measured(function, args: list, budget: int, max_value_bytes: int) -> dict:
+    """A call counted by the meter: its cost, and its value (for the parent to compare with
+    the reference's), or the error it raised (inside the cost)."""
+    cost, value, error = _measure(function, args, budget)
+    if error is not None:
+        cost["error"] = describe(error)
+        return {"cost": cost, "values": []}
+    return {"cost": cost, "values": [_encode(value, max_bytes=max_value_bytes)]}

@@ -62,6 +62,10 @@ class ExecutionConfig:
     ray_address: str = field(default="", metadata={
         "metavar": "HOST:PORT", "help": "with --executor ray: the cluster's head (`ray start --head` prints it)",
         "default_help": "none: start a local Ray instance for this run, stop it at the end"})
+    efficiency: bool = field(default=False, metadata={
+        "help": "also measure each passing answer's efficiency on the task's metadata.scale_inputs: Python "
+                "instructions executed against the reference's at growing sizes, a score in [0, 1] and a growth "
+                "exponent that do not depend on machine load (results gain `efficiency`; docs/schemas.md)"})
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:

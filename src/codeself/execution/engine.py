@@ -54,6 +54,8 @@ class Executor:
         self._calibrations = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
         # expected values of non-Python tasks, computed once per task by a program without a candidate
         self._expected = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
+        # references' measured instructions at their scale inputs (config.efficiency), once per task
+        self._reference_costs = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._all: list[Worker] = []
         # Workers also stop when the caller exits (their pipes close); the finalizer covers an
@@ -179,7 +181,12 @@ class Executor:
             watch, judged = runner.first_failure_watch(plan)
         reply = self._dispatch(plan.job, watch)
         reply["duration_s"] = time.monotonic() - start
-        return runner.build_result(plan, reply, judged)
+        result = runner.build_result(plan, reply, judged)
+        if self.config.efficiency and result.passed:
+            from codeself.execution import efficiency
+
+            result = efficiency.with_efficiency(self, task, program, code, result, timeouts.import_s)
+        return result
 
     def _run_native(self, task: Task, program: str, timeouts: runner.Timeouts | None) -> ExecutionResult:
         """A C++, Java, JavaScript or Rust task (languages/program.py): the candidate's program

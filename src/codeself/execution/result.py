@@ -66,6 +66,9 @@ class ExecutionResult:
     stderr_tail: str = ""  # last bytes of captured stderr (bounded)
     blocked_reason: str | None = None  # static-scan rule that blocked the sample
     extra: dict[str, Any] = field(default_factory=dict)
+    # Passing answers only, with ExecutionConfig.efficiency: executed instructions against the
+    # reference's at growing sizes (codeself.execution.efficiency). Omitted from the record when None.
+    efficiency: dict[str, Any] | None = None
     # Derived from the fields above, never passed in (codeself.execution.errors): why the sample
     # failed, from one closed list (None when passed), and LiveCodeBench's code where one maps.
     error_category: str | None = field(init=False, default=None)
@@ -82,6 +85,8 @@ class ExecutionResult:
     def to_json(self) -> dict[str, Any]:
         record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         record["tests"] = [outcome.to_json() for outcome in self.tests]
+        if record["efficiency"] is None:  # records without it stay as they were before the field existed
+            del record["efficiency"]
         return record
 
     @classmethod

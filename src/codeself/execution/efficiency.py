@@ -1,0 +1,263 @@
+"""Deterministic efficiency of a passing answer: executed instructions at growing input sizes.
+
+Why: a correct O(n^2) answer should earn less than an O(n) one, and the measure must give
+the same number on a busy and a quiet machine (wall time does not; loop nesting is easy to
+fool). A task's `metadata.scale_inputs` (docs/schemas.md) lists argument tuples at growing
+sizes. With `ExecutionConfig.efficiency`, a passing answer is run once more in a fresh
+sandboxed child, calling its entry point on each of them under the meter (meter.py: Python
+bytecode instructions executed by the call); the task's reference solution is measured the
+same way once per task (cached). The record on the result:
+
+    {"status": "ok", "score": R / C at the largest size n, clipped to [0, 1], where C is the
+     answer's instructions and R = max(the reference's instructions, n),
+     "exponent": log-log least-squares slope of the answer's instructions against size,
+     "reference_exponent": the same for the reference, "sizes": [...], "instructions": [...],
+     "reference_instructions": [...], "cost_model": COST_MODEL}
+
+Other statuses carry no score (and a `reason`): "failed" (the answer raised, timed out or
+returned a value other than the reference's at some size), "tampered" (it touched the
+tracer, frames, threads or processes while measured), "refused" (it names something that
+could reach the meter, so it is not measured), "unavailable" (the task has no scale inputs,
+or its reference could not be measured). "over_budget" (more than MAX_INSTRUCTIONS at some
+size) has score 0.0. `score_of` is what a reward component reads.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import marshal
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from codeself.datasets.task import Task
+from codeself.execution import codec
+
+COST_MODEL = "python-bytecode-instructions/1"
+MAX_INSTRUCTIONS = 10_000_000  # per call; about 1-3 s under the tracer
+MEASURE_TIMEOUT_S = 60.0  # per call: far above the budget's time, so the budget decides, not the load
+STATUSES = ("ok", "over_budget", "failed", "tampered", "refused", "unavailable")
+# Identifiers (names, attributes, string constants) that could reach the meter, its hooks, the
+# harness or other threads; a program naming any is refused (status "refused"), not measured.
+RISKY_NAMES = frozenset({
+    "settrace", "setprofile", "gettrace", "getprofile", "_getframe", "_current_frames", "currentframe",
+    "f_trace", "f_trace_opcodes", "f_trace_lines", "f_back", "f_globals", "f_locals", "tb_frame", "gi_frame",
+    "cr_frame", "ag_frame", "__traceback__", "__globals__", "__closure__", "__code__", "__builtins__",
+    "__dict__", "__getattribute__", "__subclasses__", "__import__", "modules", "monitoring", "threading",
+    "_thread", "multiprocessing", "concurrent", "asyncio", "fork", "gc", "inspect", "codeself", "importlib",
+    "builtins", "eval", "exec", "compile", "getattr", "setattr", "delattr", "vars", "globals", "signal",
+})
+
+
+@dataclass(frozen=True)
+class ScaleInput:
+    size: int
+    args: tuple
+
+
+def scale_inputs(task: Task) -> list[ScaleInput]:
+    """The task's `metadata.scale_inputs`, sizes increasing; [] when it has none. A malformed
+    list is a ValueError naming the task (one line)."""
+    raw = (task.metadata or {}).get("scale_inputs")
+    if raw is None:
+        return []
+    where = f"task {task.task_id}: metadata.scale_inputs"
+    if not isinstance(raw, list) or len(raw) < 2:
+        raise ValueError(f"{where} must be a list of at least two {{size, args}} objects")
+    parsed = []
+    for entry in raw:
+        if not isinstance(entry, dict) or set(entry) != {"size", "args"}:
+            raise ValueError(f"{where}: every entry is an object with exactly the keys size and args")
+        size, text = entry["size"], entry["args"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ValueError(f"{where}: size must be an integer >= 1, got {size!r}")
+        try:
+            args = ast.literal_eval(text) if isinstance(text, str) else None
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+            args = None
+        if not isinstance(args, (tuple, list)):
+            raise ValueError(f"{where}: args must be the Python literal of a tuple of arguments, e.g. \"([1, 2],)\"")
+        parsed.append(ScaleInput(size, tuple(args)))
+    sizes = [item.size for item in parsed]
+    if sizes != sorted(set(sizes)):
+        raise ValueError(f"{where}: sizes must be distinct and increasing, got {sizes}")
+    return parsed
+
+
+def risky_name(code: bytes) -> str | None:
+    """The first RISKY_NAMES identifier the compiled program (marshalled, as `programs.check`
+    returns it) uses as a name, attribute or string constant, in any nested function."""
+    if not code:
+        return "program not compiled by the parent"
+    pending = [marshal.loads(code)]
+    while pending:
+        current = pending.pop()
+        for name in current.co_names:  # globals, attributes, imports (local names reach nothing)
+            if name in RISKY_NAMES:
+                return name
+        for constant in current.co_consts:
+            if isinstance(constant, str) and any(name in constant for name in RISKY_NAMES if len(name) > 4):
+                return next(name for name in RISKY_NAMES if len(name) > 4 and name in constant)
+            if hasattr(constant, "co_names"):
+                pending.append(constant)
+    return None
+
+
+def measure_job(task: Task, program: str, code: bytes, inputs: list[ScaleInput], import_timeout_s: float) -> dict:
+    """The worker job that imports the program and calls its entry point under the meter on
+    each scale input (one step each, smallest first)."""
+    steps = [{"measure": codec.encode(list(item.args)), "budget": MAX_INSTRUCTIONS} for item in inputs]
+    return {"program": "" if code else program, "code": code, "setup": task.setup_code,
+            "entry_point": task.entry_point, "steps": steps,
+            "step_timeouts_s": [MEASURE_TIMEOUT_S] * (len(steps) + 1), "import_timeout_s": import_timeout_s,
+            "program_timeout_s": import_timeout_s + MEASURE_TIMEOUT_S * len(steps)}
+
+
+@dataclass(frozen=True)
+class Costs:
+    """One program's measurement: instructions and decoded return value per size, or why not."""
+
+    status: str  # "ok", "over_budget", "failed", "tampered"
+    instructions: tuple[int, ...] = ()
+    values: tuple = ()
+    reason: str = ""
+
+
+def read_costs(reply: dict, count: int) -> Costs:
+    """The worker's reply to `measure_job`, read as untrusted data (the answers come from the
+    candidate's process)."""
+    answers = reply.get("answers") or []
+    if not answers:
+        return Costs("failed", reason=f"the program did not import ({reply.get('outcome')})")
+    instructions, values = [], []
+    for position in range(count):
+        if position + 1 >= len(answers):
+            outcome = reply.get("outcome")
+            return Costs("failed", reason="timed out" if outcome == "timeout" else f"stopped ({outcome})")
+        answer = _parse(answers[position + 1])
+        cost = answer.get("cost")
+        if not isinstance(cost, dict):
+            error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
+            return Costs("failed", reason=f"raised {str(error.get('type', 'an error'))[:80]}")
+        if cost.get("tampered"):
+            return Costs("tampered", reason=str(cost["tampered"])[:200])
+        if cost.get("over_budget") is True:
+            return Costs("over_budget", reason=f"more than {MAX_INSTRUCTIONS} instructions at scale input "
+                                               f"{position}")
+        if isinstance(cost.get("error"), dict):
+            return Costs("failed", reason=f"raised {str(cost['error'].get('type'))[:80]} at scale input {position}")
+        count_seen = cost.get("instructions")
+        encoded = answer.get("values")
+        if not isinstance(count_seen, int) or isinstance(count_seen, bool) or count_seen < 0 \
+                or not isinstance(encoded, list) or len(encoded) != 1:
+            return Costs("failed", reason="malformed measurement")
+        try:
+            values.append(codec.decode(encoded[0]))
+        except (codec.MalformedValue, ValueError, TypeError, RecursionError):
+            return Costs("failed", reason="malformed value")
+        instructions.append(count_seen)
+    return Costs("ok", tuple(instructions), tuple(values))
+
+
+def _parse(text: Any) -> dict:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def growth_exponent(sizes: list[int], costs: list[int]) -> float:
+    """Least-squares slope of log(cost) on log(size): about 1 for linear work, 2 for quadratic.
+    Costs of 0 count as 1."""
+    xs = [math.log(size) for size in sizes]
+    ys = [math.log(max(1, cost)) for cost in costs]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    return round(sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / spread, 4) if spread else 0.0
+
+
+def compare(reference: Costs, candidate: Costs, inputs: list[ScaleInput], atol: float = 0.0) -> dict:
+    """The `efficiency` record of a passing answer, from both measurements."""
+    from codeself.execution.judge import tolerant_equal
+
+    base = {"cost_model": COST_MODEL}
+    if reference.status != "ok":
+        return {**base, "status": "unavailable", "reason": f"the reference could not be measured: {reference.reason}"}
+    if candidate.status == "over_budget":
+        return {**base, "status": "over_budget", "score": 0.0, "reason": candidate.reason}
+    if candidate.status != "ok":
+        return {**base, "status": candidate.status, "reason": candidate.reason}
+    for position, (got, wanted) in enumerate(zip(candidate.values, reference.values)):
+        if not tolerant_equal(got, wanted, atol):
+            return {**base, "status": "failed", "reason": f"a value other than the reference's at scale input {position}"}
+    sizes = [item.size for item in inputs]
+    # the reference's count is floored at one instruction per unit of size: work done inside a
+    # builtin (sum, max, slicing) is invisible to the counter, yet any answer reads its input
+    largest_ref, largest = max(reference.instructions[-1], sizes[-1]), candidate.instructions[-1]
+    score = 1.0 if largest <= largest_ref else round(largest_ref / largest, 6)
+    return {**base, "status": "ok", "score": score, "exponent": growth_exponent(sizes, list(candidate.instructions)),
+            "reference_exponent": growth_exponent(sizes, list(reference.instructions)), "sizes": sizes,
+            "instructions": list(candidate.instructions), "reference_instructions": list(reference.instructions)}
+
+
+def unavailable(reason: str, status: str = "unavailable") -> dict:
+    return {"cost_model": COST_MODEL, "status": status, "reason": reason}
+
+
+def with_efficiency(executor: Any, task: Task, program: str, code: bytes, result: Any, import_timeout_s: float) -> Any:
+    """`result` (a passing ExecutionResult of `program` on `task`) with its `efficiency`
+    record; the reference is measured at most once per task by `executor` (an Executor)."""
+    import dataclasses
+
+    try:
+        inputs = scale_inputs(task)
+    except ValueError as error:
+        return dataclasses.replace(result, efficiency=unavailable(str(error)[:300]))
+    if not inputs:
+        return dataclasses.replace(result, efficiency=unavailable("the task has no metadata.scale_inputs"))
+    if not task.entry_point:
+        return dataclasses.replace(result, efficiency=unavailable("the task has no entry point to call"))
+    risky = risky_name(code)
+    if risky is not None:
+        return dataclasses.replace(result, efficiency=unavailable(
+            f"not measured: the program uses {risky!r}, which could reach the meter", "refused"))
+    reference = executor._reference_costs.get_or_measure(
+        reference_key(task), lambda: _measure_reference(executor, task, inputs, import_timeout_s))
+    candidate = read_costs(executor._dispatch(measure_job(task, program, code, inputs, import_timeout_s)), len(inputs))
+    atol = float((task.metadata or {}).get("atol") or 0.0)
+    return dataclasses.replace(result, efficiency=compare(reference, candidate, inputs, atol))
+
+
+def _measure_reference(executor: Any, task: Task, inputs: list[ScaleInput], import_timeout_s: float) -> Costs:
+    from codeself.execution import programs
+
+    if not task.reference_solution:
+        return Costs("failed", reason="the task has no reference solution")
+    checked = programs.check(task.reference_solution, False)
+    if checked.syntax_error is not None:
+        return Costs("failed", reason="the reference does not compile")
+    job = measure_job(task, task.reference_solution, checked.code, inputs, import_timeout_s)
+    return read_costs(executor._dispatch(job), len(inputs))
+
+
+def reference_key(task: Task) -> tuple[str, str]:
+    """Cache key of a task's reference measurement: what it depends on."""
+    parts = [task.reference_solution or "", task.setup_code, task.entry_point or "",
+             (task.metadata or {}).get("scale_inputs"), COST_MODEL, MAX_INSTRUCTIONS]
+    return task.task_id, hashlib.sha256(json.dumps(parts, ensure_ascii=True, default=repr).encode()).hexdigest()
+
+
+def score_of(result: Any) -> float | None:
+    """The efficiency score in [0, 1] of an ExecutionResult (or its JSON record), for a reward
+    component: None unless the answer passed and was measured (status ok or over_budget)."""
+    record = result if isinstance(result, dict) else result.to_json()
+    efficiency = record.get("efficiency")
+    if not record.get("passed") or not isinstance(efficiency, dict):
+        return None
+    if efficiency.get("status") not in ("ok", "over_budget"):
+        return None
+    score = efficiency.get("score")
+    return float(score) if isinstance(score, (int, float)) and 0.0 <= score <= 1.0 else None

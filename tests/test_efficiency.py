@@ -1,0 +1,175 @@
+"""Deterministic efficiency (issue 19, item 2): instructions counted at scale inputs, the score,
+tamper detection, passing answers only, the record's JSON, and the generated scale inputs."""
+
+import dataclasses
+import random
+import unittest
+from unittest import mock
+
+import support  # noqa: F401
+from codeself.datasets import generated
+from codeself.datasets.generated_scale import SCALE_MAKERS
+from codeself.datasets.task import Task
+from codeself.execution import ExecutionConfig, Executor, efficiency, meter
+from codeself.execution.result import ExecutionResult
+
+EXECUTOR = None
+SIZES = (8, 16, 32, 64)
+REFERENCE = "def total(xs):\n    return sum(x for x in xs)\n"
+LINEAR = "def total(xs):\n    t = 0\n    for x in xs:\n        t += x\n    return t\n"
+QUADRATIC = ("def total(xs):\n    t = 0\n    for i in range(len(xs)):\n        for j in range(i):\n"
+             "            t += 0\n        t += xs[i]\n    return t\n")
+
+
+def setUpModule():
+    global EXECUTOR
+    EXECUTOR = Executor(ExecutionConfig(workers=1, timeout_s=5.0, efficiency=True))
+
+
+def tearDownModule():
+    EXECUTOR.close()
+
+
+def toy_task(**metadata) -> Task:
+    scale = [{"size": n, "args": repr((list(range(n)),))} for n in SIZES]
+    return Task(task_id="toy/total", source="toy", prompt="Sum a list.", entry_point="total", starter_code="",
+                public_tests=("assert total([1, 2]) == 3",), hidden_tests=("assert total([]) == 0",),
+                setup_code="", reference_solution=REFERENCE, split="test",
+                metadata={"scale_inputs": scale, **metadata})
+
+
+class MeasuredAnswers(unittest.TestCase):
+    def test_same_program_same_record_twice(self):
+        first, second = EXECUTOR.run(toy_task(), LINEAR), EXECUTOR.run(toy_task(), LINEAR)
+        self.assertEqual(first.efficiency["status"], "ok")
+        self.assertEqual(first.efficiency, second.efficiency)
+        self.assertEqual(first.efficiency["sizes"], list(SIZES))
+
+    def test_quadratic_scores_below_linear(self):
+        linear = EXECUTOR.run(toy_task(), LINEAR).efficiency
+        quadratic = EXECUTOR.run(toy_task(), QUADRATIC).efficiency
+        self.assertLess(quadratic["score"], linear["score"])
+        self.assertLess(linear["exponent"], 1.2)
+        self.assertGreater(quadratic["exponent"], 1.6)
+        self.assertEqual(EXECUTOR.run(toy_task(), REFERENCE).efficiency["score"], 1.0)
+        for record in (linear, quadratic):
+            self.assertTrue(0.0 <= record["score"] <= 1.0)
+
+    def test_failing_answer_has_no_efficiency(self):
+        result = EXECUTOR.run(toy_task(), "def total(xs):\n    return 1\n")
+        self.assertFalse(result.passed)
+        self.assertIsNone(result.efficiency)
+        self.assertNotIn("efficiency", result.to_json())
+        self.assertIsNone(efficiency.score_of(result))
+
+    def test_different_value_at_scale_is_not_scored(self):
+        cheat = "def total(xs):\n    return sum(xs) if len(xs) < 5 else 0\n"
+        record = EXECUTOR.run(toy_task(), cheat).efficiency
+        self.assertEqual(record["status"], "failed")
+        self.assertNotIn("score", record)
+
+    def test_program_naming_the_tracer_is_refused(self):
+        for program in ("import sys\ndef total(xs):\n    sys.settrace(None)\n    return sum(xs)\n",
+                        "import threading\ndef total(xs):\n    return sum(xs)\n",
+                        "def total(xs):\n    f = getattr(__builtins__, 'sum')\n    return f(xs)\n"):
+            result = EXECUTOR.run(toy_task(), program)
+            self.assertTrue(result.passed, program)
+            self.assertEqual(result.efficiency["status"], "refused", program)
+            self.assertIsNone(efficiency.score_of(result))
+
+    def test_over_budget_scores_zero(self):
+        with mock.patch.object(efficiency, "MAX_INSTRUCTIONS", 2000):  # the reference needs < 500
+            record = EXECUTOR.run(toy_task(), QUADRATIC).efficiency
+        self.assertEqual((record["status"], record["score"]), ("over_budget", 0.0))
+
+    def test_task_without_scale_inputs(self):
+        task = dataclasses.replace(toy_task(), metadata={})
+        record = EXECUTOR.run(task, LINEAR).efficiency
+        self.assertEqual(record["status"], "unavailable")
+
+
+class Meter(unittest.TestCase):
+    """The child-side meter, called in this process: what it flags as tampering."""
+
+    def test_counts_are_exact_and_repeatable(self):
+        def loop(n):
+            return [i for i in range(n)]
+
+        counts = [meter.measure(loop, [n], 10**6)[0]["instructions"] for n in (10, 10, 20)]
+        self.assertEqual(counts[0], counts[1])
+        self.assertGreater(counts[2], counts[0])
+
+    def test_removing_the_tracer_is_tampering(self):
+        import sys
+
+        cost, value, error = meter.measure(lambda: sys.settrace(None), [], 10**6)
+        self.assertIn("settrace", cost["tampered"])
+
+    def test_a_thread_is_tampering(self):
+        import _thread
+        import time
+
+        def spawn():
+            _thread.start_new_thread(time.sleep, (0.01,))
+
+        cost, _, _ = meter.measure(spawn, [], 10**6)
+        self.assertIn("start_new_thread", cost["tampered"])
+
+    def test_untampered_call_is_clean(self):
+        cost, value, error = meter.measure(lambda xs: sorted(xs), [[3, 1, 2]], 10**6)
+        self.assertEqual((cost["tampered"], value, error), ("", [1, 2, 3], None))
+
+
+class Records(unittest.TestCase):
+    def test_old_records_load_and_new_ones_round_trip(self):
+        result = EXECUTOR.run(toy_task(), LINEAR)
+        record = result.to_json()
+        old = {key: value for key, value in record.items() if key != "efficiency"}
+        self.assertIsNone(ExecutionResult.from_json(old).efficiency)
+        self.assertNotIn("efficiency", ExecutionResult.from_json(old).to_json())
+        self.assertEqual(ExecutionResult.from_json(record), result)
+        self.assertEqual(efficiency.score_of(record), record["efficiency"]["score"])
+
+    def test_malformed_scale_inputs_are_one_line_errors(self):
+        for bad in ([{"size": 1, "args": "([1],)"}], [{"size": 2, "args": "([1],)"}, {"size": 1, "args": "([1],)"}],
+                    [{"size": 1, "args": "nope"}, {"size": 2, "args": "([1],)"}], "x"):
+            task = dataclasses.replace(toy_task(), metadata={"scale_inputs": bad})
+            with self.assertRaises(ValueError) as caught:
+                efficiency.scale_inputs(task)
+            self.assertNotIn("\n", str(caught.exception))
+
+    def test_growth_exponent(self):
+        sizes = [10, 20, 40, 80]
+        self.assertAlmostEqual(efficiency.growth_exponent(sizes, [3 * n for n in sizes]), 1.0, places=3)
+        self.assertAlmostEqual(efficiency.growth_exponent(sizes, [n * n for n in sizes]), 2.0, places=3)
+
+
+class GeneratedScaleInputs(unittest.TestCase):
+    def test_opt_in_adds_only_scale_inputs(self):
+        family = next(f for f in generated.FAMILIES if f.name == "running_sum")
+        templates = generated.template_partition(family, 0)["train"]
+        plain = generated.make_task(family, "train", templates, random.Random("t"), 0)
+        scaled = generated.make_task(family, "train", templates, random.Random("t"), 0, scale=True)
+        inputs = scaled.metadata.pop("scale_inputs")
+        self.assertEqual(plain, scaled)
+        self.assertEqual([entry["size"] for entry in inputs], [16, 32, 64, 128, 256])
+        parsed = efficiency.scale_inputs(dataclasses.replace(plain, metadata={"scale_inputs": inputs}))
+        self.assertEqual([len(item.args[0]) for item in parsed], [16, 32, 64, 128, 256])
+
+    def test_every_maker_names_a_family_and_its_reference_runs(self):
+        families = {family.name: family for family in generated.distribution(2).families}
+        self.assertLessEqual(set(SCALE_MAKERS), set(families))
+        for name, maker in SCALE_MAKERS.items():
+            family = families[name]
+            rng = random.Random(name)
+            params = family.make_params(rng)
+            drawn = (generated.make_task(family, "test", [(0, 0)], random.Random(f"{name}{n}"), 0, scale=True)
+                     for n in range(50))
+            task = next(task for task in drawn if task is not None)
+            for item in efficiency.scale_inputs(task):
+                generated.run_reference(task.reference_solution, task.entry_point, [item.args])
+            self.assertTrue(maker(rng, params, 4))
+
+
+if __name__ == "__main__":
+    unittest.main()
