@@ -55,9 +55,8 @@ class JavaTest(HostileMixin, unittest.TestCase):
     # a JVM that cannot start the thread reaping its child: OutOfMemoryError, a memory_error
     FORK_STATUSES = ("failed", "memory_error")
     REFERENCES = 2  # each costs two javac runs (~0.4 s of CPU each)
-    # RLIMIT_NPROC counts the threads of uid 65534 in every sandbox on the machine (other test
-    # runs' too) and a JVM needs ~12: the default 32 makes JVMs fail to start (sandbox_error)
-    # whenever other sandboxes are busy (docs/languages.md)
+    # a JVM needs ~12 threads, javac as many (RLIMIT_NPROC, counted per sandbox: test_sandbox_uids.py);
+    # 256 leaves room for both without depending on the default
     CONFIG = {"workers": 2, "timeout_s": 2.0, "max_processes": 256}
 
     @classmethod

@@ -35,6 +35,12 @@ class ExecutionConfig:
     max_file_mb: int = field(default=16, metadata={"help": "largest file a program may write (RLIMIT_FSIZE)"})
     scratch_mb: int = field(default=64, metadata={"help": "size of the per-program tmpfs (namespaces mode)"})
     max_processes: int = field(default=32, metadata={"help": "processes per program (RLIMIT_NPROC)"})
+    # RLIMIT_NPROC counts per uid: as root each worker's programs get a uid of their own (execution/uids.py)
+    sandbox_uid_base: int = field(default=2_000_000_000, metadata={
+        "help": "as root: the first uid of the range the workers' programs run as, one uid per running worker "
+                "machine-wide, so RLIMIT_NPROC counts each sandbox alone (pick a range no account owns)"})
+    sandbox_uid_count: int = field(default=4096, metadata={
+        "help": "as root: how many uids the range holds (the workers running at once on this machine)"})
     static_scan: bool = field(default=True, metadata={
         "help": "refuse clearly hostile programs before running them (status blocked)"})
     # per-test timeout = max(floor, factor x reference time) when the reference's time is known or measured
@@ -74,6 +80,10 @@ class ExecutionConfig:
             raise ValueError("ray_address is only used with executor 'ray' (--executor ray)")
         if self.sandbox not in SANDBOXES:
             raise ValueError(f"sandbox must be one of {', '.join(SANDBOXES)}, got {self.sandbox!r}")
+        if not (1 <= self.sandbox_uid_base and self.sandbox_uid_count >= 1
+                and self.sandbox_uid_base + self.sandbox_uid_count <= 2**32 - 1):
+            raise ValueError(f"sandbox uids {self.sandbox_uid_base}..+{self.sandbox_uid_count} must be a non-empty "
+                             "range of uids 1..4294967294")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         for name in ("timeout_s", "program_timeout_s", "timeout_floor_s", "calibration_timeout_s"):

@@ -8,10 +8,12 @@ Two levels, chosen once per worker and recorded in every result:
   namespace (so killing it kills every descendant, `setsid()` escapees included), in its
   own mount namespace with a fresh tmpfs as `/tmp` (its working directory), `pivot_root`ed
   into the view (no /proc, no /sys, no /home, no task files), without privileges: as root we
-  switch to uid/gid 65534; otherwise we enter one more user namespace, which leaves the
+  switch to the worker's own sandbox uid/gid (uids.py: RLIMIT_NPROC counts per uid, so no
+  two workers share one); otherwise we enter one more user namespace, which leaves the
   candidate no capability over any namespace it did not create itself.
-- "rlimits": no namespaces available. New session, scratch directory, rlimits, uid 65534 when
-  we are root and the interpreter is readable by it (else root without capabilities), and a
+- "rlimits": no namespaces available. New session, scratch directory, rlimits, the worker's
+  sandbox uid when we are root and the interpreter is readable by it (else root without
+  capabilities), and a
   process-tree sweep afterwards (the worker is a child subreaper, so escapees are reparented
   to it and found). Network and the host filesystem stay reachable; see docs/safety.md.
 
@@ -208,17 +210,18 @@ def fork_in_new_pid_namespace(own_pid_ns_fd: int) -> int:
     return pid
 
 
-def isolate_namespaced_child(host_root: bool) -> None:
+def isolate_namespaced_child(host_root: bool, uid: int = NOBODY) -> None:
     """In the forked child (PID 1 of its own PID and IPC namespaces, inside the view):
     drop every privilege. no_new_privs and non-dumpable come from the worker (harden_worker).
 
     `host_root`: the worker runs as the real root (no user namespace), so we switch to
-    uid 65534; otherwise one more user namespace strips every capability we hold over the
-    worker's namespaces (the candidate shows as uid 65534 there).
+    `uid` (the worker's own); otherwise one more user namespace strips every capability we
+    hold over the worker's namespaces (the candidate shows as uid 65534 there, and the
+    kernel counts its processes in that namespace alone).
     """
     os.setpgid(0, 0)  # else kill(0, sig) reaches the worker's group (same uid when not root)
     if host_root:
-        _become_nobody()
+        become_user(uid)
     else:
         unshare(CLONE_NEWUSER)
     os.chdir("/tmp")
@@ -227,7 +230,7 @@ def isolate_namespaced_child(host_root: bool) -> None:
 def is_host_root() -> bool:
     """Real root: euid 0 with the identity uid map (not root of some user namespace).
 
-    Only then can the worker skip its own user namespace and switch programs to uid 65534;
+    Only then can the worker skip its own user namespace and switch programs to its own uid;
     a namespace root with a one-uid map takes the unprivileged path instead.
     """
     if os.geteuid() != 0:
@@ -239,13 +242,14 @@ def is_host_root() -> bool:
         return True
 
 
-def _become_nobody() -> None:
+def become_user(uid: int) -> None:
+    """Switch to `uid` (and the gid of the same number) with no supplementary groups."""
     os.setgroups([])
-    os.setresgid(NOBODY, NOBODY, NOBODY)
-    os.setresuid(NOBODY, NOBODY, NOBODY)
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
 
 
-def isolate_rlimits_child(scratch_dir: str, drop_to_nobody: bool) -> None:
+def isolate_rlimits_child(scratch_dir: str, drop_to_uid: int | None) -> None:
     """In the forked child without namespaces: own process group, scratch cwd, fewer rights.
 
     The worker already runs in its own session without a terminal, so a process group
@@ -253,8 +257,8 @@ def isolate_rlimits_child(scratch_dir: str, drop_to_nobody: bool) -> None:
     """
     os.setpgid(0, 0)
     os.chdir(scratch_dir)
-    if drop_to_nobody:
-        _become_nobody()
+    if drop_to_uid is not None:
+        become_user(drop_to_uid)
     elif os.geteuid() == 0:
         drop_capabilities()
 

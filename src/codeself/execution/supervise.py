@@ -116,11 +116,17 @@ class Run:
         self.native = bool(job.get("native"))
         if self.native:
             header["native"] = job["native"]
+        # Not root, the child makes a user namespace of its own, which takes the child's RLIMIT_NPROC
+        # *at that moment* as the ceiling of the worker's namespace above it (kernel ucounts): lowered
+        # from here first (a race), the worker's own processes would count against the program's
+        # budget. So that limit is set by the child itself, after its namespace exists.
+        nested = context.isolation == "namespaces" and not context.host_root
+        own = {"nproc": header["limits"].pop("nproc")} if nested else {}
         try:
             sandbox.apply_rlimits(header["limits"], child.pid, context.hard_limits)
-            header["limits"] = {}  # set from here; else the child sets them itself
+            header["limits"] = own  # set from here; else the child sets them itself
         except OSError:
-            pass
+            header["limits"].update(own)
         self._queue(header)
 
     def _queue(self, message: dict) -> None:

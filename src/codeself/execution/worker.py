@@ -49,6 +49,8 @@ class Context:
         self.scratch = ""  # the working directory every child of this worker starts in
         self.base_vm = 0
         self.drop_to_nobody = False
+        # as root: the uid this worker's programs run as, claimed for it alone by the parent (uids.py)
+        self.sandbox_uid = int(config.get("sandbox_uid", sandbox.NOBODY))
         self.devnull = os.open("/dev/null", os.O_RDWR)
         # the hard limits every child starts with: this worker's, which nothing here changes
         self.hard_limits = sandbox.hard_limits(self.limits(0.0))
@@ -127,9 +129,9 @@ def _become_child(context: Context, fds: list[int]) -> None:
             os.dup2(fd, target)
         os.closerange(len(fds), 1 << 20)
         if context.isolation == "namespaces":
-            sandbox.isolate_namespaced_child(context.host_root)
+            sandbox.isolate_namespaced_child(context.host_root, context.sandbox_uid)
         else:
-            sandbox.isolate_rlimits_child(context.scratch, context.drop_to_nobody)
+            sandbox.isolate_rlimits_child(context.scratch, context.sandbox_uid if context.drop_to_nobody else None)
         # The worker's compiled-probe cache holds earlier programs' probes (hidden-test inputs);
         # forked with it, a candidate could read them and print them where feedback shows them.
         supervise.PROBE_CODES.codes.clear()
@@ -243,17 +245,17 @@ def _setup_rlimits(context: Context) -> None:
     import tempfile
 
     context.scratch = tempfile.mkdtemp(prefix="codeself-scratch-")
-    context.drop_to_nobody = context.host_root and _nobody_can_import()
+    context.drop_to_nobody = context.host_root and _nobody_can_import(context.sandbox_uid)
     if context.drop_to_nobody:
-        os.chown(context.scratch, sandbox.NOBODY, sandbox.NOBODY)
+        os.chown(context.scratch, context.sandbox_uid, context.sandbox_uid)
 
 
-def _nobody_can_import() -> bool:
-    """Root only: can uid 65534 read the interpreter's stdlib? (pyenv under /root cannot.)"""
+def _nobody_can_import(uid: int) -> bool:
+    """Root only: can `uid` (no account's) read the interpreter's stdlib? (pyenv under /root cannot.)"""
     pid = os.fork()
     if pid == 0:
         try:
-            sandbox._become_nobody()
+            sandbox.become_user(uid)
             os.listdir(os.path.dirname(os.__file__))
             os._exit(0)
         finally:

@@ -16,7 +16,8 @@ import subprocess
 import sys
 from dataclasses import asdict
 
-from codeself.execution import worker
+from codeself.execution import sandbox as isolation
+from codeself.execution import uids, worker
 from codeself.execution.bwrap import bwrap_command
 from codeself.execution.languages import toolchains
 
@@ -33,8 +34,13 @@ class Worker:
     def __init__(self, config, sandbox: str) -> None:
         # -S: no site processing (its imports would double the worker's mappings, and every
         # mapping is paid again by each fork); site-packages go on sys.path explicitly.
+        # as root, this worker's programs run as a uid no other sandbox uses (uids.py: RLIMIT_NPROC
+        # counts per uid); held until close()
+        self.sandbox_uid, self._uid_claim = isolation.NOBODY, None
+        if sandbox != "bwrap" and isolation.is_host_root():
+            self.sandbox_uid, self._uid_claim = uids.claim(config.sandbox_uid_base, config.sandbox_uid_count)
         settings = asdict(config) | {"sandbox": sandbox, "site_packages": _site_packages(),
-                                     "view_dirs": toolchains.view_dirs()}
+                                     "view_dirs": toolchains.view_dirs(), "sandbox_uid": self.sandbox_uid}
         env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "PYTHONUTF8": "1",
                "PYTHONDONTWRITEBYTECODE": "1"}
         command = [sys.executable, "-S", "-s", _WORKER_FILE, json.dumps(settings)]
@@ -106,6 +112,9 @@ class Worker:
         scratch = self.hello.get("scratch") if hasattr(self, "hello") else ""
         if scratch and os.path.basename(scratch).startswith("codeself-scratch-"):
             shutil.rmtree(scratch, ignore_errors=True)  # left behind when the worker was killed
+        if self._uid_claim is not None:  # only now: the worker and its programs are gone
+            self._uid_claim.close()
+            self._uid_claim = None
 
 
 def stop_workers(workers: list, owner_pid: int) -> None:
