@@ -17,7 +17,8 @@ from codeself.cli import add_run_flags, run_main, run_settings_from_args
 
 PROG = "run_rollouts.py"
 # the sandbox settings this script lets users set (others: ExecutionConfig's defaults)
-EXECUTION_FIELDS = ("workers", "timeout_s", "timeout_floor_s", "calibration_cache", "stop_at_first_failure", "executor", "ray_address")
+EXECUTION_FIELDS = ("workers", "timeout_s", "timeout_floor_s", "calibration_cache", "stop_at_first_failure", "executor",
+                    "ray_address", "efficiency")
 
 
 def build_parser() -> argparse.ArgumentParser:

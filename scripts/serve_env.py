@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--split", help="only tasks of this split")
     parser.add_argument("--limit", type=int, help="only the first N selected tasks")
     add_episode_flags(parser, exclude=("template",))  # sessions use the default chat template
-    add_execution_flags(parser, ("workers",))
+    add_execution_flags(parser, ("workers", "efficiency"))
     parser.add_argument("--session-ttl-s", type=float, default=600.0, help="drop sessions idle this long (default 600)")
     parser.add_argument("--max-sessions", type=int, default=1024, help="open sessions at most (default 1024)")
     parser.add_argument("--max-body-bytes", type=int, default=1 << 20, help="larger requests get 413 (default 1 MiB)")

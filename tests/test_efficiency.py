@@ -138,6 +138,18 @@ class Records(unittest.TestCase):
                 efficiency.scale_inputs(task)
             self.assertNotIn("\n", str(caught.exception))
 
+    def test_refusal_reads_names_not_prose(self):
+        from codeself.execution import programs
+
+        def risky(program):
+            return efficiency.risky_name(programs.check(program, False).code)
+
+        self.assertIsNone(risky('import re\ndef f(s):\n    """Inspect the modules; signal nothing."""\n'
+                                '    return re.compile("a").findall(s)\n'))
+        self.assertEqual(risky('def f(x):\n    return x.__getattribute__("sys.modules")\n'), "__getattribute__")
+        self.assertEqual(risky('import sys\ndef f(x):\n    return [sys.modules]\n'), "modules")
+        self.assertEqual(risky('def f(x):\n    return __import__("threading")\n'), "__import__")
+
     def test_growth_exponent(self):
         sizes = [10, 20, 40, 80]
         self.assertAlmostEqual(efficiency.growth_exponent(sizes, [3 * n for n in sizes]), 1.0, places=3)

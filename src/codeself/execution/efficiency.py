@@ -47,7 +47,8 @@ RISKY_NAMES = frozenset({
     "cr_frame", "ag_frame", "__traceback__", "__globals__", "__closure__", "__code__", "__builtins__",
     "__dict__", "__getattribute__", "__subclasses__", "__import__", "modules", "monitoring", "threading",
     "_thread", "multiprocessing", "concurrent", "asyncio", "fork", "gc", "inspect", "codeself", "importlib",
-    "builtins", "eval", "exec", "compile", "getattr", "setattr", "delattr", "vars", "globals", "signal",
+    "builtins", "eval", "exec", "FunctionType", "CodeType", "getattr", "setattr", "delattr", "vars", "globals",
+    "signal",
 })
 
 
@@ -98,8 +99,13 @@ def risky_name(code: bytes) -> str | None:
             if name in RISKY_NAMES:
                 return name
         for constant in current.co_consts:
-            if isinstance(constant, str) and any(name in constant for name in RISKY_NAMES if len(name) > 4):
-                return next(name for name in RISKY_NAMES if len(name) > 4 and name in constant)
+            # identifier-like strings ("settrace", "sys.modules"): what getattr or an import would take;
+            # prose (docstrings) is left alone, and building a name needs getattr, eval or an import
+            if isinstance(constant, str) and len(constant) < 100:
+                parts = constant.split(".")
+                found = next((part for part in parts if part in RISKY_NAMES), None)
+                if found is not None and all(part.isidentifier() for part in parts):
+                    return found
             if hasattr(constant, "co_names"):
                 pending.append(constant)
     return None

@@ -408,6 +408,8 @@ def _summary(result: Any) -> dict[str, Any]:
     # the execution result's own category (None when passed: codeself.execution.errors), else derived
     derived = None if result.passed else fb.error_category(record)
     record["error_category"] = getattr(result, "error_category", derived)
+    if getattr(result, "efficiency", None) is not None:  # ExecutionConfig.efficiency, passing answers only
+        record["efficiency"] = result.efficiency
     return record
 
 
