@@ -88,6 +88,88 @@ class MeasuredAnswers(unittest.TestCase):
         self.assertEqual(record["status"], "unavailable")
 
 
+def family_task(name: str, reference: str, make) -> Task:
+    """A toy task whose answers are called on make(n) at SIZES (one list argument)."""
+    scale = [{"size": n, "args": repr((make(n),))} for n in SIZES]
+    expected = generated.run_reference(reference, "f", [(make(3),)])[0]
+    return Task(task_id=f"toy/{name}", source="toy", prompt="", entry_point="f", starter_code="",
+                public_tests=(f"assert f({make(3)!r}) == {expected!r}",),
+                hidden_tests=(), setup_code="", reference_solution=reference, split="test",
+                metadata={"scale_inputs": scale})
+
+
+# (family, reference (linear), quadratic answer whose inner loop is a builtin, input at size n)
+BUILTIN_QUADRATIC = (
+    ("count_occurrences", "def f(xs):\n    counts = {}\n    for x in xs:\n"
+                          "        counts[x] = counts.get(x, 0) + 1\n    return counts\n",
+     "def f(xs):\n    return {x: xs.count(x) for x in xs}\n",
+     lambda n: [i % (n // 2) for i in range(n)]),
+    ("remove_duplicates", "def f(xs):\n    seen, out = set(), []\n    for x in xs:\n"
+                          "        if x not in seen:\n            seen.add(x)\n            out.append(x)\n    return out\n",
+     "def f(xs):\n    out = []\n    for x in xs:\n        if x not in out:\n            out.append(x)\n    return out\n",
+     lambda n: list(range(n - 1)) + [0]),
+    ("running_sum", "def f(xs):\n    total, out = 0, []\n    for x in xs:\n        total += x\n        out.append(total)\n"
+                    "    return out\n", "def f(xs):\n    return [sum(xs[:i + 1]) for i in range(len(xs))]\n",
+     lambda n: list(range(n))),
+)
+
+
+class BuiltinCharges(unittest.TestCase):
+    """Work inside builtins is charged: a quadratic answer whose inner loop is a builtin no
+    longer scores like the linear reference."""
+
+    def check_family(self, family):
+        name, reference, quadratic, make = next(item for item in BUILTIN_QUADRATIC if item[0] == family)
+        task = family_task(name, reference, make)
+        linear = EXECUTOR.run(task, reference).efficiency
+        charged = EXECUTOR.run(task, quadratic).efficiency
+        self.assertEqual((linear["status"], charged["status"]), ("ok", "ok"))
+        self.assertEqual(linear["score"], 1.0)
+        self.assertLess(charged["score"], 0.5)
+        self.assertGreater(charged["exponent"], 1.4)
+
+    def test_list_count_in_a_loop(self):
+        self.check_family("count_occurrences")
+
+    def test_not_in_a_list(self):
+        self.check_family("remove_duplicates")
+
+    def test_sum_of_slices(self):
+        self.check_family("running_sum")
+
+    def test_rewrite_keeps_values_and_exceptions(self):
+        import marshal
+
+        program = ('from __future__ import annotations\nclass C:\n    def g(self, a: list[int] | None) -> int:\n'
+                   '        s = "ab" * 2\n        s += "c"\n        b = a[1:] + [0] * 2\n        b += a\n'
+                   '        q = {1} | set(a)\n        q -= {2}\n        return [s, b, sorted(q), 3 not in b, a.pop(0),'
+                   ' ", ".join(map(str, a)), a.index(3)]\n'
+                   'def f(a):\n    return C().g(list(a))\n'
+                   'def bad(a):\n    return 1 in a\n')
+        plain, charged = {}, {}
+        exec(compile(program, "<p>", "exec"), plain)
+        exec(marshal.loads(efficiency.charged_code(program)), charged)
+        self.assertEqual(charged["f"]([1, 2, 3]), plain["f"]([1, 2, 3]))
+        self.assertEqual(charged["C"].g.__annotations__, plain["C"].g.__annotations__)
+        with self.assertRaises(TypeError):
+            charged["bad"](5)
+        cost, value, _ = meter.measure(charged["f"], [[1, 2, 3]], 10**6)
+        self.assertEqual((cost["tampered"], value), ("", plain["f"]([1, 2, 3])))
+
+    def test_charges_are_sizes_and_helpers_are_not_traced(self):
+        import marshal
+
+        namespace = {}
+        exec(marshal.loads(efficiency.charged_code("def f(a):\n    return a.count(0)\n")), namespace)
+        small, large = (meter.measure(namespace["f"], [[0] * n], 10**6)[0]["instructions"] for n in (10, 110))
+        self.assertEqual(large - small, 100)
+
+    def test_program_naming_a_helper_is_refused(self):
+        result = EXECUTOR.run(toy_task(), "__codeself_in__ = None\ndef total(xs):\n    return sum(xs)\n")
+        self.assertTrue(result.passed)
+        self.assertEqual(result.efficiency["status"], "refused")
+
+
 class Meter(unittest.TestCase):
     """The child-side meter, called in this process: what it flags as tampering."""
 

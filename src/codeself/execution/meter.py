@@ -9,8 +9,16 @@ generators and callbacks from builtins included), which is exact and repeatable:
 program on the same input executes the same instructions (hash seed fixed by the worker,
 collector off during the call). Cost: about 0.1 microsecond per instruction.
 
-What it does not see: work inside C builtins (`x in some_list`, `list.index`, slicing,
-`sorted`) counts as the one instruction that calls it. docs/schemas.md says so.
+Work inside C builtins is invisible to the tracer (`x in a_list`, `a.count(x)`, `a[:i]` and
+`sum(...)` are one instruction each), so a quadratic answer whose inner loop is a builtin
+would look linear. The parent therefore measures a rewritten copy of the program
+(efficiency.charged_code: the reference gets the same rewrite): containment, slicing,
+sequence and set operators and calls to the builtins in CHARGED_FUNCTIONS / the methods in
+CHARGED_METHODS go through the helpers below, which do the real operation and charge the
+size of the sized operands it scans or copies (`_charge`). The helpers' own frames are not
+traced (a constant overhead would blur the counts) but what they call back into (a
+candidate's `__eq__`, a key function) is. Sizes are read with the base type's `__len__`
+slot, never a Python override, so the charge is exact and repeatable.
 
 Tampering: this runs in the candidate's process, so the call is watched for what would
 turn the count off: a profile hook flags any call of a C function named in
@@ -22,7 +30,9 @@ program that names any of `efficiency.RISKY_NAMES`. A flagged call has no score.
 from __future__ import annotations
 
 import _thread
+import collections
 import gc
+import operator
 import sys
 
 _settrace, _gettrace, _setprofile, _getprofile = sys.settrace, sys.gettrace, sys.setprofile, sys.getprofile
@@ -42,6 +52,140 @@ FORBIDDEN_CALLS = frozenset({
 
 class OverBudget(BaseException):
     """Raised by the tracer when the call executes more than its budget of instructions."""
+
+
+# ---- charges for work done inside builtins (child side; the rewrite is efficiency.charged_code)
+HELPER_PREFIX = "__codeself_"  # a program containing this text is refused: it could shadow a helper
+_len, _issubclass, _id, _slice = len, issubclass, id, slice
+_charged, _limit = [0], [0]  # units charged during the current measured call, and its budget
+_dict_keys, _dict_values, _dict_items = type({}.keys()), type({}.values()), type({}.items())
+COPIED = (list, tuple, str, bytes, bytearray, collections.deque)  # copied by slicing, + and *
+SCANNED = COPIED + (_dict_values,)  # `x in c` compares x with every item
+HASHED = (set, frozenset, dict, _dict_keys, _dict_items)  # |, &, -, ^ visit every item of each side
+GROWN = (list, bytearray, collections.deque, set, dict)  # `+=` etc. update these in place
+SIZED = SCANNED + HASHED + (range,)  # an argument a builtin reads whole
+_KINDS = {kind: kind for kind in SIZED}
+# builtins that read their one positional argument whole: charged its size
+CHARGED_FUNCTIONS = ("sum", "min", "max", "sorted", "any", "all", "list", "tuple", "set", "frozenset", "dict",
+                     "bytes", "bytearray")
+_FUNCTIONS = {_id(function): function for function in (sum, min, max, sorted, any, all, list, tuple, set, frozenset,
+                                                        dict, bytes, bytearray)}
+_SCANS = ("count", "index", "find", "rfind", "rindex", "replace", "split", "rsplit", "splitlines", "strip", "lstrip",
+          "rstrip", "lower", "upper", "casefold", "swapcase", "title", "capitalize", "translate", "encode", "decode",
+          "partition", "rpartition", "expandtabs", "zfill", "center", "ljust", "rjust", "isdigit", "isalpha",
+          "isalnum", "isspace", "islower", "isupper", "isdecimal", "isnumeric")
+# (receiver kind, method) -> what is charged: "receiver" (its size), "argument" (the sized
+# positional arguments' sizes), "both", or "shift" (list.insert/pop(i): the items after i)
+_METHODS = {
+    **{(kind, name): "receiver" for kind in (str, bytes, bytearray) for name in _SCANS},
+    **{(kind, "join"): "argument" for kind in (str, bytes, bytearray)},
+    **{(list, name): "receiver" for name in ("count", "index", "remove", "copy", "reverse", "sort")},
+    (list, "extend"): "argument", (list, "insert"): "shift", (list, "pop"): "shift",
+    (tuple, "count"): "receiver", (tuple, "index"): "receiver",
+    **{(bytearray, name): rule for name, rule in (("extend", "argument"), ("insert", "shift"), ("pop", "shift"),
+                                                   ("remove", "receiver"), ("copy", "receiver"))},
+    **{(collections.deque, name): "receiver" for name in ("count", "index", "remove", "copy", "reverse")},
+    (collections.deque, "extend"): "argument", (collections.deque, "extendleft"): "argument",
+    (collections.deque, "insert"): "shift",
+    (dict, "copy"): "receiver", (dict, "update"): "argument",
+    **{(kind, name): "receiver" for kind in (set, frozenset) for name in ("copy",)},
+    **{(set, name): "argument" for name in ("update", "difference_update", "intersection_update",
+                                            "symmetric_difference_update")},
+    **{(kind, name): "both" for kind in (set, frozenset) for name in (
+        "union", "intersection", "difference", "symmetric_difference", "issubset", "issuperset", "isdisjoint")},
+}
+CHARGED_METHODS = tuple(sorted({name for _, name in _METHODS}))
+_BuiltinMethod = type(len)
+
+
+def _kind(value):
+    """The builtin sized type `value` is an instance of (exact types first), or None."""
+    kind = _KINDS.get(_type(value))
+    if kind is None:
+        for candidate in SIZED:
+            if _issubclass(_type(value), candidate):
+                return candidate
+    return kind
+
+
+def _size(value, kinds) -> int:
+    kind = _kind(value)
+    if kind is None or kind not in kinds:
+        return 0
+    try:
+        return kind.__len__(value)  # the base slot: a subclass's __len__ cannot lie about it
+    except OverflowError:  # a range longer than sys.maxsize
+        return _limit[0] + 1
+
+
+def _charge(units: int) -> None:
+    total = _charged[0] + units
+    _charged[0] = total
+    if total > _limit[0]:
+        raise OverBudget()
+
+
+def __codeself_in__(item, container):
+    _charge(_size(container, SCANNED))
+    return item in container
+
+
+def __codeself_slice__(sequence, lower, upper, step):
+    result = sequence[_slice(lower, upper, step)]
+    _charge(_size(result, COPIED))
+    return result
+
+
+def _binary(function, inplace):
+    def operation(left, right):
+        if inplace and _kind(left) in GROWN:  # updated in place: charged what is added (or the result of *=)
+            result = function(left, right)
+            _charge(_size(result, COPIED) if function is operator.imul else _size(right, SIZED))
+            return result
+        result = function(left, right)
+        _charge(_size(result, COPIED) + _size(left, HASHED) + _size(right, HASHED))
+        return result
+    return operation
+
+
+BINARY = {"Add": "add", "Mult": "mul", "Sub": "sub", "BitOr": "or", "BitAnd": "and", "BitXor": "xor"}
+_OPERATORS = {"add": operator.add, "mul": operator.mul, "sub": operator.sub, "or": operator.or_,
+              "and": operator.and_, "xor": operator.xor}
+HELPERS = {"__codeself_in__": __codeself_in__, "__codeself_slice__": __codeself_slice__,
+           **{f"__codeself_{name}__": _binary(function, False) for name, function in _OPERATORS.items()},
+           **{f"__codeself_i{name}__": _binary(getattr(operator, f"i{name}"), True) for name in _OPERATORS}}
+
+
+def __codeself_call__(function, /, *args, **kwargs):
+    _charge(_call_units(function, args))
+    return function(*args, **kwargs)
+
+
+def _call_units(function, args: tuple) -> int:
+    if _FUNCTIONS.get(_id(function)) is function:
+        return _size(args[0], SIZED) if _len(args) == 1 else 0
+    if _type(function) is not _BuiltinMethod:
+        return 0
+    receiver = function.__self__
+    rule = _METHODS.get((_kind(receiver), function.__name__))
+    if rule is None:
+        return 0
+    if rule == "shift":
+        length = _size(receiver, SIZED)
+        if not args or _type(args[0]) is not int:
+            return 0
+        index = args[0] + length if args[0] < 0 else args[0]
+        return length - min(max(index, 0), length)
+    units = _size(receiver, SIZED) if rule in ("receiver", "both") else 0
+    if rule in ("argument", "both"):
+        for argument in args:
+            units += _size(argument, SIZED)
+    return units
+
+
+HELPERS["__codeself_call__"] = __codeself_call__
+globals().update(HELPERS)  # `from codeself.execution.meter import __codeself_add__, ...` in the rewritten program
+_UNTRACED = frozenset(helper.__code__ for helper in (*HELPERS.values(), _kind, _size, _charge, _call_units))
 
 
 def _builtin_name(function) -> str:
@@ -70,6 +214,8 @@ def measure(function, args: list, budget: int) -> tuple[dict, object, BaseExcept
         return local
 
     def entry(frame, event, arg):  # every new Python frame: count its instructions
+        if frame.f_code in _UNTRACED:  # a charging helper: charged, not counted
+            return None
         frame.f_trace_lines = False
         frame.f_trace_opcodes = True
         return local
@@ -85,6 +231,7 @@ def measure(function, args: list, budget: int) -> tuple[dict, object, BaseExcept
     collecting = _gc_isenabled()
     _gc_disable()
     value, error = None, None
+    _charged[0], _limit[0] = 0, budget
     _setprofile(profile)
     _settrace(entry)
     try:
@@ -99,6 +246,8 @@ def measure(function, args: list, budget: int) -> tuple[dict, object, BaseExcept
         _setprofile(None)
         if collecting:
             _gc_enable()
+    count += _charged[0]
+    over = over or count > budget
     if not over:
         if not tampered and not hooks_kept:
             tampered = "the tracer or profiler was replaced or removed"
