@@ -116,6 +116,42 @@ class BatchedEpisodesTest(unittest.TestCase):
         self.assertEqual(sum(batched), sum(single))  # every turn decoded once either way
         self.assertEqual((batched[0], set(single)), (8, {1}))  # 4 tasks x 2 samples at turn 0
 
+    def test_first_turns_reused_are_the_decoded_ones(self):
+        """A feedback ablation's `none` run replaying the `tests` run's first turns writes the traces
+        decoding again would (but for the reuse mark), and sends no first-turn request."""
+        from codeself.agents.agentic.agents import FirstTurnReuse, check_first_turn_source
+
+        config = EnvConfig(max_revisions=1, stop_when_public_pass=False, feedback="tests")
+        ablation = EnvConfig(max_revisions=1, stop_when_public_pass=False, feedback="none")
+        with tempfile.TemporaryDirectory() as tmp:
+            first = Path(tmp, "tests.jsonl")
+            records = [item.to_json() for item in produce_episodes(
+                [(task, i) for task in self.tasks for i in range(2)], self.tasks, self.cached,
+                ModelAgent(PromptStampedMock(), batched=True), config, 7, "hash", 2)]
+            first.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+            decoded = ModelAgent(PromptStampedMock(), batched=True)
+            reused = FirstTurnReuse(ModelAgent(PromptStampedMock(), batched=True), str(first))
+            again = play(decoded, self.tasks, self.cached, ablation, samples=2)
+            replayed = play(reused, self.tasks, self.cached, ablation, samples=2)
+            for record in replayed:
+                self.assertTrue(record["turns"][0]["metadata"].pop("first_turn_reused"))
+                self.assertNotIn("first_turn_reused", record["turns"][1]["metadata"])
+            self.assertEqual(replayed, again)
+            self.assertNotEqual([r["turns"][1]["shown"] for r in records], [r["turns"][1]["shown"] for r in again])
+            sent = [request for call in reused.agent.backend.calls for request in call]
+            self.assertEqual(len(sent), len(replayed))  # second turns only
+            self.assertTrue(all(request.prompt[-1]["role"] == "user" and len(request.prompt) > 1 for request in sent))
+            sidecar = {"agent": decoded.describe(), "seed": 7, "env": config.to_json()}
+            check_first_turn_source(str(first), sidecar, decoded, 7, ablation)
+            for bad, message in (({**sidecar, "seed": 8}, "another seed"),
+                                 ({**sidecar, "agent": {"model": "other"}}, "another agent"),
+                                 ({**sidecar, "env": {**config.to_json(), "template": "chat_format_example"}},
+                                  "another template")):
+                with self.subTest(message=message), self.assertRaisesRegex(ValueError, message):
+                    check_first_turn_source(str(first), bad, decoded, 7, ablation)
+            with self.assertRaisesRegex(ValueError, "solve mode only"):
+                check_first_turn_source(str(first), sidecar, decoded, 7, EnvConfig(mode="repair"))
+
 
 @unittest.skipUnless(HAVE_TORCH, "opt-in: needs the training extra (torch, transformers); "
                                  "run with /work/venv-train/bin/python")

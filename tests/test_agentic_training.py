@@ -65,8 +65,12 @@ class MultiTurnSmokeTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             done = self.train("train_ppo_smoke.py", Path(tmp, "ppo"), "--max-revisions", "1")
             self.assertEqual(done.returncode, 2)
-            self.assertIn("--max-revisions 1: must be 0 with ppo or a real model: multi-turn practice is for the smoke "
-                          "policy with grpo or rloo", done.stderr)
+            self.assertIn("--max-revisions 1: must be 0 with ppo, and with a real model but for grpo", done.stderr)
+        from codeself.training.config import RLOOConfig
+
+        GRPOConfig(model="SmolLM2-135M-Instruct", max_revisions=1)  # real models practise episodes with grpo
+        with self.assertRaisesRegex(ValueError, "max_revisions must be 0 with ppo, and with a real model but for grpo"):
+            RLOOConfig(model="SmolLM2-135M-Instruct", max_revisions=1)
 
 
 if __name__ == "__main__":

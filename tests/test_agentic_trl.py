@@ -402,6 +402,37 @@ class RealTRLTest(AdapterBase):
         print(f"\n[rollout_func route: 2 GRPO steps, 4 two-turn episodes each, {elapsed:.1f} s; episode returns "
               f"{[r for _, r, _, _ in returns]}, turns {[t for _, _, t, _ in returns]}]")
 
+    def test_multi_turn_practice_step_through_the_trainer(self):
+        """train_grpo.py's multi-turn mode (max_revisions = 1; codeself.training.trl_episodes): one real
+        GRPO step of two-turn CoCoS episodes, the episode return counted once, records per turn."""
+        import tempfile
+        from pathlib import Path
+
+        from codeself.training import trl_run
+        from codeself.training.config import GRPOConfig
+
+        with tempfile.TemporaryDirectory() as tmp:
+            tasks = Path(tmp, "tasks.jsonl")  # two train tasks, one validation task
+            lines = EXAMPLES.read_text(encoding="utf-8").splitlines()
+            tasks.write_text("\n".join(lines[:2] + [lines[3]]) + "\n", encoding="utf-8")
+            out = Path(tmp, "run")
+            config = GRPOConfig(model=str(self.model_dir), tasks=str(tasks), max_steps=1, prompts_per_step=1,
+                                num_generations=2, max_completion_tokens=24, max_revisions=1, save_every=1,
+                                workers=1, gradient_checkpointing=False, output_dir=str(out))
+            trl_run.run(config, quiet=True)
+            [metrics] = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+            rollouts = [json.loads(line) for line in (out / "rollouts.jsonl").read_text().splitlines()]
+        self.assertEqual(len(rollouts), 2)
+        for record in rollouts:
+            self.assertEqual(len(record["turns"]), 2)  # no stop on a public pass: both turns, always
+            r1, r2 = record["reward"]["components"]["progress"]
+            self.assertAlmostEqual(record["reward"]["reward"], 0.5 * r1 + (r2 - r1))
+            self.assertEqual(record["turns"][1]["shown"][-2]["role"], "assistant")  # the first answer, then feedback
+            self.assertEqual(record["turns"][1]["shown"][-1]["content"], record["turns"][0]["feedback"])
+        self.assertAlmostEqual(metrics["reward"], sum(r["reward"]["reward"] for r in rollouts) / 2, places=5)
+        self.assertEqual(len(metrics["turns/pass_rate"]), 2)
+        self.assertEqual(metrics["max_revisions"], 1)
+
 
 if __name__ == "__main__":
     unittest.main()

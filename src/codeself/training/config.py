@@ -99,8 +99,9 @@ class RunConfig:
     save_every: int = 15  # checkpoint (and validate) every this many steps; the last step always
     validation_samples: int = 1  # samples per validation task when validating a checkpoint
     mock_init_correct_fraction: float = 0.3  # smoke policy only: initial probability of a correct plan
-    # smoke policy only: turns after the first in each practice episode (codeself.training.multiturn:
-    # CoCoS progressive reward, public-test feedback); 0 = single-turn practice
+    # turns after the first in each practice episode (CoCoS progressive reward, public-test feedback;
+    # codeself.training.multiturn for the smoke policy with grpo or rloo, codeself.training.trl_episodes
+    # for real models with grpo); 0 = single-turn practice
     max_revisions: int = 0
     # which train tasks each step practises (codeself.training.sampler): "uniform" (a seeded draw, every
     # task alike) or "learnability" (weight p̂(1-p̂) plus a shared exploration weight for unseen and
@@ -130,10 +131,10 @@ class RunConfig:
         _check(self, ("lora_rank",), lambda v: v >= 0, "must be >= 0 (0 = full fine-tuning)")
         _check(self, ("mock_init_correct_fraction",), lambda v: 0.0 < v < 1.0, "must be in (0, 1)")
         _check(self, ("max_revisions",), lambda v: v >= 0, "must be >= 0 (0 = single-turn practice)")
-        if not self.is_mock or self.algorithm == "ppo":
+        if self.algorithm == "ppo" or (not self.is_mock and self.algorithm != "grpo"):
             _check(self, ("max_revisions",), lambda v: v == 0,
-                   "must be 0 with ppo or a real model: multi-turn practice is for the smoke policy with grpo or "
-                   "rloo; real models practise episodes through codeself.agents.agentic.trl_env")
+                   "must be 0 with ppo, and with a real model but for grpo: multi-turn practice is for the smoke "
+                   "policy with grpo or rloo and for real models with grpo (TRL's rollout_func)")
         _check(self, ("task_sampler",), lambda v: v in TASK_SAMPLERS, f"must be one of {', '.join(TASK_SAMPLERS)}")
         changed = [name for name, inner in SAMPLER_FIELDS.items()
                    if getattr(self, name) != getattr(SamplerConfig, inner)]

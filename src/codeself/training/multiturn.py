@@ -17,6 +17,7 @@ c→i among right), `turns/identical_rate` and `turns/first_pass_rate` / `turns/
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -61,9 +62,12 @@ class PolicyAgent:
         """Nothing to release."""
 
 
-def env_config(max_revisions: int, template: str) -> EnvConfig:
-    return EnvConfig(max_revisions=max_revisions, stop_when_public_pass=False, feedback="tests",
-                     reward=EPISODE_REWARD, template=template or "chat_default")
+def env_config(config: Any) -> EnvConfig:
+    """The practice episodes' environment: CoCoS's (module docstring), plus each turn's weighted
+    reward components of the run's reward config (codeself.rewards.registry)."""
+    reward = dataclasses.replace(EPISODE_REWARD, reward_config=config.reward_config_path())
+    return EnvConfig(max_revisions=config.max_revisions, stop_when_public_pass=False, feedback="tests",
+                     reward=reward, template=config.template or "chat_default")
 
 
 def practise_episodes(trainer: Any, tasks: Sequence[Task], samples: int, seed: int,
@@ -74,7 +78,7 @@ def practise_episodes(trainer: Any, tasks: Sequence[Task], samples: int, seed: i
     agent = PolicyAgent(trainer.policy.copy())
     agent.attach_executor(cached)
     jobs = [(task, index) for task in tasks for index in range(samples)]
-    traces = list(produce_episodes(jobs, list(tasks), cached, agent, env_config(config.max_revisions, config.template),
+    traces = list(produce_episodes(jobs, list(tasks), cached, agent, env_config(config),
                                    seed, trainer._rollout_hash, threads=2 * config.workers))
     records, batch = [], []
     for trace in traces:
@@ -83,15 +87,18 @@ def practise_episodes(trainer: Any, tasks: Sequence[Task], samples: int, seed: i
         reward = float(trace.reward["return"])
         batch.append(Completion(trace.task_id, sample, reward, trainer.policy.token_logprobs(trace.task_id, sample),
                                 trainer.reference.token_logprobs(trace.task_id, sample)))
-        records.append(episode_record(trace, reward))
+        records.append(episode_record(trace, reward, backend="policy", metadata={"policy_turns": [
+            [t.metadata["policy_plan"], t.metadata["policy_form"]] for t in trace.turns]}))
     return records, batch, turn_metrics(traces)
 
 
-def episode_record(trace: EpisodeTrace, reward: float) -> dict[str, Any]:
-    """The rollout-shaped record of one practice episode (module docstring)."""
+def episode_record(trace: EpisodeTrace, reward: float, *, backend: str,
+                   metadata: dict[str, Any]) -> dict[str, Any]:
+    """The rollout-shaped record of one practice episode (module docstring; the TRL trainer's
+    episodes, `codeself.training.trl_episodes`, are written the same way)."""
     last = trace.turns[-1]
     execution = {**last.execution, "passed": last.execution["status"] == "passed"}
-    return {"task_id": trace.task_id, "sample_index": trace.sample_index, "split": trace.split, "backend": "policy",
+    return {"task_id": trace.task_id, "sample_index": trace.sample_index, "split": trace.split, "backend": backend,
             "model": trace.model, "config_hash": trace.config_hash, "prompt": trace.prompt,
             "completion": last.completion, "code": last.code, "parse_status": last.parse_status,
             "execution": execution,
@@ -99,7 +106,7 @@ def episode_record(trace: EpisodeTrace, reward: float) -> dict[str, Any]:
                        "components": {"progress": trace.reward["progress"], "gamma": EPISODE_REWARD.gamma},
                        "diagnostics": {}},
             "seed": trace.seed,
-            "metadata": {"policy_turns": [[t.metadata["policy_plan"], t.metadata["policy_form"]] for t in trace.turns]},
+            "metadata": metadata,
             "timing": {"generation_s": round(sum(t.timing.get("generation_s", 0.0) for t in trace.turns), 6),
                        "episode_s": trace.timing.get("episode_s", 0.0)},
             "turns": [turn.to_json() for turn in trace.turns]}

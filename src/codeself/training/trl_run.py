@@ -57,7 +57,9 @@ from codeself.training.model_prep import is_default_model, prepare_default_model
 from codeself.training.run_dir import (InformativeTally, RunDirectory, best_checkpoint, checkpoint_name,  # noqa: E402
                                        config_document)
 from codeself.training.sampler import make_sampler, rollout_outcomes  # noqa: E402
+from codeself.training.trl_episodes import EpisodePractice, episode_metrics, episode_rollouts  # noqa: E402
 from codeself.training.trl_hooks import PracticeRollout, SampledPrompts, TimedReward  # noqa: E402
+from codeself.agents.agentic.trl_env import agentic_episode_return  # noqa: E402
 
 
 def resolve_model_dir(config: RunConfig) -> str:
@@ -85,7 +87,10 @@ def load_policy(config: RunConfig):
     return model_dir, model, tokenizer, peft_config
 
 
-def build_trainer(config: RunConfig, output_dir: Path, model, tokenizer, peft_config, rows, reward, quiet):
+def build_trainer(config: RunConfig, output_dir: Path, model, tokenizer, peft_config, rows, reward, quiet,
+                  episodes: EpisodePractice | None = None):
+    """GRPO generates through a `rollout_func`: single answers (`PracticeRollout`) or, with
+    `episodes`, multi-turn episodes whose return is the only reward (`trl_episodes`)."""
     import datasets  # noqa: PLC0415
 
     kwargs = core.trl_kwargs(config, output_dir, quiet=quiet)
@@ -93,7 +98,9 @@ def build_trainer(config: RunConfig, output_dir: Path, model, tokenizer, peft_co
     if config.algorithm == "grpo":
         args, trainer_class = trl.GRPOConfig(**kwargs), trl.GRPOTrainer
         os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is marked experimental
-        extra["rollout_func"] = PracticeRollout(config)
+        extra["rollout_func"] = episodes if episodes is not None else PracticeRollout(config)
+        if episodes is not None:
+            reward = agentic_episode_return
     else:  # RLOOTrainer has no rollout_func: TRL's own generation
         args, trainer_class = trl.RLOOConfig(**kwargs), trl.RLOOTrainer
     return trainer_class(model=model, reward_funcs=[reward], args=args,
@@ -203,10 +210,13 @@ class Run:
         executor_config = ExecutionConfig(workers=self.config.workers, sandbox=self.config.sandbox,
                                           timeout_floor_s=self.config.timeout_floor_s)
         self.reward = TimedReward(CorrectnessReward(reward_tasks, executor_config,
-                                                    load_reward_config(self.config.reward_config_path())))
+                                                    load_reward_config(self.config.reward_config_path()),
+                                                    reward=self.config.reward))
         rows = core.dataset_rows(self.train_tasks, self.template)
+        self.episodes = (EpisodePractice(self.config, self.train_tasks, executor=self.reward.reward._get_executor())
+                         if self.config.max_revisions > 0 else None)
         self.trainer = build_trainer(self.config, self.out, model, tokenizer, peft_config, rows,
-                                     self.reward, self.quiet)
+                                     self.reward, self.quiet, self.episodes)
         self.sampler = make_sampler(self.config.task_sampler, self.train_tasks, self.config.seed,
                                     self.config.sampler_config())
         if self.resume_from is not None:  # the store as it was at the checkpoint's step
@@ -223,10 +233,14 @@ class Run:
         try:
             self.trainer.train(resume_from_checkpoint=self.resume_from)
         finally:
+            if self.episodes is not None:
+                self.episodes.close()
             self.reward.reward.close()
         return self.write_summary()
 
     def write_step(self, step: int, logs: dict[str, Any], pending: dict[str, Any], generation_s: float) -> None:
+        if self.episodes is not None:
+            return self.write_episode_step(step, logs, pending, generation_s)
         batches, self.reward.batches = self.reward.batches, []
         if batches:
             self.last_batch = core.merge_batches(batches)
@@ -244,22 +258,52 @@ class Run:
         record.update({"task_sampler": self.config.task_sampler, "sampled_p_hat": self.sampled_p_hat})
         if "validation/pass_rate" in pending:
             record["validation/pass_rate"] = pending["validation/pass_rate"]
-        reward_s = sum(b["reward_s"] for b in batches)
+        self.finish_step(record, pending, generation_s, sum(b["reward_s"] for b in batches))
+        if batches:
+            rollouts = self.write_rollouts(step, core.merge_batches(batches), generation_s)
+            self.observe(step, rollouts)
+
+    def write_episode_step(self, step: int, logs: dict[str, Any], pending: dict[str, Any],
+                           generation_s: float) -> None:
+        """Multi-turn practice: the step's episodes (`trl_episodes`); their sandbox time is inside
+        generation (the environment executes each turn as it is played), so reward_s is 0."""
+        traces = self.episodes.take()
+        self.samples += len(traces)
+        record: dict[str, Any] = {"step": step, "algorithm": self.config.algorithm,
+                                  "samples": self.samples, "num_samples": len(traces),
+                                  "max_revisions": self.config.max_revisions}
+        record.update({key: core.clean_number(logs.get(key)) for key in core.TRL_LOG_KEYS})
+        if traces:
+            record.update(episode_metrics(traces, self.config, self.informative))
+            self.sampled_p_hat = self.sampler.store.histogram(dict.fromkeys(t.task_id for t in traces))
+        record.update({"task_sampler": self.config.task_sampler, "sampled_p_hat": self.sampled_p_hat})
+        if "validation/pass_rate" in pending:
+            record["validation/pass_rate"] = pending["validation/pass_rate"]
+        self.finish_step(record, pending, generation_s, 0.0)
+        if traces:
+            rollouts = episode_rollouts(traces, step, self.config)
+            self.run_dir.append("rollouts.jsonl", rollouts)
+            self.observe(step, rollouts)
+
+    def finish_step(self, record: dict[str, Any], pending: dict[str, Any], generation_s: float,
+                    reward_s: float) -> None:
+        """Timing and memory, then the record appended to metrics.jsonl (and the progress line)."""
         step_s = pending.get("step_s", 0.0)
         record["timing"] = {
             "generation_s": round(generation_s, 4), "reward_s": round(reward_s, 4),
             "update_s": round(max(0.0, step_s - generation_s - reward_s), 4), "step_s": round(step_s, 4),
             "validation_s": round(pending["validation_s"], 4) if "validation_s" in pending else None,
-            "elapsed_s": round(self.elapsed_before + time.monotonic() - self.started, 2)}
+            "elapsed_s": round(self.elapsed_before + time.monotonic() - self.started, 2),
+            "process_cpu_s": round(time.process_time(), 2)}  # this process, since it started
         record["memory"] = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
         self.run_dir.append("metrics.jsonl", [record])
-        if batches:
-            rollouts = self.write_rollouts(step, core.merge_batches(batches), generation_s)
-            self.sampler.store.observe(step, rollout_outcomes(rollouts))
-            write_json(self.out / "task_sampler.json", self.sampler.store.to_json())
         if not self.quiet:
-            print(f"step {step}: reward {record['reward']} pass_rate {record.get('pass_rate')} "
+            print(f"step {record['step']}: reward {record['reward']} pass_rate {record.get('pass_rate')} "
                   f"validation {record.get('validation/pass_rate', '-')} step_s {step_s:.1f}", file=sys.stderr)
+
+    def observe(self, step: int, rollouts: list[dict[str, Any]]) -> None:
+        self.sampler.store.observe(step, rollout_outcomes(rollouts))
+        write_json(self.out / "task_sampler.json", self.sampler.store.to_json())
 
     def write_rollouts(self, step: int, batch: dict[str, Any], generation_s: float) -> list[dict[str, Any]]:
         counts: dict[str, int] = {}

@@ -123,6 +123,65 @@ class ReplayAgent:
         """Nothing to release."""
 
 
+class FirstTurnReuse:
+    """A model agent whose first turns come from an earlier run's trace (`--first-turns-from`).
+
+    A solve episode's first request is the task's prompt with the per-sample seed of turn 0, the
+    same whatever the feedback mode or revision budget, so a feedback ablation (`--feedback tests`,
+    `generic`, `none`) may decode the first turns once and replay them in the other runs: the
+    same replies decoding would give, paired across the runs, at about a third less generation
+    for two-turn episodes. `check_first_turn_source` refuses a trace written by a different
+    agent, template, seed or mode; an episode whose prompt differs from the recorded one is
+    refused, and one missing from the trace is decoded as usual.
+    """
+
+    def __init__(self, agent: Any, path: str) -> None:
+        self.agent, self.path = agent, path
+        self.recorded: dict[tuple[str, int], tuple[Any, dict[str, Any]]] = {}
+        for _, record in iter_jsonl_lines(path):
+            first = record["turns"][0]
+            self.recorded[(record["task_id"], record["sample_index"])] = (
+                record["prompt"], {"completion": first["completion"], "metadata": first.get("metadata") or {}})
+
+    def __getattr__(self, name: str) -> Any:  # name, model, batches_turns, describe, close, ...
+        return getattr(self.agent, name)
+
+    def act(self, task: Task, observation: dict[str, Any], *, sample_index: int, seed: int) -> Generation:
+        return self.act_batch([(task, observation, sample_index)], seed=seed)[0]
+
+    def act_batch(self, turns: Sequence[tuple[Task, dict[str, Any], int]], *, seed: int) -> list[Generation]:
+        replies: list[Generation | None] = [self._recorded(*turn) for turn in turns]
+        missing = [i for i, reply in enumerate(replies) if reply is None]
+        if missing:
+            decode = [turns[i] for i in missing]
+            decoded = (self.agent.act_batch(decode, seed=seed) if hasattr(self.agent, "act_batch") else
+                       [self.agent.act(t, o, sample_index=i, seed=seed) for t, o, i in decode])
+            for i, reply in zip(missing, decoded):
+                replies[i] = reply
+        return replies  # type: ignore[return-value]
+
+    def _recorded(self, task: Task, observation: dict[str, Any], sample_index: int) -> Generation | None:
+        found = self.recorded.get((task.task_id, sample_index)) if observation["turn"] == 0 else None
+        if found is None:
+            return None
+        prompt, turn = found
+        if prompt != observation["messages"]:
+            raise ValueError(f"--first-turns-from {self.path}: {task.task_id} sample {sample_index} was asked "
+                             "another prompt there; its first turn cannot be reused")
+        return Generation(turn["completion"], metadata={**turn["metadata"], "first_turn_reused": True})
+
+
+def check_first_turn_source(path: str, sidecar: dict[str, Any], agent: Any, seed: int, env: Any) -> None:
+    """Refuse a `--first-turns-from` trace whose first turns this run would not have decoded."""
+    where = f"--first-turns-from {path}"
+    if env.mode != "solve" or sidecar.get("env", {}).get("mode") != "solve":
+        raise ValueError(f"{where}: first turns are reused in solve mode only (a repair start differs per run)")
+    for what, theirs, ours in (("agent", sidecar.get("agent"), agent.describe()), ("seed", sidecar.get("seed"), seed),
+                               ("template", sidecar.get("env", {}).get("template"), env.template)):
+        if theirs != ours:
+            raise ValueError(f"{where}: written with another {what} ({theirs!r}, this run {ours!r})")
+
+
 def _completion_of(turn: Any, path: str, line_number: int) -> str:
     if isinstance(turn, str):
         return turn

@@ -69,6 +69,11 @@ class AgenticSettings:
     batch_turns: bool = field(default=True, metadata={
         "flag": "--no-batch-turns", "help": "hf: decode one episode's turn at a time instead of turn k of every "
                                             "open episode in one batched call (same seeds; slower; for comparison)"})
+    # not hashed: the replies are the ones decoding would give (agents.FirstTurnReuse)
+    first_turns_from: str | None = field(default=None, metadata={
+        "metavar": "TRACE", "help": "solve mode, hf/openai: take each episode's first turn from this earlier trace "
+                                    "of the same agent, template and seed (e.g. the --feedback tests run of a "
+                                    "feedback ablation) instead of decoding it again; missing ones are decoded"})
     backend_options: BackendOptions = field(default_factory=BackendOptions)
     reviser: ReviserConfig = field(default_factory=ReviserConfig)
     command_line: tuple[str, ...] = ()  # the argv that wrote the output, kept in the sidecar
@@ -202,13 +207,16 @@ def run_agentic(settings: AgenticSettings, *, quiet: bool = False, stream: TextI
     from codeself.execution.engine import open_executor
 
     stream = stream if stream is not None else sys.stderr
-    refuse_overwriting_input([settings.tasks] + [p for p in [settings.backend_options.completions] if p],
+    refuse_overwriting_input([settings.tasks] + [p for p in [settings.backend_options.completions,
+                                                             settings.first_turns_from] if p],
                              settings.trace_output)
     tasks = select_tasks(settings)
     template = load_template(settings.env.template)
     agent = create_agent(settings.backend, settings.backend_options, settings.reviser, template.stop,
                          settings.batch_turns)
     try:
+        if settings.first_turns_from:
+            agent = _reusing_first_turns(agent, settings)
         hash_ = config_hash(template, {"agent": agent.describe(), "env": settings.env.to_json()})
         writer = RolloutWriter(Path(settings.trace_output), resume=settings.resume, overwrite=settings.overwrite,
                                config_hash=hash_, seed=settings.seed, sidecar=_sidecar(settings, agent, hash_))
@@ -238,6 +246,21 @@ def run_agentic(settings: AgenticSettings, *, quiet: bool = False, stream: TextI
         agent.close()
 
 
+def _reusing_first_turns(agent: Any, settings: AgenticSettings) -> Any:
+    from codeself.agents.agentic.agents import FirstTurnReuse, ModelAgent, check_first_turn_source
+    import json
+
+    path = settings.first_turns_from
+    if not isinstance(agent, ModelAgent):
+        raise ValueError(f"--first-turns-from is for model backends (hf, openai), not {settings.backend}")
+    try:
+        sidecar = json.loads(Path(path + ".config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--first-turns-from {path}: cannot read its sidecar {path}.config.json ({error})") from None
+    check_first_turn_source(path, sidecar, agent, settings.seed, settings.env)
+    return FirstTurnReuse(agent, path)
+
+
 def _samples(settings: AgenticSettings, agent: Any, task: Task) -> int:
     if settings.backend == "static":
         available = agent.samples_available(task.task_id)
@@ -250,6 +273,8 @@ def _sidecar(settings: AgenticSettings, agent: Any, hash_: str) -> dict[str, Any
             "env": settings.env.to_json(), "config_hash": hash_, "seed": settings.seed,
             "samples_per_task": settings.samples_per_task, "split": settings.split, "limit": settings.limit,
             "batch_turns": bool(getattr(agent, "batches_turns", False)),  # what this run did (hf only)
+            "first_turns_from": ({"path": settings.first_turns_from, "sha256": sha256_file(settings.first_turns_from)}
+                                 if settings.first_turns_from else None),
             "tasks": str(settings.tasks), "tasks_sha256": sha256_file(settings.tasks),
             "reward_config": settings.env.reward.to_json(), "runs": [{"argv": list(settings.command_line)}]}
 

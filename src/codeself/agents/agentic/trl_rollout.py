@@ -20,7 +20,9 @@ group in a row, and the trainer):
    every batch draws afresh, and the same seed gives the same run;
 3. turn k of every open episode is generated in one batched call of TRL's own generation
    (`trainer._generate_single_turn`: the trainer's sampling settings, at most
-   `max_completion_length` tokens per turn), decoded without special tokens and stepped; an
+   `max_completion_length` tokens per turn; or the `generate` hook given, e.g. the project's
+   per-sample-seeded sampler in `codeself.training.trl_episodes`), decoded without special
+   tokens and stepped; an
    episode that goes on gets the environment's next user message (the feedback), rendered by the
    chat template with the assistant header, appended as tokens (TRL's own multi-turn rule:
    concatenate ids, never re-tokenise what the model generated);
@@ -38,7 +40,7 @@ the `training` extra).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from codeself.agents.agentic.env import CodeRepairEnv, EnvConfig
@@ -48,13 +50,20 @@ from codeself.agents.templates import canonical_json, load_template, render_prom
 from codeself.datasets.task import Task
 
 
+# generate(trainer, token inputs of the open episodes, their batch rows, turn index) ->
+# (generated ids per input, sampling log-probabilities per input or None)
+Generate = Callable[[Any, list[list[int]], list[int], int], tuple[Any, Any]]
+
+
 class EpisodeRollout(TaskSandbox):
     """A `rollout_func` for TRL's GRPOTrainer running `CodeRepairEnv` episodes (see the module docstring)."""
 
     def __init__(self, tasks: str | Mapping[str, Task] | Iterable[Task], config: EnvConfig | None = None,
-                 execution: Any | None = None, executor: Any | None = None, *, seed: int = 0) -> None:
+                 execution: Any | None = None, executor: Any | None = None, *, seed: int = 0,
+                 generate: Generate | None = None) -> None:
         super().__init__(tasks, config, execution, executor)
         self._rng = random.Random(seed)
+        self._generate = generate or _trl_generate
         self._envs: list[CodeRepairEnv] = []
         template = load_template(self.config.template)
         self._task_of: dict[str, str] = {}
@@ -83,10 +92,11 @@ class EpisodeRollout(TaskSandbox):
         masks: list[list[int]] = [[] for _ in prompts]
         logprobs: list[list[float]] | None = [[] for _ in prompts]
         eos = list(getattr(trainer, "eos_token_ids", None) or [tokenizer.eos_token_id])
-        open_ = list(range(len(prompts)))
+        open_, turn = list(range(len(prompts))), 0
         while open_:
             inputs = [prompt_ids[i] + completions[i] for i in open_]
-            turn_ids, turn_logprobs = trainer._generate_single_turn(inputs, None, {}, num_generations=1)
+            turn_ids, turn_logprobs = self._generate(trainer, inputs, open_, turn)
+            turn += 1
             if turn_logprobs is None:
                 logprobs = None
             still_open = []
@@ -124,6 +134,11 @@ class EpisodeRollout(TaskSandbox):
             raise ValueError("a prompt of the batch is none of the rollout's tasks rendered with its template; build "
                              "the rows with codeself.training.trl_trainer.dataset_rows(tasks, template)")
         return task_id
+
+
+def _trl_generate(trainer: Any, inputs: list[list[int]], rows: list[int], turn: int) -> tuple[Any, Any]:
+    """TRL's own generation of one turn (the trainer's sampling settings; `rows`/`turn` unused)."""
+    return trainer._generate_single_turn(inputs, None, {}, num_generations=1)
 
 
 def _prompt_key(messages: Any) -> str:
