@@ -15,8 +15,13 @@ programs through a two-node Ray cluster started on 127.0.0.1 (or the cluster at
 `--ray-address`) and through a local Executor with as many workers, rounds interleaved, and
 prints `ray / local = X.XX` (docs/scaling.md). Needs the distributed extra.
 
+With `--burn N` it measures instead whether verdicts depend on load: every correct reference
+once beside N CPU-burning processes, with limits calibrated before they start, judged without
+and with the re-run of timeouts (docs/schemas.md, "Per-test timeout", "Timeouts under load").
+
 Example:
   CODESELF_DATA_DIR=../shared/datasets python3 scripts/bench_execution.py --workers 2
+  CODESELF_DATA_DIR=../shared/datasets python3 scripts/bench_execution.py --workers 2 --burn 6 --timeout-floor-s 0.05
   CODESELF_DATA_DIR=../shared/datasets .venv/bin/python scripts/bench_execution.py --workers 2 --executor ray
 """
 
@@ -30,9 +35,10 @@ from pathlib import Path
 
 from codeself.cli import run_main
 from codeself.datasets.humaneval import humaneval_to_task, iter_humaneval_records
+from codeself.datasets.task import load_tasks
 from codeself.execution import ExecutionConfig, Executor
 from codeself.execution.bench import (
-    Rounds, bench_baseline, bench_engine, bench_human_eval, bench_in_process, bench_loops, bench_memory,
+    Rounds, bench_baseline, bench_burn, bench_engine, bench_human_eval, bench_in_process, bench_loops, bench_memory,
     bench_mbppplus, calibrate, cpu_now, timed_batch,
 )
 
@@ -61,6 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --executor ray: an existing cluster (its nodes must have --workers CPUs in all); "
                              "default: start a two-node cluster on 127.0.0.1 with --workers CPUs split between "
                              "the nodes, and stop it at the end")
+    parser.add_argument("--burn", type=int, default=0, metavar="N",
+                        help="instead of the throughput figures: run each correct reference once beside N CPU-burning "
+                             "processes (1..64, killed by PID at the end), limits calibrated before they start, and "
+                             "print how many were judged failing without and with the re-run of timeouts")
+    parser.add_argument("--burn-tasks", metavar="FILE",
+                        help="with --burn: a canonical tasks JSONL whose reference solutions to run (e.g. MBPP+ from "
+                             "prepare_datasets.py --format evalplus); default the HumanEval canonical solutions")
+    parser.add_argument("--timeout-floor-s", type=float, default=1.0,
+                        help="with --burn: least per-test limit scaled from a reference's time (default 1.0, the "
+                             "engine's; lower it to make the load's effect visible on fast references)")
     parser.add_argument("--mbppplus", action="store_true",
                         help="also time call_function over every MBPP+ reference on its base + plus inputs "
                              "(inputs as stored in JSON, not re-typed; slow: ~43,000 calls)")
@@ -168,6 +184,8 @@ def _run(args) -> int:
         raise ValueError("--workers, --repeat and --rounds must be >= 1")
     if args.ray_address and args.executor != "ray":
         raise ValueError("--ray-address needs --executor ray")
+    if args.burn:
+        return _burn(args)
     jobs = humaneval_jobs(args.data_dir, args.repeat)
     count = len(jobs)
     print(f"HumanEval canonical solutions x {args.repeat} = {count} programs; workers {args.workers}; "
@@ -176,6 +194,19 @@ def _run(args) -> int:
         bench_ray(args, jobs)
     else:
         bench_local(args, jobs)
+    return 0
+
+
+def _burn(args) -> int:
+    if args.burn_tasks:
+        tasks = [task for task in load_tasks(args.burn_tasks) if task.reference_solution]
+        jobs = [(task, task.reference_solution) for task in tasks]
+    else:
+        jobs = humaneval_jobs(args.data_dir, 1)
+    config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox, timeout_floor_s=args.timeout_floor_s)
+    print(f"{len(jobs)} reference solutions; workers {args.workers}; cpus {os.cpu_count()}; "
+          f"load average {os.getloadavg()[0]:.2f} before the burners")
+    print(bench_burn(jobs, config, args.burn))
     return 0
 
 

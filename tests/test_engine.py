@@ -135,7 +135,8 @@ class TimeoutTest(unittest.TestCase):
         program = "import time\ndef add(a, b):\n    if a == 2: time.sleep(30)\n    return a + b\n"
         started = time.monotonic()
         result = EXECUTOR.run(task(timeout_s=0.3), program)
-        self.assertLess(time.monotonic() - started, 2.0)
+        # not the 30 s sleep: 0.3 s, plus one re-run under 0.3 s x the slowdown measured now (<= x20)
+        self.assertLess(time.monotonic() - started, 10.0)
         self.assertEqual((result.status, result.phase), ("timeout", "hidden_tests"))
         self.assertEqual([t.error_type for t in result.tests], [None, "Timeout", "NotRun"])
         self.assertEqual(result.public, {"passed": 1, "total": 1})

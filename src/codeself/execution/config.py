@@ -49,6 +49,10 @@ class ExecutionConfig:
     calibrate_timeouts: bool = field(default=True, metadata={
         "flag": "--no-calibrate", "help": "do not time each task's reference solution (once, at first use) to scale "
                                           "its per-test timeouts; use --timeout-s for every task that sets none"})
+    rerun_timeouts: bool = field(default=True, metadata={
+        "flag": "--no-rerun-timeouts", "help": "count a timeout without first re-running the program once under limits "
+                                               "re-measured now (the reference re-timed, or the machine's slowdown), "
+                                               "so verdicts depend on the load"})
     calibration_timeout_s: float = field(default=60.0, metadata={"help": "per-phase limit while timing a reference"})
     max_program_timeout_s: float = field(default=300.0, metadata={
         "help": "cap on a backstop raised to cover scaled limits"})

@@ -26,6 +26,7 @@ from codeself.datasets.task import Task
 from codeself.execution import codec, runner
 from codeself.execution.calibration import CalibrationCache, CalibrationStore
 from codeself.execution.config import EXECUTORS, SANDBOXES, ExecutionConfig  # noqa: F401 - EXECUTORS, SANDBOXES re-exported
+from codeself.execution.rerun import TimeoutRerun
 from codeself.execution.result import ExecutionResult
 from codeself.execution.worker_handle import Worker, WorkerDied, stop_workers
 
@@ -54,6 +55,7 @@ class Executor:
         self._calibrations = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
         # expected values of non-Python tasks, computed once per task by a program without a candidate
         self._expected = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
+        self._rerun = TimeoutRerun(self)  # limits re-measured after a timeout
         # references' measured instructions at their scale inputs (config.efficiency), once per task
         self._reference_costs = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
         self._idle: queue.Queue[Worker] = queue.Queue()
@@ -163,13 +165,20 @@ class Executor:
         return self._run(task, program, None)
 
     def _run(self, task: Task, program: str, timeouts: runner.Timeouts | None) -> ExecutionResult:
+        """One sample; a timeout is re-run once under limits measured now (rerun.py)."""
         self._check_usable()
-        if _language(task) != "python":
-            return self._run_native(task, program, timeouts)
+        run = self._run_python if _language(task) == "python" else self._run_native
+        result, used, reply = run(task, program, timeouts)
+        if result.status == "timeout" and used is not None and self.config.rerun_timeouts:
+            return self._rerun.after_timeout(task, program, result, used, reply, run)
+        return result
+
+    def _run_python(self, task: Task, program: str, timeouts: runner.Timeouts | None) -> tuple:
+        """(The result, the limits it ran under and the worker's reply: None when it never ran.)"""
         start = time.monotonic()
         early, code = runner.check_program(task, program, self.config, self.isolation)
         if early is not None:
-            return early
+            return early, None, None
         if timeouts is None:
             checked = time.monotonic() - start
             timeouts = self.timeouts(task)
@@ -180,15 +189,15 @@ class Executor:
             plan.job["stream"] = True
             watch, judged = runner.first_failure_watch(plan)
         reply = self._dispatch(plan.job, watch)
-        reply["duration_s"] = time.monotonic() - start
+        reply["run_s"], reply["duration_s"] = reply.get("duration_s", 0.0), time.monotonic() - start
         result = runner.build_result(plan, reply, judged)
         if self.config.efficiency and result.passed:
             from codeself.execution import efficiency
 
             result = efficiency.with_efficiency(self, task, program, code, result, timeouts.import_s)
-        return result
+        return result, timeouts, reply
 
-    def _run_native(self, task: Task, program: str, timeouts: runner.Timeouts | None) -> ExecutionResult:
+    def _run_native(self, task: Task, program: str, timeouts: runner.Timeouts | None) -> tuple:
         """A C++, Java, JavaScript or Rust task (languages/program.py): the candidate's program
         returns its results, compared here with expected values computed once per task."""
         from codeself.execution.languages import program as native
@@ -198,12 +207,12 @@ class Executor:
                                                  lambda: self._measure_expected(task))
         early = native.early_result(task, program, self.config, self.isolation, expected)
         if early is not None:
-            return early
+            return early, None, None
         timeouts = timeouts or runner.timeouts_for(task, self.config)
         job, tests = native.sample_job(task, program, expected, timeouts)
         reply = self._dispatch(job)
-        reply["duration_s"] = time.monotonic() - start
-        return native.build_result(task, tests, expected, reply, timeouts)
+        reply["run_s"], reply["duration_s"] = reply.get("duration_s", 0.0), time.monotonic() - start
+        return native.build_result(task, tests, expected, reply, timeouts), timeouts, reply
 
     def _measure_expected(self, task: Task):
         from codeself.execution.languages import program as native

@@ -116,6 +116,12 @@ def timeouts_for(task: Task, config: ExecutionConfig, calibration: Calibration |
                     base_s=config.timeout_s)
 
 
+def scaled(calibration: Calibration, config: ExecutionConfig, source: str) -> Timeouts:
+    """The limits a successful calibration gives, under the name `source` (rerun.py re-times a
+    reference after a timeout and scales it as calibration does, whatever first set the limits)."""
+    return _scaled(calibration.tests_s or (), calibration.import_s, config, source)
+
+
 def _scaled(reference_s: tuple[float, ...], reference_import_s: float, config: ExecutionConfig, source: str) -> Timeouts:
     """EvalPlus-style limits from the reference's own times. Each test: max(floor, factor x
     its time). Import: never below the default (a candidate may import what the reference

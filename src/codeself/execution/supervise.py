@@ -249,6 +249,7 @@ class Run:
             "stdout": self.out.text(), "stderr": self.err.text(),
             "duration_s": time.monotonic() - self.start,
             "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_kb": usage.ru_maxrss,
+            "nivcsw": usage.ru_nivcsw,  # preemptions: a program waiting for a CPU (rerun.py)
             "isolation": context.isolation,
         }
 
