@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="--format generated: give every task whose family's input can grow "
                              "metadata.scale_inputs (arguments at sizes 16..256) for execute_samples.py --efficiency "
                              "(off: the files are byte-identical to earlier ones)")
+    parser.add_argument("--security-tasks", type=int, default=0, metavar="N",
+                        help="--format generated: append N tasks of each security family (safe_join, build_query, "
+                             "render_html: tests that attack the program; the repair category security) to each of "
+                             "train, validation and test (default 0: none, the files are byte-identical to earlier ones)")
     parser.add_argument("--manifest", default=None, help="write the split manifest (JSON) here")
     parser.add_argument("--quiet", action="store_true", help="no progress meter on stderr")
     return parser
@@ -89,6 +93,7 @@ def _run(args: argparse.Namespace) -> int:
     given = [flag for split, flag in _COUNT_FLAGS.items() if getattr(args, split) is not None]
     given += ["--generator-version"] if args.generator_version is not None else []
     given += ["--scale-inputs"] if args.scale_inputs else []
+    given += ["--security-tasks"] if args.security_tasks else []
     if given:
         raise ValueError(f"{', '.join(given)}: only with --format generated")
     if args.input is None:
@@ -147,7 +152,8 @@ def _generate(args: argparse.Namespace) -> int:
     check_outputs({"--output": args.output, "--manifest": args.manifest})
     counts = {split: getattr(args, split) for split in _COUNT_FLAGS if getattr(args, split) is not None}
     version = args.generator_version or generated.GENERATOR_VERSION
-    config = generated.GeneratorConfig(seed=args.seed, version=version, scale_inputs=args.scale_inputs, **counts)
+    config = generated.GeneratorConfig(seed=args.seed, version=version, scale_inputs=args.scale_inputs,
+                                       security_tasks=args.security_tasks, **counts)
     with Progress("generate", sum(config.counts().values()), quiet=args.quiet) as progress:
         manifest = generated.write_generated(args.output, config, manifest_path=args.manifest,
                                              on_task=lambda task: progress.update())

@@ -151,7 +151,7 @@ class InProcessServerTest(unittest.TestCase):
         self.assertEqual(call(self.base, "/health", method="POST", data=b"{}")[0], 405)
         message = call(self.base, "/reset", {"taskid": "x", "Mode": "repair"})[1]["error"]["message"]
         self.assertEqual(message, "unknown reset field(s) Mode, taskid; allowed: seed, session_id, task_id, mode, "
-                                  "sample_index")
+                                  "sample_index, category")
         self.assertIn("session_id must be a string", call(self.base, "/step", {"session_id": 7})[1]["error"]["message"])
         port = self.server.server_address[1]
         status, answer = raw_call(port, b"POST /step HTTP/1.1\r\nHost: t\r\nContent-Length: -5\r\n\r\n")

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from codeself.datasets import generated_scale
 from codeself.datasets.generated_families import NUMBER_FAMILIES, Family
 from codeself.datasets.generated_families_text import TEXT_FAMILIES
 from codeself.datasets.generated_families_v2 import V2_HELDOUT_FAMILIES
+from codeself.datasets.generated_security import SECURITY_FAMILIES, SECURITY_FAMILY_NAMES
 from codeself.datasets.snippets import collapse_whitespace, leak_reason, python_source, squash_whitespace
 from codeself.datasets.splits import ManifestBuilder, TrainOverlap
 from codeself.datasets.task import Task
@@ -127,12 +129,15 @@ class GeneratorConfig:
     test_heldout_families: int | None = None  # None: 12 per held-out family (96 in version 1, 216 in version 2)
     version: int = GENERATOR_VERSION  # which distribution (module docstring); 1 stays reproducible
     scale_inputs: bool = False  # add metadata.scale_inputs (generated_scale.py); off: files unchanged
+    security_tasks: int = 0  # tasks per security family (generated_security.py) in train/validation/test; 0: none
 
     def __post_init__(self) -> None:
         distribution(self.version)  # refuses an unknown version
         for name, count in self.counts().items():
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise ValueError(f"the count of split {name!r} must be an integer >= 0, got {count!r}")
+        if not isinstance(self.security_tasks, int) or isinstance(self.security_tasks, bool) or self.security_tasks < 0:
+            raise ValueError(f"security_tasks must be an integer >= 0, got {self.security_tasks!r}")
 
     def counts(self) -> dict[str, int]:
         heldout = self.test_heldout_families
@@ -323,15 +328,19 @@ def generate_tasks(config: GeneratorConfig) -> Iterator[Task]:
     """
     dist = distribution(config.version)
     overlap = TrainOverlap()  # version 2: the train tasks drawn so far, which later draws may not repeat
+    security = SECURITY_FAMILIES if config.security_tasks else ()  # opt-in: appended to each practice split
     partitions = {family.name: template_partition(family, config.seed, family.name in dist.heldout_names)
-                  for family in dist.families}
+                  for family in dist.families + security}
     numbers: dict[str, int] = {}
     masked_split: dict[str, str] = {}
     for split, count in config.counts().items():
         families = dist.heldout_families() if split == HELDOUT_SPLIT else dist.practice_families()
         reject = overlap if dist.separates_eval_from_train and split in EVAL_SPLITS else None
-        for task in generate_split(split, count, families, partitions, config.seed, dist=dist, train=reject,
-                                   scale=config.scale_inputs):
+        extra = () if split == HELDOUT_SPLIT or not security else (
+            generate_split(split, config.security_tasks * len(security), security, partitions, config.seed,
+                           dist=dist, train=reject))
+        for task in itertools.chain(generate_split(split, count, families, partitions, config.seed, dist=dist,
+                                                   train=reject, scale=config.scale_inputs), extra):
             family = task.metadata["family"]
             number = numbers[family] = numbers.get(family, -1) + 1
             # The template partition makes this impossible; a failure is a bug in the families.
@@ -348,6 +357,8 @@ def write_generated(output_path: str | Path, config: GeneratorConfig, *, manifes
     builder = ManifestBuilder()
     dist = distribution(config.version)
     options = {"scale_inputs": True} if config.scale_inputs else {}  # absent when off: manifests unchanged
+    if config.security_tasks:
+        options.update(security_tasks=config.security_tasks, security_families=list(SECURITY_FAMILY_NAMES))
 
     def records() -> Iterator[dict[str, Any]]:
         for task in generate_tasks(config):

@@ -31,7 +31,7 @@ from codeself.rewards import quality
 
 APPLIES_TO = ("passing", "failing", "all")  # on which samples a component's term counts
 # modules whose import registers the built-in components (add one line here for a new module)
-COMPONENT_MODULES = ("codeself.rewards.components",)
+COMPONENT_MODULES = ("codeself.rewards.components", "codeself.rewards.measured")
 
 
 @dataclass(frozen=True, eq=False)

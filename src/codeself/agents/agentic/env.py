@@ -11,6 +11,8 @@
 Modes (`ENV_MODES`): *solve* starts from the task's chat prompt; *repair* starts from a buggy
 program — a mutant of the reference solution screened in the sandbox to fail at least one public
 test (`mock.pick_mutant` with `PublicFailureScreen`), shown with its public-test output (CodeArena).
+A repair category (`options={"category": ...}` or `EnvConfig.repair_categories`: syntax, logic,
+type_error, algorithmic, security) picks another kind of start, with provenance: categories.py.
 
 Each step parses the reply (`parse_completion`), runs the program against every test of the
 task, and keeps two views of the result apart: the model's (`feedback.public_run`: public tests
@@ -43,13 +45,14 @@ from codeself.agents.agentic.rewards import (EpisodeRewardConfig, step_penalty, 
                                              turn_components)
 from codeself.agents.agentic.trace import (EpisodeTrace, TurnTrace, code_diff, episode_id, normalise_code)
 from codeself.agents.backends.base import derive_seed
-from codeself.agents.backends.mock import MAX_SCREENED_MUTANTS, MutantScreen, pick_mutant
+from codeself.agents.agentic import categories
+from codeself.agents.backends.mock import MutantScreen
 from codeself.parsing import parse_completion
 from codeself.agents.templates import PromptTemplate, canonical_json, load_template, render_prompt
 from codeself.datasets.task import Task
 
 ENV_MODES = ("solve", "repair")
-RESET_OPTIONS = ("task_id", "mode", "sample_index")
+RESET_OPTIONS = ("task_id", "mode", "sample_index", "category")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,11 @@ class EnvConfig:
                 "execution output) or none (the task is asked again)"})
     reward: EpisodeRewardConfig = field(default_factory=EpisodeRewardConfig)
     template: str = field(default="chat_default", metadata={"help": "chat prompt template (configs/prompts)"})
+    repair_categories: tuple[str, ...] = field(default=(), metadata={  # categories.py; options={"category"} overrides
+        "flag": "--repair-category", "help": "repair mode: draw each start's category from these (repeatable: "
+        f"{', '.join(categories.REPAIR_CATEGORIES)})", "default_help": "none: the older logic-mutation start"})
+    algorithmic_weight: float = field(default=1.0, metadata={  # categories.efficiency_gain
+        "help": "algorithmic repair episodes: weight of the measured_efficiency gain (submission - start) added to R"})
     max_failures_shown: int = 3  # failing public tests described per feedback message
     value_chars: int = 300  # each test source / value / message cut to this (head + tail kept)
     max_feedback_chars: int = 2000  # the whole feedback message cut to this
@@ -80,6 +88,10 @@ class EnvConfig:
             raise ValueError(f"--max-revisions must be an integer >= 0 (0 = a single attempt), got {self.max_revisions!r}")
         if self.feedback not in fb.FEEDBACK_MODES:
             raise ValueError(f"unknown feedback {self.feedback!r}; choose one of {', '.join(fb.FEEDBACK_MODES)}")
+        if categories.check_categories(self.repair_categories) and self.mode != "repair":
+            raise ValueError("--repair-category needs --mode repair (the default mode of reset() here is solve)")
+        if not self.algorithmic_weight >= 0:
+            raise ValueError(f"algorithmic_weight must be >= 0, got {self.algorithmic_weight}")
         for name in ("max_failures_shown", "value_chars", "max_feedback_chars"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -93,7 +105,9 @@ class EnvConfig:
                 "stop_when_public_pass": self.stop_when_public_pass, "feedback": self.feedback,
                 "reward": self.reward.to_json(), "template": self.template,
                 "max_failures_shown": self.max_failures_shown, "value_chars": self.value_chars,
-                "max_feedback_chars": self.max_feedback_chars}
+                "max_feedback_chars": self.max_feedback_chars,
+                **({"repair_categories": list(self.repair_categories), "algorithmic_weight": self.algorithmic_weight}
+                   if self.repair_categories else {})}
 
     def hash(self) -> str:
         return hashlib.sha256(canonical_json(self.to_json()).encode("utf-8")).hexdigest()
@@ -158,6 +172,8 @@ class _Episode:
     r0: float = 0.0
     start: dict[str, Any] | None = None
     first_category: str | None = None
+    repair: Any = None  # categories.RepairStart of a repair episode
+    gain: dict[str, float] | None = None  # an algorithmic episode's efficiency gain
     previous_code: str | None = None
     turns: list[TurnTrace] = field(default_factory=list)
     last: _Judged | None = None
@@ -197,21 +213,21 @@ class CodeRepairEnv:
             self._rng = random.Random(seed)
         else:
             seed = self._rng.randrange(2 ** 31)
-        task = self._choose_task(options.get("task_id"), seed)
-        mode = options.get("mode", self.config.mode)
-        if mode not in ENV_MODES:
-            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(ENV_MODES)}")
         sample_index = options.get("sample_index", 0)
         if isinstance(sample_index, bool) or not isinstance(sample_index, int) or sample_index < 0:
             raise ValueError(f"sample_index must be an integer >= 0, got {sample_index!r}")
+        task, mode, repair = categories.select(self, options, seed, sample_index)
         prompt = render_prompt(self.template, task.public_view())
         first_message = prompt[-1]["content"]
         episode = _Episode(task, mode, seed, sample_index, first_message, list(prompt), list(prompt))
         if mode == "repair":
-            self._start_repair(episode)
+            self._start_repair(episode, repair)
         self._episode = episode
-        return self._observation(), {"task_id": task.task_id, "mode": mode, "seed": seed,
-                                     "sample_index": sample_index, "max_turns": self.config.max_turns}
+        info = {"task_id": task.task_id, "mode": mode, "seed": seed, "sample_index": sample_index,
+                "max_turns": self.config.max_turns}
+        if episode.repair is not None:  # category and provenance (categories.py); never the reference or tests
+            info["repair"] = episode.repair.info()
+        return self._observation(), info
 
     def step(self, action: str) -> tuple[dict, float, bool, bool, dict]:
         episode = self._episode
@@ -240,7 +256,7 @@ class CodeRepairEnv:
         if episode.done:
             episode.stop_reason = "public_pass" if terminated else "max_turns"
             progress = [t.progress for t in episode.turns] + [judged.progress]
-            episode.terminal = terminal_reward(self.config.reward, progress, episode.r0, _hidden_passed(judged))
+            episode.terminal = self._terminal(episode, progress)
             reward += episode.terminal
         episode.turns.append(self._turn_trace(episode, turn, action, judged, identical, message, reward))
         episode.messages.append({"role": "assistant", "content": action})
@@ -262,16 +278,10 @@ class CodeRepairEnv:
                              f"e.g. {next(iter(self.tasks))!r})")
         return self.tasks[task_id]
 
-    def _start_repair(self, episode: _Episode) -> None:
-        task = episode.task
-        if not task.reference_solution:
-            raise ValueError(f"task {task.task_id}: repair mode mutates the reference solution, and it has none")
-        reference = task.reference_solution.replace("\r\n", "\n").rstrip("\n") + "\n"
-        rng = random.Random(derive_seed(episode.seed, "repair-start", task.task_id, episode.sample_index))
-        mutation = pick_mutant(task, reference, rng, self.screen)
-        if mutation is None:
-            raise ValueError(f"task {task.task_id}: none of the first {MAX_SCREENED_MUTANTS} mutants of its reference "
-                             "fails a public test, so there is no repair start for it; use mode solve")
+    def _start_repair(self, episode: _Episode, repair: categories.RepairStart | None) -> None:
+        task = episode.task  # without a category: the older logic start (categories.repair_start)
+        mutation = episode.repair = repair or categories.repair_start(task, None, episode.seed, episode.sample_index,
+                                                                      self.executor, self.screen)
         judged = self._judge(task, "```python\n" + mutation.code + "```\n")
         message = fb.REPLY_WITH_PROGRAM if self.config.feedback == "none" else self._feedback(episode, judged)
         content = fb.repair_message(episode.first_message, mutation.code, message)
@@ -282,7 +292,17 @@ class CodeRepairEnv:
         episode.first_category = fb.error_category(_summary(judged.result), judged.parse_status)
         episode.start = {"code": judged.code, "mutation": mutation.description, "feedback": message,
                          "public_tests": _public_list(judged.public), "execution": _summary(judged.result),
-                         "progress": judged.progress}
+                         "progress": judged.progress, "category": mutation.category, "provenance": mutation.provenance}
+
+    def _terminal(self, episode: _Episode, progress: list[float]) -> float:
+        """R (rewards.py), plus an algorithmic episode's efficiency gain (categories.efficiency_gain)."""
+        value = terminal_reward(self.config.reward, progress, episode.r0, _hidden_passed(episode.last))
+        if episode.repair is not None and episode.repair.category == "algorithmic":
+            start = self.executor.run(episode.task, episode.start["code"])  # cached since screening
+            episode.gain = categories.efficiency_gain(self.config.algorithmic_weight, episode.task, start,
+                                                      episode.last.code, episode.last.result)
+            value += episode.gain["term"] if episode.gain is not None else 0.0
+        return value
 
     def _judge(self, task: Task, reply: str) -> _Judged:
         parsed = parse_completion(reply, task.starter_code, task.entry_point)
@@ -339,7 +359,7 @@ class CodeRepairEnv:
         if episode.done:
             return 0.0
         progress = [t.progress for t in episode.turns]
-        episode.terminal = terminal_reward(self.config.reward, progress, episode.r0, _hidden_passed(episode.last))
+        episode.terminal = self._terminal(episode, progress)
         last = episode.turns[-1]
         episode.turns[-1] = dataclasses.replace(last, reward=last.reward + episode.terminal)
         episode.done, episode.stop_reason, episode.shown = True, "client", []
@@ -380,6 +400,8 @@ class CodeRepairEnv:
                   "progress": [t.progress for t in episode.turns], "r0": episode.r0}
         if self.config.reward.reward_config is not None:
             reward["components"] = [dict(terms) for terms in episode.components]
+        if episode.gain is not None:
+            reward["efficiency_gain"] = dict(episode.gain)
         return EpisodeTrace(
             episode_id=episode_id(episode.task.task_id, episode.sample_index, hash_, episode.seed),
             task_id=episode.task.task_id, sample_index=episode.sample_index, split=episode.task.split,

@@ -22,6 +22,7 @@ One streaming pass reduces each episode to an `EpisodeSummary` (a few numbers), 
   program equals the previous one; **revision size**: lines added + removed per revision turn
   with code (`trace.revision_size`).
 * **by first-attempt error category**: `feedback.error_category` of the first attempt.
+* **by repair category** (report_categories.py): start → final pass rate and fix rate per category.
 * **mock intents** (mock reviser only): per intent, how often the reply reached its intended
   outcome (`repair`/`rewrite` → passes, `break`/`new_mutant` → fails, `resubmit`/`keep` → identical).
 """
@@ -35,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from codeself.agents.agentic.report_categories import repair_outcome, repair_rows
 from codeself.agents.agentic.trace import EpisodeTrace, read_traces, revision_size
 from codeself.reporting.stats import bootstrap_mean_ci, wilson_interval
 
@@ -56,6 +58,7 @@ class EpisodeSummary:
     episode_return: float = 0.0
     intents: list[tuple[str, bool, bool]] = field(default_factory=list)  # (intent, passed, identical)
     readings: list[tuple[str, str]] = field(default_factory=list)  # mock: (what it read, what it did)
+    repair: tuple[str, bool] | None = None  # (repair category, fixed): report_categories.py
 
     @property
     def first(self) -> bool:
@@ -69,6 +72,7 @@ def summarise(trace: EpisodeTrace) -> EpisodeSummary:
                              None if start is None else start["execution"]["status"] == "passed",
                              _final_public(trace.final), bool(trace.final["hidden_passed"]),
                              trace.first_error_category, episode_return=float(trace.reward["return"]))
+    summary.repair = repair_outcome(trace)
     has_previous = start is not None
     for turn in trace.turns:
         if has_previous:
@@ -158,6 +162,7 @@ def strategy_metrics(summaries: list[EpisodeSummary], *, seed: int = 0, resample
         "by_first_category": _by_category(summaries),
         "episode_return": _mean_ci([s.episode_return for s in summaries], seed, resamples),
         "mock_intents": _intent_check(summaries),
+        "by_repair_category": repair_rows(summaries),
         "mock_readings": _reading_shares(summaries),
     }
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from codeself.agents.agentic.report import TRANSITIONS
+from codeself.agents.agentic.report_categories import repair_section
 from codeself.jsonl import write_text
 from codeself.reporting import svg
 
@@ -103,6 +104,7 @@ def render_markdown(metrics: dict[str, Any], figure_dir: str, source: str = "") 
     for row in metrics["by_first_category"]:
         lines.append(f"| {row['category']} | {row['episodes']} | {_rate(row['final_pass'])} | {_rate(row['fix_rate'])} |")
     lines += ["", f"![by category]({figure_dir}/by_first_category.svg)", ""]
+    lines += repair_section(metrics)
     if metrics["mock_intents"]:
         lines += ["## Mock reviser: intended vs achieved", "",
                   "| intent | intended outcome | achieved |", "|---|---|---|"]

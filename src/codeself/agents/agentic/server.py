@@ -4,7 +4,7 @@ Endpoints (bodies and answers are JSON objects):
 
 | request | body | answer (200) |
 |---|---|---|
-| `POST /reset` | `{"seed"?, "task_id"?, "mode"?, "sample_index"?, "session_id"?}` | `{"session_id", "observation", "reward": null, "done": false, "metadata"}` |
+| `POST /reset` | `{"seed"?, "task_id"?, "mode"?, "sample_index"?, "category"?, "session_id"?}` | `{"session_id", "observation", "reward": null, "done": false, "metadata"}` |
 | `POST /step` | `{"session_id", "action": {"code": reply}}` (or `"code"` at the top level) | `{"session_id", "observation", "reward", "done", "metadata"}` |
 | `GET /state?session_id=S` | — | `{"session_id", "episode_id", "step_count", "state"}` |
 | `GET /health` | — | `{"status": "healthy", "sessions", "tasks", "isolation", "connections"}` |
@@ -113,7 +113,7 @@ class SessionStore:
         if unknown:  # a misspelt task_id must not quietly become a random task (CodeRepairEnv.reset refuses too)
             raise HTTPError(400, "unknown_field", f"unknown reset field(s) {', '.join(unknown)}; "
                                                   f"allowed: {', '.join(RESET_FIELDS)}")
-        options = {key: body[key] for key in ("task_id", "mode", "sample_index") if body.get(key) is not None}
+        options = {key: body[key] for key in RESET_OPTIONS if body.get(key) is not None}
         seed = body.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise HTTPError(400, "wrong_type", "seed must be an integer")
