@@ -18,6 +18,8 @@ prints `ray / local = X.XX` (docs/scaling.md). Needs the distributed extra.
 With `--burn N` it measures instead whether verdicts depend on load: every correct reference
 once beside N CPU-burning processes, with limits calibrated before they start, judged without
 and with the re-run of timeouts (docs/schemas.md, "Per-test timeout", "Timeouts under load").
+With `--floor` it prints one batch's wall time over its floor, max(longest program, total CPU
+/ workers), the programs started longest-expected first (execution/schedule.py).
 
 Example:
   CODESELF_DATA_DIR=../shared/datasets python3 scripts/bench_execution.py --workers 2
@@ -38,7 +40,7 @@ from codeself.datasets.humaneval import humaneval_to_task, iter_humaneval_record
 from codeself.datasets.task import load_tasks
 from codeself.execution import ExecutionConfig, Executor
 from codeself.execution.bench import (
-    Rounds, bench_baseline, bench_burn, bench_engine, bench_human_eval, bench_in_process, bench_loops, bench_memory,
+    Rounds, bench_baseline, bench_burn, bench_engine, bench_floor, bench_human_eval, bench_in_process, bench_loops, bench_memory,
     bench_mbppplus, calibrate, cpu_now, timed_batch,
 )
 
@@ -71,9 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="instead of the throughput figures: run each correct reference once beside N CPU-burning "
                              "processes (1..64, killed by PID at the end), limits calibrated before they start, and "
                              "print how many were judged failing without and with the re-run of timeouts")
-    parser.add_argument("--burn-tasks", metavar="FILE",
-                        help="with --burn: a canonical tasks JSONL whose reference solutions to run (e.g. MBPP+ from "
-                             "prepare_datasets.py --format evalplus); default the HumanEval canonical solutions")
+    parser.add_argument("--floor", action="store_true",
+                        help="instead of the throughput figures: run each reference once (limits calibrated first, "
+                             "see --calibration-cache) and print the wall time over its floor, max(longest program, "
+                             "total CPU / workers)")
+    parser.add_argument("--calibration-cache", metavar="FILE", default="",
+                        help="with --floor: keep the timed references in this JSON file (a warm cache skips timing)")
+    parser.add_argument("--tasks", metavar="FILE",
+                        help="with --burn or --floor: a canonical tasks JSONL whose reference solutions to run (e.g. "
+                             "MBPP+ from prepare_datasets.py --format evalplus); default the HumanEval canonical solutions")
     parser.add_argument("--timeout-floor-s", type=float, default=1.0,
                         help="with --burn: least per-test limit scaled from a reference's time (default 1.0, the "
                              "engine's; lower it to make the load's effect visible on fast references)")
@@ -184,8 +192,8 @@ def _run(args) -> int:
         raise ValueError("--workers, --repeat and --rounds must be >= 1")
     if args.ray_address and args.executor != "ray":
         raise ValueError("--ray-address needs --executor ray")
-    if args.burn:
-        return _burn(args)
+    if args.burn or args.floor:
+        return _burn_or_floor(args)
     jobs = humaneval_jobs(args.data_dir, args.repeat)
     count = len(jobs)
     print(f"HumanEval canonical solutions x {args.repeat} = {count} programs; workers {args.workers}; "
@@ -197,16 +205,21 @@ def _run(args) -> int:
     return 0
 
 
-def _burn(args) -> int:
-    if args.burn_tasks:
-        tasks = [task for task in load_tasks(args.burn_tasks) if task.reference_solution]
+def _burn_or_floor(args) -> int:
+    if args.tasks:
+        tasks = [task for task in load_tasks(args.tasks) if task.reference_solution]
         jobs = [(task, task.reference_solution) for task in tasks]
     else:
         jobs = humaneval_jobs(args.data_dir, 1)
-    config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox, timeout_floor_s=args.timeout_floor_s)
+    config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox, timeout_floor_s=args.timeout_floor_s,
+                             calibration_cache=args.calibration_cache)
     print(f"{len(jobs)} reference solutions; workers {args.workers}; cpus {os.cpu_count()}; "
-          f"load average {os.getloadavg()[0]:.2f} before the burners")
-    print(bench_burn(jobs, config, args.burn))
+          f"load average {os.getloadavg()[0]:.2f}")
+    if args.floor:
+        with Executor(config) as executor:
+            print(bench_floor(executor, jobs))
+    if args.burn:
+        print(bench_burn(jobs, config, args.burn))
     return 0
 
 

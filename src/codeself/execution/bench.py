@@ -314,3 +314,19 @@ def bench_burn(jobs: list, config: ExecutionConfig, burners: int, limit_s: float
     return "\n".join([f"{burners} CPU-burning processes beside {config.workers} workers "
                       f"(limits calibrated before they started; floor {config.timeout_floor_s} s, "
                       f"x{config.timeout_factor}):", *lines])
+
+
+def bench_floor(executor: Executor, jobs: list) -> str:
+    """One batch's wall time against its floor, max(the longest program's CPU, all programs'
+    CPU / workers): no schedule beats it. Limits are calibrated first (not timed), and the
+    whole batch is read ahead (window), so the longest-expected programs start first."""
+    calibrate(executor, jobs)
+    started = time.perf_counter()
+    results = list(executor.run_many(jobs, window=len(jobs) + 1))
+    wall = time.perf_counter() - started
+    cpu = [result.cpu_time_s for result in results]
+    workers = executor.config.workers
+    floor = max(max(cpu, default=0.0), sum(cpu) / workers)
+    return (f"{len(jobs)} programs ({sum(r.passed for r in results)} passed) in {wall:.1f} s; floor "
+            f"max(longest {max(cpu, default=0.0):.1f} s, CPU {sum(cpu):.1f} s / {workers} workers) = {floor:.1f} s; "
+            f"wall / floor = {wall / max(floor, 1e-9):.2f}  (target <= 1.15)")

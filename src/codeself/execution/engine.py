@@ -28,6 +28,7 @@ from codeself.execution.calibration import CalibrationCache, CalibrationStore
 from codeself.execution.config import EXECUTORS, SANDBOXES, ExecutionConfig  # noqa: F401 - EXECUTORS, SANDBOXES re-exported
 from codeself.execution.rerun import TimeoutRerun
 from codeself.execution.result import ExecutionResult
+from codeself.execution.schedule import LongestFirst
 from codeself.execution.worker_handle import Worker, WorkerDied, stop_workers
 
 @dataclass(frozen=True)
@@ -249,20 +250,29 @@ class Executor:
         """Results in input order, streaming: at most `window` programs are pulled ahead of
         the oldest unfinished one (memory stays flat). The window is wide (default 256 +
         2 x workers) so that one program running into its timeout does not idle the other
-        workers while results wait to be yielded in order."""
+        workers while results wait to be yielded in order. The samples held start
+        longest-expected first (schedule.py)."""
         limit = window or 256 + 2 * self.config.workers
         # two threads per worker: one can do parent-side work (split, judge) while the other waits on the worker
         with ThreadPoolExecutor(max_workers=2 * self.config.workers, thread_name_prefix="codeself-exec") as pool:
             pending: deque = deque()
+            starts = LongestFirst(pool, self._run)  # the samples read ahead start longest-expected first
             for task, program in jobs:
                 # a task's first sample waits here for its calibration (one worker) while
                 # the pool keeps running the samples already submitted
                 timeouts = self.timeouts(task)
-                pending.append(pool.submit(self._run, task, program, timeouts))
+                pending.append(starts.submit(self._expected_s(task, timeouts), task, program, timeouts))
                 if len(pending) >= limit:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
+
+    def _expected_s(self, task: Task, timeouts: runner.Timeouts) -> float:
+        """The calibrated reference's time on the task (0 when not calibrated): the start order."""
+        if timeouts.source != "calibrated":
+            return 0.0
+        calibration = self._calibration(task)  # cached by timeouts()
+        return calibration.import_s + sum(calibration.tests_s or ())
 
     def call_function(self, program: str, entry_point: str, arg_lists: list[list], *,
                       per_call_timeout_s: float, setup_code: str = "") -> list[CallOutcome]:
