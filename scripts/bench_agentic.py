@@ -11,6 +11,12 @@
    correct program, so no result comes from the cache); steps/s and step latency percentiles.
 3. Memory: the same server over --memory-episodes episodes, its resident set size printed as
    it goes (flat = no growth per episode).
+   With --full-grader, the step latency of the full grader against tests-only grading instead:
+   two servers on tasks whose answers can be measured (a loop over a list, train split, scale
+   inputs), clients resetting without a task id (the server draws) and answering correctly;
+   tests-only = the defaults; full = --efficiency, a reward TOML weighting partial credit,
+   quality and every registered efficiency component, --curriculum rolling and --memory
+   family. Prints p50/p99 of each and their ratios (target: full <= 1.5x tests-only).
 4. Batched turns (--hf, needs the training extra): the same episodes with the `hf` backend
    (--hf-model, default SmolLM2-135M prepared by scripts/prepare_model.py) played one at a time
    (one generate call per episode turn, as `run_agentic.py --no-batch-turns`) and batched (turn k
@@ -32,6 +38,7 @@ Example:
   python3 scripts/bench_agentic.py --tasks /tmp/mbpp.jsonl --split test --limit 500
   /work/venv-train/bin/python scripts/bench_agentic.py --hf --skip-loop --skip-server
   python3 scripts/bench_agentic.py --efficiency --skip-loop --skip-server
+  python3 scripts/bench_agentic.py --skip-loop --full-grader --episodes 400 --clients 4
 """
 
 import _bootstrap  # noqa: F401
@@ -73,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="episodes for the memory part (default 10000; 0 skips it)")
     parser.add_argument("--skip-loop", action="store_true", help="skip the loop-overhead part")
     parser.add_argument("--skip-server", action="store_true", help="skip the server parts")
+    parser.add_argument("--full-grader", action="store_true",
+                        help="server part: compare the step latency of the full grader (efficiency, reward "
+                             "components, curriculum, memory) with tests-only grading instead of the usual figures")
     efficiency = parser.add_argument_group("efficiency (--efficiency)")
     efficiency.add_argument("--efficiency", action="store_true",
                             help="run the efficiency part: linear vs quadratic answers per generated family, "
@@ -133,9 +143,24 @@ def trivial_tasks(path: Path, count: int = 20) -> None:
     write_jsonl(path, records)
 
 
-def start_server(tasks: Path, workers: int) -> tuple[subprocess.Popen, int]:
+LOOP_SUM = "def f(xs):\n    total = {k}{note}\n    for x in xs:\n        total += x\n    return total\n"
+
+
+def scaled_tasks(path: Path, count: int = 20) -> None:
+    """Train tasks f(xs) = k + sum(xs) with scale inputs, in two families (the curriculum's categories)."""
+    sizes = (16, 32, 64, 128, 256)
+    records = [{"task_id": f"scaled/{'ab'[k % 2]}/{k}", "source": "example", "prompt": f"Return {k} + sum(xs).",
+                "entry_point": "f", "starter_code": "", "public_tests": [f"assert f([1, 2]) == {3 + k}"],
+                "hidden_tests": [f"assert f([5]) == {5 + k}"], "setup_code": "",
+                "reference_solution": LOOP_SUM.format(k=k, note=""), "split": "train",
+                "metadata": {"scale_inputs": [{"size": n, "args": repr((list(range(n)),))} for n in sizes]},
+                "schema_version": 1} for k in range(count)]
+    write_jsonl(path, records)
+
+
+def start_server(tasks: Path, workers: int, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, int]:
     process = subprocess.Popen([sys.executable, str(SCRIPTS / "serve_env.py"), "--tasks", str(tasks), "--port", "0",
-                                "--workers", str(workers), "--max-revisions", "0", "--quiet"],
+                                "--workers", str(workers), "--max-revisions", "0", "--quiet", *extra],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = process.stdout.readline()
     if not line.startswith("serving on"):
@@ -147,9 +172,9 @@ def start_server(tasks: Path, workers: int) -> tuple[subprocess.Popen, int]:
 class Client(threading.Thread):
     """Plays `episodes` episodes over one keep-alive connection and one session."""
 
-    def __init__(self, port: int, number: int, episodes: int, tasks: int) -> None:
+    def __init__(self, port: int, number: int, episodes: int, tasks: int, drawn: bool = False) -> None:
         super().__init__(daemon=True)
-        self.port, self.number, self.episodes, self.tasks = port, number, episodes, tasks
+        self.port, self.number, self.episodes, self.tasks, self.drawn = port, number, episodes, tasks, drawn
         self.latencies: list[float] = []
         self.errors = 0
 
@@ -167,17 +192,22 @@ class Client(threading.Thread):
         session = None
         for episode in range(self.episodes):
             k = (self.number * 7 + episode) % self.tasks
-            reset = {"task_id": f"trivial/{k}", "seed": episode, **({"session_id": session} if session else {})}
-            session = self.post(connection, "/reset", reset)["session_id"]
+            reset = {"seed": 1000 * self.number + episode, **({} if self.drawn else {"task_id": f"trivial/{k}"}),
+                     **({"session_id": session} if session else {})}
+            first = self.post(connection, "/reset", reset)
+            session = first["session_id"]
             code = f"def f(x):\n    return x + {k}  # client {self.number} episode {episode}\n"
+            if self.drawn:  # the server chose the task: answer it (scaled_tasks)
+                k = int(first["metadata"]["task_id"].rsplit("/", 1)[1])
+                code = LOOP_SUM.format(k=k, note=f"  # client {self.number} episode {episode}")
             started = time.perf_counter()
             self.post(connection, "/step", {"session_id": session, "action": {"code": code}})
             self.latencies.append(time.perf_counter() - started)
         connection.close()
 
 
-def play(port: int, clients: int, episodes: int) -> tuple[float, list[float], int]:
-    threads = [Client(port, number, episodes // clients, 20) for number in range(clients)]
+def play(port: int, clients: int, episodes: int, drawn: bool = False) -> tuple[float, list[float], int]:
+    threads = [Client(port, number, episodes // clients, 20, drawn) for number in range(clients)]
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -187,14 +217,52 @@ def play(port: int, clients: int, episodes: int) -> tuple[float, list[float], in
     return elapsed, sorted(x for t in threads for x in t.latencies), sum(t.errors for t in threads)
 
 
+def _percentiles(latencies: list[float]) -> tuple[float, float]:
+    return statistics.median(latencies), latencies[int(0.99 * (len(latencies) - 1))]
+
+
+def bench_grader(args: argparse.Namespace, tmp: Path) -> None:
+    """Step latency, full grader vs tests-only (module docstring, part 3)."""
+    from codeself.rewards.registry import COMPONENTS, _load_builtin
+
+    tasks, reward = tmp / "scaled.jsonl", tmp / "full_reward.toml"
+    scaled_tasks(tasks)
+    _load_builtin()
+    measured = "".join(f"\n[components.{name}]\nweight = 0.05\n" for name in sorted(COMPONENTS)
+                       if name == "measured_efficiency")
+    reward.write_text('name = "bench_full"\npartial_credit_weight = 0.1\nquality_weight = 0.05\n'
+                      'efficiency_weight = 0.05\n' + measured, encoding="utf-8")
+    full = ("--efficiency", "--reward-config", str(reward), "--curriculum", "rolling", "--memory", "family")
+    figures = {}
+    for label, extra in (("tests-only", ()), ("full grader", full)):
+        process, port = start_server(tasks, args.workers, extra)
+        try:
+            play(port, args.clients, 20 * args.clients, drawn=True)  # warm-up: references timed and measured
+            elapsed, latencies, errors = play(port, args.clients, args.episodes, drawn=True)
+        finally:
+            process.terminate()
+            process.communicate(timeout=60)
+        p50, p99 = figures[label] = _percentiles(latencies)
+        print(f"grader: {label}: {len(latencies)} steps from {args.clients} clients in {elapsed:.2f} s "
+              f"({len(latencies) / elapsed:.0f} steps/s); step latency p50 {1000 * p50:.1f} ms, p99 {1000 * p99:.1f} ms, "
+              f"max {1000 * latencies[-1]:.1f} ms; {errors} errors")
+    (base50, base99), (full50, full99) = figures.values()
+    print(f"grader: full / tests-only step latency: p50 {full50 / base50:.2f}x, p99 {full99 / base99:.2f}x "
+          f"(target <= 1.5x; {'met' if full50 <= 1.5 * base50 and full99 <= 1.5 * base99 else 'NOT met'}; "
+          f"1-min load average {os.getloadavg()[0]:.1f})")
+
+
 def bench_server(args: argparse.Namespace, tmp: Path) -> None:
+    if args.full_grader:
+        bench_grader(args, tmp)
+        return
     tasks = tmp / "trivial.jsonl"
     trivial_tasks(tasks)
     process, port = start_server(tasks, args.workers)
     try:
         play(port, args.clients, 20 * args.clients)  # warm-up: every task's reference timed once
         elapsed, latencies, errors = play(port, args.clients, args.episodes)
-        p50, p99 = statistics.median(latencies), latencies[int(0.99 * (len(latencies) - 1))]
+        p50, p99 = _percentiles(latencies)
         print(f"server: {len(latencies)} steps from {args.clients} clients in {elapsed:.2f} s = "
               f"{len(latencies) / elapsed:.0f} steps/s ({2 * len(latencies) / elapsed:.0f} requests/s with resets); "
               f"step latency p50 {1000 * p50:.1f} ms, p99 {1000 * p99:.1f} ms, max {1000 * latencies[-1]:.1f} ms; "

@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         "max_tokens": "maximum generated tokens per turn",
         "mock_correct_fraction": "mock: intended fraction of correct first attempts (default 0.5)"})
     add_dataclass_flags(backend, ReviserConfig, only=("fix_with_tests", "break_passing"))
-    add_episode_flags(episodes)
+    # curriculum and memory need episodes in sequence with the environment choosing tasks; this loop runs a
+    # fixed list of (task, sample) episodes in parallel: serve_env.py and CodeRepairEnv offer them
+    add_episode_flags(episodes, exclude=("curriculum", "memory"))
     parser.add_argument("--report-output", help="also write the strategy report (Markdown + SVG figures) here")
     parser.add_argument("--quiet", action="store_true", help="no progress meter on stderr")
     return parser

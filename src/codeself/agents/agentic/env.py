@@ -27,6 +27,11 @@ rewards.py; each step returns its penalties, the last step adds the episode rewa
 
 Execution results are cached per (task id, sha256 of the program) in `CachedExecutor`, so the
 repair start (already run while screening) and identical resubmissions are not executed twice.
+
+Across episodes (practice.py): `curriculum` picks the task of a reset without a task id from the
+agent's recent rewards per category (curriculum.py); `memory` appends the best passing answer of
+a train-split practice episode of the same task or category to the first message (memory.py).
+Both are off by default; a server's sessions share one `Practice`.
 """
 
 from __future__ import annotations
@@ -34,13 +39,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import random
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from codeself.agents.agentic import feedback as fb
+from codeself.agents.agentic.cache import CachedExecutor  # noqa: F401 - imported from here by its users
+from codeself.agents.agentic.memory import MEMORY_SCOPES
+from codeself.agents.agentic.practice import Practice, practice_json
 from codeself.agents.agentic.rewards import (EpisodeRewardConfig, step_penalty, terminal_reward, tests_passed_fraction,
                                              turn_components)
 from codeself.agents.agentic.trace import (EpisodeTrace, TurnTrace, code_diff, episode_id, normalise_code)
@@ -77,6 +83,12 @@ class EnvConfig:
         f"{', '.join(categories.REPAIR_CATEGORIES)})", "default_help": "none: the older logic-mutation start"})
     algorithmic_weight: float = field(default=1.0, metadata={  # categories.efficiency_gain
         "help": "algorithmic repair episodes: weight of the measured_efficiency gain (submission - start) added to R"})
+    curriculum: str | None = field(default=None, metadata={  # curriculum.py; reset(options={"task_id"}) overrides
+        "help": "pick each reset's task from recent rewards per category: a rule (rolling, balanced: their defaults) "
+                "or a curriculum TOML (configs/curriculum)", "default_help": "off: uniform draw"})
+    memory: str = field(default="off", metadata={"choices": MEMORY_SCOPES,  # memory.py
+        "help": "show the best passing answer of a train-split practice episode of the same task or family in "
+                "later episodes' first message"})
     max_failures_shown: int = 3  # failing public tests described per feedback message
     value_chars: int = 300  # each test source / value / message cut to this (head + tail kept)
     max_feedback_chars: int = 2000  # the whole feedback message cut to this
@@ -95,6 +107,11 @@ class EnvConfig:
         for name in ("max_failures_shown", "value_chars", "max_feedback_chars"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.memory not in MEMORY_SCOPES:
+            raise ValueError(f"unknown memory {self.memory!r}; choose one of {', '.join(MEMORY_SCOPES)}")
+        if self.curriculum is not None:
+            from codeself.agents.agentic.curriculum import load_curriculum
+            load_curriculum(self.curriculum)  # a bad rule or TOML fails here, in one line
 
     @property
     def max_turns(self) -> int:
@@ -106,39 +123,12 @@ class EnvConfig:
                 "reward": self.reward.to_json(), "template": self.template,
                 "max_failures_shown": self.max_failures_shown, "value_chars": self.value_chars,
                 "max_feedback_chars": self.max_feedback_chars,
+                **practice_json(self.curriculum, self.memory),  # absent when off: earlier hashes unchanged
                 **({"repair_categories": list(self.repair_categories), "algorithmic_weight": self.algorithmic_weight}
                    if self.repair_categories else {})}
 
     def hash(self) -> str:
         return hashlib.sha256(canonical_json(self.to_json()).encode("utf-8")).hexdigest()
-
-
-class CachedExecutor:
-    """`run(task, program)` through an LRU of results keyed by (task id, sha256 of the program)."""
-
-    def __init__(self, executor: Any, max_entries: int = 4096) -> None:
-        self.executor, self.max_entries = executor, max_entries
-        self.executions = 0  # programs actually run (misses)
-        self._results: OrderedDict[tuple[str, str], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @property
-    def isolation(self) -> str:
-        return self.executor.isolation
-
-    def run(self, task: Task, program: str) -> Any:
-        key = (task.task_id, hashlib.sha256(program.encode("utf-8")).hexdigest())
-        with self._lock:
-            if key in self._results:
-                self._results.move_to_end(key)
-                return self._results[key]
-        result = self.executor.run(task, program)
-        with self._lock:
-            self.executions += 1
-            self._results[key] = result
-            while len(self._results) > self.max_entries:
-                self._results.popitem(last=False)
-        return result
 
 
 class PublicFailureScreen(MutantScreen):
@@ -172,6 +162,8 @@ class _Episode:
     r0: float = 0.0
     start: dict[str, Any] | None = None
     first_category: str | None = None
+    category: str = ""  # practice.py: the repair category of the start, else the task's
+    recalled: Any = None  # the memory entry shown, if any
     repair: Any = None  # categories.RepairStart of a repair episode
     gain: dict[str, float] | None = None  # an algorithmic episode's efficiency gain
     previous_code: str | None = None
@@ -187,7 +179,7 @@ class CodeRepairEnv:
     """See the module docstring. Not thread-safe: one episode at a time per instance."""
 
     def __init__(self, tasks: Mapping[str, Task] | Iterable[Task], executor: Any, config: EnvConfig | None = None,
-                 *, template: PromptTemplate | None = None) -> None:
+                 *, template: PromptTemplate | None = None, practice: Practice | None = None) -> None:
         # a dict is shared, not copied: a server makes one environment per session over one task set
         self.tasks = tasks if isinstance(tasks, dict) else (
             dict(tasks) if isinstance(tasks, Mapping) else {task.task_id: task for task in tasks})
@@ -200,6 +192,8 @@ class CodeRepairEnv:
                              "multi-turn episodes need a chat template (e.g. chat_default)")
         self.executor = executor if isinstance(executor, CachedExecutor) else CachedExecutor(executor)
         self.screen = PublicFailureScreen(self.executor)
+        self.practice = practice or Practice.of(self.tasks, self.config)
+        self._hash = self.config.hash()  # the episode ids the memory records (trace()'s default)
         self._rng = random.Random()
         self._episode: _Episode | None = None
 
@@ -222,12 +216,17 @@ class CodeRepairEnv:
         episode = _Episode(task, mode, seed, sample_index, first_message, list(prompt), list(prompt))
         if mode == "repair":
             self._start_repair(episode, repair)
+        episode.category, episode.recalled, note = self.practice.begin(task, episode.start)
+        if note is not None:  # memory: appended to the first user message (and to what `none` asks again)
+            episode.first_message = episode.messages[-1]["content"] + "\n\n" + note
+            episode.messages[-1] = {"role": "user", "content": episode.first_message}
+            episode.shown = list(episode.messages)
         self._episode = episode
         info = {"task_id": task.task_id, "mode": mode, "seed": seed, "sample_index": sample_index,
                 "max_turns": self.config.max_turns}
         if episode.repair is not None:  # category and provenance (categories.py); never the reference or tests
             info["repair"] = episode.repair.info()
-        return self._observation(), info
+        return self._observation(), {**info, "category": episode.category} if self.practice.active else info
 
     def step(self, action: str) -> tuple[dict, float, bool, bool, dict]:
         episode = self._episode
@@ -263,6 +262,8 @@ class CodeRepairEnv:
         episode.shown = [] if episode.done else [{"role": "user", "content": message}]
         episode.messages += episode.shown
         episode.previous_code = judged.code if judged.code is not None else episode.previous_code
+        if episode.done:
+            self._finish(episode)
         info = {"turn": turn, "parse_status": judged.parse_status, "identical_to_previous": identical,
                 "public": {"passed": judged.public.passed, "total": judged.public.total}, "feedback": message}
         if episode.done:
@@ -272,6 +273,8 @@ class CodeRepairEnv:
     # -- episode pieces -------------------------------------------------------------------------
     def _choose_task(self, task_id: Any, seed: int) -> Task:
         if task_id is None:
+            if (chosen := self.practice.choose_task(seed)) is not None:
+                return self.tasks[chosen]
             return self.tasks[random.Random(derive_seed(seed, "env-task")).choice(sorted(self.tasks))]
         if not isinstance(task_id, str) or task_id not in self.tasks:
             raise ValueError(f"unknown task_id {task_id!r} ({len(self.tasks)} task(s) loaded, "
@@ -363,7 +366,17 @@ class CodeRepairEnv:
         last = episode.turns[-1]
         episode.turns[-1] = dataclasses.replace(last, reward=last.reward + episode.terminal)
         episode.done, episode.stop_reason, episode.shown = True, "client", []
+        self._finish(episode)
         return episode.terminal
+
+    def _finish(self, episode: _Episode) -> None:
+        """Tell the practice (stats, curriculum, memory) how the finished episode went."""
+        result = episode.last.result
+        self.practice.finish(episode.task, episode.start, episode_return=sum(t.reward for t in episode.turns),
+                             passed=bool(result is not None and result.passed), code=episode.last.code,
+                             efficiency=getattr(result, "efficiency", None), shown=episode.recalled,
+                             episode_id=episode_id(episode.task.task_id, episode.sample_index, self._hash,
+                                                   episode.seed), turn=len(episode.turns))
 
     @property
     def done(self) -> bool:
@@ -402,6 +415,8 @@ class CodeRepairEnv:
             reward["components"] = [dict(terms) for terms in episode.components]
         if episode.gain is not None:
             reward["efficiency_gain"] = dict(episode.gain)
+        if self.practice.active:
+            metadata = {**Practice.trace_metadata(episode.category, episode.recalled), **(metadata or {})}
         return EpisodeTrace(
             episode_id=episode_id(episode.task.task_id, episode.sample_index, hash_, episode.seed),
             task_id=episode.task.task_id, sample_index=episode.sample_index, split=episode.task.split,

@@ -25,6 +25,14 @@ One streaming pass reduces each episode to an `EpisodeSummary` (a few numbers), 
 * **by repair category** (report_categories.py): start → final pass rate and fix rate per category.
 * **mock intents** (mock reviser only): per intent, how often the reply reached its intended
   outcome (`repair`/`rewrite` → passes, `break`/`new_mutant` → fails, `resubmit`/`keep` → identical).
+* **reward by category**: episode return (bootstrap interval over episodes) and final pass rate
+  per category — the trace's `metadata.category` (environments with a curriculum or memory),
+  else the start's repair category, else the family part of the task id (curriculum.id_category).
+* **efficiency**: the final submission's efficiency record (`execution.efficiency`, runs with
+  `--efficiency`): the distribution of scores and of growth exponents (`status` ok), percentiles
+  and histogram as GET /stats computes them (practice.distribution).
+* **memory**: over episodes run with memory on (`metadata.memory` present), how many were shown
+  an entry (hits) and the final pass rate with and without one.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from codeself.agents.agentic.curriculum import id_category
+from codeself.agents.agentic.practice import EXPONENT_EDGES, SCORE_EDGES, distribution, efficiency_values
 from codeself.agents.agentic.report_categories import repair_outcome, repair_rows
 from codeself.agents.agentic.trace import EpisodeTrace, read_traces, revision_size
 from codeself.reporting.stats import bootstrap_mean_ci, wilson_interval
@@ -59,6 +69,9 @@ class EpisodeSummary:
     intents: list[tuple[str, bool, bool]] = field(default_factory=list)  # (intent, passed, identical)
     readings: list[tuple[str, str]] = field(default_factory=list)  # mock: (what it read, what it did)
     repair: tuple[str, bool] | None = None  # (repair category, fixed): report_categories.py
+    category: str = ""
+    efficiency: tuple[float | None, float | None] = (None, None)  # the submission's (score, exponent)
+    memory_shown: bool | None = None  # None: memory off
 
     @property
     def first(self) -> bool:
@@ -71,7 +84,12 @@ def summarise(trace: EpisodeTrace) -> EpisodeSummary:
     summary = EpisodeSummary(trace.task_id, correct,
                              None if start is None else start["execution"]["status"] == "passed",
                              _final_public(trace.final), bool(trace.final["hidden_passed"]),
-                             trace.first_error_category, episode_return=float(trace.reward["return"]))
+                             trace.first_error_category, episode_return=float(trace.reward["return"]),
+                             category=trace.metadata.get("category") or (start or {}).get("category")
+                             or id_category(trace.task_id),
+                             efficiency=efficiency_values(trace.turns[-1].execution.get("efficiency")
+                                                          if trace.turns else None),
+                             memory_shown=(trace.metadata["memory"] is not None) if "memory" in trace.metadata else None)
     summary.repair = repair_outcome(trace)
     has_previous = start is not None
     for turn in trace.turns:
@@ -164,7 +182,32 @@ def strategy_metrics(summaries: list[EpisodeSummary], *, seed: int = 0, resample
         "mock_intents": _intent_check(summaries),
         "by_repair_category": repair_rows(summaries),
         "mock_readings": _reading_shares(summaries),
+        **_practice_metrics(summaries, seed, resamples),
     }
+
+
+def _practice_metrics(summaries: list[EpisodeSummary], seed: int, resamples: int) -> dict[str, Any]:
+    """Reward by category, the efficiency distributions and memory hits (module docstring)."""
+    groups: dict[str, list[EpisodeSummary]] = defaultdict(list)
+    for summary in summaries:
+        groups[summary.category].append(summary)
+    by_category = [{"category": name, "episodes": len(group),
+                    "return": _mean_ci([s.episode_return for s in group], seed, resamples),
+                    "final_pass": _rate(sum(s.correct[-1] for s in group), len(group))}
+                   for name, group in sorted(groups.items())]
+    remembered = [s for s in summaries if s.memory_shown is not None]
+    shown = [s for s in remembered if s.memory_shown]
+    memory = None if not remembered else {
+        "episodes": len(remembered), "hits": _rate(len(shown), len(remembered)),
+        "pass_shown": _rate(sum(s.correct[-1] for s in shown), len(shown)),
+        "pass_not_shown": _rate(sum(s.correct[-1] for s in remembered if not s.memory_shown),
+                                len(remembered) - len(shown))}
+    return {"reward_by_category": by_category,
+            "efficiency": {"score": distribution([s.efficiency[0] for s in summaries if s.efficiency[0] is not None],
+                                                 SCORE_EDGES),
+                           "exponent": distribution([s.efficiency[1] for s in summaries
+                                                     if s.efficiency[1] is not None], EXPONENT_EDGES)},
+            "memory": memory}
 
 
 def _median(values: list[float]) -> float | None:

@@ -57,8 +57,62 @@ def figures(metrics: dict[str, Any]) -> dict[str, str]:
                                 [row["final_pass"]["rate"] or 0.0 for row in categories],
                                 title="final pass rate by first-attempt error category", y_label="pass rate",
                                 value_format="{:.2f}")
-    return {"pass_by_turn.svg": pass_chart, "transitions.svg": transitions, "turns_used.svg": turns_used,
-            "revision_size.svg": revision, "by_first_category.svg": by_category}
+    charts = {"pass_by_turn.svg": pass_chart, "transitions.svg": transitions, "turns_used.svg": turns_used,
+              "revision_size.svg": revision, "by_first_category.svg": by_category}
+    return {**charts, **_practice_figures(metrics)}
+
+
+def _practice_figures(metrics: dict[str, Any]) -> dict[str, str]:
+    """Reward by category; the efficiency distributions when there are records; memory hits when on."""
+    rows = metrics.get("reward_by_category", [])
+    charts = {"reward_by_category.svg": svg.bar_chart(
+        [row["category"] for row in rows], [row["return"]["mean"] for row in rows],
+        title="mean episode return by category", y_label="return", value_format="{:.2f}")} if rows else {}
+    efficiency = metrics.get("efficiency") or {}
+    for name, title in (("score", "efficiency score of the submission"), ("exponent", "growth exponent of the submission")):
+        shape = efficiency.get(name)
+        if shape and shape["n"]:
+            edges = shape["histogram"]["edges"]
+            labels = [f"{low:g}–{high:g}" for low, high in zip(edges, edges[1:])]
+            charts[f"efficiency_{name}.svg"] = svg.bar_chart(labels, shape["histogram"]["counts"], title=title,
+                                                             x_label=name, y_label="episodes")
+    memory = metrics.get("memory")
+    if memory:
+        rates = [memory["pass_shown"]["rate"], memory["pass_not_shown"]["rate"]]
+        charts["memory.svg"] = svg.bar_chart(["memory shown", "not shown"], [rate or 0.0 for rate in rates],
+                                             title="final pass rate with and without a memory entry",
+                                             y_label="pass rate", value_format="{:.2f}")
+    return charts
+
+
+def _practice_section(metrics: dict[str, Any], figure_dir: str) -> list[str]:
+    rows = metrics.get("reward_by_category", [])
+    if not rows:
+        return []
+    lines = ["## Reward by category", "", "Category: the repair category of the episode's start, else the task's "
+             "(trace metadata with a curriculum or memory on; else the family in the task id).", "", "| category | episodes | mean return [95 % CI] | "
+             "final pass rate |", "|---|---|---|---|"]
+    lines += [f"| {row['category']} | {row['episodes']} | {_mean(row['return'])} | {_rate(row['final_pass'])} |"
+              for row in rows]
+    lines += ["", f"![reward by category]({figure_dir}/reward_by_category.svg)", ""]
+    efficiency = metrics.get("efficiency") or {}
+    if any((efficiency.get(name) or {}).get("n") for name in ("score", "exponent")):
+        lines += ["## Efficiency of the submissions", "", "Passing submissions measured with `--efficiency` "
+                  "(executed bytecode instructions at the task's scale inputs against the reference).", "",
+                  "| measure | n | mean | p10 | p50 | p90 | p99 |", "|---|---|---|---|---|---|---|"]
+        for name in ("score", "exponent"):
+            shape = efficiency[name]
+            if shape["n"]:
+                cells = [shape["mean"], *(shape["percentiles"][q] for q in ("p10", "p50", "p90", "p99"))]
+                lines.append(f"| {name} | {shape['n']} | " + " | ".join(f"{value:.3f}" for value in cells) + " |")
+        lines += ["", " ".join(f"![efficiency {name}]({figure_dir}/efficiency_{name}.svg)"
+                               for name in ("score", "exponent") if efficiency[name]["n"]), ""]
+    memory = metrics.get("memory")
+    if memory:
+        lines += ["## Memory", "", f"- episodes with memory on: {memory['episodes']}; shown an entry (hits): "
+                  f"{_rate(memory['hits'])}", f"- final pass rate when shown: {_rate(memory['pass_shown'])}; "
+                  f"when not: {_rate(memory['pass_not_shown'])}", "", f"![memory]({figure_dir}/memory.svg)", ""]
+    return lines
 
 
 def render_markdown(metrics: dict[str, Any], figure_dir: str, source: str = "") -> str:
@@ -105,6 +159,7 @@ def render_markdown(metrics: dict[str, Any], figure_dir: str, source: str = "") 
         lines.append(f"| {row['category']} | {row['episodes']} | {_rate(row['final_pass'])} | {_rate(row['fix_rate'])} |")
     lines += ["", f"![by category]({figure_dir}/by_first_category.svg)", ""]
     lines += repair_section(metrics)
+    lines += _practice_section(metrics, figure_dir)
     if metrics["mock_intents"]:
         lines += ["## Mock reviser: intended vs achieved", "",
                   "| intent | intended outcome | achieved |", "|---|---|---|"]

@@ -8,6 +8,9 @@ Endpoints (bodies and answers are JSON objects):
 | `POST /step` | `{"session_id", "action": {"code": reply}}` (or `"code"` at the top level) | `{"session_id", "observation", "reward", "done", "metadata"}` |
 | `GET /state?session_id=S` | — | `{"session_id", "episode_id", "step_count", "state"}` |
 | `GET /health` | — | `{"status": "healthy", "sessions", "tasks", "isolation", "connections"}` |
+| `GET /curriculum` | — | the curriculum's rule, thresholds, level, frontier and per-category weights (`{"enabled": false}` when off) |
+| `GET /stats` | — | finished episodes: reward and pass rate by category, the efficiency score and exponent distributions, memory use |
+| `GET /memory` | — | the memory's entries (key, task, category, score, program, source episode id) and counts (`{"enabled": false}` when off) |
 
 `observation` is `CodeRepairEnv`'s observation (messages, feedback, program, public counts);
 `metadata` is its `info` plus `terminated` / `truncated`; nothing carries hidden-test data
@@ -38,6 +41,10 @@ whole `request_timeout_s` after its first byte. A client that leaves before its 
 costs one stderr line (none when `quiet`). Sessions idle for `session_ttl_s` are dropped (a later
 request for one gets 404); each session has its own lock, so requests of one session are served
 one at a time while sessions run in parallel.
+
+The curriculum, the memory and the stats are the server's, shared by every session (one agent
+practising through many sessions: `practice.Practice`); they are deterministic when episodes
+are played one after another, and follow the order episodes finish in when sessions overlap.
 """
 
 from __future__ import annotations
@@ -51,11 +58,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from codeself.agents.agentic.env import RESET_OPTIONS, CachedExecutor, CodeRepairEnv, EnvConfig
 from codeself.agents.agentic.http_base import BoundedHTTPServer, HTTPError, JSONRequestHandler
+from codeself.agents.agentic.practice import Practice
 from codeself.agents.templates import load_template
 from codeself.datasets.task import Task
 
 MAX_BODY_BYTES = 1 << 20
 RESET_FIELDS = ("seed", "session_id", *RESET_OPTIONS)  # a body of POST /reset has these fields at most
+GET_PATHS = ("/health", "/state", "/curriculum", "/stats", "/memory")
+POST_PATHS = ("/reset", "/step")
+ENDPOINTS = ", ".join((*GET_PATHS, *POST_PATHS))
 
 
 @dataclass
@@ -74,6 +85,7 @@ class SessionStore:
         self.tasks, self.config = tasks, config
         self.executor = executor if isinstance(executor, CachedExecutor) else CachedExecutor(executor)
         self.template = load_template(config.template)
+        self.practice = Practice.of(tasks, config)  # shared by every session
         self.session_ttl_s, self.max_sessions = session_ttl_s, max_sessions
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()
@@ -121,7 +133,7 @@ class SessionStore:
             session_id, session = body["session_id"], self._get(body["session_id"])
         else:
             session_id = secrets.token_hex(16)
-            env = CodeRepairEnv(self.tasks, self.executor, self.config, template=self.template)
+            env = CodeRepairEnv(self.tasks, self.executor, self.config, template=self.template, practice=self.practice)
             session = _Session(env, threading.Lock(), time.monotonic())
         with session.lock:
             try:
@@ -184,16 +196,23 @@ class Handler(JSONRequestHandler):
                     "isolation": store.executor.isolation, "connections": self.server.open_connections}
         if url.path == "/state":
             return self.server.store.state(parse_qs(url.query).get("session_id", [None])[0])
-        if url.path in ("/reset", "/step"):
+        practice = self.server.store.practice
+        if url.path == "/curriculum":
+            return practice.curriculum_json()
+        if url.path == "/stats":
+            return practice.stats.to_json()
+        if url.path == "/memory":
+            return practice.memory_json()
+        if url.path in POST_PATHS:
             raise HTTPError(405, "method_not_allowed", f"{url.path} takes POST")
-        raise HTTPError(404, "not_found", f"no endpoint {url.path}; see /health, /reset, /step, /state")
+        raise HTTPError(404, "not_found", f"no endpoint {url.path}; see {ENDPOINTS}")
 
     def _post(self) -> dict[str, Any]:
         path = urlsplit(self.path).path
-        if path not in ("/reset", "/step"):
-            if path in ("/state", "/health"):
+        if path not in POST_PATHS:
+            if path in GET_PATHS:
                 raise HTTPError(405, "method_not_allowed", f"{path} takes GET")
-            raise HTTPError(404, "not_found", f"no endpoint {path}; see /health, /reset, /step, /state")
+            raise HTTPError(404, "not_found", f"no endpoint {path}; see {ENDPOINTS}")
         body = self.read_json_body()
         return self.server.store.reset(body) if path == "/reset" else self.server.store.step(body)
 
