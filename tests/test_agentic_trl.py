@@ -427,8 +427,8 @@ class RealTRLTest(AdapterBase):
             self.assertEqual(len(record["turns"]), 2)  # no stop on a public pass: both turns, always
             r1, r2 = record["reward"]["components"]["progress"]
             self.assertAlmostEqual(record["reward"]["reward"], 0.5 * r1 + (r2 - r1))
-            self.assertEqual(record["turns"][1]["shown"][-2]["role"], "assistant")  # the first answer, then feedback
-            self.assertEqual(record["turns"][1]["shown"][-1]["content"], record["turns"][0]["feedback"])
+            # what turn 2 was shown beyond the chat so far: the feedback on turn 1, as the next user message
+            self.assertEqual(record["turns"][1]["shown"], [{"role": "user", "content": record["turns"][0]["feedback"]}])
         self.assertAlmostEqual(metrics["reward"], sum(r["reward"]["reward"] for r in rollouts) / 2, places=5)
         self.assertEqual(len(metrics["turns/pass_rate"]), 2)
         self.assertEqual(metrics["max_revisions"], 1)
