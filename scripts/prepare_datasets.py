@@ -7,6 +7,8 @@ Example:
         --manifest data/splits/mbpp.manifest.json
     python3 scripts/prepare_datasets.py --format generated --seed 0 \
         --output data/processed/generated.codeself.jsonl --manifest data/splits/generated.manifest.json
+    python3 scripts/prepare_datasets.py --format generated --generator-version 2 --language cpp \
+        --output data/processed/generated-cpp.codeself.jsonl   # the same families in C++ (java, js, rust)
     python3 scripts/prepare_datasets.py --format multipl-e --input ../shared/datasets/multipl-e/humaneval-cpp.jsonl \
         --output data/processed/multipl-e-humaneval-cpp.codeself.jsonl   # evaluation only: split test
 """
@@ -17,7 +19,7 @@ import argparse
 import sys
 
 from codeself.cli import Progress, check_outputs, run_main
-from codeself.datasets import generated
+from codeself.datasets import generated, generated_languages
 from codeself.datasets.convert import FORMATS, ConvertOptions, convert_file
 from codeself.datasets.multipl_e import FORMAT as MULTIPL_E, ConversionTally
 from codeself.datasets.splits import parse_ratios
@@ -82,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="--format generated: append N tasks of each security family (safe_join, build_query, "
                              "render_html: tests that attack the program; the repair category security) to each of "
                              "train, validation and test (default 0: none, the files are byte-identical to earlier ones)")
+    parser.add_argument("--language", default="python", choices=("python",) + generated_languages.LANGUAGES,
+                        help="--format generated: write the tasks in this language (typed signatures, MultiPL-E-style "
+                             "asserts, a reference per language; the families that do not translate are skipped: "
+                             "docs/generated_tasks.md) (default python: the files are byte-identical to earlier ones)")
     parser.add_argument("--manifest", default=None, help="write the split manifest (JSON) here")
     parser.add_argument("--quiet", action="store_true", help="no progress meter on stderr")
     return parser
@@ -94,6 +100,7 @@ def _run(args: argparse.Namespace) -> int:
     given += ["--generator-version"] if args.generator_version is not None else []
     given += ["--scale-inputs"] if args.scale_inputs else []
     given += ["--security-tasks"] if args.security_tasks else []
+    given += ["--language"] if args.language != "python" else []
     if given:
         raise ValueError(f"{', '.join(given)}: only with --format generated")
     if args.input is None:
@@ -154,9 +161,15 @@ def _generate(args: argparse.Namespace) -> int:
     version = args.generator_version or generated.GENERATOR_VERSION
     config = generated.GeneratorConfig(seed=args.seed, version=version, scale_inputs=args.scale_inputs,
                                        security_tasks=args.security_tasks, **counts)
+    if args.language != "python":
+        config = generated_languages.language_config(config, args.language)
     with Progress("generate", sum(config.counts().values()), quiet=args.quiet) as progress:
-        manifest = generated.write_generated(args.output, config, manifest_path=args.manifest,
-                                             on_task=lambda task: progress.update())
+        if args.language != "python":
+            manifest = generated_languages.write_generated_language(
+                args.output, config, args.language, manifest_path=args.manifest, on_task=lambda task: progress.update())
+        else:
+            manifest = generated.write_generated(args.output, config, manifest_path=args.manifest,
+                                                 on_task=lambda task: progress.update())
     _report(args, manifest)
     return 0
 

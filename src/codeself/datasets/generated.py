@@ -321,12 +321,13 @@ def generate_split(split: str, count: int, families: tuple[Family, ...],
         yield task
 
 
-def generate_tasks(config: GeneratorConfig) -> Iterator[Task]:
+def generate_tasks(config: GeneratorConfig, dist: Distribution | None = None) -> Iterator[Task]:
     """Every task, split by split (train, validation, test, held-out), ids `<prefix>/<family>/<n>`.
 
-    n counts a family's tasks across the whole file in this order, starting at 0.
+    n counts a family's tasks across the whole file in this order, starting at 0. `dist` replaces
+    the version's distribution (generated_languages: only the families that translate).
     """
-    dist = distribution(config.version)
+    dist = dist or distribution(config.version)
     overlap = TrainOverlap()  # version 2: the train tasks drawn so far, which later draws may not repeat
     security = SECURITY_FAMILIES if config.security_tasks else ()  # opt-in: appended to each practice split
     partitions = {family.name: template_partition(family, config.seed, family.name in dist.heldout_names)
