@@ -152,6 +152,26 @@ class RayExecutorTest(unittest.TestCase):
         self.assertEqual(len({result.extra["ray_node"] for result in results}), 2)  # both nodes ran programs
         self.assertEqual(executor.isolation, results[0].isolation)
 
+    def test_language_tasks_same_verdicts_as_the_local_engine(self):
+        """--executor ray passes C++/Java/JavaScript/Rust tasks through: each actor's local Executor
+        runs them in its own sandbox (a reference passes, a wrong and a non-compiling answer do not)."""
+        from codeself.datasets.generated import GeneratorConfig
+        from codeself.datasets.generated_languages import generate_language_tasks
+        from codeself.execution.languages.toolchains import missing
+
+        config = GeneratorConfig(seed=0, version=2, train=0, validation=0, test=0, test_heldout_families=1)
+        jobs = []
+        for language in [language for language in ("cpp", "js") if not missing(language)]:
+            [task] = generate_language_tasks(config, language)  # index_of_max: position_of_max(values)
+            wrong = task.reference_solution.replace("Math.max(...values)", "0").replace("- values.begin()", "")
+            jobs += [(task, task.reference_solution), (task, wrong)]
+        if not jobs:
+            self.skipTest("no C++ or JavaScript toolchain here")
+        results = list(self.executor().run_many(jobs))
+        self.assertEqual([verdict(result) for result in results], local_verdicts(jobs))
+        self.assertEqual([result.status for result in results][:2], ["passed", "compile_error"] if
+                         jobs[0][0].language == "cpp" else ["passed", "failed"])
+
     def test_real_humaneval_canonical_and_mutants_same_verdicts(self):
         from codeself.agents.backends.mutations import mutate
 

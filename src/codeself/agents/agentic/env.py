@@ -14,8 +14,8 @@ test (`mock.pick_mutant` with `PublicFailureScreen`), shown with its public-test
 A repair category (`options={"category": ...}` or `EnvConfig.repair_categories`: syntax, logic,
 type_error, algorithmic, security) picks another kind of start, with provenance: categories.py.
 
-Each step parses the reply (`parse_completion`), runs the program against every test of the
-task, and keeps two views of the result apart: the model's (`feedback.public_run`: public tests
+Each step parses the reply (`parse_for_task`: by the task's language), runs the program against
+every test of the task, and keeps two views of the result apart: the model's (`feedback.public_run`: public tests
 only) and the analyst's (hidden outcomes, r_t, reward), which only `trace()` returns. The
 observation and `info` never carry hidden-test data; the reward necessarily reflects hidden tests.
 
@@ -53,7 +53,7 @@ from codeself.agents.agentic.trace import (EpisodeTrace, TurnTrace, code_diff, e
 from codeself.agents.backends.base import derive_seed
 from codeself.agents.agentic import categories
 from codeself.agents.backends.mock import MutantScreen
-from codeself.parsing import parse_completion
+from codeself.parsing_languages import parse_for_task
 from codeself.agents.templates import PromptTemplate, canonical_json, load_template, render_prompt
 from codeself.datasets.task import Task
 
@@ -308,7 +308,7 @@ class CodeRepairEnv:
         return value
 
     def _judge(self, task: Task, reply: str) -> _Judged:
-        parsed = parse_completion(reply, task.starter_code, task.entry_point)
+        parsed = parse_for_task(task, reply)  # by the task's language (Python: parse_completion)
         result = self.executor.run(task, parsed.code) if parsed.code is not None else None
         progress = tests_passed_fraction(result.public, result.hidden) if result is not None else 0.0
         return _Judged(parsed.code, parsed.parse_status, result, fb.public_run(result, len(task.public_tests)),

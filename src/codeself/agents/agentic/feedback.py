@@ -22,6 +22,13 @@ values as the parent's judge rendered them from the decoded codec values, `judge
 or the exception class and message, or the timeout. Every value and message is cut to
 `value_chars` keeping its head and tail (`truncate_middle`), and the whole report to
 `max_chars`.
+
+Tasks in C++, Java, JavaScript or Rust (`PublicTask.language`) get the same report in their own
+terms: the fixed messages name the language and its fence tag instead of Python's
+(`in_language`), a failed compile (status `compile_error`) is reported with the compiler's
+message about the candidate's own file (cut to `value_chars` like every value), the call is
+`entry_point(ARGS)` as the public test wrote its arguments, and `expected` / `got` are written
+as the language's literals (execution.languages.literals, rendered by the parent's judge).
 """
 
 from __future__ import annotations
@@ -47,7 +54,8 @@ REPLY_WITH_PROGRAM = "Reply with the complete program in one ```python fenced co
 REVISE = "Fix the program and reply with the complete corrected program in one ```python fenced code block."
 FAILED_HEADER = "Failed public test {number}:"  # MockReviser reads this line back
 # Program-level statuses reported before any test ran (phase syntax / import).
-_PROGRAM_ERRORS = {"syntax_error": "Your code does not compile", "blocked": "Your code was refused before running",
+_PROGRAM_ERRORS = {"syntax_error": "Your code does not compile", "compile_error": "Your code does not compile",
+                   "blocked": "Your code was refused before running",
                    "import_error": "Running your code raised an error before any test ran",
                    "memory_error": "Your code ran out of memory before any test ran",
                    "timeout": "Your code timed out before any test ran",
@@ -130,33 +138,58 @@ def render_test_feedback(task: PublicTask, run: PublicRun, *, max_failures: int 
     """The `tests` feedback for one execution (see the module docstring)."""
     if type(task) is not PublicTask:
         raise TypeError(f"feedback is rendered from a PublicTask (task.public_view()), got {type(task).__name__}")
+    language = task.language
     if run.no_code:
-        return NO_CODE_FEEDBACK
+        return in_language(NO_CODE_FEEDBACK, language)
+    revise = in_language(REVISE, language)
     if run.program_status is not None:
         head = _PROGRAM_ERRORS.get(run.program_status, "Your code failed before any test ran")
-        return truncate_middle(f"{head}:\n{truncate_middle(run.program_error, value_chars)}\n\n{REVISE}", max_chars)
+        return truncate_middle(f"{head}:\n{truncate_middle(run.program_error, value_chars)}\n\n{revise}", max_chars)
     if not run.tested:
-        return NO_PUBLIC_TESTS
+        return in_language(NO_PUBLIC_TESTS, language)
     if run.all_passed:
-        return ALL_PUBLIC_PASSED.format(total=run.total)
+        return in_language(ALL_PUBLIC_PASSED, language).format(total=run.total)
     failed = [o for o in run.outcomes if not o.passed]
     lines = [f"Your code was run on the public tests: {len(failed)} of {run.total} failed."]
     for outcome in failed[:max_failures]:
         lines += ["", *_describe_failure(task, outcome, value_chars)]
     if len(failed) > max_failures:
         lines += ["", f"({len(failed) - max_failures} more failing public test(s) not shown.)"]
-    lines += ["", REVISE]
+    lines += ["", revise]
     return truncate_middle("\n".join(lines), max_chars)
 
 
-def _describe_failure(task: PublicTask, outcome: PublicOutcome, value_chars: int) -> list[str]:
-    from codeself.execution.assertions import split_test
+def in_language(message: str, language: str) -> str:
+    """A fixed message for a task in `language`: Python's own text for Python (traces unchanged),
+    else with the language's name and fence tag in place of Python's."""
+    if language == "python":
+        return message
+    from codeself.agents.templates import LANGUAGE_NAMES, LANGUAGE_TAGS
 
+    return message.replace("```python", f"```{LANGUAGE_TAGS[language]}").replace("Python", LANGUAGE_NAMES[language])
+
+
+def _call(task: PublicTask, source: str) -> str | None:
+    """The call a public test makes: Python's probe; other languages' `entry_point(ARGS)`."""
+    if task.language == "python":
+        from codeself.execution.assertions import split_test
+
+        split = split_test(source, task.entry_point)
+        return split.probes[0] if split is not None and split.probes else None
+    from codeself.execution.languages.asserts import split_assert
+
+    try:
+        return f"{task.entry_point}({split_assert(task.language, source, task.entry_point).args})"
+    except ValueError:
+        return None
+
+
+def _describe_failure(task: PublicTask, outcome: PublicOutcome, value_chars: int) -> list[str]:
     source = task.public_tests[outcome.index] if outcome.index < len(task.public_tests) else ""
     lines = [FAILED_HEADER.format(number=outcome.index + 1), *_indent(truncate_middle(source.strip(), value_chars))]
-    split = split_test(source, task.entry_point) if source else None
-    if split is not None and split.probes:
-        lines.append(f"  call: {truncate_middle(split.probes[0], value_chars)}")
+    call = _call(task, source) if source else None
+    if call is not None:
+        lines.append(f"  call: {truncate_middle(call, value_chars)}")
     message = outcome.message or ""
     if outcome.error_type == "AssertionError" and message.startswith("expected ") and ", got " in message:
         expected, got = message[len("expected "):].split(", got ", 1)

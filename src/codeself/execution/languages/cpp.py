@@ -124,8 +124,11 @@ def candidate_program(entry_point: str, program: str, tests: list[SplitAssert], 
     # `main` renamed in the candidate's unit only; #line keeps its diagnostics' line numbers
     source = "#define main codeself_candidate_main\n#line 1 \"candidate.cpp\"\n" + program
     files = {"candidate.cpp": source.encode("utf-8", errors="surrogatepass"), "main.o": artifacts["main.o"]}
+    # no source excerpts: g++ quotes the file's physical lines, which the two lines above shift
+    # (the message would show the wrong code under the right line number)
     compile_commands = (
-        {"argv": _compile_argv("candidate.cpp", "candidate.o"), "what": "compiling the candidate"},
+        {"argv": [*_compile_argv("candidate.cpp", "candidate.o"), "-fno-diagnostics-show-caret"],
+         "what": "compiling the candidate"},
         {"argv": [_gxx(), "candidate.o", "main.o", "-o", "program"], "what": "linking the candidate with the harness"},
     )
     return NativeProgram(files=files, compile=compile_commands, run=("./program",))

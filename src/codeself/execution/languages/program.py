@@ -19,9 +19,9 @@ from typing import Any
 from codeself.datasets.task import Task
 from codeself.execution import codec, runner
 from codeself.execution.config import ExecutionConfig
-from codeself.execution.judge import short_repr
 from codeself.execution.languages.asserts import SplitAssert, split_assert
 from codeself.execution.languages.equality import values_equal
+from codeself.execution.languages.literals import shown
 from codeself.execution.languages.toolchains import Unavailable, missing
 from codeself.execution.result import ExecutionResult, TestOutcome
 
@@ -204,7 +204,8 @@ def build_result(task: Task, tests: list, expected: Expected, reply: dict, timeo
         status, phase = _import_status(error_type)
         return runner._result(status, phase, counts, isolation, error_type=error_type,
                               message=runner.shorten(str(error.get("message", ""))), **base)
-    outcomes = [_outcome(position, test, answers, expected, reply) for position, test in enumerate(tests)]
+    outcomes = [_outcome(position, test, answers, expected, reply, task.language)
+                for position, test in enumerate(tests)]
     plan = types.SimpleNamespace(tests=tests)
     status, phase, error_type, message = runner._summarise(plan, outcomes, reply)
     return runner._result(status, phase, runner._counts(task, outcomes), isolation, tests=tuple(outcomes),
@@ -221,12 +222,13 @@ def _import_status(error_type: str) -> tuple[str, str]:
     return "import_error", "import"
 
 
-def _outcome(position: int, test: tuple, answers: list, expected: Expected, reply: dict) -> TestOutcome:
+def _outcome(position: int, test: tuple, answers: list, expected: Expected, reply: dict,
+             language: str) -> TestOutcome:
     kind, index, split = test
     hidden = kind == "hidden"
     if position + 1 < len(answers):
         passed, error_type, message = _judge(split, runner.parse_answer(answers[position + 1]),
-                                             expected.values[position], hidden)
+                                             expected.values[position], hidden, language)
     elif position + 1 == len(answers):
         _, error_type, message = runner.stop_reason(reply)
         passed = False
@@ -235,7 +237,8 @@ def _outcome(position: int, test: tuple, answers: list, expected: Expected, repl
     return TestOutcome(kind=kind, index=index, passed=passed, error_type=error_type, message=runner.shorten(message))
 
 
-def _judge(split: SplitAssert | str, answer: dict, expected: tuple[bool, Any], hidden: bool) -> tuple[bool, str | None, str]:
+def _judge(split: SplitAssert | str, answer: dict, expected: tuple[bool, Any], hidden: bool,
+           language: str) -> tuple[bool, str | None, str]:
     if not isinstance(split, SplitAssert):
         return False, "BrokenTest", "the test has no shape the harness knows" if hidden else split
     if not expected[0]:
@@ -257,4 +260,5 @@ def _judge(split: SplitAssert | str, answer: dict, expected: tuple[bool, Any], h
         return True, None, ""
     if hidden:
         return False, "AssertionError", f"hidden test failed: returned value of type {type(actual).__name__} did not match"
-    return False, "AssertionError", f"expected {short_repr(expected[1])}, got {short_repr(actual)}"
+    # a public test's values, written in the task's language (the feedback a model revises from)
+    return False, "AssertionError", f"expected {shown(expected[1], language)}, got {shown(actual, language)}"
