@@ -108,6 +108,10 @@ class ScriptTest(unittest.TestCase):
     def run_script(self, *args):
         return support.run_script("analyze_errors.py", *args, "--quiet", timeout=120)
 
+    def refused(self, *args):
+        """As run_script, in this process (support.refusal): for runs refused before any work."""
+        return support.refusal("analyze_errors.py", *args, "--quiet")
+
     def test_report_json_and_figure(self):
         done = self.run_script("--rollouts", BASELINE, CANDIDATE, "--output", self.out / "errors.md",
                                "--json-output", self.out / "errors.json")
@@ -148,15 +152,15 @@ class ScriptTest(unittest.TestCase):
         ]
         for args, message in cases:
             with self.subTest(args=args):
-                done = self.run_script(*args, "--output", self.out / "r.md")
+                done = self.refused(*args, "--output", self.out / "r.md")
                 self.assertEqual(done.returncode, 2)
                 self.assertIn(message, done.stderr)
                 self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)
         bad = self.out / "bad.jsonl"
         bad.write_text('{"task_id": "t/1", "execution": {"status": "failed", "error_category": "typo"}}\n')
-        done = self.run_script("--rollouts", bad, "--output", self.out / "r.md")
+        done = self.refused("--rollouts", bad, "--output", self.out / "r.md")
         self.assertIn("bad.jsonl:1: execution.error_category 'typo' is not one of", done.stderr)
-        refused = self.run_script("--rollouts", BASELINE, "--output", BASELINE)
+        refused = self.refused("--rollouts", BASELINE, "--output", BASELINE)
         self.assertIn("is also an input", refused.stderr)
 
 

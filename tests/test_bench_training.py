@@ -23,7 +23,8 @@ class BenchTrainingTest(unittest.TestCase):
                                                  "step_s": 60.0, "validation_s": 10.0 if step == 2 else None},
                         "memory": {"peak_rss_mb": 9000.0 + step}} for step in (1, 2)]
             Path(tmp, "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-            done = support.run_script("bench_training.py", "--real-metrics", tmp)
+            # in this process (support.refusal's way): a summary of one file, no interpreter start
+            done = support.refusal("bench_training.py", "--real-metrics", tmp)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("per step (mean s): generation 30.00, reward 0.50, update 29.50, step 60.00", done.stdout)
         self.assertIn("reward share of step time: 0.8% (target < 5%: ok)", done.stdout)
@@ -31,7 +32,7 @@ class BenchTrainingTest(unittest.TestCase):
 
     def test_bad_input_is_one_line(self):
         with tempfile.TemporaryDirectory() as tmp:
-            done = support.run_script("bench_training.py", "--real-metrics", tmp)
+            done = support.refusal("bench_training.py", "--real-metrics", tmp)
         self.assertEqual(done.returncode, 2)
         self.assertNotIn("Traceback", done.stderr)
         self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)

@@ -226,9 +226,10 @@ class SampleCountTest(unittest.TestCase):
 
 
 class CompareScriptTest(unittest.TestCase):
-    def run_compare(self, tmp, *extra, baseline=BASE, candidate=CAND):
+    def run_compare(self, tmp, *extra, baseline=BASE, candidate=CAND, run=support.run_script):
+        """compare_final.py; refusals pass run=support.refusal (in this process, no interpreter start)."""
         out = Path(tmp) / "report.md"
-        result = support.run_script("compare_final.py", "--baseline", baseline, "--candidate", candidate,
+        result = run("compare_final.py", "--baseline", baseline, "--candidate", candidate,
                                     "--output", out, "--json-output", Path(tmp) / "report.json",
                                     "--bootstrap-resamples", "300", *extra)
         return result, out
@@ -266,7 +267,8 @@ class CompareScriptTest(unittest.TestCase):
 
     def test_different_task_sets_refused(self):
         with tempfile.TemporaryDirectory() as tmp:
-            result, out = self.run_compare(tmp, candidate=support.FIXTURES / "compare_candidate_other_tasks.jsonl")
+            result, out = self.run_compare(tmp, candidate=support.FIXTURES / "compare_candidate_other_tasks.jsonl",
+                                         run=support.refusal)
             self.assertEqual(result.returncode, 2)
             self.assertIn("compare_final.py: error: the files cover different tasks (1 only in --baseline, "
                           "e.g. ['Mbpp/22']; 1 only in --candidate, e.g. ['Mbpp/23'])", result.stderr)
@@ -275,7 +277,7 @@ class CompareScriptTest(unittest.TestCase):
 
     def test_missing_file(self):
         with tempfile.TemporaryDirectory() as tmp:
-            result, _ = self.run_compare(tmp, candidate=Path(tmp) / "nope.jsonl")
+            result, _ = self.run_compare(tmp, candidate=Path(tmp) / "nope.jsonl", run=support.refusal)
             self.assertEqual(result.returncode, 2)
             self.assertIn("nope.jsonl: no such file", result.stderr)
             self.assertNotIn("Traceback", result.stderr)
@@ -284,10 +286,11 @@ class CompareScriptTest(unittest.TestCase):
         val_base = support.FIXTURES / "compare_baseline_validation.jsonl"
         val_cand = support.FIXTURES / "compare_candidate_validation.jsonl"
         with tempfile.TemporaryDirectory() as tmp:
-            result, out = self.run_compare(tmp, baseline=val_base, candidate=val_cand)
+            result, out = self.run_compare(tmp, baseline=val_base, candidate=val_cand, run=support.refusal)
             self.assertEqual(result.returncode, 2)
             self.assertIn("--baseline has no records in split 'test' (it has ['validation'])", result.stderr)
-            result, out = self.run_compare(tmp, "--split", "validation", baseline=val_base, candidate=val_cand)
+            result, out = self.run_compare(tmp, "--split", "validation", baseline=val_base, candidate=val_cand,
+                                           run=support.refusal)
             self.assertEqual(result.returncode, 2)
             self.assertIn("not the locked test split; refusing", result.stderr)
             result, out = self.run_compare(tmp, "--split", "validation", "--allow-non-test",
@@ -300,15 +303,16 @@ class CompareScriptTest(unittest.TestCase):
             self.assertEqual(data["split_status"], "non_test")
             self.assertIn("on split 'validation' (not the locked test split)", data["verdict"])
             # mixing a validation file with a test file is refused even with the flag
-            result, _ = self.run_compare(tmp, "--allow-non-test", baseline=BASE, candidate=val_cand)
+            result, _ = self.run_compare(tmp, "--allow-non-test", baseline=BASE, candidate=val_cand,
+                                         run=support.refusal)
             self.assertEqual(result.returncode, 2)
 
     def test_refuses_overwriting_input(self):
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / "base.jsonl"
             copy.write_bytes(BASE.read_bytes())
-            result = support.run_script("compare_final.py", "--baseline", copy, "--candidate", CAND,
-                                        "--output", Path(tmp) / "r.md", "--json-output", copy)
+            result = support.refusal("compare_final.py", "--baseline", copy, "--candidate", CAND,
+                                     "--output", Path(tmp) / "r.md", "--json-output", copy)
             self.assertEqual(result.returncode, 2)
             self.assertIn("is also an input", result.stderr)
             self.assertEqual(copy.read_bytes(), BASE.read_bytes())

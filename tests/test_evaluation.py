@@ -257,18 +257,18 @@ class ScriptTest(unittest.TestCase):
     def test_bad_input_is_one_line(self):
         bad = self.out / "bad.jsonl"
         bad.write_text(ROLLOUTS.read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
-        result = support.run_script("evaluate_rollouts.py", "--rollouts", bad, "--output", self.out / "r.md", "--quiet")
+        result = support.refusal("evaluate_rollouts.py", "--rollouts", bad, "--output", self.out / "r.md", "--quiet")
         self.assertEqual(result.returncode, 2)
         self.assertEqual(result.stdout, "")
         self.assertRegex(result.stderr, r"^evaluate_rollouts.py: error: .*bad.jsonl:14: invalid JSON.*\n$")
         self.assertFalse((self.out / "r.md").exists())
 
     def test_refuses_to_overwrite_input_or_missing_file(self):
-        result = support.run_script("evaluate_rollouts.py", "--rollouts", ROLLOUTS, "--output", ROLLOUTS)
+        result = support.refusal("evaluate_rollouts.py", "--rollouts", ROLLOUTS, "--output", ROLLOUTS)
         self.assertEqual(result.returncode, 2)
         self.assertIn("is also an input", result.stderr)
-        result = support.run_script("evaluate_rollouts.py", "--rollouts", self.out / "none.jsonl",
-                                    "--output", self.out / "r.md")
+        result = support.refusal("evaluate_rollouts.py", "--rollouts", self.out / "none.jsonl",
+                                 "--output", self.out / "r.md")
         self.assertEqual((result.returncode, result.stderr.count("\n")), (2, 1))
         self.assertIn("no such file", result.stderr)
 

@@ -34,8 +34,15 @@ class ExecuteSamplesTest(unittest.TestCase):
         return path
 
     def run_script(self, samples, *extra):
-        return support.run_script("execute_samples.py", "--tasks", self.tasks, "--samples", samples,
-                                  "--output", self.output, "--workers", "1", "--quiet", *extra, timeout=120)
+        return support.run_script("execute_samples.py", *self.arguments(samples, *extra), timeout=120)
+
+    def refused(self, samples, *extra):
+        """As run_script, in this process (support.refusal): for runs refused before any work."""
+        return support.refusal("execute_samples.py", *self.arguments(samples, *extra))
+
+    def arguments(self, samples, *extra):
+        return ("--tasks", self.tasks, "--samples", samples, "--output", self.output, "--workers", "1", "--quiet",
+                *extra)
 
     def test_results_in_order_with_ids(self):
         samples = self.write("samples.jsonl", [json.dumps(s) for s in SAMPLES])
@@ -83,7 +90,7 @@ class ExecuteSamplesTest(unittest.TestCase):
             self.assertEqual(done.returncode, 0, done.stderr)
             with open(cache) as handle:
                 self.assertEqual([key.split(":")[1] for key in json.load(handle)["entries"]], ["example/add"])
-        done = self.run_script(samples, "--calibration-cache", self.tasks)  # not a cache: refused, kept
+        done = self.refused(samples, "--calibration-cache", self.tasks)  # not a cache: refused, kept
         self.assertEqual(done.returncode, 2)
         self.assertIn("not a codeself-calibration/1 file; refusing to overwrite it", done.stderr)
         self.assertNotIn("Traceback", done.stderr)
@@ -92,7 +99,7 @@ class ExecuteSamplesTest(unittest.TestCase):
 
     def test_unknown_task_is_an_error_with_line_number(self):
         samples = self.write("samples.jsonl", [json.dumps(SAMPLES[0]), json.dumps({"task_id": "nope/1", "code": "x"})])
-        done = self.run_script(samples)
+        done = self.refused(samples)
         self.assertEqual(done.returncode, 2)
         self.assertEqual(done.stderr.strip(),
                          f"execute_samples.py: error: {samples}:2: unknown task_id 'nope/1': neither a task_id "
@@ -101,29 +108,29 @@ class ExecuteSamplesTest(unittest.TestCase):
 
     def test_malformed_line_and_missing_fields(self):
         bad_json = self.write("bad.jsonl", [json.dumps(SAMPLES[0]), "{not json"])
-        done = self.run_script(bad_json)
+        done = self.refused(bad_json)
         self.assertEqual(done.returncode, 2)
         self.assertIn(f"{bad_json}:2: invalid JSON", done.stderr)
         no_program = self.write("noprog.jsonl", [json.dumps({"task_id": "example/add"})])
-        done = self.run_script(no_program)
+        done = self.refused(no_program)
         self.assertEqual(done.returncode, 2)
         self.assertIn(f"{no_program}:1: sample needs one of solution, code, completion", done.stderr)
         no_task = self.write("notask.jsonl", [json.dumps({"code": "x = 1"})])
-        done = self.run_script(no_task)
+        done = self.refused(no_task)
         self.assertIn(f"{no_task}:1: missing field 'task_id'", done.stderr)
         list_id = self.write("listid.jsonl", [json.dumps({"task_id": ["x"], "code": "x = 1"})])
-        done = self.run_script(list_id)
+        done = self.refused(list_id)
         self.assertIn(f"{list_id}:1: task_id must be a non-empty string (or an integer MBPP id), got ['x']",
                       done.stderr)
         self.assertNotIn("Traceback", done.stderr)
 
     def test_refuses_to_overwrite_input_and_bad_flags(self):
         samples = self.write("samples.jsonl", [json.dumps(SAMPLES[0])])
-        done = support.run_script("execute_samples.py", "--tasks", self.tasks, "--samples", samples,
-                                  "--output", samples)
+        done = support.refusal("execute_samples.py", "--tasks", self.tasks, "--samples", samples,
+                               "--output", samples)
         self.assertEqual(done.returncode, 2)
         self.assertIn("is also an input", done.stderr)
-        done = self.run_script(samples, "--timeout-s", "0")
+        done = self.refused(samples, "--timeout-s", "0")
         self.assertEqual((done.returncode, done.stderr.strip()), (2, "execute_samples.py: error: timeout_s must be > 0, got 0.0"))
 
     def test_paths_that_are_not_files_and_a_missing_output(self):
@@ -138,7 +145,7 @@ class ExecuteSamplesTest(unittest.TestCase):
                   "execute_samples.py: error: --results-format codeself has no default output; pass --output")]
         for args, message in cases:
             with self.subTest(message=message):
-                done = support.run_script("execute_samples.py", *args, "--quiet")
+                done = support.refusal("execute_samples.py", *args, "--quiet")
                 self.assertEqual((done.returncode, done.stderr.strip()), (2, message))
 
 
@@ -161,8 +168,15 @@ class DatasetIdsTest(unittest.TestCase):
         return path
 
     def run_script(self, tasks, samples):
-        return support.run_script("execute_samples.py", "--tasks", tasks, "--samples", samples, "--output",
-                                  self.output, "--workers", "1", "--no-calibrate", "--quiet", timeout=120)
+        return support.run_script("execute_samples.py", *self.arguments(tasks, samples), timeout=120)
+
+    def refused(self, tasks, samples):
+        """As run_script, in this process (support.refusal): for runs refused before any work."""
+        return support.refusal("execute_samples.py", *self.arguments(tasks, samples))
+
+    def arguments(self, tasks, samples):
+        return ("--tasks", tasks, "--samples", samples, "--output", self.output, "--workers", "1", "--no-calibrate",
+                "--quiet")
 
     def test_human_eval_evalplus_and_mbpp_ids(self):
         tasks = self.write("tasks.jsonl", [_task("humaneval/0", "HumanEval/0"), _task("mbppplus/2", "Mbpp/2"),
@@ -172,7 +186,7 @@ class DatasetIdsTest(unittest.TestCase):
             json.dumps({"task_id": "Mbpp/2", "solution": "def add(a, b):\n    return a + b\n"}),  # EvalPlus
             json.dumps({"task_id": 11, "code": "def add(a, b):\n    return a - b\n"}),  # original MBPP id
             json.dumps({"task_id": "humaneval/0", "code": "def add(a, b):\n    return b + a\n"})])  # canonical is fine
-        done = self.run_script(tasks, samples)
+        done = self.refused(tasks, samples)
         self.assertEqual(done.returncode, 2)  # humaneval/0 named two ways: refused (it would count as two tasks)
         self.assertIn(f"{samples}:4: task humaneval/0 is named 'humaneval/0' here and 'HumanEval/0' on line 1; "
                       "use one id form per task", done.stderr)
@@ -189,13 +203,13 @@ class DatasetIdsTest(unittest.TestCase):
         tasks = self.write("tasks.jsonl", [_task("humaneval/0", "HumanEval/0"),
                                            _task("humanevalplus/0", "HumanEval/0")])
         samples = self.write("samples.jsonl", [json.dumps({"task_id": "HumanEval/0", "completion": "    return 1\n"})])
-        done = self.run_script(tasks, samples)
+        done = self.refused(tasks, samples)
         self.assertEqual((done.returncode, done.stderr.strip()),
                          (2, f"execute_samples.py: error: {samples}:1: task_id 'HumanEval/0' is ambiguous: it is the "
                              "original id of humaneval/0, humanevalplus/0 in --tasks; give a task file holding only "
                              "one of them, or key the samples by canonical task_id"))
         samples = self.write("samples.jsonl", [json.dumps({"task_id": "HumanEval/7", "completion": "x"})])
-        done = self.run_script(tasks, samples)
+        done = self.refused(tasks, samples)
         self.assertEqual(done.stderr.strip(), f"execute_samples.py: error: {samples}:1: unknown task_id "
                                               "'HumanEval/7': neither a task_id nor a metadata.original_task_id of "
                                               "--tasks")

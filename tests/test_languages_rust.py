@@ -34,6 +34,9 @@ FORGE = ("use std::io::Write;\nuse std::os::unix::io::FromRawFd;\n"
 
 class RustTest(HostileMixin, unittest.TestCase):
     LANGUAGE, SUFFIX = "rust", "rs"
+    # each costs two rustc runs; every reference of a converted file is checked by
+    # scripts/check_references.py, so two show the real-data path here
+    REFERENCES = 2
 
     @classmethod
     def hostile_cases(cls):

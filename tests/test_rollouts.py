@@ -271,7 +271,7 @@ class RunRolloutsScriptTest(unittest.TestCase):
                  ((self.dir / "x.jsonl", "--samples-per-task", "1", "--template", "nope"), "prompt template 'nope'")]
         for args, message in cases:
             with self.subTest(message=message):
-                result = self.run_rollouts(*args)
+                result = support.refusal(*self.rollouts_call(*args))
                 self.assertEqual(result.returncode, 2, result.stderr)
                 self.assertIn(message, result.stderr)
                 self.assertEqual(result.stderr.count("\n"), 1, result.stderr)

@@ -184,8 +184,8 @@ class SampledPromptsTest(unittest.TestCase):
 class ScriptTest(unittest.TestCase):
     def test_mock_model_is_refused_in_one_line(self):
         with tempfile.TemporaryDirectory() as tmp:
-            result = support.run_script("train_grpo.py", "--config",
-                                        write_toml(tmp, algorithm="grpo", model="mock"), "--output-dir", tmp)
+            result = support.refusal("train_grpo.py", "--config",
+                                     write_toml(tmp, algorithm="grpo", model="mock"), "--output-dir", tmp)
         self.assertEqual(result.returncode, 2)
         self.assertRegex(result.stderr, r"^train_grpo.py: error: model = \"mock\".*smoke")
         self.assertEqual(len(result.stderr.strip().splitlines()), 1)
@@ -197,9 +197,9 @@ class ScriptTest(unittest.TestCase):
             with self.subTest(script=script), tempfile.TemporaryDirectory() as tmp:
                 missing = str(Path(tmp, "sft", "checkpoints", "step_000080"))
                 run = Path(tmp, "run")
-                result = support.run_script(script, "--config", write_toml(tmp, algorithm=algorithm, model=missing,
-                                                                           tasks=str(EXAMPLE_TASKS)),
-                                            "--output-dir", run)
+                result = support.refusal(script, "--config", write_toml(tmp, algorithm=algorithm, model=missing,
+                                                                        tasks=str(EXAMPLE_TASKS)),
+                                         "--output-dir", run)
                 self.assertEqual(result.returncode, 2)
                 self.assertEqual(result.stderr, f"{script}: error: model {missing!r}: no such file or directory "
                                                 "(a local model directory, a hub id in the local cache, or the "
@@ -208,8 +208,8 @@ class ScriptTest(unittest.TestCase):
 
     def test_unknown_key_is_one_line(self):
         with tempfile.TemporaryDirectory() as tmp:
-            result = support.run_script("train_grpo.py", "--config",
-                                        write_toml(tmp, algorithm="grpo", learning_rat=1e-5))
+            result = support.refusal("train_grpo.py", "--config",
+                                     write_toml(tmp, algorithm="grpo", learning_rat=1e-5))
         self.assertEqual(result.returncode, 2)
         self.assertIn("unknown grpo field(s): learning_rat", result.stderr)
         self.assertEqual(len(result.stderr.strip().splitlines()), 1)
