@@ -2,7 +2,9 @@
 tamper detection, passing answers only, the record's JSON, and the generated scale inputs."""
 
 import dataclasses
+import os
 import random
+import tempfile
 import unittest
 from unittest import mock
 
@@ -112,6 +114,47 @@ BUILTIN_QUADRATIC = (
                     "    return out\n", "def f(xs):\n    return [sum(xs[:i + 1]) for i in range(len(xs))]\n",
      lambda n: list(range(n))),
 )
+
+
+
+def spied(executor) -> list:
+    """Every job `executor` dispatches (one child each), with whether its reply held a measurement."""
+    dispatched, dispatch = [], executor._dispatch
+
+    def spy(job, on_progress=None):
+        reply = dispatch(job, on_progress)
+        dispatched.append((job, "measure" in reply))
+        return reply
+
+    executor._dispatch = spy
+    return dispatched
+
+
+class MeasuredInTheTestChild(unittest.TestCase):
+    def test_one_child_per_answer_and_cached_costs(self):
+        task, program = toy_task(), "def total(xs):\n    acc = 0\n    for x in xs:\n        acc += x\n    return acc\n"
+        with tempfile.TemporaryDirectory() as tmp:
+            config = ExecutionConfig(workers=1, timeout_s=5.0, efficiency=True,
+                                     calibration_cache=os.path.join(tmp, "calibration.json"))
+            with Executor(config) as first:
+                first.run(task, REFERENCE)  # times the reference and measures its costs
+                dispatched = spied(first)
+                measured = first.run(task, program)
+                # one job, so one child: it ran the tests, then (they passed) the measurement
+                self.assertEqual([("measure" in job, held) for job, held in dispatched], [(True, True)])
+                self.assertEqual(measured.efficiency["status"], "ok")
+                self.assertEqual(measured.efficiency, EXECUTOR.run(task, program).efficiency)
+                dispatched.clear()
+                again = first.run(task, program.replace("return acc", "return acc  # same code"))
+                self.assertEqual(again.efficiency, measured.efficiency)
+                failing = first.run(task, "def total(xs):\n    return 1\n")
+                self.assertIsNone(failing.efficiency)
+                # the same compiled code is not measured again (its job holds no measurement)
+                self.assertEqual([("measure" in job, held) for job, held in dispatched][0], (False, False))
+            with Executor(config) as second:
+                dispatched = spied(second)
+                self.assertEqual(second.run(task, program).efficiency, measured.efficiency)
+                self.assertEqual(len(dispatched), 1)  # timeouts and the reference's costs came from the file
 
 
 class BuiltinCharges(unittest.TestCase):

@@ -10,7 +10,10 @@ fingerprint of both, so one file may serve several machines without mixing them.
 
 File: JSON {"format": FORMAT, "entries": {key: {"import_s": float, "tests_s": [float, ...],
 "measured_at": ISO time}}}, key = "<fingerprint>:<task_id>:<digest>" (the digest covers
-everything the measurement depends on: `engine._calibration_digest`). Written atomically
+everything the measurement depends on: `engine._calibration_digest`). The same file keeps
+references' efficiency measurements (efficiency_run.py): key "<fingerprint>:efficiency:<task_id>:
+<digest>" (`efficiency.reference_key`, which names the cost model), entry {"instructions":
+[int, ...], "values": [codec-encoded return value, ...], "measured_at": ISO time}. Written atomically
 when the Executor closes, merged with what is on disk then; a file that is not a
 calibration cache is refused, never overwritten.
 """
@@ -51,18 +54,23 @@ class CalibrationStore:
         self._entries = _load(path)
 
     def get(self, task_id: str, digest: str) -> Calibration | None:
-        key = self._key(task_id, digest)
-        with self._lock:
-            entry = self._added.get(key) or self._entries.get(key)
-        if entry is None:
+        entry = self.get_entry(task_id, digest)
+        if entry is None or "tests_s" not in entry:
             return None
         return Calibration(import_s=float(entry["import_s"]), tests_s=tuple(float(t) for t in entry["tests_s"]))
 
     def put(self, task_id: str, digest: str, calibration: Calibration) -> None:
         if calibration.tests_s is None:  # failed: not worth keeping (see module docstring)
             return
-        entry = {"import_s": calibration.import_s, "tests_s": list(calibration.tests_s),
-                 "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        self.put_entry(task_id, digest, {"import_s": calibration.import_s, "tests_s": list(calibration.tests_s)})
+
+    def get_entry(self, task_id: str, digest: str) -> dict | None:
+        key = self._key(task_id, digest)
+        with self._lock:
+            return self._added.get(key) or self._entries.get(key)
+
+    def put_entry(self, task_id: str, digest: str, entry: dict) -> None:
+        entry = {**entry, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         with self._lock:
             self._added[self._key(task_id, digest)] = entry
 
@@ -152,6 +160,10 @@ def _load(path: str) -> dict[str, dict]:
 
 
 def _valid(entry: object) -> bool:
+    if isinstance(entry, dict) and isinstance(entry.get("instructions"), list):  # a reference's efficiency
+        counts, values = entry["instructions"], entry.get("values")
+        return (isinstance(values, list) and len(values) == len(counts)
+                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts))
     if not isinstance(entry, dict) or not isinstance(entry.get("tests_s"), list):
         return False
     values = [entry.get("import_s"), *entry["tests_s"]]

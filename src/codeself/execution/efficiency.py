@@ -3,10 +3,11 @@
 Why: a correct O(n^2) answer should earn less than an O(n) one, and the measure must give
 the same number on a busy and a quiet machine (wall time does not; loop nesting is easy to
 fool). A task's `metadata.scale_inputs` (docs/schemas.md) lists argument tuples at growing
-sizes. With `ExecutionConfig.efficiency`, a passing answer is run once more in a fresh
-sandboxed child, calling its entry point on each of them under the meter (meter.py: Python
-bytecode instructions executed by the call); the task's reference solution is measured the
-same way once per task (cached). The record on the result:
+sizes. With `ExecutionConfig.efficiency`, the child that ran a passing answer's tests then
+imports the answer again (rewritten for builtin charges) and calls its entry point on each
+of them under the meter (meter.py: Python bytecode instructions executed by the call); the
+task's reference solution is measured the same way, in a child of its own, once per task
+(cached, on disk too: efficiency_run.py). The record on the result:
 
     {"status": "ok", "score": R / C at the largest size n, clipped to [0, 1], where C is the
      answer's instructions and R = max(the reference's instructions, n),
@@ -216,9 +217,17 @@ def charged_code(program: str) -> bytes:
 def measure_job(task: Task, program: str, code: bytes, inputs: list[ScaleInput], import_timeout_s: float) -> dict:
     """The worker job that imports the program (`code`: charged_code's) and calls its entry
     point under the meter on each scale input (one step each, smallest first)."""
+    held = held_measurement(task, code, inputs, import_timeout_s)
+    del held["load"]  # imported as the job's program
+    return {"program": "" if code else program, "code": code, "entry_point": task.entry_point, **held}
+
+
+def held_measurement(task: Task, code: bytes, inputs: list[ScaleInput], import_timeout_s: float) -> dict:
+    """The measurement steps, with their limits; as a job's "measure", held by the worker until
+    every test is answered, then sent to the same child after a {"load": code} step (the
+    parent stops them when a test failed: supervise.py)."""
     steps = [{"measure": codec.encode(list(item.args)), "budget": MAX_INSTRUCTIONS} for item in inputs]
-    return {"program": "" if code else program, "code": code, "setup": task.setup_code,
-            "entry_point": task.entry_point, "steps": steps,
+    return {"load": code, "setup": task.setup_code, "steps": steps,
             "step_timeouts_s": [MEASURE_TIMEOUT_S] * (len(steps) + 1), "import_timeout_s": import_timeout_s,
             "program_timeout_s": import_timeout_s + MEASURE_TIMEOUT_S * len(steps)}
 
@@ -239,6 +248,10 @@ def read_costs(reply: dict, count: int) -> Costs:
     answers = reply.get("answers") or []
     if not answers:
         return Costs("failed", reason=f"the program did not import ({reply.get('outcome')})")
+    imported = _parse(answers[0])
+    if imported.get("ok") is not True:
+        error = imported.get("error") if isinstance(imported.get("error"), dict) else {}
+        return Costs("failed", reason=f"the program did not import (raised {str(error.get('type', '?'))[:80]})")
     instructions, values = [], []
     for position in range(count):
         if position + 1 >= len(answers):
@@ -313,46 +326,6 @@ def compare(reference: Costs, candidate: Costs, inputs: list[ScaleInput], atol: 
 
 def unavailable(reason: str, status: str = "unavailable") -> dict:
     return {"cost_model": COST_MODEL, "status": status, "reason": reason}
-
-
-def with_efficiency(executor: Any, task: Task, program: str, code: bytes, result: Any, import_timeout_s: float) -> Any:
-    """`result` (a passing ExecutionResult of `program` on `task`) with its `efficiency`
-    record; the reference is measured at most once per task by `executor` (an Executor)."""
-    import dataclasses
-
-    try:
-        inputs = scale_inputs(task)
-    except ValueError as error:
-        return dataclasses.replace(result, efficiency=unavailable(str(error)[:300]))
-    if not inputs:
-        return dataclasses.replace(result, efficiency=unavailable("the task has no metadata.scale_inputs"))
-    if not task.entry_point:
-        return dataclasses.replace(result, efficiency=unavailable("the task has no entry point to call"))
-    risky = risky_name(code) or (meter.HELPER_PREFIX if meter.HELPER_PREFIX in program else None)
-    if risky is not None:
-        return dataclasses.replace(result, efficiency=unavailable(
-            f"not measured: the program uses {risky!r}, which could reach the meter", "refused"))
-    reference = executor._reference_costs.get_or_measure(
-        reference_key(task), lambda: _measure_reference(executor, task, inputs, import_timeout_s))
-    charged = charged_code(program)
-    if not charged:
-        reason = "the program could not be rewritten for builtin charges"
-        return dataclasses.replace(result, efficiency=unavailable(reason, "failed"))
-    job = measure_job(task, program, charged, inputs, import_timeout_s)
-    candidate = read_costs(executor._dispatch(job), len(inputs))
-    atol = float((task.metadata or {}).get("atol") or 0.0)
-    return dataclasses.replace(result, efficiency=compare(reference, candidate, inputs, atol))
-
-
-def _measure_reference(executor: Any, task: Task, inputs: list[ScaleInput], import_timeout_s: float) -> Costs:
-
-    if not task.reference_solution:
-        return Costs("failed", reason="the task has no reference solution")
-    charged = charged_code(task.reference_solution)
-    if not charged:
-        return Costs("failed", reason="the reference does not compile")
-    job = measure_job(task, task.reference_solution, charged, inputs, import_timeout_s)
-    return read_costs(executor._dispatch(job), len(inputs))
 
 
 def reference_key(task: Task) -> tuple[str, str]:

@@ -57,8 +57,11 @@ class Executor:
         # expected values of non-Python tasks, computed once per task by a program without a candidate
         self._expected = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
         self._rerun = TimeoutRerun(self)  # limits re-measured after a timeout
-        # references' measured instructions at their scale inputs (config.efficiency), once per task
-        self._reference_costs = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
+        self._efficiency = None  # config.efficiency: references' and answers' costs (efficiency_run.py)
+        if self.config.efficiency:
+            from codeself.execution.efficiency_run import Efficiency
+
+            self._efficiency = Efficiency(self, self.CALIBRATION_CACHE_SIZE)
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._all: list[Worker] = []
         # Workers also stop when the caller exits (their pipes close); the finalizer covers an
@@ -70,6 +73,8 @@ class Executor:
             self._sandbox = self.isolation
             if self.config.calibration_cache:
                 self._calibrations.store = CalibrationStore(self.config.calibration_cache, self.isolation)
+                if self._efficiency is not None:
+                    self._efficiency.use_store(self._calibrations.store)
             for _ in range(self.config.workers - 1):
                 self._add(self._spawn())
         except BaseException:
@@ -185,17 +190,23 @@ class Executor:
             timeouts = self.timeouts(task)
             start = time.monotonic() - checked  # duration_s leaves out a calibration run
         plan = runner.plan_run(task, program, self.config, timeouts, code)
+        # efficiency: measured in this run's child after its tests, if they all pass (efficiency_run.py)
+        pending = self._efficiency.plan(task, program, code, timeouts.import_s, len(plan.tests)) \
+            if self._efficiency is not None else None
+        hold = pending is not None and pending.hold is not None
+        if hold:
+            plan.job["measure"] = pending.hold
         watch, judged = None, None
-        if self.config.stop_at_first_failure:
+        if self.config.stop_at_first_failure or hold:
             plan.job["stream"] = True
-            watch, judged = runner.first_failure_watch(plan)
+            watch, judged = runner.first_failure_watch(plan, self.config.stop_at_first_failure, hold)
         reply = self._dispatch(plan.job, watch)
-        reply["run_s"], reply["duration_s"] = reply.get("duration_s", 0.0), time.monotonic() - start
+        measured = reply.pop("measure", None)
+        measure_s = measured.get("duration_s", 0.0) if measured else 0.0
+        reply["run_s"], reply["duration_s"] = reply.get("duration_s", 0.0), time.monotonic() - start - measure_s
         result = runner.build_result(plan, reply, judged)
-        if self.config.efficiency and result.passed:
-            from codeself.execution import efficiency
-
-            result = efficiency.with_efficiency(self, task, program, code, result, timeouts.import_s)
+        if self._efficiency is not None and result.passed:
+            result = self._efficiency.finish(task, pending, measured, result)
         return result, timeouts, reply
 
     def _run_native(self, task: Task, program: str, timeouts: runner.Timeouts | None) -> tuple:

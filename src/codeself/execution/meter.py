@@ -64,7 +64,10 @@ SCANNED = COPIED + (_dict_values,)  # `x in c` compares x with every item
 HASHED = (set, frozenset, dict, _dict_keys, _dict_items)  # |, &, -, ^ visit every item of each side
 GROWN = (list, bytearray, collections.deque, set, dict)  # `+=` etc. update these in place
 SIZED = SCANNED + HASHED + (range,)  # an argument a builtin reads whole
-_KINDS = {kind: kind for kind in SIZED}
+# exact type -> kind; builtin types that are none of them map to None (a heap type is looked up
+# each time: the cache stays small and only types that cannot change are in it)
+_KINDS = {**{kind: kind for kind in SIZED}, **{kind: None for kind in (int, float, complex, bool, type(None))}}
+_NUMBERS = frozenset((int, float, complex, bool))  # exact types: an operation on two costs no charge
 # builtins that read their one positional argument whole: charged its size
 CHARGED_FUNCTIONS = ("sum", "min", "max", "sorted", "any", "all", "list", "tuple", "set", "frozenset", "dict",
                      "bytes", "bytearray")
@@ -98,18 +101,23 @@ CHARGED_METHODS = tuple(sorted({name for _, name in _METHODS}))
 _BuiltinMethod = type(len)
 
 
+# Speed matters here: while a call is measured, the profile hook runs for every Python frame
+# and builtin function call, even in these helpers, so they avoid both where they can
+# (`type()` and `in` on a dict raise no profile event; a builtin function call raises two).
 def _kind(value):
     """The builtin sized type `value` is an instance of (exact types first), or None."""
-    kind = _KINDS.get(_type(value))
-    if kind is None:
-        for candidate in SIZED:
-            if _issubclass(_type(value), candidate):
-                return candidate
-    return kind
+    kind_of = _type(value)
+    if kind_of in _KINDS:
+        return _KINDS[kind_of]
+    for candidate in SIZED:
+        if _issubclass(kind_of, candidate):
+            return candidate
+    return None
 
 
 def _size(value, kinds) -> int:
-    kind = _kind(value)
+    kind_of = _type(value)
+    kind = _KINDS[kind_of] if kind_of in _KINDS else _kind(value)
     if kind is None or kind not in kinds:
         return 0
     try:
@@ -138,6 +146,8 @@ def __codeself_slice__(sequence, lower, upper, step):
 
 def _binary(function, inplace):
     def operation(left, right):
+        if _type(left) in _NUMBERS and _type(right) in _NUMBERS:  # arithmetic: sizes 0, nothing charged
+            return function(left, right)
         if inplace and _kind(left) in GROWN:  # updated in place: charged what is added (or the result of *=)
             result = function(left, right)
             _charge(_size(result, COPIED) if function is operator.imul else _size(right, SIZED))

@@ -255,17 +255,19 @@ def _judge_all(plan: Plan, answers: list[str], reply: dict, judged: dict) -> lis
     return outcomes
 
 
-def first_failure_watch(plan: Plan) -> tuple[Any, dict]:
-    """For `stop_at_first_failure`: (a function of one streamed answer, True when that test
-    failed, judged as `build_result` judges it; the verdicts it reached, for
-    `build_result(judged=...)`). The import answer is left to the worker, which stops after
-    a failed import by itself."""
+def first_failure_watch(plan: Plan, stop: bool = True, decide: bool = False) -> tuple[Any, dict]:
+    """For a streamed job: (a function of one streamed answer, judged as `build_result` judges
+    it; the verdicts it reached, for `build_result(judged=...)`). The function returns True
+    (send "stop") when `stop` (stop_at_first_failure) and that test failed; with `decide` (the
+    job holds an efficiency measurement, which the worker starts after the last test) also at
+    the last test's answer when some test failed, so that measurement stops. The import
+    answer is left to the worker, which stops after a failed import by itself."""
     from codeself.execution.judge import judge_test
 
     atol, default_atol = _tolerances(plan)
     judged: dict[int, tuple[str, tuple]] = {}  # position -> (answer text, verdict)
 
-    def failed(message: dict) -> bool:
+    def watch(message: dict) -> bool | dict:
         position, text = message.get("progress"), message.get("answer")
         if not isinstance(position, int) or position < 1 or not isinstance(text, str):
             return False
@@ -274,9 +276,13 @@ def first_failure_watch(plan: Plan) -> tuple[Any, dict]:
         kind, _, split = plan.tests[position - 1]
         verdict = _judge_one(split, parse_answer(text), kind == "hidden", atol, default_atol, judge_test)
         judged[position] = (text, verdict)
-        return not verdict[0]
+        if stop and not verdict[0]:
+            return True
+        if decide and position == len(plan.tests):
+            return not all(judged.get(index, ("", (False,)))[1][0] for index in range(1, position + 1))
+        return False
 
-    return failed, judged
+    return watch, judged
 
 
 def _tolerances(plan: Plan) -> tuple[float, float]:

@@ -86,10 +86,14 @@ class Run:
 
     def __init__(self, job: dict, child: Child, context: Context, parent: tuple[int, int] | None = None) -> None:
         self.child, self.steps = child, job["steps"]
-        # streaming (stop_at_first_failure): each answer also goes to the parent at once, and
-        # the parent, which alone can judge it, may answer "stop" on the job pipe
+        # streaming (stop_at_first_failure, a held measurement): each answer also goes to the parent
+        # at once, and the parent, which alone can judge it, may answer "stop" on the job pipe
         self.parent = parent if job.get("stream") else None
         self.step_timeouts = job["step_timeouts_s"]
+        # efficiency (efficiency_run.py): steps held until every test is answered, then sent to the
+        # same child at once; the parent, judging the streamed answers, sends "stop" if a test failed
+        self.held, self.tests, self.checkpoint = job.get("measure"), len(self.steps), None
+        extra_s = self.held["program_timeout_s"] if self.held else 0.0
         self.import_timeout = job["import_timeout_s"]
         cap = context.config["max_output_bytes"]
         self.out, self.err = Tail(cap), Tail(cap)
@@ -108,9 +112,11 @@ class Run:
         self.nonces: list[bytes] = []  # one per message sent; its answer must end with it
         # drawn together (one getrandom call per program, not per test), after the child was
         # forked and in this process only, so each is unknown to the child until sent
-        self.fresh_nonces = os.urandom(8 * (len(self.steps) + 1)).hex()
+        held_steps = len(self.held["steps"]) + 1 if self.held else 0
+        self.fresh_nonces = os.urandom(8 * (len(self.steps) + 1 + held_steps)).hex()
         header = {"program": job["program"], "code": job.get("code", b""), "setup": job.get("setup", ""),
-                  "entry_point": job.get("entry_point"), "limits": context.limits(job["program_timeout_s"])}
+                  "entry_point": job.get("entry_point"),
+                  "limits": context.limits(job["program_timeout_s"] + extra_s)}
         # a native job (C++, Java, JavaScript, Rust): the header still goes to the Python child,
         # which compiles and execs the program; the steps go to that program, as JSON
         self.native = bool(job.get("native"))
@@ -172,7 +178,8 @@ class Run:
 
     def _read(self, fd: int, readers: set) -> None:
         if self.parent is not None and fd == self.parent[0]:  # only ever "stop" (or the parent's end)
-            self.outcome = self.outcome or "stopped"
+            read_message(fd)
+            self.outcome = self.outcome or "stopped"  # after the tests: the measurement's, which is dropped
             return
         if fd == self.child.exit_fd:  # exited: take what is already in the pipes, then stop
             readers.discard(fd)
@@ -217,15 +224,46 @@ class Run:
             return
         self.answers.append(frame.decode("ascii", errors="replace"))
         self.durations.append(now - self.step_started)
-        if self.parent is not None:
+        if self.parent is not None and self.checkpoint is None:  # the measurement's answers: in the reply only
             harness.write_frame(self.parent[1], {"progress": index, "answer": self.answers[-1]})
         answered = len(self.answers) - 1  # answers after the import answer
         if answered >= len(self.steps) or (answered == 0 and not self.answers[0].startswith('{"ok"')):
-            self.outcome = "done"
+            if self.held is not None and self.checkpoint is None and answered == self.tests > 0:
+                self._measure(now)
+            else:
+                self.outcome = "done"
             return
         self._feed(answered)
         self.step_started = now
         self.step_deadline = now + self.step_timeouts[answered]
+
+    def _measure(self, now: float) -> None:
+        """Every test is answered and a measurement is held: keep what the tests' part of the
+        reply holds now, then send the held steps (load, then one per size) without waiting
+        for the parent's verdict (it sends "stop" when a test failed; the measurement of an
+        answer that failed is dropped, and the candidate's output after this point is never
+        shown)."""
+        self._drain_output()
+        self.checkpoint = {"answers": len(self.answers), "stdout": self.out.text(), "stderr": self.err.text(),
+                           "duration_s": now - self.start}
+        held = self.held
+        self.steps = [*self.steps, {"load": held["load"], "setup": held["setup"]}, *held["steps"]]
+        self.step_timeouts = [*self.step_timeouts[:self.tests], held["import_timeout_s"], *held["step_timeouts_s"]]
+        self.step_started, self.step_deadline = now, now + held["import_timeout_s"]
+        self.program_deadline = now + held["program_timeout_s"]
+        self._feed(self.tests)
+
+    def _drain_output(self) -> None:
+        """Read what the child already wrote to stdout/stderr (it flushes them before each answer);
+        bounded, since a process the program started could keep writing."""
+        for fd, tail in ((self.child.out, self.out), (self.child.err, self.err)):
+            for _ in range(16):
+                if not select.select([fd], [], [], 0)[0]:
+                    break
+                data = os.read(fd, 1 << 16)
+                if not data:
+                    break
+                tail.add(data)
 
     def _feed(self, answered: int) -> None:
         """Queue the next steps. Probe steps go ahead in batches (they hold no expected
@@ -242,7 +280,7 @@ class Run:
         status, usage = self.child.finish(context)
         if not self.ready and self.outcome in ("died", "timeout"):
             self.outcome, self.detail = "sandbox", self.detail or "child died before it was ready"
-        return {
+        reply = {
             "outcome": self.outcome, "detail": self.detail, "answers": self.answers,
             "durations": self.durations, "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
@@ -252,6 +290,27 @@ class Run:
             "nivcsw": usage.ru_nivcsw,  # preemptions: a program waiting for a CPU (rerun.py)
             "isolation": context.isolation,
         }
+        if self.checkpoint is None:
+            return reply
+        # the tests' part is complete whatever happened after it; the measurement's goes apart
+        cut, total_s = self.checkpoint["answers"], reply["duration_s"]
+        if self.outcome != "stopped":
+            reply["measure"] = {"outcome": self.outcome, "detail": self.detail, "answers": self.answers[cut:],
+                                "duration_s": total_s - self.checkpoint["duration_s"]}
+        reply.update(outcome="done", detail="", answers=self.answers[:cut], durations=self.durations[:cut],
+                     stdout=self.checkpoint["stdout"], stderr=self.checkpoint["stderr"],
+                     duration_s=self.checkpoint["duration_s"])
+        return reply
+
+
+def read_message(fd: int) -> dict | None:
+    """The next message from the parent on the job pipe (marshal: written by the parent only);
+    None at its end."""
+    head = harness._read_exact(fd, 4)
+    if head is None:
+        return None
+    body = harness._read_exact(fd, struct.unpack(">I", head)[0])
+    return None if body is None else marshal.loads(body)
 
 
 def run_job(job: dict, child: Child, context: Context, parent: tuple[int, int] | None = None) -> dict:

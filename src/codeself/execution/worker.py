@@ -145,17 +145,9 @@ def _read_job(fd: int) -> dict | None:
     """The next job from the parent (marshal: written by the parent only), None at the end.
     A "stop" that arrives after its run had already finished is skipped."""
     while True:
-        message = _read_parent_message(fd)
+        message = supervise.read_message(fd)
         if message is None or not message.get("stop"):
             return message
-
-
-def _read_parent_message(fd: int) -> dict | None:
-    head = harness._read_exact(fd, 4)
-    if head is None:
-        return None
-    body = harness._read_exact(fd, struct.unpack(">I", head)[0])
-    return None if body is None else marshal.loads(body)
 
 
 def _write_message(fd: int, message: dict) -> None:
@@ -316,9 +308,7 @@ def serve(context: Context, in_fd: int, out_fd: int) -> None:
                 sandbox.wipe_directory(context.scratch)
                 os.rmdir(context.scratch)
             return
-        reply = run_job(job, child, context, (in_fd, out_fd))
-        if reply["outcome"] == "stopped":
-            _read_parent_message(in_fd)  # the "stop" itself: consumed here, not taken for a job
+        reply = run_job(job, child, context, (in_fd, out_fd))  # it reads a "stop" sent during the run
         del job
         _write_message(out_fd, reply)
         del reply
