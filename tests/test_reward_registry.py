@@ -189,7 +189,7 @@ class RefusedConfigTest(unittest.TestCase):
 
     def test_unknown_component_lists_the_valid_ones(self):
         self.assertOneLine(r"unknown reward component 'lenght_penalty'; valid components: efficiency_bonus, "
-                           r"measured_efficiency, partial_credit, quality_bonus",
+                           r"llm_judge, measured_efficiency, partial_credit, quality_bonus",
                            "[components.lenght_penalty]\nweight = 0.1\n")
 
     def test_unknown_or_bad_keys(self):

@@ -14,6 +14,12 @@ Built-in components live in the modules of `COMPONENT_MODULES`, imported on the 
 The declared range is what keeps the reward correctness-first: `RewardConfig` adds up every
 component's worst case and refuses configs where a failing answer could come within `min_gap`
 of a passing one.
+
+A component that asks an outside service (the LLM judge, `codeself.rewards.judge_component`)
+sets `only_when_weighted` (not called at all at weight 0), may refuse a weight or a combination
+of settings when the config is loaded (`check`), and may take a whole batch ahead of scoring
+(`prefetch`, called by `prefetch_components` from consumers that hold a batch) so that its
+requests run concurrently rather than one per scored answer.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from __future__ import annotations
 import functools
 import importlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +37,8 @@ from codeself.rewards import quality
 
 APPLIES_TO = ("passing", "failing", "all")  # on which samples a component's term counts
 # modules whose import registers the built-in components (add one line here for a new module)
-COMPONENT_MODULES = ("codeself.rewards.components", "codeself.rewards.measured")
+COMPONENT_MODULES = ("codeself.rewards.components", "codeself.rewards.measured",
+                     "codeself.rewards.judge_component")
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,7 +108,11 @@ class Setting:
 class RewardComponent:
     """A registered reward component (module docstring). `value_range` bounds `Scored.value`
     (the correctness-first check relies on it; a penalty's range is <= 0). `needs_every_test`
-    names, in words, what a run stopped at its first failing test would get wrong (empty: nothing)."""
+    names, in words, what a run stopped at its first failing test would get wrong (empty: nothing).
+    `check(weight, settings)` raises a one-line ValueError for a config it refuses (at load time);
+    `prefetch(answers, settings)` prepares the values of a batch (e.g. concurrent requests whose
+    replies `score` then reads from a cache); `only_when_weighted` skips the component entirely
+    (no value, no diagnostics) at weight 0."""
 
     name: str
     score: Callable[[Answer, Mapping[str, Any]], Scored]
@@ -110,6 +121,9 @@ class RewardComponent:
     settings: tuple[Setting, ...] = ()
     doc: str = ""
     needs_every_test: str = ""
+    check: Callable[[float, Mapping[str, Any]], None] | None = None
+    prefetch: Callable[[Sequence[Answer], Mapping[str, Any]], None] | None = None
+    only_when_weighted: bool = False
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -131,7 +145,8 @@ COMPONENTS: dict[str, RewardComponent] = {}
 
 def register_component(component: RewardComponent) -> RewardComponent:
     """Add `component` under its name (once: a second registration of a name is refused)."""
-    _load_builtin()
+    if component.score.__module__ not in COMPONENT_MODULES:
+        _load_builtin()  # not from a built-in module mid-import: it would import the others half-loaded
     if component.name in COMPONENTS or component.name == "correctness":
         raise ValueError(f"reward component {component.name!r} is already registered")
     COMPONENTS[component.name] = component
@@ -192,7 +207,21 @@ def component_config(name: str, values: Mapping[str, Any], where: str) -> Compon
         raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(known)}")
     weight = Setting("weight", 0.0, "", minimum=0.0).check(values.get("weight", 0.0), where)
     settings = tuple((s.name, s.check(values.get(s.name, s.default), where)) for s in component.settings)
+    if component.check is not None:
+        try:
+            component.check(weight, dict(settings))
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
     return ComponentConfig(name, weight, settings)
+
+
+def prefetch_components(configs: tuple[ComponentConfig, ...], answers: Sequence[Answer]) -> None:
+    """Give every component with a `prefetch` the whole batch before its answers are scored one
+    by one (consumers holding a batch call this; scoring is the same without it, only slower)."""
+    for config in configs:
+        component = config.component
+        if component.prefetch is not None and (config.weight > 0 or not component.only_when_weighted):
+            component.prefetch(answers, dict(config.settings))
 
 
 def component_terms(configs: tuple[ComponentConfig, ...], answer: Answer,
@@ -205,6 +234,9 @@ def component_terms(configs: tuple[ComponentConfig, ...], answer: Answer,
     diagnostics = dict(diagnostics or {})
     for config in configs:
         component = config.component
+        if component.only_when_weighted and config.weight == 0:
+            terms[config.name] = 0.0
+            continue
         scored = component.score(answer, dict(config.settings))
         clash = sorted(diagnostics.keys() & scored.diagnostics.keys())
         if clash:

@@ -23,6 +23,7 @@ from codeself.datasets.task import Task, load_tasks
 from codeself.rewards import get_reward
 from codeself.rewards.correctness import (REWARD_NAME, RewardConfig, RewardRecord, check_reward_with_execution,
                                           default_reward_config)
+from codeself.rewards.registry import Answer, prefetch_components
 
 
 def completion_text(completion: Any) -> str:
@@ -107,6 +108,10 @@ class CorrectnessReward:
         results = iter(self._get_executor().run_many(jobs)) if jobs else iter(())
         executions = [next(results) if result.code is not None else None for result in parsed]
         self.last_parsed, self.last_executions = parsed, executions
+        # components that ask a service (the LLM judge) get the whole batch first: concurrent requests
+        prefetch_components(self.reward_config.component_configs,
+                            [Answer(task, result.code, result.parse_status, execution)
+                             for task, result, execution in zip(tasks, parsed, executions)])
         return [self.score_sample(task, result.code, result.parse_status, execution, config=self.reward_config)
                 for task, result, execution in zip(tasks, parsed, executions)]
 
