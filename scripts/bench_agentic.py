@@ -13,7 +13,8 @@
    it goes (flat = no growth per episode).
    With --full-grader, the step latency of the full grader against tests-only grading instead:
    two servers on tasks whose answers can be measured (a loop over a list, train split, scale
-   inputs), clients resetting without a task id (the server draws) and answering correctly;
+   inputs), clients resetting without a task id (the server draws) and answering correctly, each
+   answer a distinct program (so efficiency is measured for every step, none from its cache);
    tests-only = the defaults; full = --efficiency, a reward TOML weighting partial credit,
    quality and every registered efficiency component, --curriculum rolling and --memory
    family. Prints p50/p99 of each and their ratios (target: full <= 1.5x tests-only).
@@ -199,7 +200,9 @@ class Client(threading.Thread):
             code = f"def f(x):\n    return x + {k}  # client {self.number} episode {episode}\n"
             if self.drawn:  # the server chose the task: answer it (scaled_tasks)
                 k = int(first["metadata"]["task_id"].rsplit("/", 1)[1])
-                code = LOOP_SUM.format(k=k, note=f"  # client {self.number} episode {episode}")
+                # a statement, not a comment: code differing in comments only is measured once
+                # (efficiency's answer cache), so every answer here is measured
+                code = f"unique_{self.number}_{episode} = 0\n" + LOOP_SUM.format(k=k, note="")
             started = time.perf_counter()
             self.post(connection, "/step", {"session_id": session, "action": {"code": code}})
             self.latencies.append(time.perf_counter() - started)
