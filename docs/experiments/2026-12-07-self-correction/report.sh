@@ -11,12 +11,14 @@ EVAL=data/processed/generated_v2.heldout_sc.jsonl
 mkdir -p $R $E/traces
 
 # 1. Self-correction: every (model, feedback) trace file, compared paired (codeself.reporting.self_correction).
+# (a trace file still being written holds fewer episodes than the evaluation set: left out until complete)
+tasks=$(wc -l < $EVAL)
 runs=()
 for row in base single multi; do for fb in tests generic none; do
-    [[ -s $O/$row.$fb.jsonl ]] && runs+=(--run "$row=$O/$row.$fb.jsonl")
+    [[ -s $O/$row.$fb.jsonl && $(wc -l < $O/$row.$fb.jsonl) -eq $tasks ]] && runs+=(--run "$row=$O/$row.$fb.jsonl")
 done; done
 if (( ${#runs[@]} )); then
-    python3 scripts/compare_self_correction.py --tasks $EVAL "${runs[@]}" --title "Self-correction on 108 held-out-family tasks" \
+    python3 scripts/compare_self_correction.py --tasks $EVAL "${runs[@]}" --title "Self-correction on 72 held-out-family tasks" \
         --output $R/self_correction.md --json-output $R/self_correction.json --quiet
 fi
 
@@ -74,22 +76,25 @@ print(text, end="")
 PY
 fi
 
-# 4. A sample of episodes in the self-contained HTML viewer: the multi-turn model's fixes and regressions
-#    under test feedback (up to 6 tasks) and two unchanged failures, beside the base model on the same tasks.
+# 4. A sample of episodes in the self-contained HTML viewer: the tasks where any model's turn 2 differs
+#    from its turn 1 under test feedback (fixes and regressions, up to 6) and two unchanged failures,
+#    one page per model on the same tasks.
 if [[ -s $O/multi.tests.jsonl ]]; then
-    mapfile -t picked < <(python3 - $O/multi.tests.jsonl <<'PY'
+    mapfile -t picked < <(python3 - $O/{base,single,multi}.tests.jsonl <<'PY'
 import json, sys
 changed, same = [], []
-for line in open(sys.argv[1], encoding="utf-8"):
-    r = json.loads(line)
-    a, b = (t["execution"]["status"] == "passed" for t in r["turns"])
-    (changed if a != b else same).append(r["task_id"])
-for task_id in changed[:6] + same[:2]:
+for path in sys.argv[1:]:
+    for line in open(path, encoding="utf-8"):
+        r = json.loads(line)
+        a, b = (t["execution"]["status"] == "passed" for t in r["turns"])
+        (changed if a != b else same).append(r["task_id"])
+changed = list(dict.fromkeys(changed))[:6]
+for task_id in changed + [t for t in dict.fromkeys(same) if t not in changed][:2]:
     print(task_id)
 PY
 )
     ids=(); for t in "${picked[@]}"; do ids+=(--task-id "$t"); done
-    for row in multi base; do
+    for row in base single multi; do
         [[ -s $O/$row.tests.jsonl ]] && python3 scripts/view_agent_trace.py --traces $O/$row.tests.jsonl "${ids[@]}" \
             --title "$row model, test feedback: sample episodes" --output $R/episodes.$row.tests.html
     done
@@ -97,6 +102,9 @@ fi
 
 # 5. The traces, gzipped (deterministic: no timestamp in the gzip header).
 for f in $O/{base,single,multi}.{tests,generic,none}.jsonl; do
-    [[ -s $f ]] && gzip -n -c "$f" > $E/traces/$(basename "$f").gz
+    [[ -s $f ]] && gzip -n -c "$f" > $E/traces/$(basename "$f").gz && cp "$f.config.json" $E/traces/
 done
+[[ -s $O/cocos/rollouts.jsonl ]] && gzip -n -c $O/cocos/rollouts.jsonl > $E/traces/practice.cocos.rollouts.jsonl.gz \
+    && cp $O/cocos/metrics.jsonl $E/traces/practice.cocos.metrics.jsonl && cp $O/cocos/config.json $E/traces/practice.cocos.config.json \
+    && cp $O/cocos/best_checkpoint.json $E/traces/practice.cocos.best_checkpoint.json
 echo "reports in $R"

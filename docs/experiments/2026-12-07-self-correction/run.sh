@@ -8,7 +8,7 @@
 #   FEEDBACK: tests (public-test report), generic (CoCoS's fixed instruction, no execution output),
 #             none (the task asked again). Run tests first: generic and none reuse its first turns.
 # As run: data; cocos (both cores) beside eval:base:tests and eval:single:tests, then generic/none of both;
-# eval:multi:* after cocos. Evaluations at nice 10, one torch thread each.
+# eval:multi:* after cocos. Evaluations at nice 5 (helpers and tests ran at nice 10-15 beside them), one torch thread each.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 PY=${PY:-python3}
@@ -16,7 +16,7 @@ E=docs/experiments/2026-12-07-self-correction
 O=outputs/real_run_sc
 M=outputs/models/smollm2-135m-instruct
 TASKS=data/processed/generated_v2.codeself.jsonl
-# The locked evaluation set: the first 6 tasks of each of the 18 held-out families (108 of the 216 tasks
+# The locked evaluation set: the first 4 tasks of each of the 18 held-out families (72 of the 216 tasks
 # of split test_heldout_families: the compute of 3 models x 3 feedback modes on 2 cores).
 EVAL=data/processed/generated_v2.heldout_sc.jsonl
 export HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1
@@ -41,7 +41,7 @@ kept, seen = [], Counter()
 for line in open(sys.argv[1], encoding="utf-8"):
     task = json.loads(line)
     family = task["task_id"].rsplit("/", 1)[0]
-    if task["split"] == "test_heldout_families" and seen[family] < 6:
+    if task["split"] == "test_heldout_families" and seen[family] < 4:
         seen[family] += 1
         kept.append(line)
 open(sys.argv[2], "w", encoding="utf-8").writelines(kept)
@@ -66,7 +66,7 @@ eval:*)
     log "eval $row, feedback $feedback ($model)"
     # Two turns always (no stop on a public pass: regressions of correct answers are measured);
     # the fixed decoding of experiment v2: T 0.8, top-p 0.95, 256 new tokens per turn, seed 0.
-    nice -n 10 $PY scripts/run_agentic.py --tasks $EVAL --backend hf --model "$model" --samples-per-task 1 \
+    nice -n 5 $PY scripts/run_agentic.py --tasks $EVAL --backend hf --model "$model" --samples-per-task 1 \
         --temperature 0.8 --top-p 0.95 --max-tokens 256 --seed 0 --max-revisions 1 --no-stop-when-public-pass \
         --feedback "$feedback" "${reuse[@]}" --trace-output $O/$row.$feedback.jsonl --resume --quiet
     ;;
