@@ -31,6 +31,7 @@ from codeself.training import algorithms as alg
 from codeself.training.config import RunConfig
 from codeself.training.multiturn import EPISODE_REWARD, env_config, episode_record, turn_metrics
 from codeself.training.run_dir import InformativeTally
+from codeself.training.trl_hooks import sample_completions
 
 
 class EpisodePractice:
@@ -54,22 +55,10 @@ class EpisodePractice:
     def generate(self, trainer: Any, inputs: list[list[int]], rows: list[int], turn: int) -> tuple[list, None]:
         """One turn of the open episodes with the project's sampler, seeded per (step, row, turn)."""
         from codeself.agents.backends.base import derive_seed  # noqa: PLC0415
-        from codeself.agents.backends.hf_sampling import sample_token_rows  # noqa: PLC0415
 
-        model = trainer.accelerator.unwrap_model(trainer.model)
         seeds = [derive_seed(self.config.seed, "practice-episode", trainer.state.global_step, row, turn)
                  for row in rows]
-        was_training = model.training
-        model.eval()
-        try:
-            generated = sample_token_rows(model, inputs, seeds, pad_id=trainer._tokenizer.pad_token_id or 0,
-                                          eos=set(trainer.eos_token_ids), temperature=self.config.temperature,
-                                          top_p=1.0, max_new_tokens=self.config.max_completion_tokens)
-        finally:
-            if was_training:
-                model.train()
-        eos = trainer.eos_token_ids[0]
-        return [tokens + [eos] if finish == "eos" else tokens for tokens, finish in generated], None
+        return sample_completions(trainer, self.config, inputs, seeds), None
 
     def take(self) -> list[EpisodeTrace]:
         """The episodes played since the last call, in batch order."""

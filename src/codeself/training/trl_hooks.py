@@ -46,24 +46,31 @@ class PracticeRollout:
 
     def __call__(self, prompts, trainer):
         from codeself.agents.backends.base import derive_seed  # noqa: PLC0415
-        from codeself.agents.backends.hf_sampling import sample_token_rows  # noqa: PLC0415
 
         prompt_ids = trainer._tokenize_prompts(prompts)[0]
-        model = trainer.accelerator.unwrap_model(trainer.model)
         seeds = [derive_seed(self.config.seed, "practice", trainer.state.global_step, row)
                  for row in range(len(prompt_ids))]
-        was_training = model.training
-        model.eval()
-        try:
-            rows = sample_token_rows(model, prompt_ids, seeds, pad_id=trainer._tokenizer.pad_token_id or 0,
-                                     eos=set(trainer.eos_token_ids), temperature=self.config.temperature,
-                                     top_p=1.0, max_new_tokens=self.config.max_completion_tokens)
-        finally:
-            if was_training:
-                model.train()
-        eos = trainer.eos_token_ids[0]
-        completion_ids = [tokens + [eos] if finish == "eos" else tokens for tokens, finish in rows]
+        completion_ids = sample_completions(trainer, self.config, prompt_ids, seeds)
         return {"prompt_ids": [list(ids) for ids in prompt_ids], "completion_ids": completion_ids, "logprobs": None}
+
+
+def sample_completions(trainer, config: RunConfig, prompt_ids, seeds) -> list[list[int]]:
+    """One seeded completion per prompt from the policy in eval mode (practice temperature, top_p 1,
+    `max_completion_tokens`), ending with EOS when one was produced, as TRL's own generation keeps it."""
+    from codeself.agents.backends.hf_sampling import sample_token_rows  # noqa: PLC0415
+
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    was_training = model.training
+    model.eval()
+    try:
+        rows = sample_token_rows(model, prompt_ids, seeds, pad_id=trainer._tokenizer.pad_token_id or 0,
+                                 eos=set(trainer.eos_token_ids), temperature=config.temperature,
+                                 top_p=1.0, max_new_tokens=config.max_completion_tokens)
+    finally:
+        if was_training:
+            model.train()
+    eos = trainer.eos_token_ids[0]
+    return [tokens + [eos] if finish == "eos" else tokens for tokens, finish in rows]
 
 
 class SampledPrompts:
