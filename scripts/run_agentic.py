@@ -20,7 +20,7 @@ from codeself.cli import (add_dataclass_flags, add_episode_flags, add_run_flags,
 
 PROG = "run_agentic.py"
 # the sandbox settings this script lets users set (others: ExecutionConfig's defaults)
-EXECUTION_FIELDS = ("workers", "calibration_cache", "executor", "ray_address", "efficiency")
+EXECUTION_FIELDS = ("workers", "timeout_floor_s", "calibration_cache", "executor", "ray_address", "efficiency")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -93,7 +93,7 @@ class CanaryTest(unittest.TestCase):
             outs = [Path(tmp, f"traces{number}.jsonl") for number in range(len(settings))]
             runs = support.run_scripts(*(("run_agentic.py", "--tasks", tasks, "--trace-output", out, "--workers", "1",
                                           "--quiet", "--backend", "mock", "--samples-per-task", "2",
-                                          "--max-revisions", "2", *extra)
+                                          "--max-revisions", "2", *support.FAST_TIMEOUTS, *extra)
                                          for out, extra in zip(outs, settings)))  # the four settings at once
             episodes, hidden_failures = 0, 0
             for out, done in zip(outs, runs):

@@ -30,7 +30,8 @@ class AgenticMBPPTest(unittest.TestCase):
             runs = support.run_scripts(*(("run_agentic.py", "--tasks", planted, "--split", "test", "--limit", "40",
                                           "--trace-output", Path(tmp, f"{mode}.jsonl"), "--backend", "mock",
                                           "--mode", mode, "--samples-per-task", "2", "--max-revisions", "2",
-                                          "--no-stop-when-public-pass", "--workers", "2", "--quiet")
+                                          "--no-stop-when-public-pass", "--workers", "2", "--quiet",
+                                          *support.FAST_TIMEOUTS)
                                          for mode in modes), timeout=900)  # the two modes at once
             for mode, done in zip(modes, runs):
                 traces = Path(tmp, f"{mode}.jsonl")

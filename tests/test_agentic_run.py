@@ -24,7 +24,7 @@ FAILING = "Your code was run on the public tests: 1 of 1 failed.\n\nFailed publi
 
 
 def call(*args: str) -> tuple:
-    return ("run_agentic.py", "--tasks", EXAMPLES, "--backend", "mock", "--workers", "1", *args)
+    return ("run_agentic.py", "--tasks", EXAMPLES, "--backend", "mock", "--workers", "1", *support.FAST_TIMEOUTS, *args)
 
 
 def run(*args: str):
@@ -169,13 +169,13 @@ class RunAgenticScriptTest(unittest.TestCase):
                      (("--feedback", "loud"), "unknown feedback 'loud'"),
                      (("--backend", "static"), "needs --completions")]
             for args, message in cases:
-                done = support.run_script("run_agentic.py", "--tasks", EXAMPLES, "--trace-output", out,
-                                          "--backend", "mock", *args)
+                done = support.refusal("run_agentic.py", "--tasks", EXAMPLES, "--trace-output", out,
+                                       "--backend", "mock", *args)
                 self.assertEqual(done.returncode, 2, args)
                 self.assertIn(message, done.stderr)
                 self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)
             out.write_text("x")
-            exists = run("--trace-output", out)
+            exists = support.refusal(*call("--trace-output", out))
             self.assertIn("already exists", exists.stderr)
 
     def test_trace_records_round_trip(self):

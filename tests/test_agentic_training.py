@@ -32,7 +32,7 @@ class MultiTurnPolicyTest(unittest.TestCase):
 class MultiTurnSmokeTest(unittest.TestCase):
     def train_call(self, script: str, out: Path, *extra: str) -> tuple:
         return (script, "--tasks", EXAMPLES, "--output-dir", out, "--max-steps", "2", "--workers", "1", "--quiet",
-                *extra)
+                *support.FAST_TIMEOUTS, *extra)
 
     def train(self, script: str, out: Path, *extra: str):
         return support.run_script(*self.train_call(script, out, *extra))

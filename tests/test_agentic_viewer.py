@@ -24,7 +24,7 @@ def make_traces(tmp: str) -> Path:
     out = Path(tmp, "traces.jsonl")
     done = support.run_script("run_agentic.py", "--tasks", EXAMPLES, "--trace-output", out, "--backend", "mock",
                               "--mode", "repair", "--samples-per-task", "3", "--max-revisions", "2",
-                              "--no-stop-when-public-pass", "--workers", "1", "--quiet")
+                              "--no-stop-when-public-pass", "--workers", "1", "--quiet", *support.FAST_TIMEOUTS)
     assert done.returncode == 0, done.stderr
     turns, hostile = Path(tmp, "turns.jsonl"), Path(tmp, "hostile.jsonl")
     turns.write_text(json.dumps({"task_id": "example/digit_sum", "turns": [HOSTILE]}) + "\n")

@@ -173,7 +173,7 @@ class PipelineTest(unittest.TestCase):
             runs = [Path(tmp, f"mock-{fraction}.jsonl") for fraction in ("0.3", "0.9")]
             done = support.run_scripts(*(("run_rollouts.py", "--tasks", tasks, "--backend", "mock",
                                           "--samples-per-task", "3", "--seed", "0", "--mock-correct-fraction", fraction,
-                                          "--workers", "1", "--output", output, "--quiet")
+                                          "--workers", "1", "--output", output, "--quiet", *support.FAST_TIMEOUTS)
                                          for fraction, output in zip(("0.3", "0.9"), runs)))  # both at once
             for result in done:
                 self.assertEqual(result.returncode, 0, result.stderr)

@@ -33,7 +33,8 @@ class PipelineEvaluationTest(unittest.TestCase):
         seeds = (1, 5)
         runs = support.run_scripts(*(("run_rollouts.py", "--tasks", EXAMPLE_TASKS, "--output",
                                       self.out / f"rollouts-{seed}.jsonl", "--backend", "mock", "--samples-per-task",
-                                      "4", "--seed", seed, "--workers", "2", "--timeout-s", "1", "--quiet")
+                                      "4", "--seed", seed, "--workers", "2", "--timeout-s", "1", "--quiet",
+                                      *support.FAST_TIMEOUTS)
                                      for seed in seeds))  # both seeds at once
         for seed, run in zip(seeds, runs):
             with self.subTest(seed=seed):
