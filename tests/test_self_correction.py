@@ -88,9 +88,11 @@ class SelfCorrectionTest(unittest.TestCase):
                 paths[name].write_text("".join(json.dumps(trace(i, a, b, name).to_json()) + "\n"
                                                for i, (a, b) in enumerate(outcomes)), encoding="utf-8")
             out = Path(tmp, "r.md")
-            code, _, err = support.run_in_process(script, "--tasks", EXAMPLES, "--run", f"m={paths['tests']}",
-                                                  "--run", f"m={paths['none']}", "--output", out, "--quiet")
-            self.assertEqual(code, 0, err)
+            done = support.run_script("compare_self_correction.py", "--tasks", EXAMPLES, "--run", f"m={paths['tests']}",
+                                      "--run", f"m={paths['none']}", "--output", out, "--json-output", Path(tmp, "r.json"))
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertIn("2 runs; hidden tests in model input: 0", done.stdout)
+            self.assertEqual(json.loads(Path(tmp, "r.json").read_text())["runs"][0]["turn2_pass"]["k"], 2)
             report = out.read_text(encoding="utf-8")
             self.assertIn("| m/tests | 2 | 50.0% (1/2)", report)
             self.assertIn("| m/none turn 2 | m/tests turn 2 | 2 | +50.0 pts | 0 | 1 | 1 | no |", report)
