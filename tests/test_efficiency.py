@@ -84,6 +84,12 @@ class MeasuredAnswers(unittest.TestCase):
             record = EXECUTOR.run(toy_task(), QUADRATIC).efficiency
         self.assertEqual((record["status"], record["score"]), ("over_budget", 0.0))
 
+    def test_edited_scale_inputs_are_read_again(self):
+        # the parsed scale inputs are kept per task id: a task of the same id with other inputs must not reuse them
+        EXECUTOR.run(toy_task(), LINEAR)
+        fewer = dataclasses.replace(toy_task(), metadata={"scale_inputs": toy_task().metadata["scale_inputs"][:2]})
+        self.assertEqual(EXECUTOR.run(fewer, LINEAR).efficiency["sizes"], list(SIZES[:2]))
+
     def test_task_without_scale_inputs(self):
         task = dataclasses.replace(toy_task(), metadata={})
         record = EXECUTOR.run(task, LINEAR).efficiency

@@ -222,11 +222,19 @@ def measure_job(task: Task, program: str, code: bytes, inputs: list[ScaleInput],
     return {"program": "" if code else program, "code": code, "entry_point": task.entry_point, **held}
 
 
-def held_measurement(task: Task, code: bytes, inputs: list[ScaleInput], import_timeout_s: float) -> dict:
-    """The measurement steps, with their limits; as a job's "measure", held by the worker until
-    every test is answered, then sent to the same child after a {"load": code} step (the
-    parent stops them when a test failed: supervise.py)."""
-    steps = [{"measure": codec.encode(list(item.args)), "budget": MAX_INSTRUCTIONS} for item in inputs]
+def encoded_arguments(inputs) -> list:
+    """Each scale input's arguments as its measurement step carries them (codec)."""
+    return [codec.encode(list(item.args)) for item in inputs]
+
+
+def held_measurement(task: Task, code: bytes, inputs: list[ScaleInput], import_timeout_s: float,
+                     encoded: list | None = None) -> dict:
+    """The measurement steps (`encoded`: encoded_arguments(inputs), when already known), with
+    their limits; as a job's "measure", held by the worker until every test is answered, then
+    sent to the same child after a {"load": code} step (the parent stops them when a test
+    failed: supervise.py)."""
+    encoded = encoded_arguments(inputs) if encoded is None else encoded
+    steps = [{"measure": arguments, "budget": MAX_INSTRUCTIONS} for arguments in encoded]
     return {"load": code, "setup": task.setup_code, "steps": steps,
             "step_timeouts_s": [MEASURE_TIMEOUT_S] * (len(steps) + 1), "import_timeout_s": import_timeout_s,
             "program_timeout_s": import_timeout_s + MEASURE_TIMEOUT_S * len(steps)}

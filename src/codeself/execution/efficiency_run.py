@@ -33,8 +33,8 @@ from codeself.datasets.task import Task
 from codeself.execution import codec, meter
 from codeself.execution.calibration import CalibrationCache, CalibrationStore
 from codeself.execution.efficiency import (
-    Costs, ScaleInput, charged_code, compare, held_measurement, measure_job, read_costs, reference_key, risky_name,
-    scale_inputs, unavailable)
+    Costs, ScaleInput, charged_code, compare, held_measurement, measure_job, encoded_arguments, read_costs,
+    reference_key, risky_name, scale_inputs, unavailable)
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,14 @@ class Efficiency:
     (cache misses); `references.runs` counts reference measurements."""
 
     ANSWERS_KEPT = 8192
+    SCALES_KEPT = 8192  # tasks whose parsed scale inputs are kept (LRU)
 
     def __init__(self, executor: Any, size: int) -> None:
         self.executor = executor
         self.references = CalibrationCache(size)
         self.measurements = 0
         self._answers: OrderedDict[str, Costs] = OrderedDict()
+        self._scales: OrderedDict[str, tuple[str, tuple[ScaleInput, ...], list]] = OrderedDict()
         self._lock = threading.Lock()
 
     def use_store(self, store: CalibrationStore | None) -> None:
@@ -72,7 +74,7 @@ class Efficiency:
         if not tests:
             return None
         try:
-            inputs = scale_inputs(task)
+            inputs, encoded = self._scaled(task)
         except ValueError as error:
             return Pending(record=unavailable(str(error)[:300]))
         if not inputs:
@@ -92,9 +94,27 @@ class Efficiency:
             if cached is not None:
                 self._answers.move_to_end(key)
         if cached is not None:
-            return Pending(inputs=tuple(inputs), costs=cached, import_timeout_s=import_timeout_s)
-        return Pending(inputs=tuple(inputs), key=key, import_timeout_s=import_timeout_s,
-                       hold=held_measurement(task, charged, inputs, import_timeout_s))
+            return Pending(inputs=inputs, costs=cached, import_timeout_s=import_timeout_s)
+        return Pending(inputs=inputs, key=key, import_timeout_s=import_timeout_s,
+                       hold=held_measurement(task, charged, list(inputs), import_timeout_s, encoded))
+
+    def _scaled(self, task: Task) -> tuple[tuple[ScaleInput, ...], list]:
+        """The task's scale inputs and their encoded arguments, parsed once per task
+        (parsing the literals cost about a millisecond a run): kept under the repr of the raw
+        list, so an edited list is parsed again. A malformed list raises ValueError."""
+        raw = repr((task.metadata or {}).get("scale_inputs"))
+        with self._lock:
+            entry = self._scales.get(task.task_id)
+            if entry is not None and entry[0] == raw:
+                self._scales.move_to_end(task.task_id)
+                return entry[1], entry[2]
+        inputs = tuple(scale_inputs(task))
+        encoded = encoded_arguments(inputs)
+        with self._lock:
+            self._scales[task.task_id] = (raw, inputs, encoded)
+            while len(self._scales) > self.SCALES_KEPT:
+                self._scales.popitem(last=False)
+        return inputs, encoded
 
     def finish(self, task: Task, pending: Pending | None, measured: dict | None, result: Any) -> Any:
         """`result` (passing) with its `efficiency` record; `measured`: the reply's measurement
