@@ -17,10 +17,12 @@ result pipe ahead of time are recognised as forged.
 Steps (worker -> child): {"probes": [code object or expr, ...]} | {"fallback": snippet} |
 {"call": encoded argument list} | {"load": marshalled code, "setup": text} (import a program
 anew in a fresh namespace, which later steps use: efficiency's rewritten copy, sent after the
-tests) | {"measure": encoded argument list, "budget": n} | {"end": true}. Answers (child -> worker): {"values": [encoded, ...]} | {"ok": true} | {"error":
-{"type": name, "message": text}} | {"cost": {...}, "values": [encoded]} (a measured call,
-meter.py; "values" empty when it raised, its "error" then in the cost); the first answer
-is the import result: {"ok": true} or {"error": ...}, and so is the answer to "load".
+tests) | {"measure": [encoded argument list per size], "budget": n} | {"end": true}. Answers
+(child -> worker): {"values": [encoded, ...]} | {"ok": true} | {"error": {"type": name,
+"message": text}} | {"measured": [{"cost": {...}, "values": [encoded]}, ...]} (the measured
+calls, one per size up to the first that failed, meter.py; "values" empty when it raised,
+its "error" then in the cost); the first answer is the import result: {"ok": true} or
+{"error": ...}, and so is the answer to "load".
 """
 
 from __future__ import annotations
@@ -198,11 +200,31 @@ def _answer(step: dict, namespace: dict, entry_point: str | None, max_value_byte
         if function is None:
             return {"error": {"type": "NameError", "message": f"name {entry_point!r} is not defined"}}
         if "measure" in step:
-            return _measured(function, _decode(step["measure"]), step["budget"], max_value_bytes)
+            return {"measured": _measured_sizes(function, step["measure"], step["budget"], max_value_bytes)}
         value = function(*_decode(step["call"]))
         return {"values": [_encode(value, max_bytes=max_value_bytes)]}
     except BaseException as error:  # noqa: BLE001
         return {"error": describe(error)}
+
+
+def _measured_sizes(function, encoded: list, budget: int, max_value_bytes: int) -> list:
+    """The measured calls at every size, smallest first, in one step (one answer, not one
+    round trip per size): per size {"cost": {...}, "values": [encoded]} or {"error": ...}
+    (arguments or value that could not be decoded or encoded). Stops after the first size
+    whose measurement the parent could not score (raised, over budget, tampered): a later
+    size would not be read, and over budget it could cost seconds."""
+    answers = []
+    for arguments in encoded:
+        try:
+            answer = _measured(function, _decode(arguments), budget, max_value_bytes)
+        except BaseException as error:  # noqa: BLE001 - as a step of its own would answer
+            answer = {"error": describe(error)}
+        answers.append(answer)
+        cost = answer.get("cost")
+        if cost is None or cost["over_budget"] or cost["tampered"] or "error" in cost:
+            break
+        del answer, cost
+    return answers
 
 
 def _measured(function, args: list, budget: int, max_value_bytes: int) -> dict:

@@ -216,7 +216,7 @@ def charged_code(program: str) -> bytes:
 
 def measure_job(task: Task, program: str, code: bytes, inputs: list[ScaleInput], import_timeout_s: float) -> dict:
     """The worker job that imports the program (`code`: charged_code's) and calls its entry
-    point under the meter on each scale input (one step each, smallest first)."""
+    point under the meter on each scale input (one step for all, smallest first)."""
     held = held_measurement(task, code, inputs, import_timeout_s)
     del held["load"]  # imported as the job's program
     return {"program": "" if code else program, "code": code, "entry_point": task.entry_point, **held}
@@ -229,15 +229,16 @@ def encoded_arguments(inputs) -> list:
 
 def held_measurement(task: Task, code: bytes, inputs: list[ScaleInput], import_timeout_s: float,
                      encoded: list | None = None) -> dict:
-    """The measurement steps (`encoded`: encoded_arguments(inputs), when already known), with
-    their limits; as a job's "measure", held by the worker until every test is answered, then
-    sent to the same child after a {"load": code} step (the parent stops them when a test
-    failed: supervise.py)."""
+    """The measurement step (`encoded`: encoded_arguments(inputs), when already known): every
+    size in one step, which the child answers once (not a frame and a worker select round
+    per size), with its limits; as a job's "measure", held by the worker until every test is
+    answered, then sent to the same child after a {"load": code} step (the parent stops them
+    when a test failed: supervise.py)."""
     encoded = encoded_arguments(inputs) if encoded is None else encoded
-    steps = [{"measure": arguments, "budget": MAX_INSTRUCTIONS} for arguments in encoded]
-    return {"load": code, "setup": task.setup_code, "steps": steps,
-            "step_timeouts_s": [MEASURE_TIMEOUT_S] * (len(steps) + 1), "import_timeout_s": import_timeout_s,
-            "program_timeout_s": import_timeout_s + MEASURE_TIMEOUT_S * len(steps)}
+    measure_s = MEASURE_TIMEOUT_S * len(encoded)
+    return {"load": code, "setup": task.setup_code, "steps": [{"measure": list(encoded), "budget": MAX_INSTRUCTIONS}],
+            "step_timeouts_s": [measure_s, measure_s], "import_timeout_s": import_timeout_s,
+            "program_timeout_s": import_timeout_s + measure_s, "sizes": len(encoded)}
 
 
 @dataclass(frozen=True)
@@ -260,12 +261,15 @@ def read_costs(reply: dict, count: int) -> Costs:
     if imported.get("ok") is not True:
         error = imported.get("error") if isinstance(imported.get("error"), dict) else {}
         return Costs("failed", reason=f"the program did not import (raised {str(error.get('type', '?'))[:80]})")
+    measured = _parse(answers[1]) if len(answers) > 1 else {}
+    # one answer for every size (the child's "measured" list), or one error for all of them
+    sizes = measured.get("measured") if isinstance(measured.get("measured"), list) else [measured]
     instructions, values = [], []
     for position in range(count):
-        if position + 1 >= len(answers):
+        if len(answers) < 2 or position >= len(sizes):
             outcome = reply.get("outcome")
             return Costs("failed", reason="timed out" if outcome == "timeout" else f"stopped ({outcome})")
-        answer = _parse(answers[position + 1])
+        answer = sizes[position] if isinstance(sizes[position], dict) else {}
         cost = answer.get("cost")
         if not isinstance(cost, dict):
             error = answer.get("error") if isinstance(answer.get("error"), dict) else {}

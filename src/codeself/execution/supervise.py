@@ -97,8 +97,11 @@ class Run:
         self.import_timeout = job["import_timeout_s"]
         cap = context.config["max_output_bytes"]
         self.out, self.err = Tail(cap), Tail(cap)
-        # an answer holds one value per probe, each bounded by max_value_bytes (approximately)
-        self.max_frame = context.config["max_value_bytes"] * 8 + (1 << 20)
+        # an answer holds one value per probe, each bounded by max_value_bytes (approximately);
+        # a measurement's answer one per size (efficiency.held_measurement's "sizes")
+        self.max_frame = context.config["max_value_bytes"] * (8 + job.get("sizes", 0)) + (1 << 20)
+        if self.held:
+            self.max_frame += context.config["max_value_bytes"] * self.held.get("sizes", 0)
         self.buffer, self.answers, self.durations = bytearray(), [], []
         self.ready = False
         self.sent = 0
@@ -239,7 +242,7 @@ class Run:
 
     def _measure(self, now: float) -> None:
         """Every test is answered and a measurement is held: keep what the tests' part of the
-        reply holds now, then send the held steps (load, then one per size) without waiting
+        reply holds now, then send the held steps (load, then every size in one) without waiting
         for the parent's verdict (it sends "stop" when a test failed; the measurement of an
         answer that failed is dropped, and the candidate's output after this point is never
         shown)."""
