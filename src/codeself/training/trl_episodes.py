@@ -14,13 +14,12 @@ single-turn one (`trl_hooks.PracticeRollout`). Each turn may use `max_completion
 Compute: an episode decodes up to (1 + max_revisions) turns, so a two-turn run matches a
 single-turn run's generated turns with about half the steps (the experiment's configs say which).
 
-Nothing here imports torch at import time; TRL calls `rollout_func`, and the run reads `batches`
-(the episodes generated since its last logged step) to write metrics and rollouts.
+Nothing here imports torch at import time; TRL calls `rollout_func`, and the run `take`s the
+episodes played since its last logged step to write metrics and rollouts.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,16 +39,13 @@ class EpisodePractice:
     def __init__(self, config: RunConfig, tasks: Sequence[Task], execution: Any | None = None,
                  executor: Any | None = None) -> None:
         self.config = config
-        self.env_config = env_config(config)
-        self.rollout = EpisodeRollout(tasks, self.env_config, execution, executor, seed=config.seed,
+        self.rollout = EpisodeRollout(tasks, env_config(config), execution, executor, seed=config.seed,
                                       generate=self.generate)
-        self.batches: list[dict[str, Any]] = []  # played since the last logged step
+        self.played: list[EpisodeTrace] = []  # since the last logged step, in batch order
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, Any]:
-        started = time.monotonic()
         output = self.rollout(prompts, trainer)
-        self.batches.append({"traces": list(self.rollout.last_traces), "step": trainer.state.global_step + 1,
-                             "rollout_s": time.monotonic() - started})
+        self.played += self.rollout.last_traces
         return output
 
     def generate(self, trainer: Any, inputs: list[list[int]], rows: list[int], turn: int) -> tuple[list, None]:
@@ -62,8 +58,7 @@ class EpisodePractice:
 
     def take(self) -> list[EpisodeTrace]:
         """The episodes played since the last call, in batch order."""
-        traces = [trace for batch in self.batches for trace in batch["traces"]]
-        self.batches = []
+        traces, self.played = self.played, []
         return traces
 
     def close(self) -> None:

@@ -153,9 +153,7 @@ class FirstTurnReuse:
         replies: list[Generation | None] = [self._recorded(*turn) for turn in turns]
         missing = [i for i, reply in enumerate(replies) if reply is None]
         if missing:
-            decode = [turns[i] for i in missing]
-            decoded = (self.agent.act_batch(decode, seed=seed) if hasattr(self.agent, "act_batch") else
-                       [self.agent.act(t, o, sample_index=i, seed=seed) for t, o, i in decode])
+            decoded = self.agent.act_batch([turns[i] for i in missing], seed=seed)
             for i, reply in zip(missing, decoded):
                 replies[i] = reply
         return replies  # type: ignore[return-value]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import sys
 import threading
 import time
@@ -248,7 +249,6 @@ def run_agentic(settings: AgenticSettings, *, quiet: bool = False, stream: TextI
 
 def _reusing_first_turns(agent: Any, settings: AgenticSettings) -> Any:
     from codeself.agents.agentic.agents import FirstTurnReuse, ModelAgent, check_first_turn_source
-    import json
 
     path = settings.first_turns_from
     if not isinstance(agent, ModelAgent):
