@@ -47,6 +47,15 @@ def descendants(pid):
     return found
 
 
+def is_compile_server(pid):
+    """Whether `pid` is a worker's warm Java compiler (languages/compile_server.py)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return b"codeself_rt.CompileServer" in handle.read().split(b"\0")
+    except OSError:
+        return False
+
+
 def multipl_e_tasks(test, language, suffix, count):
     """The first `count` HumanEval tasks of a MultiPL-E file with their reference answers (the
     fenced block of gpt_solution), or skip when the data is absent."""
@@ -109,9 +118,13 @@ class BatchMixin:
         return result
 
     def assert_no_leftovers(self):
+        """Each worker holds its waiting child only (and at most one warm compiler, Java's)."""
         idle = {"namespaces": 2, "bwrap": 3}.get(self.executor.isolation, 1)
         for _ in range(50):
-            counts = [len(descendants(pid)) for pid in self.executor.worker_pids()]
+            found = [descendants(pid) for pid in self.executor.worker_pids()]
+            servers = [sum(map(is_compile_server, pids)) for pids in found]
+            self.assertTrue(all(count <= 1 for count in servers), servers)
+            counts = [len(pids) - count for pids, count in zip(found, servers)]
             if all(count <= idle for count in counts):
                 break
             time.sleep(0.05)

@@ -4,7 +4,7 @@ import unittest
 from unittest import mock
 
 import support  # noqa: F401
-from language_cases import SECRET, HostileMixin, make_task
+from language_cases import SECRET, HostileMixin, descendants, is_compile_server, make_task
 from codeself.execution import ExecutionConfig, Executor, runner
 from codeself.execution.languages import java, program, toolchains
 from codeself.execution.languages.asserts import split_assert
@@ -153,6 +153,44 @@ class JavaTest(HostileMixin, unittest.TestCase):
         result = self.results["tuple_without_jar"]
         self.assertEqual((result.status, result.error_type), ("sandbox_error", "ToolchainMissing"), result.message)
         self.assertIn("libjavatuples-java", result.message)
+
+
+class WarmJavacTest(unittest.TestCase):
+    """The worker's warm javac (languages/compile_server.py): used under namespaces, replaced
+    after a compile that crashed it or ran out of time, never used under rlimits."""
+
+    def setUp(self):
+        if toolchains.missing("java"):
+            self.skipTest(toolchains.missing("java"))
+
+    def servers(self, executor):
+        return [pid for worker in executor.worker_pids() for pid in descendants(worker) if is_compile_server(pid)]
+
+    def test_crashing_and_endless_compiles_end_the_server_and_later_samples_pass(self):
+        correct = method("return x + 1;")
+        with mock.patch.object(program, "COMPILE_TIMEOUT_S", 1.0), \
+                Executor(ExecutionConfig(workers=1, timeout_s=2.0, max_processes=256)) as executor:
+            if executor.isolation != "namespaces":
+                self.skipTest(f"the warm compiler runs under namespaces isolation only (here {executor.isolation})")
+            self.assertEqual(executor.run(task(), correct).status, "passed")
+            first = self.servers(executor)
+            self.assertEqual(len(first), 1)
+            crashed = executor.run(task(), method("return " + "(" * 20000 + "x" + ")" * 20000 + ";"))
+            self.assertEqual(crashed.status, "compile_error", crashed.message)
+            self.assertEqual(executor.run(task(), correct).status, "passed")
+            endless = executor.run(task(), method(f"Object o = {nested_maps(11)}; return x + 1;"))
+            self.assertEqual((endless.status, endless.error_type), ("compile_error", "CompileTimeout"))
+            self.assertGreaterEqual(endless.cpu_time_s, 0.9)  # the server's CPU is the sample's
+            fixed = executor.run(task(), correct)
+            self.assertEqual(fixed.status, "passed", fixed.message)
+            self.assertNotEqual(self.servers(executor), first)  # a successor: the first one was killed
+
+    def test_rlimits_isolation_compiles_in_the_child(self):
+        with Executor(ExecutionConfig(workers=1, sandbox="rlimits", max_processes=256)) as executor:
+            broken = executor.run(task(), method("return y;"))
+            self.assertEqual(broken.status, "compile_error")
+            self.assertIn("cannot find symbol", broken.message)
+            self.assertEqual(self.servers(executor), [])
 
 
 class JavaHarnessTest(unittest.TestCase):

@@ -143,7 +143,7 @@ class CompilerLogTest(unittest.TestCase):
                  "CodeselfHarness.java:5: error: incompatible types: String cannot be converted to long",
                  '            () -> Problem.f("secret input"),', "Note: Some input files use unchecked operations.",
                  "2 errors")
-        self.assertEqual(native._javac_diagnostics("Problem.java").splitlines(),
+        self.assertEqual(native._log_lines(native.javac_diagnostics, "Problem.java").splitlines(),
                          ["Problem.java:3: error: ';' expected", "        return x", "                ^",
                           native.HARNESS_HIDDEN.format(1)])
         self.log("[0.04s][warning][os,thread] Failed to start thread \"VM Thread\" - pthread_create failed (EAGAIN)",

@@ -304,6 +304,7 @@ def serve(context: Context, in_fd: int, out_fd: int) -> None:
         job = _read_job(in_fd)
         if job is None:
             child.finish(context)
+            supervise.compile_server.SERVERS.close()  # a Java job's warm compiler, if one started
             if context.isolation == "rlimits":
                 sandbox.wipe_directory(context.scratch)
                 os.rmdir(context.scratch)

@@ -62,7 +62,7 @@ def _tools() -> dict[str, str]:
 
 def _cache() -> str:
     key = fingerprint(toolchain("java").version, _tools()["javatuples"], *JVM_FLAGS, *JAVAC_FLAGS,
-                      runtime_source("Rt.java").decode())
+                      runtime_source("Rt.java").decode(), runtime_source("CompileServer.java").decode())
     return os.path.join(cache_dir(), f"java-{key}")
 
 
@@ -110,12 +110,13 @@ def runtime() -> dict[str, str]:
 def _build_classes(scratch: str) -> None:
     classes = os.path.join(scratch, "classes")
     os.makedirs(os.path.join(scratch, "src", "org", "javatuples"))
-    sources = [os.path.join(scratch, "src", "Rt.java")]
-    with open(sources[0], "wb") as handle:
-        handle.write(runtime_source("Rt.java"))
+    sources = [os.path.join(scratch, "src", name) for name in ("Rt.java", "CompileServer.java")]
+    for source in sources:
+        with open(source, "wb") as handle:
+            handle.write(runtime_source(os.path.basename(source)))
     if not _tools()["javatuples"]:
         sources.append(os.path.join(scratch, "src", "org", "javatuples", "CodeselfAbsent.java"))
-        with open(sources[1], "w") as handle:
+        with open(sources[-1], "w") as handle:
             handle.write("package org.javatuples;\n/** Stands in for the javatuples jar, absent here. */\n"
                          "final class CodeselfAbsent {\n}\n")
     _run([_tools()["javac"], *JAVAC_OPTIONS[:-2], "-d", classes, *sources], scratch,
@@ -176,14 +177,18 @@ def _program(files: dict[str, bytes], what: str, quiet: bool) -> NativeProgram:
     archive = (f"-J-XX:SharedArchiveFile={built['archive']}",) if built["archive"] else ()
     javac = [_tools()["javac"], *(f"-J{flag}" for flag in JVM_FLAGS + JAVAC_FLAGS), *archive, *JAVAC_OPTIONS,
              "-cp", _classpath(built["classes"]), "Problem.java", f"{HARNESS}.java"]
-    command = {"argv": javac, "what": what, "filter": "javac:Problem.java", "jvm": True}
-    if quiet:
-        command["quiet"] = True
-    run = (_tools()["java"], *JVM_FLAGS, "-ea", "-cp", f"{_classpath(built['classes'])}:.", HARNESS)
     # the launchers find libjli.so through $ORIGIN, which the view cannot resolve (no /proc)
     home = os.path.dirname(os.path.dirname(_tools()["java"]))
-    return NativeProgram(files=files, compile=(command,), run=run,
-                         env={**ENV, "LD_LIBRARY_PATH": os.path.join(home, "lib")})
+    env = {**ENV, "LD_LIBRARY_PATH": os.path.join(home, "lib")}
+    # the worker's warm javac answers this command when it can (compile_server.py); else it runs
+    server = {"argv": [_tools()["java"], *JVM_FLAGS, *JAVAC_FLAGS, "-cp", built["classes"], "codeself_rt.CompileServer",
+                       _classpath(built["classes"]), *JAVAC_OPTIONS[:-2]],
+              "env": env, "sources": ["Problem.java", f"{HARNESS}.java"], "own_file": "Problem.java", "what": what}
+    command = {"argv": javac, "what": what, "filter": "javac:Problem.java", "jvm": True, "server": server}
+    if quiet:
+        command["quiet"] = server["quiet"] = True
+    run = (_tools()["java"], *JVM_FLAGS, "-ea", "-cp", f"{_classpath(built['classes'])}:.", HARNESS)
+    return NativeProgram(files=files, compile=(command,), run=run, env=env)
 
 
 def prepare(entry_point: str, tests: list[SplitAssert], prompt: str) -> dict[str, bytes]:

@@ -36,6 +36,9 @@ HARNESS_HIDDEN = ("{} error(s) in the test harness, not shown (it holds the test
 def serve(job: dict, nonce: str, result_fd: int) -> None:
     """Run one native job in this (sandboxed) child; never returns."""
     try:
+        if job.get("failed"):  # the worker's compile server already answered: it did not compile
+            _answer(result_fd, {"error": job["failed"]}, nonce)
+            os._exit(0)
         _write_files(job["files"])
         for command in job["compile"]:
             error = _compile(command, job["env"], float(job["compile_timeout_s"]), int(job["log_bytes"]))
@@ -110,7 +113,7 @@ def _compile(command: dict, env: dict, timeout_s: float, log_bytes: int) -> dict
     if command.get("quiet"):
         return {"type": "CompileError", "message": detail}
     if kind == "javac":
-        text = _javac_diagnostics(own_file)
+        text = _log_lines(javac_diagnostics, own_file)
     elif kind != "rustc-json":
         text = _tail(LOG, log_bytes)
     return {"type": "CompileError", "message": (text[:log_bytes] or detail)}
@@ -145,31 +148,40 @@ def _jvm_did_not_start() -> bool:
 
 def _expand(argv: list[str]) -> list[str]:
     """argv with HEAP_TOKEN replaced (see the module docstring)."""
+    return expand_heap(argv, resource.getrlimit(resource.RLIMIT_AS)[0])
+
+
+def expand_heap(argv: list[str], limit: int) -> list[str]:
+    """argv with HEAP_TOKEN replaced by the heap a JVM gets under address-space limit `limit`."""
     if not any(HEAP_TOKEN in arg for arg in argv):
         return list(argv)
-    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
     heap = 4096 if limit == resource.RLIM_INFINITY else max(32, (limit >> 20) - JVM_RESERVED_MB)
     return [arg.replace(HEAP_TOKEN, str(heap)) for arg in argv]
 
 
-def _javac_diagnostics(own_file: str) -> str:
-    """javac's diagnostics about `own_file` and those naming no file; a diagnostic about another
-    file (the harness, which holds the tests' inputs) is counted, never shown. A diagnostic is
-    a line `FILE.java:LINE: kind: text` and the lines after it up to the next such line."""
-    shown, hidden, keep = [], 0, True
+def _log_lines(read, own_file: str) -> str:
     try:
         with open(LOG, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                name, java, rest = line.partition(".java:")
-                if java and " " not in name and rest.split(":", 1)[0].isdigit():
-                    keep = name + ".java" == own_file
-                    hidden += 0 if keep else 1
-                elif line.rstrip().endswith((" error", " errors", " warning", " warnings")) and line[:1].isdigit():
-                    continue  # javac's own count, which would include the hidden ones
-                if keep and len(shown) < 200:
-                    shown.append(line.rstrip("\n"))
+            return read(handle, own_file)
     except OSError:
         return ""
+
+
+def javac_diagnostics(lines, own_file: str) -> str:
+    """javac's diagnostics about `own_file` and those naming no file; a diagnostic about another
+    file (the harness, which holds the tests' inputs) is counted, never shown. A diagnostic is
+    a line `FILE.java:LINE: kind: text` and the lines after it up to the next such line.
+    (The compile server, compile_server.py, renders its diagnostics in the same layout.)"""
+    shown, hidden, keep = [], 0, True
+    for line in lines:
+        name, java, rest = line.partition(".java:")
+        if java and " " not in name and rest.split(":", 1)[0].isdigit():
+            keep = name + ".java" == own_file
+            hidden += 0 if keep else 1
+        elif line.rstrip().endswith((" error", " errors", " warning", " warnings")) and line[:1].isdigit():
+            continue  # javac's own count, which would include the hidden ones
+        if keep and len(shown) < 200:
+            shown.append(line.rstrip("\n"))
     if hidden:
         shown.append(HARNESS_HIDDEN.format(hidden))
     return "\n".join(shown).strip()
