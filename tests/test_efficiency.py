@@ -129,7 +129,7 @@ def spied(executor) -> list:
 
     def spy(job, on_progress=None):
         reply = dispatch(job, on_progress)
-        dispatched.append((job, "measure" in reply))
+        dispatched.append((job, reply.measure is not None))
         return reply
 
     executor._dispatch = spy
@@ -147,7 +147,7 @@ class MeasuredInTheTestChild(unittest.TestCase):
                 dispatched = spied(first)
                 measured = first.run(task, program)
                 # one job, so one child: it ran the tests, then (they passed) the measurement
-                self.assertEqual([("measure" in job, held) for job, held in dispatched], [(True, True)])
+                self.assertEqual([(job.measure is not None, held) for job, held in dispatched], [(True, True)])
                 self.assertEqual(measured.efficiency["status"], "ok")
                 self.assertEqual(measured.efficiency, EXECUTOR.run(task, program).efficiency)
                 dispatched.clear()
@@ -156,7 +156,7 @@ class MeasuredInTheTestChild(unittest.TestCase):
                 failing = first.run(task, "def total(xs):\n    return 1\n")
                 self.assertIsNone(failing.efficiency)
                 # the same compiled code is not measured again (its job holds no measurement)
-                self.assertEqual([("measure" in job, held) for job, held in dispatched][0], (False, False))
+                self.assertEqual([(job.measure is not None, held) for job, held in dispatched][0], (False, False))
             with Executor(config) as second:
                 dispatched = spied(second)
                 self.assertEqual(second.run(task, program).efficiency, measured.efficiency)

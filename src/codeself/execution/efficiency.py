@@ -35,6 +35,7 @@ from typing import Any
 
 from codeself.datasets.task import Task
 from codeself.execution import codec, meter
+from codeself.execution.protocol import Job
 
 COST_MODEL = "python-bytecode-instructions+builtin-charges/2"
 MAX_INSTRUCTIONS = 10_000_000  # per call; about 1-3 s under the tracer
@@ -214,12 +215,13 @@ def charged_code(program: str) -> bytes:
         return b""
 
 
-def measure_job(task: Task, program: str, code: bytes, inputs: list[ScaleInput], import_timeout_s: float) -> dict:
+def measure_job(task: Task, program: str, code: bytes, inputs: list[ScaleInput], import_timeout_s: float) -> Job:
     """The worker job that imports the program (`code`: charged_code's) and calls its entry
     point under the meter on each scale input (one step for all, smallest first)."""
     held = held_measurement(task, code, inputs, import_timeout_s)
-    del held["load"]  # imported as the job's program
-    return {"program": "" if code else program, "code": code, "entry_point": task.entry_point, **held}
+    return Job(program="" if code else program, code=code, entry_point=task.entry_point, setup=held["setup"],
+               steps=tuple(held["steps"]), step_timeouts_s=tuple(held["step_timeouts_s"]),
+               import_timeout_s=import_timeout_s, program_timeout_s=held["program_timeout_s"], sizes=held["sizes"])
 
 
 def encoded_arguments(inputs) -> list:

@@ -148,7 +148,7 @@ class Efficiency:
         if not charged:
             return Costs("failed", reason="the reference does not compile")
         job = measure_job(task, task.reference_solution, charged, inputs, import_timeout_s)
-        return read_costs(self.executor._dispatch(job), len(inputs))
+        return read_costs(self.executor._dispatch(job).to_wire(), len(inputs))
 
 
 def answer_key(task: Task, charged: bytes) -> str:

@@ -19,28 +19,20 @@ import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+import dataclasses
 
 from codeself.datasets.task import Task
 from codeself.execution import codec, runner
 from codeself.execution.calibration import CalibrationCache, CalibrationStore
 from codeself.execution.config import EXECUTORS, SANDBOXES, ExecutionConfig  # noqa: F401 - EXECUTORS, SANDBOXES re-exported
+from codeself.execution.executors import CallOutcome, ExecutorAPI, open_executor  # noqa: F401 - re-exported
+from codeself.execution.protocol import Job, Reply
 from codeself.execution.rerun import TimeoutRerun
 from codeself.execution.result import ExecutionResult
 from codeself.execution.schedule import LongestFirst
 from codeself.execution.worker_handle import Worker, WorkerDied, stop_workers
 
-@dataclass(frozen=True)
-class CallOutcome:
-    ok: bool
-    value: Any  # decoded return value (builtin types only) when ok
-    error_type: str | None
-    message: str
-    duration_s: float
-
-
-class Executor:
+class Executor(ExecutorAPI):
     """Runs candidate programs in the sandbox; thread-safe; use as a context manager.
 
     `calibration_runs` counts reference-solution runs made to calibrate timeouts (at most
@@ -110,12 +102,6 @@ class Executor:
         with self._lock:
             return [started.process.pid for started in self._all]
 
-    def __enter__(self) -> "Executor":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def close(self) -> None:
         """Stop every worker (their sandboxes die with them) and save new calibrations to
         `calibration_cache`. Idempotent. A cache that cannot be written is a warning: the
@@ -142,16 +128,16 @@ class Executor:
             raise RuntimeError("this Executor was created in another process (the caller forked); "
                                "create a new Executor in this process")
 
-    def _dispatch(self, job: dict, on_progress=None) -> dict:
+    def _dispatch(self, job: Job, on_progress=None) -> Reply:
+        """Run `job` on the next idle worker; its reply (protocol.py: a malformed one is a failure)."""
         self._check_usable()
         current = self._idle.get()
         try:
-            return current.request(job, on_progress)
+            return Reply.from_wire(current.request(job.to_wire(), on_progress))
         except (WorkerDied, ValueError):
             self._check_usable()  # closed meanwhile: the worker was stopped, not killed
             current = self._replace(current)
-            return {"outcome": "worker_died", "answers": [], "isolation": self.isolation,
-                    "detail": "the worker process died during the run"}
+            return Reply("worker_died", isolation=self.isolation, detail="the worker process died during the run")
         finally:
             self._idle.put(current)  # even a stopped one: threads waiting for a worker then fail too
 
@@ -194,19 +180,17 @@ class Executor:
         pending = self._efficiency.plan(task, program, code, timeouts.import_s, len(plan.tests)) \
             if self._efficiency is not None else None
         hold = pending is not None and pending.hold is not None
-        if hold:
-            plan.job["measure"] = pending.hold
-        watch, judged = None, None
+        job, watch, judged = plan.job, None, None
         if self.config.stop_at_first_failure or hold:
-            plan.job["stream"] = True
+            job = job.streaming(pending.hold if hold else None)
             watch, judged = runner.first_failure_watch(plan, self.config.stop_at_first_failure, hold)
-        reply = self._dispatch(plan.job, watch)
-        measured = reply.pop("measure", None)
-        measure_s = measured.get("duration_s", 0.0) if measured else 0.0
-        reply["run_s"], reply["duration_s"] = reply.get("duration_s", 0.0), time.monotonic() - start - measure_s
+        reply = self._dispatch(job, watch)
+        measured = reply.measure
+        measure_s = measured.duration_s if measured else 0.0
+        reply = dataclasses.replace(reply, measure=None).timed(time.monotonic() - start - measure_s)
         result = runner.build_result(plan, reply, judged)
         if self._efficiency is not None and result.passed:
-            result = self._efficiency.finish(task, pending, measured, result)
+            result = self._efficiency.finish(task, pending, measured.to_wire() if measured else None, result)
         return result, timeouts, reply
 
     def _run_native(self, task: Task, program: str, timeouts: runner.Timeouts | None) -> tuple:
@@ -222,14 +206,13 @@ class Executor:
             return early, None, None
         timeouts = timeouts or runner.timeouts_for(task, self.config)
         job, tests = native.sample_job(task, program, expected, timeouts)
-        reply = self._dispatch(job)
-        reply["run_s"], reply["duration_s"] = reply.get("duration_s", 0.0), time.monotonic() - start
-        return native.build_result(task, tests, expected, reply, timeouts), timeouts, reply
+        reply = self._dispatch(job).timed(time.monotonic() - start)
+        return native.build_result(task, tests, expected, reply.to_wire(), timeouts), timeouts, reply
 
     def _measure_expected(self, task: Task):
         from codeself.execution.languages import program as native
 
-        return native.measure_expected(task, self.config, self._dispatch)
+        return native.measure_expected(task, self.config, lambda job: self._dispatch(job).to_wire())
 
     def timeouts(self, task: Task) -> runner.Timeouts:
         """The limits a run of `task` gets (docs/schemas.md, "Per-test timeout").
@@ -293,26 +276,15 @@ class Executor:
         child. Values larger than `max_value_bytes` come back as ValueTooLarge failures.
         """
         self._check_usable()
-        steps = [{"call": codec.encode(list(args))} for args in arg_lists]
+        steps = tuple({"call": codec.encode(list(args))} for args in arg_lists)
         outcomes: list[CallOutcome] = []
         while len(outcomes) < len(steps):
-            job = {"program": program, "setup": setup_code, "entry_point": entry_point,
-                   "steps": steps[len(outcomes):], "import_timeout_s": self.config.timeout_s,
-                   "step_timeouts_s": [per_call_timeout_s] * (len(steps) - len(outcomes) + 1),
-                   "program_timeout_s": self.config.program_timeout_s + per_call_timeout_s * len(steps)}
+            job = Job(program=program, setup=setup_code, entry_point=entry_point, steps=steps[len(outcomes):],
+                      import_timeout_s=self.config.timeout_s,
+                      step_timeouts_s=(per_call_timeout_s,) * (len(steps) - len(outcomes) + 1),
+                      program_timeout_s=self.config.program_timeout_s + per_call_timeout_s * len(steps))
             outcomes.extend(_call_outcomes(self._dispatch(job), len(steps) - len(outcomes)))
         return outcomes
-
-
-def open_executor(config: ExecutionConfig | None = None):
-    """The executor `config.executor` names: the local engine (`Executor`), or a pool of
-    sandboxes on Ray actors (`ray_pool.RayExecutor`, same methods; needs the distributed extra)."""
-    config = config or ExecutionConfig()
-    if config.executor == "ray":
-        from codeself.execution.ray_pool import RayExecutor
-
-        return RayExecutor(config)
-    return Executor(config)
 
 
 def _calibration_digest(task: Task) -> str:
@@ -334,10 +306,10 @@ def _native_digest(task: Task) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=True).encode()).hexdigest()
 
 
-def _call_outcomes(reply: dict, wanted: int) -> list[CallOutcome]:
+def _call_outcomes(reply: Reply, wanted: int) -> list[CallOutcome]:
     """Outcomes for the calls this attempt settled: answered ones plus the one that stopped it."""
-    answers = reply.get("answers") or []
-    durations = reply.get("durations") or []
+    answers = reply.answers
+    durations = (*reply.durations, *(0.0,) * (len(answers) - len(reply.durations)))  # none when malformed
     if not answers:
         _, error_type, message = runner.stop_reason(reply)
         return [CallOutcome(False, None, error_type, message, 0.0)] * wanted

@@ -18,6 +18,7 @@ from typing import Any
 
 from codeself.datasets.task import Task
 from codeself.execution.engine import ExecutionConfig, Executor
+from codeself.execution.runner import Timeouts
 
 
 class SandboxActor:
@@ -41,9 +42,10 @@ class SandboxActor:
         runs = ((tasks[task_id], program) for task_id, program in jobs)
         return [result.to_json() for result in self.executor.run_many(runs)]
 
-    def timeouts(self, task: Task) -> None:
-        """Time the task's reference now (cached by this actor's Executor), for warm-up."""
-        self.executor.timeouts(task)
+    def timeouts(self, task: Task) -> Timeouts:
+        """The task's limits on this actor (its reference timed now when needed, then cached by
+        this actor's Executor): for warm-up and `RayExecutor.timeouts`."""
+        return self.executor.timeouts(task)
 
     def call_function(self, program: str, entry_point: str, arg_lists: list[list], per_call_timeout_s: float,
                       setup_code: str) -> list:

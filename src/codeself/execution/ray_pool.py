@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from codeself.datasets.task import Task
-from codeself.execution.engine import CallOutcome, ExecutionConfig
+from codeself.execution.config import ExecutionConfig
+from codeself.execution.executors import CallOutcome, ExecutorAPI
 from codeself.execution.ray_actor import SandboxActor
 from codeself.execution.ray_batch import Batch
 from codeself.execution.ray_cluster import connect, one_line, require_ray, sandbox_nodes
 from codeself.execution.result import ExecutionResult
+from codeself.execution.runner import Timeouts
 
 
 @dataclass
@@ -52,8 +54,8 @@ class Slot:
         return {"host": self.host, "ray_node": self.node_id[:12]}
 
 
-class RayExecutor:
-    """`run`, `run_many`, `call_function`, `isolation`, `config`, `close` as `Executor` has them."""
+class RayExecutor(ExecutorAPI):
+    """The executor interface (executors.ExecutorAPI) over Ray actors, each one's local Executor."""
 
     DEPTH = 2  # chunks in flight per actor: one running while the next waits, so no actor idles
     CHUNK_PER_WORKER = 16  # programs per remote call and sandbox worker, at most (amortises the call)
@@ -279,6 +281,21 @@ class RayExecutor:
         refs = [slot.handle.timeouts.remote(task) for slot in live for task in tasks]
         self.ray.get(refs, timeout=self.start_timeout_s + len(tasks) * self.config.max_program_timeout_s)
 
+    def timeouts(self, task: Task) -> "Timeouts":
+        """The limits a run of `task` gets on one actor (each actor calibrates on its own node,
+        so another actor's may differ a little); a lost actor is a RuntimeError."""
+        self._check_usable()
+        slot = self._wait_for_slot()
+        if slot is None:
+            raise RuntimeError("no live sandbox actor on the Ray cluster")
+        try:
+            timeout = self.config.max_program_timeout_s + 60.0
+            return self.ray.get(slot.handle.timeouts.remote(task), timeout=timeout)
+        except Exception as error:  # noqa: BLE001 - any Ray failure: this actor is lost
+            raise RuntimeError(f"the Ray sandbox failed: {self.lose(slot, error)}") from None
+        finally:
+            self.release(slot)
+
     def call_function(self, program: str, entry_point: str, arg_lists: list[list], *,
                       per_call_timeout_s: float, setup_code: str = "") -> list[CallOutcome]:
         """`Executor.call_function` on one actor; a lost actor is retried once on another."""
@@ -315,12 +332,6 @@ class RayExecutor:
     def _check_usable(self) -> None:
         if self._closed:
             raise RuntimeError("this RayExecutor is closed (its actors are stopped); create a new one")
-
-    def __enter__(self) -> "RayExecutor":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def close(self) -> None:
         """Stop the actors (their sandbox workers exit with them) and, when this executor

@@ -30,6 +30,7 @@ from typing import Callable
 from codeself.datasets.task import Task
 from codeself.execution import runner
 from codeself.execution.calibration import CalibrationCache
+from codeself.execution.protocol import Reply, as_reply
 from codeself.execution.result import ExecutionResult
 
 STARVED_SHARE = 0.8  # a run with less CPU than this share of its wall time waited for a CPU
@@ -53,7 +54,7 @@ class TimeoutRerun:
         self.executor = executor
         self._fresh = CalibrationCache(256)  # keys carry a FRESH_S time bucket
 
-    def after_timeout(self, task: Task, program: str, first: ExecutionResult, used: runner.Timeouts, reply: dict,
+    def after_timeout(self, task: Task, program: str, first: ExecutionResult, used: runner.Timeouts, reply: Reply,
                       run: Callable[[Task, str, runner.Timeouts], tuple]) -> ExecutionResult:
         """The verdict of `first` (status timeout, run under `used`, the worker's `reply`), re-run
         once if warranted."""
@@ -98,13 +99,13 @@ class TimeoutRerun:
         return self._fresh.get_or_measure(("<slowdown>", str(_bucket())), measure)
 
 
-def waited_for_cpu(reply: dict) -> bool:
+def waited_for_cpu(reply: Reply | dict) -> bool:
     """Did the program wait for a CPU? It got less CPU time than STARVED_SHARE of its wall time
     in the worker (a sleeping or blocked program does too), and the kernel preempted it at
     least once (a sleeping program is almost never preempted; a busy one on a loaded machine
     is, every few milliseconds)."""
-    cpu, wall = float(reply.get("cpu_s") or 0.0), float(reply.get("run_s") or 0.0)
-    return cpu < STARVED_SHARE * wall and int(reply.get("nivcsw") or 0) >= 1
+    reply = as_reply(reply)
+    return reply.cpu_s < STARVED_SHARE * reply.run_s and reply.nivcsw >= 1
 
 
 def _bucket() -> int:

@@ -21,6 +21,7 @@ from codeself.datasets.task import Task
 from codeself.execution import codec, programs
 from codeself.execution.assertions import SplitTest, split_test
 from codeself.execution.config import ExecutionConfig
+from codeself.execution.protocol import Job, Reply, as_reply
 from codeself.execution.result import ExecutionResult, TestOutcome
 
 MAX_MESSAGE = 300
@@ -69,7 +70,7 @@ class Plan:
 
     task: Task
     tests: tuple[tuple[str, int, SplitTest], ...]  # (kind, index, split)
-    job: dict
+    job: Job
     timeouts: Timeouts
 
 
@@ -149,19 +150,19 @@ def calibration_timeouts(task: Task, config: ExecutionConfig) -> Timeouts:
     return Timeouts((limit,) * count, limit, config.max_program_timeout_s, "calibration", base_s=limit)
 
 
-def read_calibration(plan: Plan, reply: dict) -> Calibration:
+def read_calibration(plan: Plan, reply: Reply | dict) -> Calibration:
     """Per-phase times of a reference run, or why it cannot calibrate anything. The worker
     reports one duration per answer (import first); without them every test is charged the
     whole run's time, which can only make limits more generous."""
+    reply = as_reply(reply)
     result = build_result(plan, reply)
     if not result.passed:
         # status and error type only: the message could quote the reference's own output
         return Calibration(error=f"reference {result.status} ({result.error_type})")
-    durations = reply.get("durations")
-    if (isinstance(durations, list) and len(durations) == len(plan.tests) + 1
-            and all(isinstance(d, (int, float)) and 0 <= d < float("inf") for d in durations)):
-        return Calibration(import_s=float(durations[0]), tests_s=tuple(float(d) for d in durations[1:]))
-    whole = float(reply.get("duration_s") or 0.0)
+    durations = reply.durations  # finite and >= 0 (protocol.Reply.from_wire), else empty
+    if len(durations) == len(plan.tests) + 1:
+        return Calibration(import_s=durations[0], tests_s=durations[1:])
+    whole = reply.duration_s
     return Calibration(import_s=whole, tests_s=(whole,) * len(plan.tests))
 
 
@@ -190,29 +191,29 @@ def plan_run(task: Task, program: str, config: ExecutionConfig, timeouts: Timeou
     tests = tuple((kind, index, split_test(snippet, task.entry_point))
                   for kind, snippets in (("public", task.public_tests), ("hidden", task.hidden_tests))
                   for index, snippet in enumerate(snippets))
-    steps = [{"probes": list(split.probes)} if split.judge is not None else {"fallback": split.fallback}
-             for _, _, split in tests]
+    steps = tuple({"probes": list(split.probes)} if split.judge is not None else {"fallback": split.fallback}
+                  for _, _, split in tests)
     timeouts = timeouts or timeouts_for(task, config)
     assert len(timeouts.tests_s) == len(steps), "one timeout per test"
-    job = {"program": "" if code else program, "code": code, "setup": task.setup_code, "entry_point": task.entry_point,
-           "steps": steps, "step_timeouts_s": [*timeouts.tests_s, timeouts.test_s],
-           "import_timeout_s": timeouts.import_s, "program_timeout_s": timeouts.program_s}
+    job = Job(program="" if code else program, code=code, setup=task.setup_code, entry_point=task.entry_point,
+              steps=steps, step_timeouts_s=(*timeouts.tests_s, timeouts.test_s),
+              import_timeout_s=timeouts.import_s, program_timeout_s=timeouts.program_s)
     return Plan(task=task, tests=tests, job=job, timeouts=timeouts)
 
 
-def build_result(plan: Plan, reply: dict, judged: dict | None = None) -> ExecutionResult:
+def build_result(plan: Plan, reply: Reply | dict, judged: dict | None = None) -> ExecutionResult:
     """Judge every answered test in this process; everything else is a failure. `judged`:
     verdicts already reached for streamed answers (position -> (passed, error type,
     message), from `first_failure_watch`), valid only for the same answer text."""
-    isolation = reply.get("isolation", "rlimits")
-    answers = reply.get("answers") or []
-    base = {"duration_s": reply.get("duration_s", 0.0), "cpu_time_s": reply.get("cpu_s", 0.0),
-            "peak_rss_kb": reply.get("peak_rss_kb", 0), "stdout_tail": reply.get("stdout", ""),
-            "stderr_tail": reply.get("stderr", ""), "extra": plan.timeouts.extra()}
+    reply = as_reply(reply)
+    isolation = reply.isolation
+    answers = list(reply.answers)
+    base = {"duration_s": reply.duration_s, "cpu_time_s": reply.cpu_s, "peak_rss_kb": reply.peak_rss_kb,
+            "stdout_tail": reply.stdout, "stderr_tail": reply.stderr, "extra": plan.timeouts.extra()}
     counts = _counts(plan.task, ())
-    if reply["outcome"] == "sandbox":
+    if reply.outcome == "sandbox":
         return _result("sandbox_error", "import", counts, isolation, error_type="SandboxError",
-                       message=shorten(reply.get("detail", "")), **base)
+                       message=shorten(reply.detail), **base)
     if not answers:
         status, error_type, message = stop_reason(reply)
         return _result(status, "import", counts, isolation, error_type=error_type,
@@ -230,7 +231,7 @@ def build_result(plan: Plan, reply: dict, judged: dict | None = None) -> Executi
                    message=message, **base)
 
 
-def _judge_all(plan: Plan, answers: list[str], reply: dict, judged: dict) -> list[TestOutcome]:
+def _judge_all(plan: Plan, answers: list[str], reply: Reply, judged: dict) -> list[TestOutcome]:
     from codeself.execution.judge import judge_test
 
     atol, default_atol = _tolerances(plan)
@@ -243,7 +244,7 @@ def _judge_all(plan: Plan, answers: list[str], reply: dict, judged: dict) -> lis
         elif position < len(answers):
             passed, error_type, message = _judge_one(split, parse_answer(answers[position]), hidden,
                                                      atol, default_atol, judge_test)
-        elif reply.get("outcome") == "stopped":
+        elif reply.outcome == "stopped":
             passed, error_type, message = False, "NotRun", "not run: stopped at the first failed test"
         elif position == len(answers):
             _, error_type, message = stop_reason(reply)
@@ -313,16 +314,17 @@ def _judge_one(split: SplitTest, answer: dict, hidden: bool, atol: float, defaul
     return judge_test(split, decoded, atol=atol, hidden=hidden, default_float_atol=default_atol)
 
 
-def _summarise(plan: Plan, outcomes: list[TestOutcome], reply: dict) -> tuple[str, str, str | None, str]:
-    answered = len(reply.get("answers") or []) - 1
-    finished = answered >= len(plan.tests) and reply["outcome"] == "done"
+def _summarise(plan: Plan, outcomes: list[TestOutcome], reply: Reply | dict) -> tuple[str, str, str | None, str]:
+    reply = as_reply(reply)
+    answered = len(reply.answers) - 1
+    finished = answered >= len(plan.tests) and reply.outcome == "done"
     if finished:
         phase = "done"
     else:
         phase = "public_tests" if plan.tests[answered][0] == "public" else "hidden_tests"
     if not plan.tests:
         return "failed", "done", "NoTests", "the task has no tests; nothing was verified"
-    if reply["outcome"] == "stopped":  # stop_at_first_failure: report the failure that stopped it
+    if reply.outcome == "stopped":  # stop_at_first_failure: report the failure that stopped it
         answered_failures = [(plan.tests[position][0], outcome) for position, outcome in enumerate(outcomes)
                              if not outcome.passed and outcome.error_type != "NotRun"]
         if answered_failures:
@@ -342,14 +344,16 @@ def _summarise(plan: Plan, outcomes: list[TestOutcome], reply: dict) -> tuple[st
     return "passed", phase, None, ""
 
 
-def stop_reason(reply: dict) -> tuple[str, str, str]:
-    """Status, error type and message for a run that stopped before its last answer."""
-    outcome = reply["outcome"]
+def stop_reason(reply: Reply | dict) -> tuple[str, str, str]:
+    """Status, error type and message for a run that stopped before its last answer (`reply`:
+    a dict from code that still reads the wire form, languages/program.py)."""
+    reply = as_reply(reply)
+    outcome = reply.outcome
     if outcome == "sandbox":
-        return "sandbox_error", "SandboxError", shorten(reply.get("detail", "the sandbox failed"))
+        return "sandbox_error", "SandboxError", shorten(reply.detail or "the sandbox failed")
     if outcome == "timeout":
         return "timeout", "Timeout", "time limit exceeded (killed)"
-    signal_number = reply.get("signal")
+    signal_number = reply.signal
     if signal_number == signal.SIGXCPU:  # CPU-time rlimit
         return "timeout", "Timeout", "CPU time limit exceeded"
     if outcome == "stopped":  # only after a failed test, which _summarise reports first
@@ -357,10 +361,10 @@ def stop_reason(reply: dict) -> tuple[str, str, str]:
     if outcome == "worker_died":
         return "runtime_error", "ProcessDied", "the worker running the program died"
     if outcome == "malformed":
-        return "runtime_error", "MalformedAnswer", shorten(reply.get("detail", ""))
+        return "runtime_error", "MalformedAnswer", shorten(reply.detail)
     if signal_number is not None:
         return "runtime_error", _signal_name(signal_number), f"killed by signal {signal_number}"
-    return "runtime_error", "ProcessDied", f"the program exited early (exit code {reply.get('exit_code')})"
+    return "runtime_error", "ProcessDied", f"the program exited early (exit code {reply.exit_code})"
 
 
 def _signal_name(number: int) -> str:
