@@ -24,6 +24,7 @@ import dataclasses
 from codeself.datasets.task import Task
 from codeself.execution import codec, runner
 from codeself.execution.calibration import CalibrationCache, CalibrationStore
+from codeself.execution.languages.built import BuiltPrograms
 from codeself.execution.config import EXECUTORS, SANDBOXES, ExecutionConfig  # noqa: F401 - EXECUTORS, SANDBOXES re-exported
 from codeself.execution.executors import CallOutcome, ExecutorAPI, open_executor  # noqa: F401 - re-exported
 from codeself.execution.protocol import Job, Reply
@@ -48,6 +49,7 @@ class Executor(ExecutorAPI):
         self._calibrations = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
         # expected values of non-Python tasks, computed once per task by a program without a candidate
         self._expected = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
+        self._built = BuiltPrograms()  # compiled candidates: each distinct source compiled once
         self._rerun = TimeoutRerun(self)  # limits re-measured after a timeout
         self._efficiency = None  # config.efficiency: references' and answers' costs (efficiency_run.py)
         if self.config.efficiency:
@@ -205,8 +207,9 @@ class Executor(ExecutorAPI):
         if early is not None:
             return early, None, None
         timeouts = timeouts or runner.timeouts_for(task, self.config)
-        job, tests = native.sample_job(task, program, expected, timeouts)
+        job, tests, build = native.sample_job(task, program, expected, timeouts, self._built)
         reply = self._dispatch(job).timed(time.monotonic() - start)
+        self._built.remember(build, reply.built)  # the next run of this build skips its compile
         return native.build_result(task, tests, expected, reply.to_wire(), timeouts), timeouts, reply
 
     def _measure_expected(self, task: Task):

@@ -101,6 +101,7 @@ class Reply:
     nivcsw: int = 0  # involuntary context switches: the program waited for a CPU (rerun.py)
     isolation: str = "rlimits"
     measure: "Reply | None" = None  # a held efficiency measurement's part (outcome, answers, duration_s)
+    built: str = ""  # the frame of a compile's outputs, sent before the program ran (languages/built.py)
 
     def to_wire(self) -> dict:
         """The JSON-shaped dict (what `from_wire` reads; what dict-reading code takes)."""
@@ -111,6 +112,8 @@ class Reply:
                 "isolation": self.isolation}
         if self.measure is not None:
             wire["measure"] = self.measure.to_wire()
+        if self.built:
+            wire["built"] = self.built
         return wire
 
     @classmethod
@@ -142,7 +145,7 @@ class Reply:
             cpu_s=_number(wire.get("cpu_s")), peak_rss_kb=_integer(wire.get("peak_rss_kb")) or 0,
             nivcsw=_integer(wire.get("nivcsw")) or 0,
             isolation=wire["isolation"] if isinstance(wire.get("isolation"), str) else "rlimits",
-            measure=cls.from_wire(measure) if measure is not None else None)
+            measure=cls.from_wire(measure) if measure is not None else None, built=_text(wire.get("built")))
 
     def timed(self, total_s: float) -> "Reply":
         """This reply with `run_s` = the worker's time and `duration_s` = `total_s` (the call's)."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from codeself.execution import child as harness
 from codeself.execution import sandbox
 from codeself.execution.languages import compile_server  # imported before the sandbox hides src/
+from codeself.execution.languages.native import MAX_BUILT_FRAME
 
 if TYPE_CHECKING:
     from codeself.execution.worker import Child, Context
@@ -92,6 +93,8 @@ class Run:
         if native and any("server" in command for command in native["compile"]):
             native, self.compile_cpu_s = compile_server.precompile(native, context)
         self.compile_s = time.monotonic() - compiled
+        # the child may first send what the compile produced (languages/built.py), before the program runs
+        self.keep, self.built = bool(native and native.get("keep")), ""
         self.child, self.steps = child, job["steps"]
         # streaming (stop_at_first_failure, a held measurement): each answer also goes to the parent
         # at once, and the parent, which alone can judge it, may answer "stop" on the job pipe
@@ -109,6 +112,8 @@ class Run:
         self.max_frame = context.config["max_value_bytes"] * (8 + job.get("sizes", 0)) + (1 << 20)
         if self.held:
             self.max_frame += context.config["max_value_bytes"] * self.held.get("sizes", 0)
+        if self.keep:  # base64 of the outputs
+            self.max_frame += MAX_BUILT_FRAME
         self.buffer, self.answers, self.durations = bytearray(), [], []
         self.ready = False
         self.sent = 0
@@ -229,6 +234,10 @@ class Run:
                 self.outcome, self.detail = "sandbox", "child did not report ready"
             return
         index = len(self.answers)
+        if self.keep and index == 0 and not self.built and frame.startswith(b'{"built":') and \
+                frame.endswith(self.nonces[0]):  # sent by the child before it ran the program
+            self.built = frame.decode("ascii", errors="replace")
+            return
         if index >= len(self.nonces) or not frame.endswith(self.nonces[index]):
             self.outcome, self.detail = "malformed", "an answer that does not belong to the test sent"
             return
@@ -300,6 +309,8 @@ class Run:
             "nivcsw": usage.ru_nivcsw,  # preemptions: a program waiting for a CPU (rerun.py)
             "isolation": context.isolation,
         }
+        if self.built:
+            reply["built"] = self.built
         if self.checkpoint is None:
             return reply
         # the tests' part is complete whatever happened after it; the measurement's goes apart

@@ -131,7 +131,7 @@ def candidate_program(entry_point: str, program: str, tests: list[SplitAssert], 
          "what": "compiling the candidate"},
         {"argv": [_gxx(), "candidate.o", "main.o", "-o", "program"], "what": "linking the candidate with the harness"},
     )
-    return NativeProgram(files=files, compile=compile_commands, run=("./program",))
+    return NativeProgram(files=files, compile=compile_commands, run=("./program",), outputs=("program",))
 
 
 def expected_program(entry_point: str, tests: list[SplitAssert], prompt: str) -> NativeProgram:

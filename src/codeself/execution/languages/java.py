@@ -28,6 +28,7 @@ javatuples class is Unavailable (a sandbox_error naming the package to install).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -202,7 +203,7 @@ def candidate_program(entry_point: str, program: str, tests: list[SplitAssert], 
     name = _class_name(prompt)
     files = {"Problem.java": program.encode("utf-8", errors="surrogatepass"),
              f"{HARNESS}.java": _harness(prompt, [f"{name}.{entry_point}({t.args})" for t in tests]).encode()}
-    return _program(files, "compiling the candidate", False)
+    return dataclasses.replace(_program(files, "compiling the candidate", False), outputs=("*.class",))
 
 
 def expected_program(entry_point: str, tests: list[SplitAssert], prompt: str) -> NativeProgram:

@@ -17,6 +17,7 @@ its heap under this process's address-space limit (the JVM reserves that much up
 
 from __future__ import annotations
 
+import binascii
 import json
 import math
 import os
@@ -26,6 +27,8 @@ import signal
 import struct
 
 LOG = ".codeself-compile.log"
+MAX_BUILT_BYTES = 2 << 20  # a compile's outputs larger than this are not sent back (built.py)
+MAX_BUILT_FRAME = MAX_BUILT_BYTES * 4 // 3 + (1 << 16)  # their frame: base64 and names
 WALL_FACTOR = 3  # wall-clock limit of a compile command, as a multiple of its CPU limit
 HEAP_TOKEN = "@HEAP_MB@"
 JVM_RESERVED_MB = 512  # what a JVM maps besides its heap (code, class space, CDS, stacks, malloc)
@@ -40,17 +43,52 @@ def serve(job: dict, nonce: str, result_fd: int) -> None:
             _answer(result_fd, {"error": job["failed"]}, nonce)
             os._exit(0)
         _write_files(job["files"])
+        for path in job.get("executable", ()):
+            os.chmod(path, 0o755)
         for command in job["compile"]:
             error = _compile(command, job["env"], float(job["compile_timeout_s"]), int(job["log_bytes"]))
             if error is not None:
                 _answer(result_fd, {"error": error}, nonce)
                 os._exit(0)
+        if job.get("keep"):  # before the program runs: nothing of it is in what is sent (built.py)
+            _send_built(result_fd, job["keep"], nonce)
         argv = [*_expand(job["run"]), nonce]
         os.execve(argv[0], argv, job["env"])
     except OSError as error:  # writing files or exec failed: the sandbox, not the candidate
         _answer(result_fd, {"error": {"type": "SandboxError", "message": f"{type(error).__name__}: {error}"[:300]}},
                 nonce)
     os._exit(0)
+
+
+def _send_built(fd: int, keep: list[str], nonce: str) -> None:
+    """Send the compile's outputs named by `keep` ("*.class": every class file) as one frame,
+    {"built": {path: base64}, "x": [executable paths]}; nothing when one is missing or they
+    are larger than MAX_BUILT_BYTES (the parent then compiles that program again)."""
+    paths = [path for pattern in keep for path in (_class_files() if pattern == "*.class" else [pattern])]
+    built, executable, total = {}, [], 0
+    for path in paths:
+        try:
+            if os.path.islink(path) or not os.path.isfile(path):
+                return
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_BUILT_BYTES + 1)
+        except OSError:
+            return
+        total += len(data)
+        if total > MAX_BUILT_BYTES:
+            return
+        built[path] = binascii.b2a_base64(data, newline=False).decode("ascii")
+        if os.stat(path).st_mode & 0o100:
+            executable.append(path)
+    if built:
+        _answer(fd, {"built": built, "x": executable}, nonce)
+
+
+def _class_files() -> list[str]:
+    found = []
+    for root, _dirs, names in os.walk("."):
+        found.extend(os.path.relpath(os.path.join(root, name)) for name in names if name.endswith(".class"))
+    return sorted(found)
 
 
 def _write_files(files: dict) -> None:

@@ -42,6 +42,10 @@ class NativeProgram:
     compile: tuple[dict, ...]  # {"argv": [...], "what": str, "quiet": bool, "quiet_message": str}
     run: tuple[str, ...]
     env: dict[str, str] = field(default_factory=lambda: dict(BASE_ENV))
+    # what the compile produces that the run needs (paths, or "*.class": every class file), which
+    # the child sends back to be reused by a run of the same build (built.py); files to chmod +x
+    outputs: tuple[str, ...] = ()
+    executable: tuple[str, ...] = ()
 
 
 # The environment of compilers and programs. The view has no /proc, so the dynamic loader cannot
@@ -97,6 +101,10 @@ def job(native: NativeProgram, tests_s: tuple[float, ...], start_s: float, progr
     compile_s = COMPILE_TIMEOUT_S * native_wall_factor() * len(native.compile)
     payload = {"files": native.files, "compile": list(native.compile), "run": list(native.run),
                "env": native.env, "compile_timeout_s": COMPILE_TIMEOUT_S, "log_bytes": LOG_BYTES}
+    if native.outputs:
+        payload["keep"] = list(native.outputs)
+    if native.executable:
+        payload["executable"] = list(native.executable)
     return Job(program="", native=payload, steps=tuple({"t": index} for index in range(len(tests_s))),
                step_timeouts_s=(*tests_s, max(tests_s, default=start_s)),
                import_timeout_s=compile_s + start_s, program_timeout_s=compile_s + program_s)
@@ -164,11 +172,17 @@ def expected_from_answers(answers: list[str], count: int) -> Expected:
     return Expected(values=tuple(values))
 
 
-def sample_job(task: Task, program: str, expected: Expected, timeouts: runner.Timeouts) -> tuple[Job, list]:
+def sample_job(task: Task, program: str, expected: Expected, timeouts: runner.Timeouts,
+               built=None) -> tuple[Job, list, str]:
+    """The candidate's job, its tests, and the key to remember its build under (`built`: the
+    Executor's BuiltPrograms, which may supply the build of an identical earlier run)."""
     tests = task_tests(task)
     native = adapter(task.language).candidate_program(task.entry_point, program, _splits(tests), _prompt(task),
                                                       expected.artifacts)
-    return job(native, timeouts.tests_s, timeouts.import_s + STARTUP_S, timeouts.program_s), tests
+    key = ""
+    if built is not None:
+        native, key = built.use(task.language, native)
+    return job(native, timeouts.tests_s, timeouts.import_s + STARTUP_S, timeouts.program_s), tests, key
 
 
 def _prompt(task: Task) -> str:
