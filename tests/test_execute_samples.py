@@ -218,3 +218,22 @@ class DatasetIdsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class MissingToolchainWarningTest(unittest.TestCase):
+    def test_one_line_per_missing_language_with_its_sample_count(self):
+        import contextlib
+        import io
+        from unittest import mock
+
+        from codeself.execution.languages import toolchains
+
+        script = support.load_script("execute_samples")
+        reasons = {"rust": "Rust needs rustc (rustup, or Debian: apt-get install rustc)"}
+        stderr = io.StringIO()
+        with mock.patch.object(toolchains, "missing", lambda language: reasons.get(language, "")), \
+                contextlib.redirect_stderr(stderr):
+            script.warn_missing_toolchains(["python", "rust", "js", "rust"])
+        self.assertEqual(stderr.getvalue().splitlines(),
+                         [f"execute_samples.py: warning: {reasons['rust']}; its 2 sample(s) will be sandbox_error "
+                          "(ToolchainMissing)"])

@@ -2,9 +2,13 @@
 
 import os
 import unittest
+from unittest import mock
 
 import support  # noqa: F401
 from language_cases import SECRET, BatchMixin, make_task, multipl_e_tasks
+from codeself.datasets.task import Task
+from codeself.execution import ExecutionConfig, Executor
+from codeself.execution.languages import program
 from codeself.execution.languages.equality import js_deep_equal, js_string_to_number
 
 PROMPT = "// add one\nfunction f(x){\n"
@@ -144,6 +148,22 @@ class JavaScriptParityTest(BatchMixin, unittest.TestCase):
     def test_references_pass(self):
         for name, result in self.results.items():
             self.assertEqual(result.status, "passed", (name, result.message))
+
+
+def python_task():
+    return Task(task_id="py/x", source="example", prompt="", entry_point=None, starter_code="",
+                public_tests=("assert x == 1",), hidden_tests=(), setup_code="", reference_solution=None, split=None)
+
+
+class MissingToolchainTest(unittest.TestCase):
+    def test_every_sample_of_a_language_without_its_toolchain_says_what_to_install(self):
+        reason = "JavaScript needs node (Debian: apt-get install nodejs)"
+        with mock.patch.object(program, "missing", lambda language: reason if language == "js" else ""), \
+                Executor(ExecutionConfig(workers=1)) as executor:
+            results = list(executor.run_many([(task(), "function f(x){ return x + 1; }"), (python_task(), "x = 1")]))
+        self.assertEqual((results[0].status, results[0].error_type, results[0].message),
+                         ("sandbox_error", "ToolchainMissing", reason))
+        self.assertNotEqual(results[1].error_type, "ToolchainMissing")  # the batch went on
 
 
 class LooseEqualityTest(unittest.TestCase):

@@ -114,6 +114,8 @@ def measure_expected(task: Task, config: ExecutionConfig, dispatch) -> Expected:
     """Build the task's harness (trusted code, once) and run the program that computes its
     expected values (no candidate in it) through `dispatch`, the Executor's worker call."""
     tests = task_tests(task)
+    if missing(task.language):  # every sample of the language: sandbox_error saying what to install
+        return Expected(unavailable=missing(task.language), unavailable_type="ToolchainMissing")
     language = adapter(task.language)
     try:
         artifacts = language.prepare(task.entry_point, _splits(tests), _prompt(task))
