@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import dataclasses
 
 from codeself.datasets.task import Task
-from codeself.execution import codec, runner
+from codeself.execution import codec, runner, split
 from codeself.execution.calibration import CalibrationCache, CalibrationStore
 from codeself.execution.languages.built import BuiltPrograms
 from codeself.execution.config import EXECUTORS, SANDBOXES, ExecutionConfig  # noqa: F401 - EXECUTORS, SANDBOXES re-exported
@@ -248,8 +248,11 @@ class Executor(ExecutorAPI):
         the oldest unfinished one (memory stays flat). The window is wide (default 256 +
         2 x workers) so that one program running into its timeout does not idle the other
         workers while results wait to be yielded in order. The samples held start
-        longest-expected first (schedule.py)."""
+        longest-expected first (schedule.py), and one expected to take more than a worker's
+        even share of the samples read so far runs its tests in parts on several workers
+        (split.py: the merged result is the unsplit one)."""
         limit = window or 256 + 2 * self.config.workers
+        read_total_s = 0.0
         # two threads per worker: one can do parent-side work (split, judge) while the other waits on the worker
         with ThreadPoolExecutor(max_workers=2 * self.config.workers, thread_name_prefix="codeself-exec") as pool:
             pending: deque = deque()
@@ -258,7 +261,10 @@ class Executor(ExecutorAPI):
                 # a task's first sample waits here for its calibration (one worker) while
                 # the pool keeps running the samples already submitted
                 timeouts = self.timeouts(task)
-                pending.append(starts.submit(self._expected_s(task, timeouts), task, program, timeouts))
+                expected_s = self._expected_s(task, timeouts)
+                read_total_s += expected_s
+                parts = split.submit(self, starts, task, program, timeouts, expected_s, read_total_s)
+                pending.append(parts or starts.submit(expected_s, task, program, timeouts))
                 if len(pending) >= limit:
                     yield pending.popleft().result()
             while pending:

@@ -28,19 +28,23 @@ class LongestFirst:
 
     def submit(self, expected_s: float, *args) -> Future:
         """Queue `run(*args)`; its Future. One pool task per job, so every job runs."""
+        return self.submit_call(expected_s, self.run, *args)
+
+    def submit_call(self, expected_s: float, run: Callable, *args) -> Future:
+        """Queue `run(*args)` (another callable than the usual: a part of a split sample, split.py)."""
         future: Future = Future()
         with self._lock:
-            heapq.heappush(self._waiting, (-expected_s, self._count, args, future))
+            heapq.heappush(self._waiting, (-expected_s, self._count, run, args, future))
             self._count += 1
         self.pool.submit(self._run_next)
         return future
 
     def _run_next(self) -> None:
         with self._lock:
-            _, _, args, future = heapq.heappop(self._waiting)
+            _, _, run, args, future = heapq.heappop(self._waiting)
         if not future.set_running_or_notify_cancel():
             return
         try:
-            future.set_result(self.run(*args))
+            future.set_result(run(*args))
         except BaseException as error:  # noqa: BLE001 - handed to the caller through the Future
             future.set_exception(error)
