@@ -260,6 +260,53 @@ class Records(unittest.TestCase):
         self.assertNotIn("efficiency", ExecutionResult.from_json(old).to_json())
         self.assertEqual(ExecutionResult.from_json(record), result)
         self.assertEqual(efficiency.score_of(record), record["efficiency"]["score"])
+        self.assertEqual(efficiency.score_of(result), record["efficiency"]["score"])  # read without to_json()
+        self.assertIsNone(efficiency.score_of(dataclasses.replace(result, passed=False)))
+
+    def test_plan_keys_follow_the_task(self):
+        """The per-task part of plan (scale inputs, reference key, answer-key digest) is worked
+        out once per task, yet an edited task, or another budget, gets keys of its own."""
+        from codeself.execution import efficiency_run, programs
+
+        state, task = efficiency_run.Efficiency(None, 4), toy_task()
+        code, charged = programs.check(LINEAR, False).code, efficiency.charged_code(LINEAR)
+
+        def plan(edited):
+            pending = state.plan(edited, LINEAR, code, 1.0, 2)
+            self.assertEqual(pending.key, efficiency_run.answer_key(edited, charged))
+            self.assertEqual(pending.reference, efficiency.reference_key(edited))
+            return pending
+
+        first = plan(task)
+        self.assertEqual(plan(task).key, first.key)
+        edits = [dataclasses.replace(task, hidden_tests=("assert total([4]) == 4",)),
+                 dataclasses.replace(task, metadata={"scale_inputs": task.metadata["scale_inputs"][:2]}),
+                 dataclasses.replace(task, reference_solution=LINEAR)]
+        for edited in edits:
+            self.assertNotEqual(plan(edited).key, first.key)
+        with mock.patch.object(efficiency, "MAX_INSTRUCTIONS", 2000):
+            self.assertNotEqual(plan(task).key, first.key)
+        self.assertEqual(len(plan(edits[1]).inputs), 2)
+
+    def test_rewrite_locations_are_fix_missing_locations(self):
+        """charged_code places the nodes it adds itself; the code is the one that
+        ast.fix_missing_locations over the whole rewritten tree gives (line numbers decide
+        which NOPs CPython keeps, so they could change a count)."""
+        import ast
+        import marshal
+
+        def walked(program):
+            tree = efficiency._Charged().visit(ast.parse(program, "<candidate>"))
+            start = 1 if isinstance(tree.body[0], ast.Expr) else 0
+            start += sum(isinstance(node, ast.ImportFrom) and node.module == "__future__" for node in tree.body)
+            names = [ast.alias(name) for name in sorted(meter.HELPERS)]
+            tree.body.insert(start, ast.ImportFrom("codeself.execution.meter", names, 0))
+            return marshal.dumps(compile(ast.fix_missing_locations(tree), "<candidate>", "exec", dont_inherit=True))
+
+        for program in ('"""Doc."""\nfrom __future__ import annotations\nimport os\n\ndef f(a: list) -> int:\n'
+                        '    b = a[1:] + a[::2] + a[:-1]\n    b += a\n    return len(b) if 3 not in a else a.count(3)\n',
+                        "def g(s):\n    def h(t):\n        return t[:]\n    return h(s)[\n        1:\n    ]\n"):
+            self.assertEqual(efficiency.charged_code(program), walked(program))
 
     def test_malformed_scale_inputs_are_one_line_errors(self):
         for bad in ([{"size": 1, "args": "([1],)"}], [{"size": 2, "args": "([1],)"}, {"size": 1, "args": "([1],)"}],

@@ -118,7 +118,31 @@ class _Charged(ast.NodeTransformer):
     &, ^, their augmented forms on a plain name) and calls of CHARGED_FUNCTIONS names or
     CHARGED_METHODS attributes become calls of the meter's helpers, which do the same
     operation (same value, same exceptions, same evaluation order) and charge its size.
-    Annotations and match patterns are left alone (patterns must stay literals)."""
+    Annotations and match patterns are left alone (patterns must stay literals).
+
+    `visit` and `generic_visit` do what NodeTransformer's do for visitors that always return
+    a node (all of these), without its generator per node and method lookup by name per
+    visit: the rewrite runs on every answer an environment step measures."""
+
+    def __init__(self) -> None:
+        self._visitors: dict[type, Any] = {}
+
+    def visit(self, node):
+        visitor = self._visitors.get(type(node))
+        if visitor is None:
+            visitor = self._visitors[type(node)] = getattr(self, f"visit_{type(node).__name__}", self.generic_visit)
+        return visitor(node)
+
+    def generic_visit(self, node):
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for position, item in enumerate(value):
+                    if isinstance(item, ast.AST):
+                        value[position] = self.visit(item)
+            elif isinstance(value, ast.AST):
+                setattr(node, name, self.visit(value))
+        return node
 
     def visit_Compare(self, node):
         self.generic_visit(node)
@@ -131,7 +155,8 @@ class _Charged(ast.NodeTransformer):
         self.generic_visit(node)
         if not isinstance(node.ctx, ast.Load) or not isinstance(node.slice, ast.Slice):
             return node
-        bounds = [part or ast.Constant(None) for part in (node.slice.lower, node.slice.upper, node.slice.step)]
+        bounds = [part or ast.copy_location(ast.Constant(None), node)
+                  for part in (node.slice.lower, node.slice.upper, node.slice.step)]
         return _helper("slice", [node.value, *bounds], node)
 
     def visit_BinOp(self, node):
@@ -207,9 +232,11 @@ def charged_code(program: str) -> bytes:
         start = 1 if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else 0
         while start < len(body) and isinstance(body[start], ast.ImportFrom) and body[start].module == "__future__":
             start += 1
-        names = [ast.alias(name) for name in sorted(meter.HELPERS)]
-        body.insert(start, ast.ImportFrom("codeself.execution.meter", names, 0))
-        ast.fix_missing_locations(tree)
+        # every node the rewrite made has a location (the ones ast.fix_missing_locations would
+        # give it, without walking the whole tree again): the import line 1, column 0
+        first = {"lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": 0}
+        names = [ast.alias(name, **first) for name in sorted(meter.HELPERS)]
+        body.insert(start, ast.ImportFrom("codeself.execution.meter", names, 0, **first))
         return marshal.dumps(compile(tree, "<candidate>", "exec", dont_inherit=True, optimize=0))
     except (SyntaxError, ValueError, MemoryError, RecursionError, TypeError):
         return b""
@@ -352,9 +379,11 @@ def reference_key(task: Task) -> tuple[str, str]:
 def score_of(result: Any) -> float | None:
     """The efficiency score in [0, 1] of an ExecutionResult (or its JSON record), for a reward
     component: None unless the answer passed and was measured (status ok or over_budget)."""
-    record = result if isinstance(result, dict) else result.to_json()
-    efficiency = record.get("efficiency")
-    if not record.get("passed") or not isinstance(efficiency, dict):
+    if isinstance(result, dict):
+        passed, efficiency = result.get("passed"), result.get("efficiency")
+    else:  # the record's two fields, without building the whole record (a step of the environment reads it)
+        passed, efficiency = getattr(result, "passed", None), getattr(result, "efficiency", None)
+    if not passed or not isinstance(efficiency, dict):
         return None
     if efficiency.get("status") not in ("ok", "over_budget"):
         return None

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from codeself.datasets.task import Task
+import codeself.execution.efficiency as efficiency_module
 from codeself.execution import codec, meter
 from codeself.execution.calibration import CalibrationCache, CalibrationStore
 from codeself.execution.efficiency import (
@@ -47,6 +48,20 @@ class Pending:
     hold: dict | None = None  # the job's "measure": steps sent after the tests if they all pass
     key: str = ""  # the answer's cache key
     import_timeout_s: float = 0.0
+    reference: tuple[str, str] = ("", "")  # efficiency.reference_key(task)
+
+
+@dataclass(frozen=True)
+class TaskPart:
+    """What every measurement of one task needs, worked out once per task (`Efficiency._task`):
+    its parsed scale inputs and their encoded arguments, its reference key, and the digest of
+    what an answer's cost depends on besides the answer (answer_key)."""
+
+    signature: tuple  # the task fields these depend on, as seen when they were worked out
+    inputs: tuple[ScaleInput, ...]
+    encoded: list
+    reference: tuple[str, str]
+    digest: str
 
 
 class Efficiency:
@@ -54,14 +69,14 @@ class Efficiency:
     (cache misses); `references.runs` counts reference measurements."""
 
     ANSWERS_KEPT = 8192
-    SCALES_KEPT = 8192  # tasks whose parsed scale inputs are kept (LRU)
+    SCALES_KEPT = 8192  # tasks whose TaskPart is kept (LRU)
 
     def __init__(self, executor: Any, size: int) -> None:
         self.executor = executor
         self.references = CalibrationCache(size)
         self.measurements = 0
         self._answers: OrderedDict[str, Costs] = OrderedDict()
-        self._scales: OrderedDict[str, tuple[str, tuple[ScaleInput, ...], list]] = OrderedDict()
+        self._tasks: OrderedDict[str, TaskPart] = OrderedDict()
         self._lock = threading.Lock()
 
     def use_store(self, store: CalibrationStore | None) -> None:
@@ -74,9 +89,10 @@ class Efficiency:
         if not tests:
             return None
         try:
-            inputs, encoded = self._scaled(task)
+            part = self._task(task)
         except ValueError as error:
             return Pending(record=unavailable(str(error)[:300]))
+        inputs = part.inputs
         if not inputs:
             return Pending(record=unavailable("the task has no metadata.scale_inputs"))
         if not task.entry_point:
@@ -88,33 +104,37 @@ class Efficiency:
         charged = charged_code(program)
         if not charged:
             return Pending(record=unavailable("the program could not be rewritten for builtin charges", "failed"))
-        key = answer_key(task, charged)
+        key = f"{part.digest}:{hashlib.sha256(charged).hexdigest()}"  # answer_key(task, charged)
         with self._lock:
             cached = self._answers.get(key)
             if cached is not None:
                 self._answers.move_to_end(key)
         if cached is not None:
-            return Pending(inputs=inputs, costs=cached, import_timeout_s=import_timeout_s)
-        return Pending(inputs=inputs, key=key, import_timeout_s=import_timeout_s,
-                       hold=held_measurement(task, charged, list(inputs), import_timeout_s, encoded))
+            return Pending(inputs=inputs, costs=cached, import_timeout_s=import_timeout_s, reference=part.reference)
+        return Pending(inputs=inputs, key=key, import_timeout_s=import_timeout_s, reference=part.reference,
+                       hold=held_measurement(task, charged, list(inputs), import_timeout_s, part.encoded))
 
-    def _scaled(self, task: Task) -> tuple[tuple[ScaleInput, ...], list]:
-        """The task's scale inputs and their encoded arguments, parsed once per task
-        (parsing the literals cost about a millisecond a run): kept under the repr of the raw
-        list, so an edited list is parsed again. A malformed list raises ValueError."""
-        raw = repr((task.metadata or {}).get("scale_inputs"))
+    def _task(self, task: Task) -> TaskPart:
+        """The task's TaskPart, worked out once per task (parsing the scale literals cost about a
+        millisecond a run, the two keys' JSON and hashes some 40 us a step): kept under the
+        task fields it depends on, so an edited task is worked out again. A malformed
+        scale-input list raises ValueError."""
+        signature = (repr((task.metadata or {}).get("scale_inputs")), task.reference_solution, task.setup_code,
+                     task.entry_point, tuple(task.public_tests), tuple(task.hidden_tests),
+                     efficiency_module.COST_MODEL, efficiency_module.MAX_INSTRUCTIONS)  # reference_key reads both
         with self._lock:
-            entry = self._scales.get(task.task_id)
-            if entry is not None and entry[0] == raw:
-                self._scales.move_to_end(task.task_id)
-                return entry[1], entry[2]
+            part = self._tasks.get(task.task_id)
+            if part is not None and part.signature == signature:
+                self._tasks.move_to_end(task.task_id)
+                return part
         inputs = tuple(scale_inputs(task))
-        encoded = encoded_arguments(inputs)
+        reference = reference_key(task)
+        part = TaskPart(signature, inputs, encoded_arguments(inputs), reference, task_digest(task, reference[1]))
         with self._lock:
-            self._scales[task.task_id] = (raw, inputs, encoded)
-            while len(self._scales) > self.SCALES_KEPT:
-                self._scales.popitem(last=False)
-        return inputs, encoded
+            self._tasks[task.task_id] = part
+            while len(self._tasks) > self.SCALES_KEPT:
+                self._tasks.popitem(last=False)
+        return part
 
     def finish(self, task: Task, pending: Pending | None, measured: dict | None, result: Any) -> Any:
         """`result` (passing) with its `efficiency` record; `measured`: the reply's measurement
@@ -136,7 +156,7 @@ class Efficiency:
                     while len(self._answers) > self.ANSWERS_KEPT:
                         self._answers.popitem(last=False)
         reference = self.references.get_or_measure(
-            reference_key(task), lambda: self._measure_reference(task, list(pending.inputs), pending.import_timeout_s))
+            pending.reference, lambda: self._measure_reference(task, list(pending.inputs), pending.import_timeout_s))
         atol = float((task.metadata or {}).get("atol") or 0.0)
         return dataclasses.replace(result, efficiency=compare(reference, costs, list(pending.inputs), atol))
 
@@ -153,9 +173,14 @@ class Efficiency:
 
 def answer_key(task: Task, charged: bytes) -> str:
     """What an answer's measured cost depends on: its rewritten code, the task's reference key
-    (setup, entry point, scale inputs, cost model) and its tests, which run first in the child."""
-    parts = [task.task_id, reference_key(task)[1], list(task.public_tests), list(task.hidden_tests),
-             hashlib.sha256(charged).hexdigest()]
+    (setup, entry point, scale inputs, cost model) and its tests, which run first in the child
+    (`plan` builds the same key from the task's cached digest)."""
+    return f"{task_digest(task, reference_key(task)[1])}:{hashlib.sha256(charged).hexdigest()}"
+
+
+def task_digest(task: Task, reference_digest: str) -> str:
+    """The task's part of answer_key: its id, reference key digest and tests."""
+    parts = [task.task_id, reference_digest, list(task.public_tests), list(task.hidden_tests)]
     return hashlib.sha256(json.dumps(parts, ensure_ascii=True).encode()).hexdigest()
 
 

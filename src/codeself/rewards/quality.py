@@ -28,6 +28,9 @@ def quality_signals(code: str | None) -> dict[str, Any] | None:
     Keys: lines (non-blank, non-comment lines), tokens (lexical tokens without layout and
     comments), cyclomatic_complexity (max over functions and module-level code),
     unused_names (sorted), unused_name_count, bare_except_count.
+
+    One traversal of the tree serves every signal (the environment computes these for each
+    step of a server, so separate `ast.walk`s per signal showed in its step latency).
     """
     if code is None:
         return None
@@ -35,15 +38,15 @@ def quality_signals(code: str | None) -> dict[str, Any] | None:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    unused = unused_names(tree)
+    nodes, complexities = _scan(tree)
+    unused = _unused_names(nodes)
     return {
         "lines": code_lines(code),
         "tokens": token_count(code),
-        "cyclomatic_complexity": max_cyclomatic_complexity(tree),
+        "cyclomatic_complexity": max(complexities),
         "unused_names": unused,
         "unused_name_count": len(unused),
-        "bare_except_count": sum(isinstance(node, ast.ExceptHandler) and node.type is None
-                                 for node in ast.walk(tree)),
+        "bare_except_count": sum(isinstance(node, ast.ExceptHandler) and node.type is None for node in nodes),
     }
 
 
@@ -61,25 +64,52 @@ def token_count(code: str) -> int:
         return 0
 
 
-def _decisions(node: ast.AST) -> int:
-    """Decision points inside `node`, not descending into nested functions or lambdas.
+def _children(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes` as a list, without its two generators per node."""
+    children = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            children.append(value)
+        elif isinstance(value, list):
+            children.extend(item for item in value if isinstance(item, ast.AST))
+    return children
 
-    Iterative, so deeply nested (adversarial) code cannot exhaust the recursion limit.
-    """
-    count = 0
-    stack = list(ast.iter_child_nodes(node))
+
+def _walk(root: ast.AST) -> list[ast.AST]:
+    """Every node under `root` and `root` itself (the nodes of `ast.walk`, in another order)."""
+    nodes, position = [root], 0
+    while position < len(nodes):
+        nodes.extend(_children(nodes[position]))
+        position += 1
+    return nodes
+
+
+def _scan(tree: ast.AST) -> tuple[list[ast.AST], list[int]]:
+    """(every node of the tree, the McCabe complexity of each scope: the module first, then
+    every function and lambda, each 1 + its own decision points). Iterative, so deeply nested
+    (adversarial) code cannot exhaust the recursion limit.
+
+    Decision points: if/elif, loops, except clauses, asserts, conditional expressions,
+    comprehension `for`/`if`, match cases, and each extra operand of `and`/`or`; a nested
+    function or lambda is a scope of its own, not part of the enclosing one."""
+    nodes, complexities = [tree], [1]
+    stack = [(child, 0) for child in _children(tree)]
     while stack:
-        child = stack.pop()
-        if isinstance(child, _SCOPE_NODES):
-            continue
-        if isinstance(child, _BRANCH_NODES):
-            count += 1
-        elif isinstance(child, ast.BoolOp):
-            count += len(child.values) - 1
-        if isinstance(child, ast.comprehension):
-            count += len(child.ifs)
-        stack.extend(ast.iter_child_nodes(child))
-    return count
+        node, scope = stack.pop()
+        nodes.append(node)
+        if isinstance(node, _SCOPE_NODES):
+            scope = len(complexities)
+            complexities.append(1)
+        else:
+            if isinstance(node, _BRANCH_NODES):
+                complexities[scope] += 1
+            elif isinstance(node, ast.BoolOp):
+                complexities[scope] += len(node.values) - 1
+            if isinstance(node, ast.comprehension):
+                complexities[scope] += len(node.ifs)
+        stack.extend((child, scope) for child in _children(node))
+    return nodes, complexities
 
 
 def max_cyclomatic_complexity(tree: ast.AST) -> int:
@@ -89,16 +119,7 @@ def max_cyclomatic_complexity(tree: ast.AST) -> int:
     conditional expressions, comprehension `for`/`if`, match cases, and each extra operand of
     `and`/`or`); nested functions are scored as their own scope.
     """
-    scores = [1 + _decisions(tree)]
-    for node in ast.walk(tree):
-        if isinstance(node, _SCOPE_NODES):
-            scores.append(1 + _decisions(node))
-    return max(scores)
-
-
-def _loaded_names(tree: ast.AST) -> set[str]:
-    return {node.id for node in ast.walk(tree)
-            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
+    return max(_scan(tree)[1])
 
 
 def unused_names(tree: ast.AST) -> list[str]:
@@ -108,9 +129,14 @@ def unused_names(tree: ast.AST) -> list[str]:
     exempt (a signature is dictated by the task). Each entry is `name` for an import or
     `function.name` for a local, sorted.
     """
-    loaded = _loaded_names(tree)
+    return _unused_names(_walk(tree))
+
+
+def _unused_names(nodes: list[ast.AST]) -> list[str]:
+    """unused_names of the tree whose nodes (all of them) are `nodes`."""
+    loaded = {node.id for node in nodes if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 name = (alias.asname or alias.name).split(".")[0]
@@ -122,11 +148,14 @@ def unused_names(tree: ast.AST) -> list[str]:
 
 
 def _unused_locals(function: ast.AST) -> set[str]:
-    declared = {name for node in ast.walk(function) if isinstance(node, (ast.Global, ast.Nonlocal))
-                for name in node.names}
-    stored = {node.id for node in ast.walk(function)
-              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-    loaded = _loaded_names(function)
+    """Names stored in `function` (nested scopes included) and never read there, neither
+    declared global/nonlocal nor starting with `_`."""
+    declared, stored, loaded = set(), set(), set()
+    for node in _walk(function):
+        if isinstance(node, ast.Name):
+            (stored if isinstance(node.ctx, ast.Store) else loaded).add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
     return {name for name in stored - loaded - declared if not name.startswith("_")}
 
 
