@@ -20,9 +20,13 @@ once beside N CPU-burning processes, with limits calibrated before they start, j
 and with the re-run of timeouts (docs/schemas.md, "Per-test timeout", "Timeouts under load").
 With `--floor` it prints one batch's wall time over its floor, max(longest program, total CPU
 / workers), the programs started longest-expected first (execution/schedule.py).
+With `--language cpp|java|js|rust|all` it measures C++, Java, JavaScript and Rust instead: the
+engine against a MultiPL-E-style harness on the reference answers of MultiPL-E's HumanEval files
+(throughput, CPU per sample of the whole process tree, verdict parity; docs/languages.md, "Speed").
 
 Example:
   CODESELF_DATA_DIR=../shared/datasets python3 scripts/bench_execution.py --workers 2
+  CODESELF_DATA_DIR=../shared/datasets python3 scripts/bench_execution.py --workers 2 --language all
   CODESELF_DATA_DIR=../shared/datasets python3 scripts/bench_execution.py --workers 2 --burn 6 --timeout-floor-s 0.05
   CODESELF_DATA_DIR=../shared/datasets .venv/bin/python scripts/bench_execution.py --workers 2 --executor ray
 """
@@ -43,6 +47,9 @@ from codeself.execution.bench import (
     Rounds, bench_baseline, bench_burn, bench_engine, bench_floor, bench_human_eval, bench_in_process, bench_loops, bench_memory,
     bench_mbppplus, calibrate, cpu_now, timed_batch,
 )
+from codeself.execution.bench_languages import (
+    COMPILE_TIMEOUT_S, LANGUAGES, bench_language, language_cache, together_lines,
+)
 
 PROG = "bench_execution.py"
 
@@ -52,7 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", default=os.environ.get("CODESELF_DATA_DIR"),
                         help="directory holding HumanEval.jsonl.gz (default: $CODESELF_DATA_DIR)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="engine workers and baseline threads")
-    parser.add_argument("--repeat", type=int, default=5, help="copies of each canonical solution (default 5)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="copies of each reference (default 5 for Python; 1 with --language, so the figures are "
+                             "for distinct programs, each task's one-off work included)")
+    parser.add_argument("--language", choices=(*LANGUAGES, "all"),
+                        help="instead of the Python figures: the engine against a MultiPL-E-style harness (compile "
+                             "and run each program in a plain subprocess, --workers at a time) on the reference "
+                             "answers of MultiPL-E's HumanEval file for this language (all: the four, then together)"
+                             ": throughput, CPU per sample and verdict parity (docs/languages.md, \"Speed\")")
+    parser.add_argument("--limit", type=int, default=0, metavar="N",
+                        help="with --language: only the first N tasks of each file (default all)")
+    parser.add_argument("--baseline-timeout-s", type=float, default=15.0,
+                        help="with --language: the MultiPL-E-style run step's timeout, seconds (compiles get "
+                             f"{COMPILE_TIMEOUT_S:g} s; default 15)")
+    parser.add_argument("--language-cache", metavar="DIR", default="",
+                        help="with --language: keep the per-machine builds in DIR (default: a fresh directory "
+                             "under ~/.cache/codeself, removed at the end, so no task's harness is already built)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="with --language: no progress lines on stderr (warm-up time, load average per phase)")
     parser.add_argument("--sandbox", default="auto", help="engine sandbox (default auto)")
     parser.add_argument("--loop-timeout", type=float, default=1.0,
                         help="per-test timeout for the looping batch, seconds (default 1)")
@@ -187,9 +211,38 @@ def bench_ray(args, jobs: list) -> None:
               f"retried {ray_pool.retried}")
 
 
+def bench_languages(args) -> int:
+    """Per language: the engine and the MultiPL-E-style harness on the same reference answers."""
+    languages = LANGUAGES if args.language == "all" else (args.language,)
+    config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox)
+    log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    print(f"MultiPL-E HumanEval references x {args.repeat}; workers {args.workers}; cpus {os.cpu_count()}; "
+          f"load average {os.getloadavg()[0]:.2f} (shared machine: figures are indicative)")
+    runs = []
+    with language_cache(args.language_cache):
+        for language in languages:
+            runs.append(bench_language(language, args.data_dir, config, repeat=args.repeat, limit=args.limit,
+                                       baseline=not args.skip_baseline, baseline_timeout_s=args.baseline_timeout_s,
+                                       log=log))
+            print("\n".join(runs[-1].lines()), flush=True)
+    if len(runs) > 1:
+        print("\n".join(together_lines(runs)))
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    return 0
+
+
 def _run(args) -> int:
-    if args.workers < 1 or args.repeat < 1 or args.rounds < 1:
-        raise ValueError("--workers, --repeat and --rounds must be >= 1")
+    if args.repeat is None:
+        args.repeat = 1 if args.language else 5
+    if args.workers < 1 or args.repeat < 1 or args.rounds < 1 or args.limit < 0:
+        raise ValueError("--workers, --repeat and --rounds must be >= 1, --limit >= 0")
+    if args.baseline_timeout_s <= 0:
+        raise ValueError("--baseline-timeout-s must be > 0")
+    if args.language:
+        if args.burn or args.floor or args.executor != "local" or args.mbppplus:
+            raise ValueError("--language measures C++/Java/JS/Rust alone: drop --burn, --floor, --mbppplus and "
+                             "--executor ray")
+        return bench_languages(args)
     if args.ray_address and args.executor != "ray":
         raise ValueError("--ray-address needs --executor ray")
     if args.burn or args.floor:
