@@ -1,5 +1,6 @@
 """A dominating sample's tests split across idle workers in run_many (execution/split.py)."""
 
+import dataclasses
 import threading
 import time
 import unittest
@@ -107,6 +108,20 @@ class SplitRuns(unittest.TestCase):
             seen = self.spy()
             [result] = list(Executor.run_many(self.executor, [(QUICK, "def g(x):\n    return x\n")]))
         self.assertEqual((result.status, len(seen)), ("passed", 1))
+
+    def test_split_tests_off_runs_every_sample_in_one_process(self):
+        # a program that counts its own calls: split, the second part starts its count afresh
+        counting = REFERENCE.replace("return x * 2", "global calls\n    calls = globals().get('calls', 0) + 1\n"
+                                                      "    return x * 2 if calls == x + 1 else -1")
+        self.assertNotEqual(counting, REFERENCE)
+        with mock.patch.object(split, "SPLIT_MIN_S", 0.05):
+            [split_run] = list(self.executor.run_many([(TASK, counting)]))
+            with mock.patch.object(self.executor, "config", dataclasses.replace(self.executor.config, split_tests=False)):
+                seen = self.spy()
+                [whole] = list(self.executor.run_many([(TASK, counting)]))
+        self.assertEqual(len(seen), 1)
+        self.assertEqual(whole.status, "passed", whole.message)
+        self.assertEqual(split_run.status, "failed")  # the documented difference (docs/schemas.md, Split runs)
 
     def test_part_bounds_are_contiguous_balanced_and_never_empty(self):
         self.assertEqual(split.part_bounds((1, 1, 1, 1), 2), [(0, 2), (2, 4)])

@@ -53,6 +53,11 @@ class ExecutionConfig:
         "flag": "--no-rerun-timeouts", "help": "count a timeout without first re-running the program once under limits "
                                                "re-measured now (the reference re-timed, or the machine's slowdown), "
                                                "so verdicts depend on the load"})
+    split_tests: bool = field(default=True, metadata={
+        "flag": "--no-split-tests", "help": "in a batch, run every sample in one process, never a dominating one's "
+                                            "tests in parts on several workers (each part is a fresh process, so a "
+                                            "program whose answers depend on its earlier calls may be judged "
+                                            "differently split; docs/schemas.md, Split runs)"})
     calibration_timeout_s: float = field(default=60.0, metadata={"help": "per-phase limit while timing a reference"})
     max_program_timeout_s: float = field(default=300.0, metadata={
         "help": "cap on a backstop raised to cover scaled limits"})

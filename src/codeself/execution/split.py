@@ -116,7 +116,8 @@ def submit(executor, starts, task: Task, program: str, timeouts: runner.Timeouts
     caller schedules it whole)."""
     config = executor.config
     tests = len(task.public_tests) + len(task.hidden_tests)
-    if (getattr(task, "language", "python") != "python" or expected_s <= 0 or executor._efficiency is not None
+    if (not config.split_tests or getattr(task, "language", "python") != "python" or expected_s <= 0
+            or executor._efficiency is not None
             or part_count(expected_s, read_total_s, config.workers, tests) < 2):
         return None
     calibration = executor._calibration(task)
