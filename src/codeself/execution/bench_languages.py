@@ -207,15 +207,19 @@ def language_cache(directory: str = ""):
     beside the default cache (not under /tmp, which the sandbox replaces), so no per-task product
     of an earlier run is reused. Set before any Executor starts: workers bind it at start."""
     created = "" if directory else tempfile.mkdtemp(prefix="bench-", dir=_cache_parent())
-    previous = os.environ.get("CODESELF_LANGUAGE_CACHE")
-    os.environ["CODESELF_LANGUAGE_CACHE"] = directory or created
+    # the on-disk expected values (languages/expected_cache.py) are per-task work: off, so every
+    # run measures them as a first evaluation of the tasks does
+    settings = {"CODESELF_LANGUAGE_CACHE": directory or created, "CODESELF_EXPECTED_CACHE": "off"}
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     try:
         yield directory or created
     finally:
-        if previous is None:
-            os.environ.pop("CODESELF_LANGUAGE_CACHE", None)
-        else:
-            os.environ["CODESELF_LANGUAGE_CACHE"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if created:
             shutil.rmtree(created, ignore_errors=True)
 
