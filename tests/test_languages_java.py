@@ -1,5 +1,6 @@
 """Java through the sandbox: candidate and harness classes apart, verdicts in the parent."""
 
+import os
 import unittest
 from unittest import mock
 
@@ -184,6 +185,17 @@ class WarmJavacTest(unittest.TestCase):
             fixed = executor.run(task(), correct)
             self.assertEqual(fixed.status, "passed", fixed.message)
             self.assertNotEqual(self.servers(executor), first)  # a successor: the first one was killed
+
+    def test_tests_programs_and_candidates_share_one_server(self):
+        other = task(hidden=("assert(f((7l)) == (8l));",))
+        with mock.patch.dict(os.environ, {"CODESELF_EXPECTED_CACHE": "off"}), \
+                Executor(ExecutionConfig(workers=1, max_processes=256)) as executor:
+            if executor.isolation != "namespaces":
+                self.skipTest(f"the warm compiler runs under namespaces isolation only (here {executor.isolation})")
+            self.assertEqual(executor.run(task(), method("return x + 1;")).status, "passed")
+            first = self.servers(executor)
+            self.assertEqual(executor.run(other, method("return x + 1;")).status, "passed")  # its tests program too
+            self.assertEqual(self.servers(executor), first)
 
     def test_rlimits_isolation_compiles_in_the_child(self):
         with Executor(ExecutionConfig(workers=1, sandbox="rlimits", max_processes=256)) as executor:

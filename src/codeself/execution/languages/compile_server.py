@@ -41,7 +41,7 @@ class Server:
     """One running compile server: its process and the worker's ends of its pipes."""
 
     def __init__(self, context, spec: dict) -> None:
-        self.key = json.dumps(spec, sort_keys=True)
+        self.key = _server_key(spec)
         requests_r, self.requests = os.pipe()
         self.replies, replies_w = os.pipe()
         limits = {name: value for name, value in context.limits(0.0).items() if name != "cpu"}
@@ -157,6 +157,11 @@ class Server:
             os.close(fd)
 
 
+def _server_key(spec: dict) -> str:
+    """What makes a server: its command and environment (not the request's own fields)."""
+    return json.dumps([spec["argv"], spec["env"]], sort_keys=True)
+
+
 def _class_path(path: str) -> bool:
     parts = path.split("/")
     return path.endswith(".class") and not path.startswith("/") and ".." not in parts and "" not in parts
@@ -184,7 +189,7 @@ class Servers:
         self.current: Server | None = None
 
     def get(self, context, spec: dict) -> Server | None:
-        key = json.dumps(spec, sort_keys=True)
+        key = _server_key(spec)
         if self.current is not None and (self.current.key != key or not self.current.pid):
             self.close()
         if self.current is None:
