@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--language-cache", metavar="DIR", default="",
                         help="with --language: keep the per-machine builds in DIR (default: a fresh directory "
                              "under ~/.cache/codeself, removed at the end, so no task's harness is already built)")
+    parser.add_argument("--warm-tasks", action="store_true",
+                        help="with --language: build each task's harness object and expected values in an untimed "
+                             "engine pass first (kept on disk, as every evaluation after a machine's first finds "
+                             "them); the timed pass still compiles every answer (default: a first evaluation)")
     parser.add_argument("--quiet", action="store_true",
                         help="with --language: no progress lines on stderr (warm-up time, load average per phase)")
     parser.add_argument("--sandbox", default="auto", help="engine sandbox (default auto)")
@@ -219,11 +223,11 @@ def bench_languages(args) -> int:
     print(f"MultiPL-E HumanEval references x {args.repeat}; workers {args.workers}; cpus {os.cpu_count()}; "
           f"load average {os.getloadavg()[0]:.2f} (shared machine: figures are indicative)")
     runs = []
-    with language_cache(args.language_cache):
+    with language_cache(args.language_cache, keep_expected=args.warm_tasks):
         for language in languages:
             runs.append(bench_language(language, args.data_dir, config, repeat=args.repeat, limit=args.limit,
                                        baseline=not args.skip_baseline, baseline_timeout_s=args.baseline_timeout_s,
-                                       log=log))
+                                       warm_tasks=args.warm_tasks, log=log))
             print("\n".join(runs[-1].lines()), flush=True)
     if len(runs) > 1:
         print("\n".join(together_lines(runs)))
@@ -238,6 +242,8 @@ def _run(args) -> int:
         raise ValueError("--workers, --repeat and --rounds must be >= 1, --limit >= 0")
     if args.baseline_timeout_s <= 0:
         raise ValueError("--baseline-timeout-s must be > 0")
+    if args.warm_tasks and not args.language:
+        raise ValueError("--warm-tasks goes with --language")
     if args.language:
         if args.burn or args.floor or args.executor != "local" or args.mbppplus:
             raise ValueError("--language measures C++/Java/JS/Rust alone: drop --burn, --floor, --mbppplus and "
