@@ -92,7 +92,7 @@ class BenchExecutionTest(unittest.TestCase):
         self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)
         done = support.run_script("bench_execution.py", "--data-dir", self.tmp, "--rounds", "0")
         self.assertEqual((done.returncode, done.stderr.strip()),
-                         (2, "bench_execution.py: error: --workers, --repeat and --rounds must be >= 1"))
+                         (2, "bench_execution.py: error: --workers, --repeat and --rounds must be >= 1, --limit >= 0"))
 
 
 if __name__ == "__main__":
