@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--language-cache", metavar="DIR", default="",
                         help="with --language: keep the per-machine builds in DIR (default: a fresh directory "
                              "under ~/.cache/codeself, removed at the end, so no task's harness is already built)")
+    parser.add_argument("--no-split-tests", action="store_true",
+                        help="with --floor or --burn: every sample in one process (ExecutionConfig.split_tests off), "
+                             "to compare with split runs of dominating samples (default on)")
     parser.add_argument("--warm-tasks", action="store_true",
                         help="with --language: build each task's harness object and expected values in an untimed "
                              "engine pass first (kept on disk, as every evaluation after a machine's first finds "
@@ -271,8 +274,9 @@ def _burn_or_floor(args) -> int:
     else:
         jobs = humaneval_jobs(args.data_dir, 1)
     config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox, timeout_floor_s=args.timeout_floor_s,
-                             calibration_cache=args.calibration_cache)
+                             calibration_cache=args.calibration_cache, split_tests=not args.no_split_tests)
     print(f"{len(jobs)} reference solutions; workers {args.workers}; cpus {os.cpu_count()}; "
+          f"split runs {'off' if args.no_split_tests else 'on'}; "
           f"load average {os.getloadavg()[0]:.2f}")
     if args.floor:
         with Executor(config) as executor:

@@ -167,15 +167,20 @@ class WarmJavacTest(unittest.TestCase):
     def servers(self, executor):
         return [pid for worker in executor.worker_pids() for pid in descendants(worker) if is_compile_server(pid)]
 
-    def test_crashing_and_endless_compiles_end_the_server_and_later_samples_pass(self):
+    def test_one_server_for_all_compiles_until_a_crash_or_an_endless_compile_ends_it(self):
         correct = method("return x + 1;")
+        other = task(hidden=("assert(f((7l)) == (8l));",))
         with mock.patch.object(program, "COMPILE_TIMEOUT_S", 1.0), \
+                mock.patch.dict(os.environ, {"CODESELF_EXPECTED_CACHE": "off"}), \
                 Executor(ExecutionConfig(workers=1, timeout_s=2.0, max_processes=256)) as executor:
             if executor.isolation != "namespaces":
                 self.skipTest(f"the warm compiler runs under namespaces isolation only (here {executor.isolation})")
             self.assertEqual(executor.run(task(), correct).status, "passed")
             first = self.servers(executor)
             self.assertEqual(len(first), 1)
+            # another task: its tests program and its candidate compile on the same server
+            self.assertEqual(executor.run(other, correct).status, "passed")
+            self.assertEqual(self.servers(executor), first)
             crashed = executor.run(task(), method("return " + "(" * 20000 + "x" + ")" * 20000 + ";"))
             self.assertEqual(crashed.status, "compile_error", crashed.message)
             self.assertEqual(executor.run(task(), correct).status, "passed")
@@ -185,17 +190,6 @@ class WarmJavacTest(unittest.TestCase):
             fixed = executor.run(task(), correct)
             self.assertEqual(fixed.status, "passed", fixed.message)
             self.assertNotEqual(self.servers(executor), first)  # a successor: the first one was killed
-
-    def test_tests_programs_and_candidates_share_one_server(self):
-        other = task(hidden=("assert(f((7l)) == (8l));",))
-        with mock.patch.dict(os.environ, {"CODESELF_EXPECTED_CACHE": "off"}), \
-                Executor(ExecutionConfig(workers=1, max_processes=256)) as executor:
-            if executor.isolation != "namespaces":
-                self.skipTest(f"the warm compiler runs under namespaces isolation only (here {executor.isolation})")
-            self.assertEqual(executor.run(task(), method("return x + 1;")).status, "passed")
-            first = self.servers(executor)
-            self.assertEqual(executor.run(other, method("return x + 1;")).status, "passed")  # its tests program too
-            self.assertEqual(self.servers(executor), first)
 
     def test_rlimits_isolation_compiles_in_the_child(self):
         with Executor(ExecutionConfig(workers=1, sandbox="rlimits", max_processes=256)) as executor:
