@@ -176,7 +176,8 @@ if __name__ == "__main__":
 
 
 EXAMPLE_TASKS = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
-FAST = ("--timeout-s", "0.3", "--workers", "2", "--quiet")
+# the mock policy's infinite_loop samples wait out their per-test limit: the floor keeps that at 0.25 s
+FAST = ("--timeout-s", "0.3", *support.FAST_TIMEOUTS, "--workers", "2", "--quiet")
 
 
 def deterministic_lines(path: Path) -> list[dict]:
