@@ -43,7 +43,7 @@ def producer_call(name: str, out: Path) -> tuple:
     """The script run (name, *args) that writes JSON record `name` on fixtures into `out`."""
     if name == "training_metrics":
         return ("train_grpo_smoke.py", "--tasks", support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl",
-                "--output-dir", out / "run", "--quiet")
+                "--output-dir", out / "run", "--quiet", *support.FAST_TIMEOUTS)  # keys only: loops need not wait 1 s
     return {
         "split_manifest": ("prepare_datasets.py", "--format", "mbpp", "--input",
                            F / "datasets_mbpp_small.jsonl", "--output", out / "t.jsonl",
