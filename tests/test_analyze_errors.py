@@ -196,7 +196,7 @@ class PipelineTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             run = Path(tmp, "run")
             done = support.run_script("train_grpo_smoke.py", "--tasks", tasks, "--output-dir", run, "--quiet",
-                                      timeout=300)
+                                      *support.FAST_TIMEOUTS, timeout=300)
             self.assertEqual(done.returncode, 0, done.stderr)
             metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
             report = Path(tmp, "steps.md")
