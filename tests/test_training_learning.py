@@ -78,7 +78,7 @@ class HonestLearningTest(unittest.TestCase):
         tasks = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
         out = Path(self.tmp, "frozen")
         self.together(("train_grpo_smoke.py", "--tasks", tasks, "--output-dir", out, "--learning-rate", "0", "--quiet",
-                       "--calibration-cache", self.cache))
+                       "--calibration-cache", self.cache, *support.FAST_TIMEOUTS))
         first = json.loads((out / "checkpoints/step_000000.json").read_text())["policy"]
         last = json.loads((out / "checkpoints/step_000003.json").read_text())["policy"]
         self.assertEqual(first["params"]["shared"], last["params"]["shared"])
