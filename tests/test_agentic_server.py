@@ -180,7 +180,8 @@ class InProcessServerTest(unittest.TestCase):
         ttl = self.store.session_ttl_s
         try:
             self.store.session_ttl_s = 0.01
-            time.sleep(1.1)  # the store sweeps at most once a second
+            time.sleep(0.05)  # idle for longer than the TTL
+            self.store._last_sweep -= 1.0  # the store sweeps at most once a second: as if the last was a second ago
             status, answer = call(self.base, f"/state?session_id={first['session_id']}")
         finally:
             self.store.session_ttl_s = ttl
