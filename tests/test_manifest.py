@@ -146,7 +146,7 @@ class ManifestScriptTest(unittest.TestCase):
             self.assertIn("| `outputs/smoke/tasks.jsonl` | holds hidden tests |", markdown)
             self.assertIn("- Seeds: `7` ×13, `0` ×2", markdown)
             self.assertIn("- Commands: `evaluate_rollouts.py --seed 0` ×1, `run_rollouts.py --seed 7` ×1", markdown)
-            time.sleep(1.1)
+            time.sleep(1.01 - time.time() % 1.0)  # generated_at has whole seconds: start the next run in a later one
             second = support.run_script("make_reproducibility_manifest.py", *args, "--quiet", cwd=root)
             self.assertEqual((second.returncode, second.stdout, second.stderr), (0, "", ""))
             second_json = json.loads((root / "m.json").read_text(encoding="utf-8"))
