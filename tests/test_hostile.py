@@ -114,7 +114,9 @@ class HostileBatchBase:
         with open(cls.task_file, "w") as handle:
             handle.write(f'{{"hidden": "{SECRET}", "fallback": "{FALLBACK_SECRET}"}}\n')
         os.chmod(cls.task_file, 0o600)
-        config = ExecutionConfig(workers=2, sandbox=cls.sandbox, timeout_s=1.0, program_timeout_s=4.0,
+        # 0.5 s per test: the endless loops wait it out, and under load once more x the measured
+        # slowdown (rerun.py); every other program ends in milliseconds or is stopped by its own limit
+        config = ExecutionConfig(workers=2, sandbox=cls.sandbox, timeout_s=0.5, program_timeout_s=4.0,
                                  memory_mb=512, static_scan=False, **cls.config_overrides)
         cls.executor = Executor(config)
         cls.worker_pids = sorted(cls.executor.worker_pids())
