@@ -23,8 +23,9 @@ EXECUTOR = None
 
 def setUpModule():
     global EXECUTOR
-    # One worker, no calibration, 1 s per test: the timeout program costs one second.
-    EXECUTOR = Executor(ExecutionConfig(workers=1, timeout_s=1.0, program_timeout_s=4.0, memory_mb=256,
+    # One worker, no calibration, 0.5 s per test: the timeout program costs half a second (the
+    # others end in milliseconds; a load-slowed run is rerun before its timeout counts).
+    EXECUTOR = Executor(ExecutionConfig(workers=1, timeout_s=0.5, program_timeout_s=4.0, memory_mb=256,
                                         calibrate_timeouts=False, max_value_bytes=10_000))
 
 
