@@ -118,9 +118,12 @@ class PrepareScriptTest(unittest.TestCase):
                 (("--format", "mbpp", "--input", MBPP_SMALL, "--output", out, "--ratios", "train=1"), "only makes sense"),
                 (("--format", "mbpp", "--input", MBPP_SMALL, "--output", out, "--public-tests", "-1"), "0 or more"),
             ]
-            for args, fragment in cases:
+            for index, (args, fragment) in enumerate(cases):
                 with self.subTest(args=args):
-                    result = self.run_prepare(*args)
+                    # the first in a real process; the rest are refused before any work, so in this
+                    # one (support.refusal: no interpreter start each)
+                    result = self.run_prepare(*args) if index == 0 else support.refusal("prepare_datasets.py", *args,
+                                                                                         "--quiet")
                     self.assertEqual(result.returncode, 2)
                     self.assertEqual(result.stdout, "")
                     self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
