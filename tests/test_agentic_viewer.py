@@ -81,7 +81,8 @@ class ViewerTest(unittest.TestCase):
                               (("--traces", self.traces, "--output", Path(self.tmp.name, "x.txt")), "end it in .md or .html"),
                               (("--traces", self.traces, "--output", Path(self.tmp.name, "x.md"), "--task-id", "nope"),
                                "no episodes for task(s) nope")]:
-            done = support.run_script("view_agent_trace.py", *args)
+            # the first in a real process, the others (refused before any work) in this one
+            done = (support.run_script if "not an agentic" in message else support.refusal)("view_agent_trace.py", *args)
             self.assertEqual(done.returncode, 2)
             self.assertIn(message, done.stderr)
             self.assertEqual(len(done.stderr.strip().splitlines()), 1)
