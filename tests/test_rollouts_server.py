@@ -89,7 +89,7 @@ class BenchRolloutsTest(unittest.TestCase):
             self.assertIn(expected, result.stdout)
 
     def test_bad_flags_are_one_line(self):
-        result = support.run_script("bench_rollouts.py", "--rounds", "0")
+        result = support.refusal("bench_rollouts.py", "--rounds", "0")  # in this process: refused before any work
         self.assertEqual(result.returncode, 2)
         self.assertEqual(result.stderr, "bench_rollouts.py: error: --samples-per-task, --workers, --concurrency and "
                                         "--rounds must be >= 1\n")
