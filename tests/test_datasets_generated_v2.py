@@ -101,8 +101,8 @@ class OverlapManifestTest(unittest.TestCase):
                                         "--test-heldout-families", "18", "--output", out, "--quiet")
             self.assertEqual((result.returncode, result.stderr), (0, ""))
             self.assertIn("test: 0 of 8 tasks have a train task's reference solution, 0 share an assert", result.stdout)
-            bad = support.run_script("prepare_datasets.py", "--format", "generated", "--generator-version", "3",
-                                     "--output", Path(tmp, "x.jsonl"))
+            bad = support.refusal("prepare_datasets.py", "--format", "generated", "--generator-version", "3",
+                                  "--output", Path(tmp, "x.jsonl"))  # in this process: refused by argparse
         self.assertEqual(bad.returncode, 2)
         self.assertIn("--generator-version: invalid choice: 3", bad.stderr)
         self.assertEqual(len(bad.stderr.strip().splitlines()[-1:]), 1)
