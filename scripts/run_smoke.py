@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--samples-per-task", type=int, default=4, help="mock samples per task (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     parser.add_argument("--workers", type=int, default=2, help="sandbox workers (default 2)")
+    parser.add_argument("--timeout-floor-s", type=float, default=0.25,
+                        help="least per-test limit scaled from a reference's time, for every stage that runs "
+                             "programs (default 0.25: the example references take milliseconds, and the smoke "
+                             "policy writes endless loops on purpose, each of which runs until this limit; a "
+                             "timeout is re-run once under re-measured limits before it counts)")
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
     return parser
 
@@ -60,8 +65,9 @@ def smoke(args: argparse.Namespace) -> int:
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     tasks = out / "tasks.jsonl"
+    floor = ["--timeout-floor-s", str(args.timeout_floor_s)]
     common = ["--samples-per-task", str(args.samples_per_task), "--seed", str(args.seed),
-              "--workers", str(args.workers)]
+              "--workers", str(args.workers), *floor]
     q = args.quiet
 
     stage("prepare", "prepare_datasets.py", "--format", "canonical", "--input", args.tasks,
@@ -70,7 +76,7 @@ def smoke(args: argparse.Namespace) -> int:
     for algorithm in ("grpo", "ppo"):
         stage(f"practise ({algorithm})", f"train_{algorithm}_smoke.py", "--tasks", str(tasks),
               "--output-dir", str(out / f"{algorithm}_run"), "--seed", str(args.seed), "--workers",
-              str(args.workers), "--overwrite", quiet=q)
+              str(args.workers), *floor, "--overwrite", quiet=q)
     evaluations = {}
     for name, checkpoint in (("untrained", out / "grpo_run" / "checkpoints" / "step_000000.json"),
                              ("grpo", _selected(out / "grpo_run")), ("ppo", _selected(out / "ppo_run"))):
