@@ -92,7 +92,7 @@ class BatchMixin:
     """Runs `cases()` (name -> (task, program)) once through one Executor in setUpClass."""
 
     LANGUAGE = ""
-    CONFIG = {"workers": 2, "timeout_s": 2.0}
+    CONFIG = {"workers": 2, "timeout_s": 1.0}  # per test; the calls here take milliseconds
 
     @classmethod
     def setUpClass(cls):

@@ -58,7 +58,7 @@ class JavaTest(HostileMixin, unittest.TestCase):
     REFERENCES = 2  # each costs two javac runs (~0.4 s of CPU each)
     # a JVM needs ~12 threads, javac as many (RLIMIT_NPROC, counted per sandbox: test_sandbox_uids.py);
     # 256 leaves room for both without depending on the default
-    CONFIG = {"workers": 2, "timeout_s": 2.0, "max_processes": 256}
+    CONFIG = {"workers": 2, "timeout_s": 1.0, "max_processes": 256}
 
     @classmethod
     def hostile_cases(cls):
