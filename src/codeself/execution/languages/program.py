@@ -137,7 +137,7 @@ def measure_expected(task: Task, config: ExecutionConfig, dispatch) -> Expected:
             break
     if not found.unavailable and (found.error.startswith("the tests do not compile") or
                                   found.values and all(ok for ok, _ in found.values)):
-        expected_cache.save(task.language, native, list(_answers(reply)))
+        expected_cache.save(task.language, native, list(reply.get("answers") or ()))
     return Expected(values=found.values, error=found.error, unavailable=found.unavailable, artifacts=artifacts)
 
 
@@ -291,7 +291,3 @@ def _judge(split: SplitAssert | str, answer: dict, expected: tuple[bool, Any], h
         return False, "AssertionError", f"hidden test failed: returned value of type {type(actual).__name__} did not match"
     # a public test's values, written in the task's language (the feedback a model revises from)
     return False, "AssertionError", f"expected {shown(expected[1], language)}, got {shown(actual, language)}"
-
-
-def _answers(reply) -> list[str]:
-    return reply.get("answers") if isinstance(reply, dict) else reply.answers
