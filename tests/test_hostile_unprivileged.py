@@ -43,14 +43,50 @@ with Executor(ExecutionConfig(workers=1, timeout_s=2.0, static_scan=False)) as e
                       "good": good.status, "always_equal": equal.status}))
 '''
 
+# Java's warm compiler (languages/compile_server.py) makes a user namespace of its own here too
+JAVA_SCRIPT = r'''
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from codeself.datasets.task import Task
+from codeself.execution import ExecutionConfig, Executor
+prompt = "class Problem {\n    public static long f(long x) {\n"
+task = Task(task_id="java/f", source="example", prompt=prompt, entry_point="f", starter_code=prompt,
+            public_tests=("assert(f((1l)) == (2l));",), hidden_tests=(), setup_code="",
+            reference_solution=None, split=None, language="java")
+with Executor(ExecutionConfig(workers=1, timeout_s=2.0)) as executor:
+    runs = [executor.run(task, prompt + "        return " + body + ";\n    }\n}\n") for body in ("x + 1", "y", "x + 1")]
+    sys.path.insert(0, sys.argv[2])
+    from language_cases import descendants, is_compile_server
+    servers = sum(map(is_compile_server, descendants(executor.worker_pids()[0])))
+    print(json.dumps({"isolation": executor.isolation, "runs": [[r.status, r.message[:200]] for r in runs],
+                      "servers": servers}))
+'''
+
 
 class UnprivilegedPathTest(unittest.TestCase):
-    def test_sandbox_as_namespace_root(self):
-        unshare = shutil.which("unshare")
-        if unshare is None:
+    def setUp(self):
+        self.unshare = shutil.which("unshare")
+        if self.unshare is None:
             self.skipTest("util-linux `unshare` not installed")
-        if subprocess.run([unshare, "-Ur", "true"], capture_output=True).returncode != 0:
+        if subprocess.run([self.unshare, "-Ur", "true"], capture_output=True).returncode != 0:
             self.skipTest("user namespaces are not available to this process")
+
+    def test_java_compiles_on_the_warm_compiler_as_namespace_root(self):
+        from codeself.execution.languages.toolchains import missing
+
+        if missing("java"):
+            self.skipTest(missing("java"))
+        done = subprocess.run([self.unshare, "-Ur", sys.executable, "-c", JAVA_SCRIPT, str(support.REPO_ROOT / "src"),
+                               str(support.REPO_ROOT / "tests")], capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        report = json.loads(done.stdout)
+        self.assertEqual(report["isolation"], "namespaces")
+        self.assertEqual([status for status, _ in report["runs"]], ["passed", "compile_error", "passed"])
+        self.assertIn("cannot find symbol", report["runs"][1][1])
+        self.assertEqual(report["servers"], 1)  # compiled by the worker's warm javac, not in the child
+
+    def test_sandbox_as_namespace_root(self):
+        unshare = self.unshare
         done = subprocess.run([unshare, "-Ur", sys.executable, "-c", SCRIPT, str(support.REPO_ROOT / "src")],
                               capture_output=True, text=True, timeout=120)
         self.assertEqual(done.returncode, 0, done.stderr)
