@@ -116,9 +116,9 @@ def submit(executor, starts, task: Task, program: str, timeouts: runner.Timeouts
     caller schedules it whole)."""
     config = executor.config
     tests = len(task.public_tests) + len(task.hidden_tests)
+    parts = part_count(expected_s, read_total_s, config.workers, tests)
     if (not config.split_tests or getattr(task, "language", "python") != "python" or expected_s <= 0
-            or executor._efficiency is not None
-            or part_count(expected_s, read_total_s, config.workers, tests) < 2):
+            or executor._efficiency is not None or parts < 2):
         return None
     calibration = executor._calibration(task)
     if calibration.tests_s is None or len(calibration.tests_s) != tests:
@@ -128,7 +128,7 @@ def submit(executor, starts, task: Task, program: str, timeouts: runner.Timeouts
         done: Future = Future()
         done.set_result(early)
         return done
-    bounds = part_bounds(calibration.tests_s, part_count(expected_s, read_total_s, config.workers, tests))
+    bounds = part_bounds(calibration.tests_s, parts)
     split = SplitRun(executor, runner.plan_run(task, program, config, timeouts, code), program, bounds)
     for index, (start, stop) in enumerate(bounds):
         starts.submit_call(calibration.import_s + sum(calibration.tests_s[start:stop]), split.run_part, index)

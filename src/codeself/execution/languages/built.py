@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import binascii
 import dataclasses
-import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -34,7 +33,7 @@ class BuiltPrograms:
         to keep, or when a kept build is used: then the program has no compile command.)"""
         if not native.compile or not native.outputs:
             return native, ""
-        key = _key(language, native)
+        key = native.digest(language)
         with self.lock:
             found = self.entries.get(key)
             if found is None:
@@ -66,10 +65,3 @@ class BuiltPrograms:
             while self.size > self.max_bytes and self.entries:
                 _, (dropped, _) = self.entries.popitem(last=False)
                 self.size -= sum(len(data) for data in dropped.values())
-
-
-def _key(language: str, native) -> str:
-    parts = {"language": language, "compile": [command.get("argv") for command in native.compile],
-             "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(native.files.items())},
-             "outputs": list(native.outputs), "env": native.env}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

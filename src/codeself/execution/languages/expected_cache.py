@@ -15,7 +15,6 @@ the language cache, which the view binds read-only), and it is private to its ow
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -48,12 +47,7 @@ def directory() -> str | None:
 
 def key(language: str, native) -> str:
     """What the tests program's answers depend on: the program itself and the toolchain."""
-    found = toolchain(language)
-    parts = {"format": FORMAT, "language": language, "version": getattr(found, "version", ""),
-             "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(native.files.items())},
-             "compile": [command.get("argv") for command in native.compile], "run": list(native.run),
-             "env": native.env}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return native.digest(FORMAT, language, getattr(toolchain(language), "version", ""))
 
 
 def load(language: str, native) -> list[str] | None:

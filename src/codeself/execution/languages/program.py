@@ -11,7 +11,9 @@ answer is a failure, and so is every test of a task whose own tests do not compi
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import types
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +48,14 @@ class NativeProgram:
     # the child sends back to be reused by a run of the same build (built.py); files to chmod +x
     outputs: tuple[str, ...] = ()
     executable: tuple[str, ...] = ()
+
+    def digest(self, *extra: object) -> str:
+        """A hash of everything a build or run of this program reads (files, commands, program,
+        environment, outputs kept) and `extra`: the key of built.py's and expected_cache.py's caches."""
+        parts = {"files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(self.files.items())},
+                 "compile": [command.get("argv") for command in self.compile], "run": list(self.run),
+                 "env": self.env, "outputs": list(self.outputs), "extra": [str(part) for part in extra]}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
 # The environment of compilers and programs. The view has no /proc, so the dynamic loader cannot
