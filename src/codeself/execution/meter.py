@@ -211,7 +211,10 @@ def _call_units(function, args: tuple) -> int:
 
 HELPERS["__codeself_call__"] = __codeself_call__
 globals().update(HELPERS)  # `from codeself.execution.meter import __codeself_add__, ...` in the rewritten program
-_UNTRACED = frozenset(helper.__code__ for helper in (*HELPERS.values(), _kind, _size, _charge, _call_units))
+# by identity (id), not by value: hashing and comparing code objects by value at every frame
+# entry was a tenth of a measurement, and only these very objects may go uncounted
+_UNTRACED_CODES = tuple(helper.__code__ for helper in (*HELPERS.values(), _kind, _size, _charge, _call_units))
+_UNTRACED = frozenset(_id(code) for code in _UNTRACED_CODES)
 
 
 def _builtin_name(function) -> str:
@@ -239,8 +242,10 @@ def measure(function, args: list, budget: int) -> tuple[dict, object, BaseExcept
                 raise OverBudget()
         return local
 
+    untraced, identity = _UNTRACED, _id
+
     def entry(frame, event, arg):  # every new Python frame: count its instructions
-        if frame.f_code in _UNTRACED:  # a charging helper: charged, not counted
+        if identity(frame.f_code) in untraced:  # a charging helper: charged, not counted
             return None
         frame.f_trace_lines = False
         frame.f_trace_opcodes = True
