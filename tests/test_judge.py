@@ -392,3 +392,18 @@ class RealDataFidelityTest(unittest.TestCase):
         # compared: MBPP stubs 2938 - 3 and ~2938 / 4 references; HumanEval stubs 1176 - 1 and ~1176 / 2 references
         self.assertGreater(counts[(True, True)] + counts[(False, False)], 2935 + 700 + 1175 + 550)
         self.assertGreater(counts[(True, True)], 700 + 550)  # the references pass
+
+
+class JudgeCacheTest(unittest.TestCase):
+    def test_compiled_judges_are_kept_for_every_split_test_kept(self):
+        # a batch over a benchmark with more distinct judges than the compiled-judge cache holds
+        # compiled most of them again for every sample (MBPP+: 18.5k judges, 8192 were kept)
+        from codeself.execution import judge
+        self.assertGreaterEqual(judge._compile.cache_info().maxsize, split_test.cache_info().maxsize)
+        judge._compile.cache_clear()
+        for value in range(9000):
+            judge_test(split_test(f"assert f({value}) == {value}", "f"), [value])
+        info = judge._compile.cache_info()
+        self.assertEqual(info.currsize, 9000)
+        judge_test(split_test("assert f(0) == 0", "f"), [0])  # the first one is still compiled
+        self.assertEqual(judge._compile.cache_info().hits, info.hits + 1)
