@@ -396,14 +396,11 @@ class RealDataFidelityTest(unittest.TestCase):
 
 class JudgeCacheTest(unittest.TestCase):
     def test_compiled_judges_are_kept_for_every_split_test_kept(self):
-        # a batch over a benchmark with more distinct judges than the compiled-judge cache holds
+        # a batch over a benchmark with more distinct judges than the compiled-judge cache held
         # compiled most of them again for every sample (MBPP+: 18.5k judges, 8192 were kept)
         from codeself.execution import judge
         self.assertGreaterEqual(judge._compile.cache_info().maxsize, split_test.cache_info().maxsize)
-        judge._compile.cache_clear()
-        for value in range(9000):
-            judge_test(split_test(f"assert f({value}) == {value}", "f"), [value])
-        info = judge._compile.cache_info()
-        self.assertEqual(info.currsize, 9000)
-        judge_test(split_test("assert f(0) == 0", "f"), [0])  # the first one is still compiled
-        self.assertEqual(judge._compile.cache_info().hits, info.hits + 1)
+        judge_test(split_test("assert f(1) == 1", "f"), [1])
+        hits = judge._compile.cache_info().hits
+        self.assertEqual(judge_test(split_test("assert f(1) == 1", "f"), [2])[0], False)  # compiled once
+        self.assertEqual(judge._compile.cache_info().hits, hits + 1)
