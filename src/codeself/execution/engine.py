@@ -62,29 +62,39 @@ class Executor(ExecutorAPI):
         # Executor dropped without close() in a long-running caller, or failing half-started.
         self._finalizer = weakref.finalize(self, stop_workers, self._all, self._owner_pid)
         try:
-            first = self._start_first()
-            self.isolation: str = first.hello["isolation"]
+            self.isolation: str = self._start_workers()
             self._sandbox = self.isolation
             if self.config.calibration_cache:
                 self._calibrations.store = CalibrationStore(self.config.calibration_cache, self.isolation)
                 if self._efficiency is not None:
                     self._efficiency.use_store(self._calibrations.store)
-            for _ in range(self.config.workers - 1):
-                self._add(self._spawn())
         except BaseException:
             self._finalizer()
             raise
 
-    def _start_first(self) -> Worker:
-        first = self._spawn(self.config.sandbox)
-        if not first.hello["ready"] and self.config.sandbox == "auto":
-            first.close()
-            first = self._spawn("rlimits")
-        if not first.hello["ready"]:
-            first.close()
-            raise ValueError(f"cannot start the {self.config.sandbox} sandbox: {first.hello['error']}")
-        self._add(first)
-        return first
+    def _start_workers(self) -> str:
+        """Start every worker at once (their start-ups overlap) and return the isolation they
+        run under; with sandbox "auto", all again under rlimits when the first cannot have
+        namespaces. Each worker joins `_all` as soon as it exists, so a failure stops them all."""
+        sandbox = self.config.sandbox
+        for attempt in (sandbox, "rlimits"):
+            started = []
+            for _ in range(self.config.workers):
+                started.append(Worker(self.config, attempt, handshake=False))
+                with self._lock:
+                    self._all.append(started[-1])
+            first = started[0].handshake()
+            if first["ready"] or sandbox != "auto" or attempt == "rlimits":
+                break
+            stop_workers(self._all, self._owner_pid)
+        if not first["ready"]:
+            raise ValueError(f"cannot start the {sandbox} sandbox: {first['error']}")
+        for other in started[1:]:
+            if not other.handshake()["ready"]:
+                raise ValueError(f"a worker failed to start: {other.hello['error']}")
+        for worker in started:
+            self._idle.put(worker)
+        return first["isolation"]
 
     def _spawn(self, sandbox: str | None = None) -> Worker:
         started = Worker(self.config, sandbox or self._sandbox)
