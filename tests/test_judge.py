@@ -395,12 +395,34 @@ class RealDataFidelityTest(unittest.TestCase):
 
 
 class JudgeCacheTest(unittest.TestCase):
-    def test_compiled_judges_are_kept_for_every_split_test_kept(self):
-        # a batch over a benchmark with more distinct judges than the compiled-judge cache held
-        # compiled most of them again for every sample (MBPP+: 18.5k judges, 8192 were kept)
+    def test_judges_are_kept_by_source_size_least_recently_used_out_first(self):
+        # a batch over a benchmark with more distinct judges than the cache held compiled most
+        # of them again for every sample (MBPP+: 18.5k judges, 8192 were kept)
         from codeself.execution import judge
-        self.assertGreaterEqual(judge._compile.cache_info().maxsize, split_test.cache_info().maxsize)
+        cache = judge.CompiledJudges()
+        cache.MAX_SOURCE = 3 * (len("_v0 == 1") + cache.ENTRY_OVERHEAD)  # room for three such judges
+        for value in range(1, 5):
+            self.assertEqual(eval(cache.get(f"_v0 == {value}", 1, False), {"_v0": value}), True)  # noqa: S307
+        self.assertEqual((cache.compiled, cache.hits), (4, 0))
+        cache.get("_v0 == 4", 1, False)
+        cache.get("_v0 == 2", 1, False)
+        self.assertEqual((cache.compiled, cache.hits), (4, 2))
+        cache.get("_v0 == 1", 1, False)  # the oldest, dropped when the fourth came in
+        self.assertEqual((cache.compiled, cache.hits), (5, 2))
+        cache.get("_v0 == 2", 1, False)  # used since: kept
+        self.assertEqual((cache.compiled, cache.hits), (5, 3))
+        big = "_v0 == [" + ", ".join(["1"] * 600) + "]"  # larger than the whole budget: kept alone
+        cache.get(big, 1, False)
+        cache.get(big, 1, False)
+        self.assertEqual((cache.compiled, cache.hits, len(cache._kept)), (6, 4, 1))
+        with self.assertRaises(ValueError):  # an invalid judge is refused every time, never kept
+            cache.get("__import__('os')", 0, False)
+        self.assertEqual(len(cache._kept), 1)
+
+    def test_judge_test_reads_the_shared_cache(self):
+        from codeself.execution import judge
+        self.assertGreaterEqual(judge.COMPILED.MAX_SOURCE, 4 << 20)  # MBPP+'s 2 MB of judges fit
         judge_test(split_test("assert f(1) == 1", "f"), [1])
-        hits = judge._compile.cache_info().hits
-        self.assertEqual(judge_test(split_test("assert f(1) == 1", "f"), [2])[0], False)  # compiled once
-        self.assertEqual(judge._compile.cache_info().hits, hits + 1)
+        hits = judge.COMPILED.hits
+        self.assertEqual(judge_test(split_test("assert f(1) == 1", "f"), [2])[0], False)
+        self.assertEqual(judge.COMPILED.hits, hits + 1)

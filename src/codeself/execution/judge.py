@@ -29,7 +29,9 @@ import cmath
 import functools
 import math
 import reprlib
+import threading
 import types
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from codeself.execution.judge_guards import CHECKED_OPS, GUARDED, JudgeLimitExceeded  # noqa: F401 - re-exported
@@ -89,13 +91,58 @@ def _namespace(values: list, atol: float, default_float_atol: float) -> dict[str
     return namespace
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _compile(judge: str, probe_count: int, tolerant: bool) -> Any:
-    """Validate (again: a SplitTest may have been built by hand) and compile a judge.
+class CompiledJudges:
+    """Compiled judges, least recently used out first, bounded by the judges' total source
+    size rather than by their number: a batch must find every judge of its benchmark here
+    (MBPP+ has 18.5k distinct ones, 2 MB of source, about 15 MB compiled; when only 8192 were
+    kept, each sample compiled most of its judges again, at about 0.5 ms each, which was most
+    of the parent's CPU), while judges holding huge expected values cannot fill the memory
+    (compiled, a judge takes about ten times its source size). Thread-safe."""
 
-    Kept for as many tests as assertions.split_test keeps: MBPP+ alone has 18.5k distinct
-    judges (about 15 MB compiled); with 8192 kept, every sample of a batch over it compiled
-    most of its judges again (about 0.5 ms each, most of the parent's CPU in a batch)."""
+    MAX_SOURCE = 16 << 20  # characters of judge source kept
+    ENTRY_OVERHEAD = 256  # counted per judge besides its source: a tiny judge is not free to keep
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[str, int, bool], Any] = OrderedDict()
+        self._source = 0
+        self._lock = threading.Lock()
+        self.hits = self.compiled = 0
+
+    def get(self, judge: str, probe_count: int, tolerant: bool) -> Any:
+        key = (judge, probe_count, tolerant)
+        with self._lock:
+            code = self._kept.get(key)
+            if code is not None:
+                self._kept.move_to_end(key)
+                self.hits += 1
+                return code
+        code = _compile_judge(judge, probe_count, tolerant)  # outside the lock: other threads go on
+        with self._lock:
+            self.compiled += 1
+            if key not in self._kept:
+                self._kept[key] = code
+                self._source += len(judge) + self.ENTRY_OVERHEAD
+                while self._source > self.MAX_SOURCE and len(self._kept) > 1:
+                    (old, _, _), _ = self._kept.popitem(last=False)
+                    self._source -= len(old) + self.ENTRY_OVERHEAD
+        return code
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+            self._source = 0
+
+
+COMPILED = CompiledJudges()
+
+
+def _compile(judge: str, probe_count: int, tolerant: bool) -> Any:
+    """The compiled judge, from COMPILED (the engine's steady state) or compiled now."""
+    return COMPILED.get(judge, probe_count, tolerant)
+
+
+def _compile_judge(judge: str, probe_count: int, tolerant: bool) -> Any:
+    """Validate (again: a SplitTest may have been built by hand) and compile a judge."""
     from codeself.execution.assertions import validate_judge
 
     tree = ast.parse(judge, mode="eval")
