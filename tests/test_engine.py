@@ -250,7 +250,7 @@ class StopAtFirstFailureTest(unittest.TestCase):
         for program in ("def add(a, b)\n", "import no_such_module_here\n", "def add(a, b):\n    while True:\n        pass\n",
                         "def add(a, b):\n    raise ValueError('no')\n"):
             with self.subTest(program=program):
-                quick = task(timeout_s=0.5)
+                quick = task(timeout_s=0.2)
                 stopped, full = self.executor.run(quick, program), EXECUTOR.run(quick, program)
                 self.assertEqual((stopped.status, stopped.passed), (full.status, full.passed))
         self.assertTrue(self.executor.run(slow_task, GOOD).passed)  # the worker is still in step
