@@ -314,6 +314,36 @@ class RecoveryTest(unittest.TestCase):
             executor.run(task(), GOOD)
 
 
+class WorkerStopTest(unittest.TestCase):
+    def test_every_worker_and_its_sandbox_is_gone_after_close(self):
+        executor = Executor(ExecutionConfig(workers=2, timeout_s=2.0))
+        pids = executor.worker_pids()
+        self.assertEqual(len(set(pids)), 2)
+        executor.close()
+        for pid in pids:
+            with self.assertRaises(ProcessLookupError):  # exited and reaped, not a zombie
+                os.kill(pid, 0)
+
+    def test_wait_exit_wakes_on_the_exit_and_times_out_otherwise(self):
+        import subprocess
+        import sys
+
+        from codeself.execution.worker_handle import _wait_exit
+
+        quick = subprocess.Popen([sys.executable, "-c", "pass"])
+        _wait_exit(quick, 30.0)
+        self.assertEqual(quick.returncode, 0)
+        _wait_exit(quick, 30.0)  # reaped already: returns at once
+        stuck = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            with self.assertRaises(subprocess.TimeoutExpired):
+                _wait_exit(stuck, 0.05)
+            self.assertIsNone(stuck.returncode)
+        finally:
+            stuck.kill()
+            stuck.wait()
+
+
 class AssembleProgramTest(unittest.TestCase):
     def test_keys_in_order_of_precedence(self):
         t = task(starter="def add(a, b):\n")

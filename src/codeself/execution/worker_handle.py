@@ -146,9 +146,11 @@ def stop_workers(workers: list, owner_pid: int) -> None:
 def _wait_exit(process: subprocess.Popen, timeout_s: float) -> None:
     """`process.wait(timeout_s)`, woken by the exit itself (a pidfd) rather than by
     Popen.wait's polling, whose growing sleeps added up to half of a worker's stop time."""
+    if process.poll() is not None:  # reaped already: its pid may be another process's now
+        return
     try:
         descriptor = os.pidfd_open(process.pid)
-    except (AttributeError, OSError):  # not Linux 5.3+, or already reaped
+    except (AttributeError, OSError):  # not Linux 5.3+
         process.wait(timeout_s)
         return
     try:
