@@ -34,14 +34,12 @@ class MultiTurnSmokeTest(unittest.TestCase):
         return (script, "--tasks", EXAMPLES, "--output-dir", out, "--max-steps", "2", "--workers", "1", "--quiet",
                 *support.FAST_TIMEOUTS, *extra)
 
-    def train(self, script: str, out: Path, *extra: str):
-        return support.run_script(*self.train_call(script, out, *extra))
-
     def test_grpo_and_rloo_practise_two_turn_episodes(self):
         with tempfile.TemporaryDirectory() as tmp:
             scripts = ("train_grpo_smoke.py", "train_rloo_smoke.py")
-            runs = support.run_scripts(*(self.train_call(script, Path(tmp, script), "--max-revisions", "1")
-                                         for script in scripts))  # both at once
+            # both at once; one sample per validation task: validation is not what is checked here
+            runs = support.run_scripts(*(self.train_call(script, Path(tmp, script), "--max-revisions", "1",
+                                                         "--validation-samples", "1") for script in scripts))
             for script, done in zip(scripts, runs):
                 out = Path(tmp, script)
                 self.assertEqual(done.returncode, 0, done.stderr)
@@ -63,7 +61,8 @@ class MultiTurnSmokeTest(unittest.TestCase):
         self.assertNotIn("max_revisions", GRPOConfig(model="mock").to_json())
         self.assertNotEqual(GRPOConfig(model="mock").config_hash(), GRPOConfig(model="mock", max_revisions=1).config_hash())
         with tempfile.TemporaryDirectory() as tmp:
-            done = self.train("train_ppo_smoke.py", Path(tmp, "ppo"), "--max-revisions", "1")
+            # in this process (support.refusal): refused before any work
+            done = support.refusal(*self.train_call("train_ppo_smoke.py", Path(tmp, "ppo"), "--max-revisions", "1"))
             self.assertEqual(done.returncode, 2)
             self.assertIn("--max-revisions 1: must be 0 with ppo, and with a real model but for grpo", done.stderr)
         from codeself.training.config import RLOOConfig

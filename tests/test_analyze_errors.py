@@ -113,8 +113,9 @@ class ScriptTest(unittest.TestCase):
         return support.refusal("analyze_errors.py", *args, "--quiet")
 
     def test_report_json_and_figure(self):
-        done = self.run_script("--rollouts", BASELINE, CANDIDATE, "--output", self.out / "errors.md",
-                               "--json-output", self.out / "errors.json")
+        done, again = support.run_scripts(  # the same command twice, at once: the same JSON bytes
+            *(("analyze_errors.py", "--rollouts", BASELINE, CANDIDATE, "--output", self.out / f"{name}.md",
+               "--json-output", self.out / f"{name}.json", "--quiet") for name in ("errors", "again")))
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(done.stdout, f"2 group(s), 16 samples, 10 failing; report: {self.out / 'errors.md'}\n")
         report = (self.out / "errors.md").read_text()
@@ -128,8 +129,6 @@ class ScriptTest(unittest.TestCase):
         self.assertTrue(chart.startswith("<svg") and "reference" in chart)
         document = json.loads((self.out / "errors.json").read_text())
         self.assertEqual(document, json.loads(json.dumps(analyse([str(BASELINE), str(CANDIDATE)]))))
-        again = self.run_script("--rollouts", BASELINE, CANDIDATE, "--output", self.out / "again.md",
-                                "--json-output", self.out / "again.json")
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertEqual((self.out / "again.json").read_bytes(), (self.out / "errors.json").read_bytes())
 
@@ -165,24 +164,50 @@ class ScriptTest(unittest.TestCase):
 
 
 class PipelineTest(unittest.TestCase):
-    """Rollouts made by the real pipeline (mock backend, sandbox) at two correct fractions."""
+    """Rollouts made by the real pipeline (mock backend, sandbox) at two correct fractions, and a
+    smoke training run's rollouts. Two rounds of runs at once (support.run_scripts): the two mock
+    runs with the training run; then the evaluation of one mock run with the training run's
+    by-step analysis."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        tmp = Path(cls.tmp.name)
+        tasks = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
+        cls.mock_runs = [Path(tmp, f"mock-{fraction}.jsonl") for fraction in ("0.3", "0.9")]
+        cls.training_run = Path(tmp, "run")
+        first = {output: ("run_rollouts.py", "--tasks", tasks, "--backend", "mock", "--samples-per-task", "3",
+                          "--seed", "0", "--mock-correct-fraction", fraction, "--workers", "1", "--output", output,
+                          "--quiet", *support.FAST_TIMEOUTS)
+                 for fraction, output in zip(("0.3", "0.9"), cls.mock_runs)}
+        # its validation is not analysed: one sample per validation task
+        first["training"] = ("train_grpo_smoke.py", "--tasks", tasks, "--output-dir", cls.training_run,
+                             "--validation-samples", "1", "--quiet", *support.FAST_TIMEOUTS)
+        cls.results = dict(zip(first, support.run_scripts(*first.values())))
+        second = {}
+        if cls.results[cls.mock_runs[0]].returncode == 0:
+            second["evaluation"] = ("evaluate_rollouts.py", "--rollouts", cls.mock_runs[0], "--output",
+                                    Path(tmp, "r.md"), "--json-output", Path(tmp, "m.json"), "--quiet")
+        if cls.results["training"].returncode == 0:
+            second["by step"] = ("analyze_errors.py", "--rollouts", cls.training_run / "rollouts.jsonl", "--by-step",
+                                 "--output", Path(tmp, "steps.md"), "--json-output", Path(tmp, "steps.json"), "--quiet")
+        cls.results.update(zip(second, support.run_scripts(*second.values())))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def assert_succeeded(self, name) -> None:
+        self.assertIn(name, self.results, f"{name} did not run: a run it needs failed")
+        self.assertEqual(self.results[name].returncode, 0, self.results[name].stderr)
 
     def test_mock_runs_differing_only_in_correct_fraction(self):
-        tasks = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
-        with tempfile.TemporaryDirectory() as tmp:
-            runs = [Path(tmp, f"mock-{fraction}.jsonl") for fraction in ("0.3", "0.9")]
-            done = support.run_scripts(*(("run_rollouts.py", "--tasks", tasks, "--backend", "mock",
-                                          "--samples-per-task", "3", "--seed", "0", "--mock-correct-fraction", fraction,
-                                          "--workers", "1", "--output", output, "--quiet", *support.FAST_TIMEOUTS)
-                                         for fraction, output in zip(("0.3", "0.9"), runs)))  # both at once
-            for result in done:
-                self.assertEqual(result.returncode, 0, result.stderr)
-            records = [json.loads(line) for line in runs[0].read_text().splitlines()]
-            analysis = analyse([str(path) for path in runs])
-            metrics = support.run_script("evaluate_rollouts.py", "--rollouts", runs[0], "--output", Path(tmp, "r.md"),
-                                         "--json-output", Path(tmp, "m.json"), "--quiet")
-            self.assertEqual(metrics.returncode, 0, metrics.stderr)
-            evaluation = json.loads(Path(tmp, "m.json").read_text())
+        for run in self.mock_runs:
+            self.assert_succeeded(run)
+        self.assert_succeeded("evaluation")
+        records = [json.loads(line) for line in self.mock_runs[0].read_text().splitlines()]
+        analysis = analyse([str(path) for path in self.mock_runs])
+        evaluation = json.loads(Path(self.tmp.name, "m.json").read_text())
         self.assertTrue(all("error_category" in r["execution"] for r in records))  # written by the pipeline
         self.assertEqual(analysis["files"][0]["counts"], evaluation["error_category_counts"])
         t = analysis["transitions"]
@@ -192,18 +217,10 @@ class PipelineTest(unittest.TestCase):
         self.assertGreater(sum(t["fixed"].values()), 0)
 
     def test_a_smoke_training_run_by_step(self):
-        tasks = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
-        with tempfile.TemporaryDirectory() as tmp:
-            run = Path(tmp, "run")
-            done = support.run_script("train_grpo_smoke.py", "--tasks", tasks, "--output-dir", run, "--quiet",
-                                      *support.FAST_TIMEOUTS, timeout=300)
-            self.assertEqual(done.returncode, 0, done.stderr)
-            metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-            report = Path(tmp, "steps.md")
-            done = support.run_script("analyze_errors.py", "--rollouts", run / "rollouts.jsonl", "--by-step",
-                                      "--output", report, "--json-output", Path(tmp, "steps.json"), "--quiet")
-            self.assertEqual(done.returncode, 0, done.stderr)
-            analysis = json.loads(Path(tmp, "steps.json").read_text())
+        self.assert_succeeded("training")
+        self.assert_succeeded("by step")
+        metrics = [json.loads(line) for line in (self.training_run / "metrics.jsonl").read_text().splitlines()]
+        analysis = json.loads(Path(self.tmp.name, "steps.json").read_text())
         # the trainer's per-step counts (metrics.jsonl) are the analysis' per-step counts
         self.assertEqual([(f["step"], f["counts"]) for f in analysis["files"]],
                          [(m["step"], m["error_categories"]) for m in metrics])

@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from codeself.datasets.task import Task, load_tasks
@@ -174,7 +175,8 @@ PRACTICE = ("--group-size", "8", "--learning-rate", "0.5", "--save-every", "4", 
 class LearnabilityPracticeTest(unittest.TestCase):
     """Both samplers on the bundled tasks (3 train tasks, 1 per step: the sampler chooses which one
     to practise) and, with $CODESELF_DATA_DIR, on MBPP's 374 train tasks (2 per step); all runs at
-    once (support.run_scripts: they mostly wait on the sandbox)."""
+    once (support.run_scripts: they mostly wait on the sandbox), and the resumed copy of a bundled
+    run as soon as the bundled runs end."""
 
     @classmethod
     def setUpClass(cls):
@@ -191,12 +193,37 @@ class LearnabilityPracticeTest(unittest.TestCase):
                                           if '"split": "train"' in line), encoding="utf-8")
             datasets["mbpp"] = (train_only, 2)
         runs = [(name, sampler) for name in datasets for sampler in ("uniform", "learnability")]
-        calls = [("train_grpo_smoke.py", "--config", config, "--tasks", datasets[name][0], "--output-dir",
-                  Path(cls.tmp, name, sampler), "--task-sampler", sampler, "--prompts-per-step", datasets[name][1],
-                  "--calibration-cache", Path(cls.tmp, "calibration.json"), *PRACTICE) for name, sampler in runs]
-        cls.results = dict(zip(runs, support.run_scripts(*calls)))
-        cls.calls = dict(zip(runs, calls))
+        cls.calls = {(name, sampler): ("train_grpo_smoke.py", "--config", config, "--tasks", datasets[name][0],
+                                       "--output-dir", Path(cls.tmp, name, sampler), "--task-sampler", sampler,
+                                       "--prompts-per-step", datasets[name][1], "--calibration-cache",
+                                       Path(cls.tmp, "calibration.json"), *PRACTICE) for name, sampler in runs}
+        mbpp = [run for run in runs if run[0] == "mbpp"]
+        bundled = [run for run in runs if run[0] == "bundled"]
+        # the bundled runs end first: their resumed copy runs while the longer MBPP runs go on
+        with ThreadPoolExecutor(1) as pool:
+            mbpp_results = pool.submit(support.run_scripts, *(cls.calls[run] for run in mbpp))
+            cls.results = dict(zip(bundled, support.run_scripts(*(cls.calls[run] for run in bundled))))
+            cls.resumed = cls.resume_interrupted_copy()
+            cls.results.update(zip(mbpp, mbpp_results.result()))
         cls.prompts = {name: count for name, (_, count) in datasets.items()}
+
+    @classmethod
+    def resume_interrupted_copy(cls):
+        """A copy of the bundled learnability run, interrupted after step 4's checkpoint with step 6's
+        records half-written, resumed (None if the run failed): its directory and result."""
+        out = Path(cls.tmp, "bundled", "learnability")
+        if cls.results[("bundled", "learnability")].returncode != 0:
+            return None
+        again = Path(cls.tmp, "resumed")
+        shutil.copytree(out, again)
+        (again / "checkpoints" / "step_000008.json").unlink()
+        for name in ("metrics.jsonl", "rollouts.jsonl"):
+            lines = (again / name).read_text().splitlines()
+            (again / name).write_text("\n".join(lines[:len(lines) * 3 // 4]) + "\n")
+        (again / "summary.md").unlink()
+        name, *args = cls.calls[("bundled", "learnability")]
+        args[args.index("--output-dir") + 1] = again
+        return again, support.run_script(name, *args, "--resume")
 
     @classmethod
     def tearDownClass(cls):
@@ -226,18 +253,9 @@ class LearnabilityPracticeTest(unittest.TestCase):
     def test_resume_draws_what_the_uninterrupted_run_drew(self):
         out = Path(self.tmp, "bundled", "learnability")
         self.assertEqual(self.results[("bundled", "learnability")].returncode, 0)
-        again = Path(self.tmp, "resumed")
-        shutil.copytree(out, again)
         # interrupted after step 4's checkpoint, step 6's records half-written: the store must be
         # the one of step 4 (rebuilt from rollouts.jsonl), not the one task_sampler.json holds
-        (again / "checkpoints" / "step_000008.json").unlink()
-        for name in ("metrics.jsonl", "rollouts.jsonl"):
-            lines = (again / name).read_text().splitlines()
-            (again / name).write_text("\n".join(lines[:len(lines) * 3 // 4]) + "\n")
-        (again / "summary.md").unlink()
-        name, *args = self.calls[("bundled", "learnability")]
-        args[args.index("--output-dir") + 1] = again
-        result = support.run_script(name, *args, "--resume")
+        again, result = self.resumed
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(run_files(again), run_files(out))
 

@@ -26,10 +26,6 @@ def train_call(algorithm, out, *extra) -> tuple:
             "--backend", "mock", size_flag, "4", "--max-steps", "3", "--quiet", *support.FAST_TIMEOUTS, *extra)
 
 
-def train(algorithm, out, *extra):
-    return support.run_script(*train_call(algorithm, out, *extra))
-
-
 def without_timing(path: Path) -> list:
     records = [json.loads(line) for line in path.read_text().splitlines()]
     for record in records:
@@ -48,15 +44,50 @@ def run_files(out: Path) -> dict:
     return files
 
 
+def interrupt_after_step_1(run: Path) -> None:
+    """As if stopped after step 1's checkpoint: later checkpoints gone, step 2's records half-written."""
+    for name in ("step_000002.json", "step_000003.json"):
+        (run / "checkpoints" / name).unlink()
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    (run / "metrics.jsonl").write_text("\n".join(lines[:2]) + "\n")
+    (run / "summary.md").unlink()
+
+
+def interrupt_before_step_1(run: Path) -> None:
+    """As if stopped before any step finished: only the untrained policy's checkpoint is left."""
+    for name in ("step_000001.json", "step_000002.json", "step_000003.json"):
+        (run / "checkpoints" / name).unlink()
+    (run / "metrics.jsonl").write_text("")
+
+
 class SmokeTrainersTest(unittest.TestCase):
+    """Two rounds of runs at once (support.run_scripts): the three trainers' commands with the grpo
+    command a second time; then the grpo checkpoint's evaluation with two interrupted copies of the
+    repeated run, resumed."""
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp()
         outs = {algorithm: Path(cls.tmp, algorithm) for algorithm in ("grpo", "ppo", "rloo")}
         cls.again = Path(cls.tmp, "grpo-again")  # the grpo command a second time, for the determinism test
         *results, cls.again_result = support.run_scripts(
-            *(train_call(algorithm, out) for algorithm, out in outs.items()), train_call("grpo", cls.again))  # at once
+            *(train_call(algorithm, out) for algorithm, out in outs.items()), train_call("grpo", cls.again))
         cls.runs = {algorithm: (out, result) for (algorithm, out), result in zip(outs.items(), results)}
+        second, copies = {}, {}
+        if results[0].returncode == 0:
+            second["evaluation"] = ("run_rollouts.py", "--tasks", EXAMPLE, "--split", "test", "--backend", "policy",
+                                    "--model", outs["grpo"] / "checkpoints/step_000003.json", "--samples-per-task",
+                                    "2", "--temperature", "1", "--output", Path(cls.tmp, "eval.jsonl"), "--quiet",
+                                    *support.FAST_TIMEOUTS)
+        if cls.again_result.returncode == 0:
+            for name, interrupt in (("after step 1", interrupt_after_step_1), ("before step 1", interrupt_before_step_1)):
+                copies[name] = Path(cls.tmp, "grpo-resumed-" + name.replace(" ", "-"))
+                shutil.copytree(cls.again, copies[name])
+                interrupt(copies[name])
+                second[name] = train_call("grpo", copies[name], "--resume")
+        results = dict(zip(second, support.run_scripts(*second.values())))
+        cls.evaluation = results.pop("evaluation", None)
+        cls.resumed = {name: (copy, results[name]) for name, copy in copies.items()}
 
     @classmethod
     def tearDownClass(cls):
@@ -93,37 +124,24 @@ class SmokeTrainersTest(unittest.TestCase):
         first = json.loads((out / "checkpoints/step_000000.json").read_text())["policy"]
         last = json.loads((out / "checkpoints/step_000003.json").read_text())["policy"]
         self.assertNotEqual(first["params"], last["params"])
-        result = support.run_script("run_rollouts.py", "--tasks", EXAMPLE, "--split", "test", "--backend", "policy",
-                                    "--model", out / "checkpoints/step_000003.json", "--samples-per-task", "2",
-                                    "--temperature", "1", "--output", Path(self.tmp, "eval.jsonl"), "--quiet")
-        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIsNotNone(self.evaluation, "the grpo run failed: no checkpoint to evaluate")
+        self.assertEqual(self.evaluation.returncode, 0, self.evaluation.stderr)
         records = [json.loads(line) for line in Path(self.tmp, "eval.jsonl").read_text().splitlines()]
         self.assertEqual(len(records), 6)
         self.assertTrue(all(r["metadata"]["policy_plan"] for r in records))
 
     def test_same_seed_same_files_and_resume_equals_uninterrupted(self):
         out, _ = self.runs["grpo"]
-        again = self.again
         self.assertEqual(self.again_result.returncode, 0, self.again_result.stderr)
-        self.assertEqual(run_files(out), run_files(again))
-        # interrupt after step 1's checkpoint: later checkpoints gone, step 2's records half-written
-        for name in ("step_000002.json", "step_000003.json"):
-            (again / "checkpoints" / name).unlink()
-        lines = (again / "metrics.jsonl").read_text().splitlines()
-        (again / "metrics.jsonl").write_text("\n".join(lines[:2]) + "\n")
-        (again / "summary.md").unlink()
-        resumed = train("grpo", again, "--resume")
-        self.assertEqual(resumed.returncode, 0, resumed.stderr)
-        self.assertEqual(run_files(out), run_files(again))
+        self.assertEqual(run_files(out), run_files(self.again))
+        self.assertEqual(set(self.resumed), {"after step 1", "before step 1"})
+        for name, (copy, resumed) in self.resumed.items():
+            with self.subTest(f"interrupted {name}"):
+                self.assertEqual(resumed.returncode, 0, resumed.stderr)
+                self.assertEqual(run_files(out), run_files(copy))
         # the summary says what this run did and what the run holds now
-        self.assertRegex(resumed.stdout, r"^grpo: 3 step\(s\) \(2 new, 1 kept from before\), 24 samples -> ")
-        # interrupted before any step finished: only the untrained policy's checkpoint is left
-        for name in ("step_000001.json", "step_000002.json", "step_000003.json"):
-            (again / "checkpoints" / name).unlink()
-        (again / "metrics.jsonl").write_text("")
-        resumed = train("grpo", again, "--resume")
-        self.assertEqual(resumed.returncode, 0, resumed.stderr)
-        self.assertEqual(run_files(out), run_files(again))
+        self.assertRegex(self.resumed["after step 1"][1].stdout,
+                         r"^grpo: 3 step\(s\) \(2 new, 1 kept from before\), 24 samples -> ")
 
     def test_bad_input_is_one_line(self):
         tmp = Path(self.tmp, "bad")
