@@ -31,17 +31,23 @@ ANSWERS = {
 }
 
 
-def traces_for(language: str, tmp: str) -> list[dict]:
-    tasks, answers, out = (Path(tmp, f"{language}.{name}.jsonl") for name in ("tasks", "answers", "traces"))
-    [task] = generate_language_tasks(CONFIG, language)
-    tasks.write_text(json.dumps(task.to_json()) + "\n", encoding="utf-8")
-    answers.write_text(json.dumps({"task_id": task.task_id, "sample_index": 0, "turns": ANSWERS[language]}) + "\n",
-                       encoding="utf-8")
-    done = support.run_script("run_agentic.py", "--tasks", tasks, "--backend", "static", "--completions", answers,
-                              "--template", "chat_multipl_e", "--max-revisions", "2", "--workers", "1",
-                              "--trace-output", out, "--quiet")
-    assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+def traces_for(languages: list[str], tmp: str) -> dict[str, list[dict]]:
+    """Each language's traces of run_agentic.py on its task and ANSWERS, the runs at the same time."""
+    calls, outputs = [], {}
+    for language in languages:
+        tasks, answers, out = (Path(tmp, f"{language}.{name}.jsonl") for name in ("tasks", "answers", "traces"))
+        [task] = generate_language_tasks(CONFIG, language)
+        tasks.write_text(json.dumps(task.to_json()) + "\n", encoding="utf-8")
+        answers.write_text(json.dumps({"task_id": task.task_id, "sample_index": 0, "turns": ANSWERS[language]})
+                           + "\n", encoding="utf-8")
+        calls.append(("run_agentic.py", "--tasks", tasks, "--backend", "static", "--completions", answers,
+                      "--template", "chat_multipl_e", "--max-revisions", "2", "--workers", "1",
+                      "--trace-output", out, "--quiet"))
+        outputs[language] = out
+    for done in support.run_scripts(*calls):
+        assert done.returncode == 0, done.stderr
+    return {language: [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+            for language, out in outputs.items()}
 
 
 class LanguageFeedbackTest(unittest.TestCase):
@@ -80,12 +86,17 @@ class LanguageFeedbackTest(unittest.TestCase):
 
 
 class AgenticLanguageRunTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # both languages' runs at once: two processes, each with an Executor of one worker
+        with tempfile.TemporaryDirectory() as tmp:
+            cls.traces = traces_for([language for language in ANSWERS if not missing(language)], tmp)
+
     def run_language(self, language: str) -> list[dict]:
         reason = missing(language)
         if reason:
             self.skipTest(reason)
-        with tempfile.TemporaryDirectory() as tmp:
-            [trace] = traces_for(language, tmp)
+        [trace] = self.traces[language]
         return trace["turns"]
 
     def test_cpp_compile_error_then_wrong_then_fixed(self):

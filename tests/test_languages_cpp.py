@@ -1,12 +1,9 @@
 """C++ through the sandbox: separate translation units, verdicts in the parent, hostile programs fail."""
 
-import os
 import unittest
-from unittest import mock
 
 import support  # noqa: F401
-from language_cases import SECRET, BatchMixin, make_task, multipl_e_tasks
-from codeself.execution.languages import program as native_program
+from language_cases import SECRET, HostileMixin, make_task
 
 PROMPT = "#include<assert.h>\n#include<bits/stdc++.h>\n// add one\nlong f(long x) {\n"
 
@@ -20,13 +17,25 @@ FORGE = ('#include <unistd.h>\nstatic int forged = [] {\n  const char* frames[] 
          '    write(4, h, 4); write(4, f, n); }\n  return 0; }();\n')
 
 
-class CppTest(BatchMixin, unittest.TestCase):
-    LANGUAGE = "cpp"
+class CppTest(HostileMixin, unittest.TestCase):
+    """The hostile programs and (HostileMixin) MultiPL-E's reference answers of the first two
+    HumanEval tasks, in one batch: each reference costs two g++ runs, and
+    scripts/check_references.py checks every reference of a converted file."""
+
+    LANGUAGE, SUFFIX = "cpp", "cpp"
+    REFERENCES = 2
+    # HostileMixin's COMPILE_TIMEOUT_S (2 s of CPU) ends the endless compile: each compile here
+    # takes < 0.5 s of CPU (g++ with the precompiled header)
 
     @classmethod
-    def cases(cls):
+    def hostile_cases(cls):
         plain = task()
         return {
+            # the two longest jobs first, so that they start first (each waits out a limit)
+            # each level includes the file twice: 2**30 inclusions, little memory, endless time
+            "endless_compile": (plain, "#if __INCLUDE_LEVEL__ < 30\n#include __FILE__\n#include __FILE__\n#endif\n"
+                                       "#if __INCLUDE_LEVEL__ == 0\nlong f(long x) { return x + 1; }\n#endif\n"),
+            "endless_loop": (plain, "long f(long x) { volatile long i = 0; for (;;) ++i; }\n"),
             "correct_with_main": (plain, PROMPT + "  return x + 1;\n}\nint main() { return 1; }\n"),
             "wrong": (plain, "long f(long x) { return x == 1 ? 2 : 0; }\n"),
             "syntax": (plain, "long f(long x) { return x + ; }\n"),
@@ -37,11 +46,7 @@ class CppTest(BatchMixin, unittest.TestCase):
             "exit_in_call": (plain, "long f(long x) { std::atexit([] { _exit(0); }); std::exit(0); }\n"),
             "forged_frames": (plain, FORGE + "long f(long x) { return 0; }\n"),
             "include_dev_zero": (plain, "#include \"/dev/zero\"\nlong f(long x) { return x + 1; }\n"),
-            # each level includes the file twice: 2**30 inclusions, little memory, endless time
-            "endless_compile": (plain, "#if __INCLUDE_LEVEL__ < 30\n#include __FILE__\n#include __FILE__\n#endif\n"
-                                       "#if __INCLUDE_LEVEL__ == 0\nlong f(long x) { return x + 1; }\n#endif\n"),
             "include_shadow": (plain, "#include \"/etc/shadow\"\nlong f(long x) { return x + 1; }\n"),
-            "endless_loop": (plain, "long f(long x) { volatile long i = 0; for (;;) ++i; }\n"),
             "memory_bomb": (plain, "long f(long x) { std::vector<char*> hog;\n"
                                    "  for (int i = 0; i < 16; i++) hog.push_back(new char[256u << 20]);\n"
                                    "  return x + 1; }\n"),
@@ -61,16 +66,6 @@ class CppTest(BatchMixin, unittest.TestCase):
                               "    if (s.str().find(key) != std::string::npos) { std::cout << e.path() << '\\n'; found++; } }\n"
                               "  std::cout << \"FOUND \" << found << std::endl; return x + 1; }\n"),
         }
-
-    @classmethod
-    def setUpClass(cls):
-        # the endless compile must not take 30 s of CPU: 3 s (each compile here takes < 1 s of CPU)
-        with mock.patch.object(native_program, "COMPILE_TIMEOUT_S", 3.0):
-            super().setUpClass()
-
-    def test_correct_passes_and_its_main_is_not_the_harness(self):
-        result = self.results["correct_with_main"]
-        self.assertEqual((result.status, result.hidden), ("passed", {"passed": 2, "total": 2}), result.message)
 
     def test_wrong_syntax_throws(self):
         self.assertEqual(self.assert_fails("wrong", "failed").error_category, "wrong_answer")
@@ -101,30 +96,6 @@ class CppTest(BatchMixin, unittest.TestCase):
         self.assertEqual(self.assert_fails("memory_bomb", "memory_error").error_category, "resource")
         self.assert_fails("fork_bomb", "failed")
         self.assert_no_leftovers()
-
-    def test_no_network_no_host_writes_no_expected_values(self):
-        self.assertNotIn("CONNECTED", self.assert_fails("network", "failed").stdout_tail)
-        self.assert_fails("write_outside", "failed")
-        self.assertFalse(os.path.exists(self.outside))
-        search = self.assert_fails("hidden_search", "failed")
-        self.assertIn("FOUND 0", search.stdout_tail)
-
-
-class CppParityTest(BatchMixin, unittest.TestCase):
-    """MultiPL-E's reference answers of the first HumanEval tasks pass (MultiPL-E passes them).
-    Two: each costs two g++ runs, and scripts/check_references.py checks every reference of a
-    converted file."""
-
-    LANGUAGE = "cpp"
-    CONFIG = {"workers": 2}
-
-    @classmethod
-    def cases(cls):
-        return {task.task_id: (task, reference) for task, reference in multipl_e_tasks(cls, "cpp", "cpp", 2)}
-
-    def test_references_pass(self):
-        for name, result in self.results.items():
-            self.assertEqual(result.status, "passed", (name, result.message))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,12 @@ def nested_maps(depth):
     return expression
 
 
+# The compile-time attacks: javac's parser recursing 20000 deep (it crashes), and inference that
+# never ends. Each is compiled once in this module, in WarmJavacTest's runs (they end its server).
+DEEP_NESTING = method("return " + "(" * 20000 + "x" + ")" * 20000 + ";")
+ENDLESS_COMPILE = method(f"Object o = {nested_maps(11)}; return x + 1;")
+
+
 FORGE = ("    static {\n        try {\n            java.io.FileDescriptor d = new java.io.FileDescriptor();\n"
          "            unsafe().putInt(d, unsafe().objectFieldOffset(java.io.FileDescriptor.class"
          ".getDeclaredField(\"fd\")), 4);\n            java.io.FileOutputStream out = new java.io.FileOutputStream(d);\n"
@@ -72,6 +78,8 @@ class JavaTest(HostileMixin, unittest.TestCase):
                   "        } catch (Exception e) { System.out.println(\"WALK \" + e); }\n"
                   "        System.out.println(\"FOUND \" + found); return x + 1;")
         return {
+            # first of these: the batch's longest job (its timeout, and a re-run under load) starts early
+            "endless_loop": (plain, method("while (true) { }")),
             "correct_with_main": (plain, PROMPT + "        return x + 1;\n    }\n    public static void main(String[] a) "
                                          "{\n        System.exit(1);\n    }\n}\n"),
             "wrong": (plain, method("return x == 1 ? 2 : 0;")),
@@ -95,9 +103,6 @@ class JavaTest(HostileMixin, unittest.TestCase):
             "patch_asserts": (plain, problem(UNSAFE + PATCH_ASSERTS + "    public static long f(long x) "
                                              "{ assert x < 0; return 0; }\n")),
             "forged_frames": (plain, problem(UNSAFE + FORGE + "    public static long f(long x) { return 0; }\n")),
-            "deep_nesting": (plain, method("return " + "(" * 20000 + "x" + ")" * 20000 + ";")),
-            "endless_compile": (plain, method(f"Object o = {nested_maps(11)}; return x + 1;")),
-            "endless_loop": (plain, method("while (true) { }")),
             # more than the heap at once: no time spent filling it (a loaded machine would time out)
             "memory_bomb": (plain, method("long[][] hog = new long[64][];\n"
                                           "        for (int i = 0; i < 64; i++) hog[i] = new long[1 << 28];\n"
@@ -143,10 +148,6 @@ class JavaTest(HostileMixin, unittest.TestCase):
         self.assert_fails("patch_asserts", "failed")
         self.assertEqual(self.assert_fails("forged_frames", "runtime_error").error_type, "MalformedAnswer")
 
-    def test_compile_time_attacks_are_compile_errors(self):
-        self.assert_fails("deep_nesting", "compile_error")
-        self.assertEqual(self.assert_fails("endless_compile", "compile_error").error_type, "CompileTimeout")
-
     def test_memory_bomb_is_memory_error(self):
         self.assertEqual(self.assert_fails("memory_bomb", "memory_error").error_category, "resource")
 
@@ -158,38 +159,54 @@ class JavaTest(HostileMixin, unittest.TestCase):
 
 class WarmJavacTest(unittest.TestCase):
     """The worker's warm javac (languages/compile_server.py): used under namespaces, replaced
-    after a compile that crashed it or ran out of time, never used under rlimits."""
+    after a compile that crashed it or ran out of time, never used under rlimits. The crash and
+    the endless compile are the module's compile-time attacks too (each compiled once here)."""
 
-    def setUp(self):
+    @classmethod
+    def setUpClass(cls):
         if toolchains.missing("java"):
-            self.skipTest(toolchains.missing("java"))
+            raise unittest.SkipTest(toolchains.missing("java"))
+        correct = method("return x + 1;")
+        # another task: its tests program and its candidate compile on the same server
+        other = task(hidden=("assert(f((7l)) == (8l));",))
+        steps = {"first": (task(), correct), "other": (other, correct), "crashed": (task(), DEEP_NESTING),
+                 "after_crash": (task(), correct), "endless": (task(), ENDLESS_COMPILE), "fixed": (task(), correct)}
+        cls.results, cls.servers_after = {}, {}
+        with mock.patch.dict(os.environ, {"CODESELF_EXPECTED_CACHE": "off"}), \
+                Executor(ExecutionConfig(workers=1, timeout_s=2.0, max_processes=256)) as executor:
+            cls.isolation = executor.isolation
+            # the warm server compiles these in milliseconds; javac started per compile (rlimits)
+            # needs ~0.5 s of CPU, so it keeps the hostile batches' 2 s
+            limit = 1.0 if executor.isolation == "namespaces" else 2.0
+            with mock.patch.object(program, "COMPILE_TIMEOUT_S", limit):
+                for name, (job_task, source) in steps.items():  # in this order, one at a time
+                    cls.results[name] = executor.run(job_task, source)
+                    cls.servers_after[name] = cls.servers(executor)
 
-    def servers(self, executor):
+    @staticmethod
+    def servers(executor):
         return [pid for worker in executor.worker_pids() for pid in descendants(worker) if is_compile_server(pid)]
 
+    def test_compile_time_attacks_are_compile_errors(self):
+        crashed, endless = self.results["crashed"], self.results["endless"]
+        self.assertEqual((crashed.passed, crashed.status), (False, "compile_error"), crashed.message)
+        self.assertEqual((endless.passed, endless.status, endless.error_type),
+                         (False, "compile_error", "CompileTimeout"), endless.message)
+
     def test_one_server_for_all_compiles_until_a_crash_or_an_endless_compile_ends_it(self):
-        correct = method("return x + 1;")
-        other = task(hidden=("assert(f((7l)) == (8l));",))
-        with mock.patch.object(program, "COMPILE_TIMEOUT_S", 1.0), \
-                mock.patch.dict(os.environ, {"CODESELF_EXPECTED_CACHE": "off"}), \
-                Executor(ExecutionConfig(workers=1, timeout_s=2.0, max_processes=256)) as executor:
-            if executor.isolation != "namespaces":
-                self.skipTest(f"the warm compiler runs under namespaces isolation only (here {executor.isolation})")
-            self.assertEqual(executor.run(task(), correct).status, "passed")
-            first = self.servers(executor)
-            self.assertEqual(len(first), 1)
-            # another task: its tests program and its candidate compile on the same server
-            self.assertEqual(executor.run(other, correct).status, "passed")
-            self.assertEqual(self.servers(executor), first)
-            crashed = executor.run(task(), method("return " + "(" * 20000 + "x" + ")" * 20000 + ";"))
-            self.assertEqual(crashed.status, "compile_error", crashed.message)
-            self.assertEqual(executor.run(task(), correct).status, "passed")
-            endless = executor.run(task(), method(f"Object o = {nested_maps(11)}; return x + 1;"))
-            self.assertEqual((endless.status, endless.error_type), ("compile_error", "CompileTimeout"))
-            self.assertGreaterEqual(endless.cpu_time_s, 0.9)  # the server's CPU is the sample's
-            fixed = executor.run(task(), correct)
-            self.assertEqual(fixed.status, "passed", fixed.message)
-            self.assertNotEqual(self.servers(executor), first)  # a successor: the first one was killed
+        if self.isolation != "namespaces":
+            self.skipTest(f"the warm compiler runs under namespaces isolation only (here {self.isolation})")
+        statuses = {name: (result.status, result.message) for name, result in self.results.items()}
+        for name in ("first", "other", "after_crash", "fixed"):
+            self.assertEqual(statuses[name][0], "passed", (name, statuses[name][1]))
+        first = self.servers_after["first"]
+        self.assertEqual(len(first), 1)
+        self.assertEqual(self.servers_after["other"], first)
+        self.assertEqual(statuses["crashed"][0], "compile_error", statuses["crashed"][1])
+        endless = self.results["endless"]
+        self.assertEqual((endless.status, endless.error_type), ("compile_error", "CompileTimeout"))
+        self.assertGreaterEqual(endless.cpu_time_s, 0.9)  # the server's CPU is the sample's
+        self.assertNotEqual(self.servers_after["fixed"], first)  # a successor: the first one was killed
 
     def test_rlimits_isolation_compiles_in_the_child(self):
         with Executor(ExecutionConfig(workers=1, sandbox="rlimits", max_processes=256)) as executor:

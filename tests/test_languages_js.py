@@ -4,8 +4,8 @@ import os
 import unittest
 from unittest import mock
 
-import support  # noqa: F401
-from language_cases import SECRET, BatchMixin, make_task, multipl_e_tasks
+import support
+from language_cases import SECRET, BatchMixin, make_task, references_or_none
 from codeself.datasets.task import Task
 from codeself.execution import ExecutionConfig, Executor
 from codeself.execution.languages import program
@@ -26,12 +26,23 @@ FRAME = ("const fs = require('fs');\n"
 
 
 class JavaScriptTest(BatchMixin, unittest.TestCase):
+    """The hostile programs and MultiPL-E's reference answers of the first five HumanEval tasks
+    (when the data is there), in one batch."""
+
     LANGUAGE = "js"
 
     @classmethod
     def cases(cls):
         plain = task()
+        references = {task.task_id: (task, answer) for task, answer in references_or_none("js", "js", 5)}
+        cls.references = list(references)
         return {
+            # the two longest jobs first, so that they start first (each waits out a limit)
+            "endless_loop": (plain, "function f(x) { for (;;) {} }\n"),
+            "memory_bomb": (plain, "function f(x) { const a = [];\n"
+                                   "  for (let i = 0; i < 64; i++) a.push(Buffer.alloc(64 * 2 ** 20, 1));\n"
+                                   "  return x + 1; }\n"),
+            **references,
             "correct": (plain, "function f(x) { return x + 1; }\n"),
             "continuation": (plain, PROMPT + "  return x + 1;\n}\n"),
             "wrong": (plain, "function f(x) { return x === 1 ? 2 : 0; }\n"),
@@ -49,10 +60,6 @@ class JavaScriptTest(BatchMixin, unittest.TestCase):
             "forged_frames": (plain, FRAME + "function f(x) { return 0; }\n"),
             "exit_handler": (plain, "process.on('exit', () => { process.exitCode = 0; });\n"
                                     "function f(x) { throw new Error('boom'); }\n"),
-            "endless_loop": (plain, "function f(x) { for (;;) {} }\n"),
-            "memory_bomb": (plain, "function f(x) { const a = [];\n"
-                                   "  for (let i = 0; i < 64; i++) a.push(Buffer.alloc(64 * 2 ** 20, 1));\n"
-                                   "  return x + 1; }\n"),
             "fork_bomb": (plain, "const cp = require('child_process');\nfunction f(x) {\n"
                                  "  for (let i = 0; i < 50; i++) {\n    try { cp.spawn('/bin/sleep', ['20'], "
                                  "{detached: true, stdio: 'ignore'}); } catch (e) { break; }\n  }\n  return 0; }\n"),
@@ -129,25 +136,13 @@ class JavaScriptTest(BatchMixin, unittest.TestCase):
         search = self.assert_fails("hidden_search", "failed")
         self.assertIn('FOUND []', search.stdout_tail)
 
-
-class JavaScriptParityTest(BatchMixin, unittest.TestCase):
-    """MultiPL-E's reference answers of the first HumanEval tasks pass (MultiPL-E passes them)."""
-
-    LANGUAGE = "js"
-    CONFIG = {"workers": 2}
-
-    @classmethod
-    def cases(cls):
-        return {task.task_id: (task, reference) for task, reference in multipl_e_tasks(cls, "js", "js", 5)}
-
-    @classmethod
-    def setUpClass(cls):
-        cls.data_test = cls("test_references_pass")
-        super().setUpClass()
-
     def test_references_pass(self):
-        for name, result in self.results.items():
-            self.assertEqual(result.status, "passed", (name, result.message))
+        """MultiPL-E's reference answers of the first HumanEval tasks pass (MultiPL-E passes them)."""
+        if not self.references:
+            support.data_file(self, "multipl-e/humaneval-js.jsonl")  # skips, saying why
+        self.assertEqual(len(self.references), 5)
+        for name in self.references:
+            self.assertEqual(self.results[name].status, "passed", (name, self.results[name].message))
 
 
 def python_task():
