@@ -5,6 +5,8 @@ import support
 
 import json
 import re
+import subprocess
+import sys
 import tempfile
 import unittest
 from pathlib import Path
@@ -189,27 +191,62 @@ class RefusedInputTest(unittest.TestCase):
                     self.assertIn(fragment, stderr)
 
 
+def convert_and_validate(source: str, out: str) -> tuple[dict, list[str], int]:
+    """convert_file as the script does, then the validator on its output: (the manifest, the
+    problems found, the tasks the validator counted)."""
+    manifest = convert_file(Path(source), Path(out), ConvertOptions(source_format="multipl-e"))
+    validator = TaskFileValidator()
+    problems = [problem.format() for problem in validate_files([Path(out)], validator)]
+    return manifest, problems, validator.tasks
+
+
+# convert_and_validate of each (source, out) pair in argv[1] (JSON), its results on stdout (JSON)
+CHILD = ("import json, sys\nfrom test_datasets_multipl_e import convert_and_validate\n"
+         "json.dump([convert_and_validate(*pair) for pair in json.loads(sys.argv[1])], sys.stdout)\n")
+# Tasks of the real files as this process converted and loaded them (file name -> tasks), for
+# test_parsing_languages.RealReferencesTest: each file is converted once per test process.
+LOADED: dict[str, list[Task]] = {}
+
+
 class RealFilesTest(unittest.TestCase):
     """Every record of the eight MultiPL-E files (README counts), converted as the script does."""
 
     COUNTS = {"humaneval-cpp": 161, "humaneval-java": 158, "humaneval-js": 161, "humaneval-rs": 156,
               "mbpp-cpp": 397, "mbpp-java": 386, "mbpp-js": 397, "mbpp-rs": 354}
+    # Converting and validating is CPU-bound Python (~3.5 s for the eight): a second process does
+    # these four (about half the work) while this one does the others.
+    IN_CHILD = ("mbpp-java", "mbpp-cpp", "humaneval-js", "humaneval-rs")
 
     def test_every_task_converts_validates_and_rebuilds_its_tests(self):
         sources = {name: support.data_file(self, f"multipl-e/{name}.jsonl") for name in self.COUNTS}
         with tempfile.TemporaryDirectory() as tmp:
+            # (source, output) per file; absolute paths: the child runs in tests/
+            pairs = {name: (str(source.resolve()), str(Path(tmp, f"{name}.jsonl")))
+                     for name, source in sources.items()}
+            child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps([pairs[n] for n in self.IN_CHILD])],
+                                     cwd=Path(__file__).parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=support.script_env())
+            try:
+                done = {name: convert_and_validate(*pair) for name, pair in pairs.items()
+                        if name not in self.IN_CHILD}
+            finally:
+                try:
+                    out, err = child.communicate(timeout=600)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    raise
+            self.assertEqual(child.returncode, 0, err)
+            done.update(zip(self.IN_CHILD, json.loads(out)))
             for name, source in sources.items():
                 with self.subTest(file=name):
-                    self._check_file(name, source, Path(tmp, f"{name}.jsonl"))
+                    self._check_file(name, source, Path(pairs[name][1]), *done[name])
 
-    def _check_file(self, name: str, source: Path, out: Path) -> None:
+    def _check_file(self, name: str, source: Path, out: Path, manifest: dict, problems: list[str],
+                    validated: int) -> None:
         benchmark, their_language = name.split("-")
         language = {"rs": "rust"}.get(their_language, their_language)
-        manifest = convert_file(source, out, ConvertOptions(source_format="multipl-e"))
-        validator = TaskFileValidator()
-        problems = [problem.format() for problem in validate_files([out], validator)]
         self.assertEqual(problems, [])
-        self.assertEqual((validator.tasks, manifest["counts"]), (self.COUNTS[name], {"test": self.COUNTS[name]}))
+        self.assertEqual((validated, manifest["counts"]), (self.COUNTS[name], {"test": self.COUNTS[name]}))
         originals = read_jsonl(source)
         tasks = list(load_tasks(out))
         self.assertEqual(len(tasks), len(originals))
@@ -224,6 +261,7 @@ class RealFilesTest(unittest.TestCase):
                                 + "assert" not in test for test in task.hidden_tests), task.task_id)
             self.assertEqual(task.metadata["multipl_e"]["unsplit_asserts"], [], task.task_id)
             self.assertEqual(task.public_tests, ())
+        LOADED[name] = tasks
 
 
 if __name__ == "__main__":

@@ -193,12 +193,19 @@ class RealReferencesTest(unittest.TestCase):
                           "mbpp-cpp": 5, "mbpp-java": 8, "mbpp-js": 9, "mbpp-rs": 46}
 
     def test_every_reference_parses_to_the_block_defining_the_entry_point(self):
+        # the tasks test_datasets_multipl_e converted in this process, when it ran before
+        from test_datasets_multipl_e import LOADED
+
         for name, expected_missing in self.WITHOUT_DEFINITION.items():
             path = support.data_file(self, f"multipl-e/{name}.jsonl")
+            with path.open(encoding="utf-8") as handle:
+                records = [json.loads(line) for line in handle]
+            tasks = LOADED.pop(name, None) or [multipl_e_to_task({**record, "gpt_solution": None})
+                                               for record in records]
+            self.assertEqual([task.metadata["original_task_id"] for task in tasks],
+                             [record["task_id"] for record in records])
             missing = []
-            for line in path.open(encoding="utf-8"):
-                record = json.loads(line)
-                task = multipl_e_to_task({**record, "gpt_solution": None})
+            for task, record in zip(tasks, records):
                 result = parse_for_task(task, record["gpt_solution"])
                 self.assertIsNotNone(result.code, f"{name} {record['task_id']}: {result.detail}")
                 if "; no def " in result.detail:
