@@ -16,6 +16,8 @@ import unittest
 import uuid
 from pathlib import Path
 
+from test_rollouts import run_beside
+
 from codeself.agents.agentic.trace import MODEL_VISIBLE_EPISODE_FIELDS, MODEL_VISIBLE_TURN_FIELDS
 
 CANARY = f"CODESELF-CANARY-{uuid.uuid4().hex}"
@@ -67,7 +69,34 @@ def visible_values(record: dict) -> list[tuple[str, object]]:
     return values
 
 
+MOCK_SETTINGS = [("--mode", "solve", "--feedback", "tests"), ("--mode", "repair", "--feedback", "tests"),
+                 ("--mode", "solve", "--feedback", "generic", "--no-stop-when-public-pass"),
+                 ("--mode", "repair", "--feedback", "none", "--no-stop-when-public-pass")]
+
+
 class CanaryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        """Every run_agentic.py run of both tests at once (independent runs: own inputs, own outputs):
+        the mock reviser in the four settings on the planted examples, and the hostile turns replayed.
+        The first runs as the script's main() in this process, the others as processes."""
+        tmp = tempfile.TemporaryDirectory()
+        cls.addClassCleanup(tmp.cleanup)
+        cls.dir = Path(tmp.name)
+        cls.tasks = cls.dir / "tasks.jsonl"
+        planted_examples(cls.tasks)
+        cls.mock_outs = [cls.dir / f"traces{number}.jsonl" for number in range(len(MOCK_SETTINGS))]
+        echo_tasks, turns, cls.hostile_out = cls.dir / "echo.jsonl", cls.dir / "turns.jsonl", cls.dir / "hostile.jsonl"
+        echo_tasks.write_text(json.dumps(ECHO_TASK) + "\n")
+        turns.write_text(json.dumps({"task_id": "canary/echo_len", "turns": HOSTILE}) + "\n")
+        mock = [("run_agentic.py", "--tasks", cls.tasks, "--trace-output", out, "--workers", "1", "--quiet",
+                 "--backend", "mock", "--samples-per-task", "2", "--max-revisions", "2", *support.FAST_TIMEOUTS, *extra)
+                for out, extra in zip(cls.mock_outs, MOCK_SETTINGS)]
+        hostile = ("run_agentic.py", "--tasks", echo_tasks, "--trace-output", cls.hostile_out, "--workers", "1",
+                   "--quiet", "--backend", "static", "--completions", turns, "--max-revisions", "3",
+                   "--no-stop-when-public-pass")
+        *cls.mock_runs, cls.hostile_run = run_beside(*mock, hostile)  # the first in this process
+
     def assert_no_canary(self, traces: Path) -> int:
         count = 0
         for line in traces.read_text(encoding="utf-8").splitlines():
@@ -77,45 +106,24 @@ class CanaryTest(unittest.TestCase):
             count += 1
         return count
 
-    def run_agentic(self, tasks: Path, out: Path, *args: str) -> None:
-        done = support.run_script("run_agentic.py", "--tasks", tasks, "--trace-output", out, "--workers", "1",
-                                  "--quiet", *args)
-        self.assertEqual(done.returncode, 0, done.stderr)
-
     def test_mock_episodes_in_every_mode_never_show_hidden_tests(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            tasks = Path(tmp, "tasks.jsonl")
-            planted_examples(tasks)
-            self.assertIn(CANARY, tasks.read_text())
-            settings = [("--mode", "solve", "--feedback", "tests"), ("--mode", "repair", "--feedback", "tests"),
-                        ("--mode", "solve", "--feedback", "generic", "--no-stop-when-public-pass"),
-                        ("--mode", "repair", "--feedback", "none", "--no-stop-when-public-pass")]
-            outs = [Path(tmp, f"traces{number}.jsonl") for number in range(len(settings))]
-            runs = support.run_scripts(*(("run_agentic.py", "--tasks", tasks, "--trace-output", out, "--workers", "1",
-                                          "--quiet", "--backend", "mock", "--samples-per-task", "2",
-                                          "--max-revisions", "2", *support.FAST_TIMEOUTS, *extra)
-                                         for out, extra in zip(outs, settings)))  # the four settings at once
-            episodes, hidden_failures = 0, 0
-            for out, done in zip(outs, runs):
-                self.assertEqual(done.returncode, 0, done.stderr)
-                episodes += self.assert_no_canary(out)
-                hidden_failures += sum(not t["passed"] for line in out.read_text().splitlines()
-                                       for turn in json.loads(line)["turns"] for t in turn["hidden_tests"])
-            self.assertEqual(episodes, 4 * 8 * 2)
-            self.assertGreater(hidden_failures, 0)  # hidden tests really failed, and still nothing leaked
+        self.assertIn(CANARY, self.tasks.read_text())
+        episodes, hidden_failures = 0, 0
+        for out, done in zip(self.mock_outs, self.mock_runs):
+            self.assertEqual(done.returncode, 0, done.stderr)
+            episodes += self.assert_no_canary(out)
+            hidden_failures += sum(not t["passed"] for line in out.read_text().splitlines()
+                                   for turn in json.loads(line)["turns"] for t in turn["hidden_tests"])
+        self.assertEqual(episodes, 4 * 8 * 2)
+        self.assertGreater(hidden_failures, 0)  # hidden tests really failed, and still nothing leaked
 
     def test_hostile_programs_cannot_echo_hidden_inputs(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            tasks, turns, out = Path(tmp, "tasks.jsonl"), Path(tmp, "turns.jsonl"), Path(tmp, "traces.jsonl")
-            tasks.write_text(json.dumps(ECHO_TASK) + "\n")
-            turns.write_text(json.dumps({"task_id": "canary/echo_len", "turns": HOSTILE}) + "\n")
-            self.run_agentic(tasks, out, "--backend", "static", "--completions", turns, "--max-revisions", "3",
-                             "--no-stop-when-public-pass")
-            self.assertEqual(self.assert_no_canary(out), 1)
-            record = json.loads(out.read_text())
-            self.assertEqual([t["hidden_tests"][0]["passed"] for t in record["turns"]], [False] * 4)
-            self.assertIn("raised ValueError: []", record["turns"][3]["feedback"])  # the reader ran and found nothing
-            self.assertEqual(record["turns"][0]["public_tests"][0]["error_type"], "ValueError")  # public echo is fine
+        self.assertEqual(self.hostile_run.returncode, 0, self.hostile_run.stderr)
+        self.assertEqual(self.assert_no_canary(self.hostile_out), 1)
+        record = json.loads(self.hostile_out.read_text())
+        self.assertEqual([t["hidden_tests"][0]["passed"] for t in record["turns"]], [False] * 4)
+        self.assertIn("raised ValueError: []", record["turns"][3]["feedback"])  # the reader ran and found nothing
+        self.assertEqual(record["turns"][0]["public_tests"][0]["error_type"], "ValueError")  # public echo is fine
 
 
 class VisibleColumnTest(unittest.TestCase):

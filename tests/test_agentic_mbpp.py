@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from test_agentic_canary import CANARY, visible_values
+from test_rollouts import run_beside
 
 from codeself.agents.agentic.report import INTENDED
 
@@ -27,12 +28,11 @@ class AgenticMBPPTest(unittest.TestCase):
                     out.write(json.dumps(record) + "\n")
             readings: dict[str, Counter] = {}
             modes = ("solve", "repair")
-            runs = support.run_scripts(*(("run_agentic.py", "--tasks", planted, "--split", "test", "--limit", "40",
-                                          "--trace-output", Path(tmp, f"{mode}.jsonl"), "--backend", "mock",
-                                          "--mode", mode, "--samples-per-task", "2", "--max-revisions", "2",
-                                          "--no-stop-when-public-pass", "--workers", "2", "--quiet",
-                                          *support.FAST_TIMEOUTS)
-                                         for mode in modes), timeout=900)  # the two modes at once
+            runs = run_beside(*(("run_agentic.py", "--tasks", planted, "--split", "test", "--limit", "40",
+                                 "--trace-output", Path(tmp, f"{mode}.jsonl"), "--backend", "mock", "--mode", mode,
+                                 "--samples-per-task", "2", "--max-revisions", "2", "--no-stop-when-public-pass",
+                                 "--workers", "2", "--quiet", *support.FAST_TIMEOUTS)
+                                for mode in modes))  # the two modes at once, solve in this process
             for mode, done in zip(modes, runs):
                 traces = Path(tmp, f"{mode}.jsonl")
                 self.assertEqual(done.returncode, 0, done.stderr)

@@ -10,6 +10,8 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from test_rollouts import run_beside
+
 from codeself.agents.agentic import feedback as fb
 from codeself.agents.agentic.mock_reviser import MockReviser, ReviserConfig, read_feedback
 from codeself.agents.agentic.report import INTENDED, EpisodeSummary, strategy_metrics
@@ -25,10 +27,6 @@ FAILING = "Your code was run on the public tests: 1 of 1 failed.\n\nFailed publi
 
 def call(*args: str) -> tuple:
     return ("run_agentic.py", "--tasks", EXAMPLES, "--backend", "mock", "--workers", "1", *support.FAST_TIMEOUTS, *args)
-
-
-def run(*args: str):
-    return support.run_script(*call(*args))
 
 
 class MockReviserTest(unittest.TestCase):
@@ -110,56 +108,67 @@ class StrategyMetricsTest(unittest.TestCase):
 
 
 class RunAgenticScriptTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        """The runs the tests below read, all at once (independent: own outputs): the same command
+        twice (a, b: determinism, report, intents; a's records also round-trip), and a repair run
+        in full and limited to 3 tasks (the resume test finishes the latter)."""
+        tmp = tempfile.TemporaryDirectory()
+        cls.addClassCleanup(tmp.cleanup)
+        cls.dir = Path(tmp.name)
+        cls.names = ("a", "b")
+        cls.full, cls.part = cls.dir / "full.jsonl", cls.dir / "part.jsonl"
+        *cls.same_runs, cls.full_run, cls.part_run = run_beside(  # a in this process, the others as processes
+            *(call("--trace-output", cls.dir / f"{name}.jsonl", "--report-output", cls.dir / f"{name}.md",
+                   "--samples-per-task", "3", "--max-revisions", "2", "--no-stop-when-public-pass", "--quiet")
+              for name in cls.names),
+            call("--trace-output", cls.full, "--mode", "repair", "--quiet"),
+            call("--trace-output", cls.part, "--mode", "repair", "--limit", "3", "--quiet"))
+
     def test_traces_report_determinism_and_intents(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            outputs = []
-            names = ("a", "b")
-            runs = support.run_scripts(*(call("--trace-output", Path(tmp, f"{name}.jsonl"), "--report-output",
-                                              Path(tmp, f"{name}.md"), "--samples-per-task", "3", "--max-revisions",
-                                              "2", "--no-stop-when-public-pass", "--quiet")
-                                         for name in names))  # the same command twice, at once
-            for name, done in zip(names, runs):
-                out, report = Path(tmp, f"{name}.jsonl"), Path(tmp, f"{name}.md")
-                self.assertEqual(done.returncode, 0, done.stderr)
-                self.assertIn("wrote 24 episode(s)", done.stdout)
-                outputs.append([t.deterministic_json() for t in read_traces(out)])
-            self.assertEqual(outputs[0], outputs[1])
-            text = report.read_text(encoding="utf-8")
-            for heading in ("pass@1 after each turn", "Transition table", "By error category", "intended vs achieved"):
-                self.assertIn(heading, text)
-            self.assertTrue(Path(tmp, "b_figures", "pass_by_turn.svg").is_file())
-            for record in outputs[0]:
-                for turn in record["turns"]:
-                    intent = turn["metadata"].get("mock_intent")
-                    if INTENDED.get(intent) == "passes":
-                        self.assertEqual(turn["execution"]["status"], "passed", intent)
-                    elif INTENDED.get(intent) == "fails":
-                        self.assertNotEqual(turn["execution"]["status"], "passed", intent)
-                    elif INTENDED.get(intent) == "identical":
-                        self.assertTrue(turn["identical_to_previous"], intent)
+        outputs = []
+        for name, done in zip(self.names, self.same_runs):
+            out, report = self.dir / f"{name}.jsonl", self.dir / f"{name}.md"
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertIn("wrote 24 episode(s)", done.stdout)
+            outputs.append([t.deterministic_json() for t in read_traces(out)])
+        self.assertEqual(outputs[0], outputs[1])
+        text = report.read_text(encoding="utf-8")
+        for heading in ("pass@1 after each turn", "Transition table", "By error category", "intended vs achieved"):
+            self.assertIn(heading, text)
+        self.assertTrue(Path(self.dir, "b_figures", "pass_by_turn.svg").is_file())
+        for record in outputs[0]:
+            for turn in record["turns"]:
+                intent = turn["metadata"].get("mock_intent")
+                if INTENDED.get(intent) == "passes":
+                    self.assertEqual(turn["execution"]["status"], "passed", intent)
+                elif INTENDED.get(intent) == "fails":
+                    self.assertNotEqual(turn["execution"]["status"], "passed", intent)
+                elif INTENDED.get(intent) == "identical":
+                    self.assertTrue(turn["identical_to_previous"], intent)
 
     def test_resume_and_static_replay(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            full, part = Path(tmp, "full.jsonl"), Path(tmp, "part.jsonl")
-            done = support.run_scripts(call("--trace-output", full, "--mode", "repair", "--quiet"),
-                                       call("--trace-output", part, "--mode", "repair", "--limit", "3", "--quiet"))
-            self.assertEqual([result.returncode for result in done], [0, 0])
-            resumed = run("--trace-output", part, "--mode", "repair", "--resume", "--quiet")
-            self.assertEqual(resumed.returncode, 0, resumed.stderr)
-            strip = lambda path: [t.deterministic_json() for t in read_traces(path)]  # noqa: E731
-            total = len(strip(part))  # the resume states its new episodes, the file's total and the kept ones
-            self.assertIn(f"wrote {total - 3} new episode(s) to {part} ({total} in the file, 3 kept from before); "
-                          f"final submissions of the {total - 3} new: ", resumed.stdout)
-            self.assertEqual(strip(full), strip(part))
-            refused = run("--trace-output", part, "--mode", "solve", "--resume", "--quiet")
-            self.assertEqual(refused.returncode, 2)
-            self.assertIn("cannot resume", refused.stderr)
-            replay = Path(tmp, "replay.jsonl")
-            done = support.run_script("run_agentic.py", "--tasks", EXAMPLES, "--backend", "static", "--completions",
-                                      full, "--mode", "repair", "--trace-output", replay, "--workers", "1", "--quiet")
-            self.assertEqual(done.returncode, 0, done.stderr)
-            finals = lambda path: [(t.task_id, t.final["passed"], t.turns_used) for t in read_traces(path)]  # noqa: E731
-            self.assertEqual(finals(full), finals(replay))
+        full, part = self.full, self.part
+        self.assertEqual([self.full_run.returncode, self.part_run.returncode], [0, 0])
+        replay = self.dir / "replay.jsonl"
+        # the full run's turns replayed (in this process), and the resume (a process), at once: the
+        # replay reads only the full run
+        done, resumed = run_beside(
+            ("run_agentic.py", "--tasks", EXAMPLES, "--backend", "static", "--completions", full, "--mode", "repair",
+             "--trace-output", replay, "--workers", "1", "--quiet"),
+            call("--trace-output", part, "--mode", "repair", "--resume", "--quiet"))
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        strip = lambda path: [t.deterministic_json() for t in read_traces(path)]  # noqa: E731
+        total = len(strip(part))  # the resume states its new episodes, the file's total and the kept ones
+        self.assertIn(f"wrote {total - 3} new episode(s) to {part} ({total} in the file, 3 kept from before); "
+                      f"final submissions of the {total - 3} new: ", resumed.stdout)
+        self.assertEqual(strip(full), strip(part))
+        refused = support.refusal(*call("--trace-output", part, "--mode", "solve", "--resume", "--quiet"))
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("cannot resume", refused.stderr)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        finals = lambda path: [(t.task_id, t.final["passed"], t.turns_used) for t in read_traces(path)]  # noqa: E731
+        self.assertEqual(finals(full), finals(replay))
 
     def test_bad_input_is_one_line(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -179,10 +188,10 @@ class RunAgenticScriptTest(unittest.TestCase):
             self.assertIn("already exists", exists.stderr)
 
     def test_trace_records_round_trip(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp, "t.jsonl")
-            self.assertEqual(run("--trace-output", out, "--limit", "2", "--quiet").returncode, 0)
-            for line in out.read_text().splitlines():
+        for out in (self.dir / "a.jsonl", self.full):  # solve and repair episodes, as written by the runs
+            lines = out.read_text().splitlines()
+            self.assertTrue(lines, out)
+            for line in lines:
                 record = json.loads(line)
                 self.assertEqual(EpisodeTrace.from_json(record).to_json(), record)
 
@@ -219,16 +228,17 @@ class ChatHandler(BaseHTTPRequestHandler):
 class ChatAgentTest(unittest.TestCase):
     def test_feedback_is_the_next_user_message(self):
         server = ChatServer()
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 tasks, out = Path(tmp, "tasks.jsonl"), Path(tmp, "t.jsonl")
                 tasks.write_text(EXAMPLES.read_text().splitlines()[0] + "\n")  # example/digit_sum
-                done = support.run_script("run_agentic.py", "--tasks", tasks, "--trace-output", out, "--backend",
-                                          "openai", "--model", "fake", "--base-url",
-                                          f"http://127.0.0.1:{server.server_address[1]}/v1", "--workers", "1",
-                                          "--max-revisions", "2", "--quiet")
-                self.assertEqual(done.returncode, 0, done.stderr)
+                # in this process (the script runs as a process in RunAgenticScriptTest): main() as the script calls it
+                code, _, err = support.run_in_process(
+                    support.load_script("run_agentic"), "--tasks", tasks, "--trace-output", out, "--backend", "openai",
+                    "--model", "fake", "--base-url", f"http://127.0.0.1:{server.server_address[1]}/v1", "--workers",
+                    "1", "--max-revisions", "2", "--quiet")
+                self.assertEqual(code, 0, err)
                 [trace] = list(read_traces(out))
         finally:
             server.shutdown()

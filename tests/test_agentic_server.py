@@ -78,7 +78,8 @@ class InProcessServerTest(unittest.TestCase):
         cls.executor = Executor(ExecutionConfig(workers=2))
         cls.store = SessionStore(TASKS, cls.executor, EnvConfig(max_revisions=1))
         cls.server = EnvServer(("127.0.0.1", 0), cls.store)
-        cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
+        cls.thread = threading.Thread(target=cls.server.serve_forever, kwargs={"poll_interval": 0.01},
+                                      daemon=True)
         cls.thread.start()
         cls.base = f"http://127.0.0.1:{cls.server.server_address[1]}"
 
@@ -203,7 +204,7 @@ class ConnectionLimitsTest(unittest.TestCase):
 
     def serve(self, **options) -> EnvServer:
         server = EnvServer(("127.0.0.1", 0), self.store, **options)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
         thread.start()
         self.addCleanup(server.server_close)
         self.addCleanup(server.shutdown)
@@ -318,8 +319,9 @@ class ServeEnvScriptTest(unittest.TestCase):
         self.assertEqual((process.returncode, err), (0, ""))
         self.assertIn("stopped", out)
 
-    def test_bad_tasks_file_is_one_line(self):
-        done = support.run_script("serve_env.py", "--tasks", support.FIXTURES / "datasets_bad_json_line.jsonl", "--port", "0")
+    def test_bad_tasks_file_is_one_line(self):  # refused before any work: in this process
+        done = support.refusal("serve_env.py", "--tasks", support.FIXTURES / "datasets_bad_json_line.jsonl",
+                               "--port", "0")
         self.assertEqual(done.returncode, 2)
         self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)
 
@@ -328,8 +330,10 @@ class ServeEnvScriptTest(unittest.TestCase):
             busy.bind(("127.0.0.1", 0))
             busy.listen()
             port = busy.getsockname()[1]
-            runs = support.run_scripts(*[("serve_env.py", "--tasks", EXAMPLES, "--port", value, "--workers", "1")
-                                         for value in ("70000", str(port))])  # -1: the same range check
+            # -1: the same range check; refused before any work, in this process. The busy port is
+            # found only after the sandbox workers started: a real run of the script
+            runs = [support.refusal("serve_env.py", "--tasks", EXAMPLES, "--port", "70000", "--workers", "1"),
+                    support.run_script("serve_env.py", "--tasks", EXAMPLES, "--port", str(port), "--workers", "1")]
         for done, expected in zip(runs, ("--port must be 0-65535, got 70000", f"cannot listen on 127.0.0.1:{port}")):
             with self.subTest(expected=expected):
                 self.assertEqual(done.returncode, 2)

@@ -37,13 +37,33 @@ print(json.dumps(failures))
 '''
 
 
+def start_references(tasks_path: Path, skip: tuple[str, ...] = ()) -> tuple:
+    """Start REFERENCE_HARNESS on a converted file in a temp dir, without waiting for it (so
+    other checks can run meanwhile); `reference_failures` collects it."""
+    tmp = tempfile.TemporaryDirectory()
+    process = subprocess.Popen([sys.executable, "-c", REFERENCE_HARNESS, str(Path(tasks_path).resolve()), *skip],
+                               cwd=tmp.name, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    return process, tmp
+
+
+def reference_failures(test: unittest.TestCase, started: tuple) -> list:
+    """The failures `start_references`'s run printed (it must exit 0)."""
+    process, tmp = started
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:  # only after a timeout here
+            process.kill()
+            process.wait()
+        tmp.cleanup()
+    test.assertEqual(process.returncode, 0, err[-2000:])
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def run_references(test: unittest.TestCase, tasks_path: Path, skip: tuple[str, ...] = ()) -> list:
     """Failures of the reference solutions on their own converted tests (trusted code only)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        result = subprocess.run([sys.executable, "-c", REFERENCE_HARNESS, str(Path(tasks_path).resolve()), *skip],
-                                cwd=tmp, capture_output=True, text=True, timeout=120)
-    test.assertEqual(result.returncode, 0, result.stderr[-2000:])
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return reference_failures(test, start_references(tasks_path, skip))
 
 
 class SplitCheckTest(unittest.TestCase):
@@ -161,9 +181,10 @@ class HumanEvalLoaderTest(unittest.TestCase):
     def test_fixture_references_pass_their_tests(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp, "he.jsonl")
-            result = support.run_script("prepare_datasets.py", "--format", "humaneval", "--input", SMALL,
-                                        "--output", out, "--quiet")
-            self.assertEqual(result.returncode, 0, result.stderr)
+            # the conversion in this process (the script runs as a process in HumanEvalRealDataTest)
+            code, _, err = support.run_in_process(support.load_script("prepare_datasets"), "--format", "humaneval",
+                                                  "--input", SMALL, "--output", out, "--quiet")
+            self.assertEqual(code, 0, err)
             self.assertEqual(run_references(self, out), [])
 
 
@@ -174,10 +195,11 @@ class HumanEvalRealDataTest(unittest.TestCase):
             converted, manifest = support.convert_twice(self, tmp, "humaneval", path, "he.jsonl")
             self.assertEqual(manifest["total"], 164)
             self.assertEqual(manifest["method"], "hash")
+            references = start_references(converted)  # run while the file is validated
             check = support.run_script("validate_task_schema.py", converted)
+            self.assertEqual(reference_failures(self, references), [])
             self.assertEqual(check.returncode, 0, check.stdout)
             self.assertTrue(check.stdout.startswith("valid: 164 task(s)"), check.stdout)
-            self.assertEqual(run_references(self, converted), [])
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import unittest
 from collections import defaultdict
 from pathlib import Path
 
+from test_rollouts import in_process, run_beside
+
 EXAMPLE_TASKS = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
 
 
@@ -18,24 +20,26 @@ class PipelineEvaluationTest(unittest.TestCase):
         self.addCleanup(self.tmp.cleanup)
         self.out = Path(self.tmp.name)
 
-    def run_ok(self, script: str, *args) -> None:
-        result = support.run_script(script, *args, "--quiet")
+    def run_ok(self, script: str, *args, in_this_process: bool = False) -> None:
+        """Run a script to success: as a process, or (`in_this_process`) its main() in this process with
+        the same arguments, where the test is about what it writes (no interpreter start)."""
+        result = (in_process if in_this_process else support.run_script)(script, *args, "--quiet")
         self.assertEqual(result.returncode, 0, result.stderr)
 
-    def evaluate(self, rollouts: Path) -> dict:
-        self.run_ok("evaluate_rollouts.py", "--rollouts", rollouts, "--output", self.out / "report.md",
-                    "--json-output", self.out / "metrics.json", "--bootstrap-resamples", "200")
-        return json.loads((self.out / "metrics.json").read_text(encoding="utf-8"))
+    def evaluate(self, rollouts: Path, in_this_process: bool = False) -> dict:
+        metrics = self.out / f"{rollouts.stem}.metrics.json"
+        self.run_ok("evaluate_rollouts.py", "--rollouts", rollouts, "--output", self.out / f"{rollouts.stem}.md",
+                    "--json-output", metrics, "--bootstrap-resamples", "200", in_this_process=in_this_process)
+        return json.loads(metrics.read_text(encoding="utf-8"))
 
     def test_mock_pass_at_1_is_the_intended_correct_fraction(self):
         # the pipeline screens mock mutants in the sandbox, so a sample passes exactly when the
         # mock meant it to be correct, and pass@1 equals the intended fraction for every seed
         seeds = (1, 5)
-        runs = support.run_scripts(*(("run_rollouts.py", "--tasks", EXAMPLE_TASKS, "--output",
-                                      self.out / f"rollouts-{seed}.jsonl", "--backend", "mock", "--samples-per-task",
-                                      "4", "--seed", seed, "--workers", "2", "--timeout-s", "1", "--quiet",
-                                      *support.FAST_TIMEOUTS)
-                                     for seed in seeds))  # both seeds at once
+        runs = run_beside(*(("run_rollouts.py", "--tasks", EXAMPLE_TASKS, "--output",
+                             self.out / f"rollouts-{seed}.jsonl", "--backend", "mock", "--samples-per-task", "4",
+                             "--seed", seed, "--workers", "2", "--timeout-s", "1", "--quiet", *support.FAST_TIMEOUTS)
+                            for seed in seeds))  # both seeds at once, the first in this process
         for seed, run in zip(seeds, runs):
             with self.subTest(seed=seed):
                 rollouts = self.out / f"rollouts-{seed}.jsonl"
@@ -47,7 +51,7 @@ class PipelineEvaluationTest(unittest.TestCase):
                     self.assertEqual(record["execution"]["passed"], correct, record["metadata"])
                     intended[record["task_id"]].append(correct)
                 expected = sum(sum(flags) / len(flags) for flags in intended.values()) / len(intended)
-                metrics = self.evaluate(rollouts)
+                metrics = self.evaluate(rollouts, in_this_process=True)  # as a process in the static test below
                 self.assertEqual(metrics["n_samples"], 4 * len(intended))
                 self.assertAlmostEqual(metrics["pass_at_k"]["1"], expected, places=12)
                 self.assertTrue(0 < expected < 1)  # the mixture really has both kinds
@@ -74,9 +78,12 @@ class PipelineEvaluationTest(unittest.TestCase):
         subset = self.out / "HumanEval.subset.jsonl"  # only the three problems, to keep the test fast
         subset.write_text("".join(json.dumps(problems[f"HumanEval/{i}"]) + "\n" for i in range(3)), encoding="utf-8")
         tasks, rollouts = self.out / "tasks.jsonl", self.out / "rollouts.jsonl"
-        self.run_ok("prepare_datasets.py", "--format", "humaneval", "--input", subset, "--output", tasks)
+        # conversion and rollouts in this process (their runs as processes: test_datasets_humaneval and
+        # the mock test above); the evaluation as a process
+        self.run_ok("prepare_datasets.py", "--format", "humaneval", "--input", subset, "--output", tasks,
+                    in_this_process=True)
         self.run_ok("run_rollouts.py", "--tasks", tasks, "--output", rollouts, "--backend", "static",
-                    "--completions", sample_file, "--workers", "2")
+                    "--completions", sample_file, "--workers", "2", in_this_process=True)
         metrics = self.evaluate(rollouts)
         self.assertEqual(metrics["n_tasks"], 3)
         self.assertAlmostEqual(metrics["pass_at_k"]["1"], 4 / 9, places=12)

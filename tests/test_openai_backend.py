@@ -11,6 +11,7 @@ from pathlib import Path
 from unittest import mock
 
 import support  # noqa: F401
+from test_rollouts import in_process
 
 from codeself.agents.backends import BackendError, BackendOptions, GenerationRequest, OpenAIBackend, create_backend
 from codeself.agents.backends.base import derive_seed
@@ -92,7 +93,7 @@ class ServerTestCase(unittest.TestCase):
 
     def setUp(self):
         self.server = FakeOpenAIServer()
-        thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
         thread.start()
 
         def stop():
@@ -225,13 +226,14 @@ class OpenAIBackendTest(ServerTestCase):
 
 
 class RunRolloutsOpenAITest(ServerTestCase):
-    """scripts/run_rollouts.py --backend openai against the fake server, in a subprocess."""
+    """scripts/run_rollouts.py --backend openai against the fake server: in a subprocess (the first
+    test), else its main() in this process, with the same arguments (no interpreter start each)."""
 
-    def run_rollouts(self, output, *args):
-        return support.run_script("run_rollouts.py", "--tasks", support.REPO_ROOT / "configs/datasets/tasks.example.jsonl",
-                                  "--output", output, "--backend", "openai", "--base-url", self.server.base_url,
-                                  "--samples-per-task", "2", "--timeout-s", "0.5", "--workers", "1",
-                                  "--quiet", "--max-retries", "1", *args)
+    def run_rollouts(self, output, *args, subprocess=False):
+        argv = ("--tasks", support.REPO_ROOT / "configs/datasets/tasks.example.jsonl", "--output", output,
+                "--backend", "openai", "--base-url", self.server.base_url, "--samples-per-task", "2", "--timeout-s",
+                "0.5", "--workers", "1", "--quiet", "--max-retries", "1", *args)
+        return (support.run_script if subprocess else in_process)("run_rollouts.py", *argv)
 
     def test_rollouts_from_the_server(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -240,7 +242,7 @@ class RunRolloutsOpenAITest(ServerTestCase):
             self.server.required_key = "sk-SECRET-123"
             with mock.patch.dict(os.environ, env_key):
                 result = self.run_rollouts(output, "--model", "tiny-model", "--api-key-env", "CODESELF_TEST_KEY",
-                                           "--limit", "2")
+                                           "--limit", "2", subprocess=True)
             self.assertEqual(result.returncode, 0, result.stderr)
             text = output.read_text() + Path(f"{output}.config.json").read_text()
             records = [json.loads(line) for line in output.read_text().splitlines()]

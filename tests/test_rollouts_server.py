@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import support
+from test_rollouts import run_beside
 
 from codeself.agents.backends.standin_server import NO_ANSWER, StandInServer
 from codeself.agents.templates import load_template, render_prompt
@@ -45,21 +46,17 @@ class StandInServerTest(unittest.TestCase):
 
 
 class DroppedConnectionsTest(unittest.TestCase):
-    def rollouts(self, server, output, *extra):
-        return support.run_script("run_rollouts.py", "--tasks", TASKS, "--output", output, "--backend", "openai",
-                                  "--model", "stand-in", "--base-url", server.base_url, "--samples-per-task", "3",
-                                  "--concurrency", "2", "--max-retries", "1", "--workers", "2", "--quiet", *extra)
+    def rollouts_call(self, server, output, *extra) -> tuple:
+        return ("run_rollouts.py", "--tasks", TASKS, "--output", output, "--backend", "openai", "--model", "stand-in",
+                "--base-url", server.base_url, "--samples-per-task", "3", "--concurrency", "2", "--max-retries", "1",
+                "--workers", "2", "--quiet", *extra)
 
     def test_one_line_error_then_resume_finishes_the_same_file(self):
         with tempfile.TemporaryDirectory() as tmp:
-            server = StandInServer(reference_answers()).start()
+            server = StandInServer(reference_answers(), drop_from=10).start()  # a server that dies after 9 answers
             self.addCleanup(server.stop)
-            whole = Path(tmp, "whole.jsonl")
-            self.assertEqual(self.rollouts(server, whole).returncode, 0)
-
-            server.requests, server.drop_from = 0, 10  # a server that dies after 9 answers
             broken = Path(tmp, "broken.jsonl")
-            failed = self.rollouts(server, broken)
+            failed = support.run_script(*self.rollouts_call(server, broken))
             self.assertEqual(failed.returncode, 2, failed.stderr)
             self.assertEqual(failed.stderr.count("\n"), 1, failed.stderr)
             self.assertRegex(failed.stderr, r"^run_rollouts\.py: error: openai backend: POST .* failed after 2 "
@@ -68,7 +65,13 @@ class DroppedConnectionsTest(unittest.TestCase):
             self.assertTrue(0 < len(kept) < 24, len(kept))  # what was answered in order is written
 
             server.recover()
-            resumed = self.rollouts(server, broken, "--resume")
+            # the resume, and a whole run never interrupted, at once on the same (recovered) server:
+            # it answers by prompt, so neither run sees the other's requests. The whole run is the
+            # script's main() in this process, the resume a process
+            whole = Path(tmp, "whole.jsonl")
+            done, resumed = run_beside(self.rollouts_call(server, whole),
+                                       self.rollouts_call(server, broken, "--resume"))
+            self.assertEqual(done.returncode, 0, done.stderr)
             self.assertEqual(resumed.returncode, 0, resumed.stderr)
             self.assertIn(f"(24 in the file, {len(kept)} kept from before)", resumed.stdout)
 
@@ -81,8 +84,13 @@ class DroppedConnectionsTest(unittest.TestCase):
 
 class BenchRolloutsTest(unittest.TestCase):
     def test_prints_both_scenarios(self):
-        result = support.run_script("bench_rollouts.py", "--samples-per-task", "2", "--generation-latency", "0.02",
-                                    "--program-sleep", "0.01", "--workers", "1", timeout=300)
+        # two of the example tasks: what is checked is that both scenarios run and print, not the figures
+        with tempfile.TemporaryDirectory() as tmp:
+            tasks = Path(tmp, "tasks.jsonl")
+            tasks.write_text("".join(TASKS.read_text().splitlines(keepends=True)[:2]))
+            result = support.run_script("bench_rollouts.py", "--tasks", tasks, "--samples-per-task", "2",
+                                        "--generation-latency", "0.02", "--program-sleep", "0.01", "--workers", "1",
+                                        timeout=300)
         self.assertEqual(result.returncode, 0, result.stderr)
         for expected in ("generation-bound:", "execution-bound:", "generation only", "execution only",
                          "rollouts, batch by batch", "rollouts / generation only = ", "rollouts / execution only = "):
