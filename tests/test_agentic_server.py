@@ -292,11 +292,28 @@ class ConnectionLimitsTest(unittest.TestCase):
                     self.assertTrue(all("went away" in line for line in lines), log)
 
 
+_SERVING: list = []  # the serve_env.py process setUpModule started
+
+
+def setUpModule():
+    """Start serve_env.py before the tests, so that its start-up (interpreter, sandbox workers)
+    overlaps the in-process tests; ServeEnvScriptTest talks to it and stops it."""
+    process = subprocess.Popen([sys.executable, str(support.SCRIPTS / "serve_env.py"), "--tasks", str(EXAMPLES),
+                                "--port", "0", "--workers", "1", "--quiet", "--mode", "repair"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=support.script_env())
+    _SERVING.append(process)
+    unittest.addModuleCleanup(_stop_if_running, process)
+
+
+def _stop_if_running(process: subprocess.Popen) -> None:
+    if process.poll() is None:  # ServeEnvScriptTest did not run (it stops the process when it does)
+        process.kill()
+        process.communicate(timeout=30)
+
+
 class ServeEnvScriptTest(unittest.TestCase):
     def test_serves_on_a_free_port_and_stops_on_sigterm(self):
-        process = subprocess.Popen([sys.executable, str(support.SCRIPTS / "serve_env.py"), "--tasks", str(EXAMPLES),
-                                    "--port", "0", "--workers", "1", "--quiet", "--mode", "repair"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = _SERVING[0]
         try:
             line = process.stdout.readline()
             if not line.startswith("serving on http://127.0.0.1:"):
@@ -330,10 +347,9 @@ class ServeEnvScriptTest(unittest.TestCase):
             busy.bind(("127.0.0.1", 0))
             busy.listen()
             port = busy.getsockname()[1]
-            # -1: the same range check; refused before any work, in this process. The busy port is
-            # found only after the sandbox workers started: a real run of the script
-            runs = [support.refusal("serve_env.py", "--tasks", EXAMPLES, "--port", "70000", "--workers", "1"),
-                    support.run_script("serve_env.py", "--tasks", EXAMPLES, "--port", str(port), "--workers", "1")]
+            # -1: the same range check. In this process (the script serves as a process above)
+            runs = [support.refusal("serve_env.py", "--tasks", EXAMPLES, "--port", value, "--workers", "1")
+                    for value in ("70000", str(port))]
         for done, expected in zip(runs, ("--port must be 0-65535, got 70000", f"cannot listen on 127.0.0.1:{port}")):
             with self.subTest(expected=expected):
                 self.assertEqual(done.returncode, 2)

@@ -1,6 +1,7 @@
 """Rollouts with the `openai` backend against the stdlib stand-in server: samples streamed in
 order, a server that drops connections mid-run (one-line error, nothing lost, `--resume`
-finishes the same file), and `scripts/bench_rollouts.py` end to end."""
+finishes the same file), and `scripts/bench_rollouts.py` end to end (the last two start together:
+setUpModule)."""
 
 import json
 import tempfile
@@ -9,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import support
-from test_rollouts import run_beside
+from test_rollouts import finish_script, run_beside, start_script
 
 from codeself.agents.backends.standin_server import NO_ANSWER, StandInServer
 from codeself.agents.templates import load_template, render_prompt
@@ -45,52 +46,74 @@ class StandInServerTest(unittest.TestCase):
         self.assertEqual((server.requests, server.dropped), (4, 1))
 
 
+def rollouts_call(server, output, *extra) -> tuple:
+    return ("run_rollouts.py", "--tasks", TASKS, "--output", output, "--backend", "openai", "--model", "stand-in",
+            "--base-url", server.base_url, "--samples-per-task", "3", "--concurrency", "2", "--max-retries", "1",
+            "--workers", "2", "--quiet", *extra)
+
+
+_STARTED: dict = {}  # what setUpModule set up and started
+_DONE: dict = {}  # name -> CompletedProcess of a started run, once collected
+
+
+def setUpModule():
+    """The module's two slowest script runs start at once, before its tests: bench_rollouts.py
+    (BenchRolloutsTest) and rollouts from a stand-in server that dies after 9 answers
+    (DroppedConnectionsTest), which spends most of its time waiting out its retry back-off. Each
+    test collects its own run (`collect`) and asserts on it; runs no test collected are
+    collected at module cleanup."""
+    tmp = tempfile.TemporaryDirectory()
+    unittest.addModuleCleanup(tmp.cleanup)
+    server = StandInServer(reference_answers(), drop_from=10).start()
+    unittest.addModuleCleanup(server.stop)
+    bench_tasks = Path(tmp.name, "bench_tasks.jsonl")  # two of the examples: both scenarios, not the figures
+    bench_tasks.write_text("".join(TASKS.read_text().splitlines(keepends=True)[:2]))
+    broken = Path(tmp.name, "broken.jsonl")
+    _STARTED.update(dir=Path(tmp.name), server=server, broken_output=broken)
+    for name, call in (("bench", ("bench_rollouts.py", "--tasks", bench_tasks, "--samples-per-task", "2",
+                                  "--generation-latency", "0.02", "--program-sleep", "0.01", "--workers", "1")),
+                       ("broken", rollouts_call(server, broken))):
+        _STARTED[name] = start_script(*call)
+        unittest.addModuleCleanup(collect, name)  # runs first: the server and files outlive the runs
+
+
+def collect(name: str):
+    if name not in _DONE:
+        _DONE[name] = finish_script(_STARTED[name])
+    return _DONE[name]
+
+
 class DroppedConnectionsTest(unittest.TestCase):
-    def rollouts_call(self, server, output, *extra) -> tuple:
-        return ("run_rollouts.py", "--tasks", TASKS, "--output", output, "--backend", "openai", "--model", "stand-in",
-                "--base-url", server.base_url, "--samples-per-task", "3", "--concurrency", "2", "--max-retries", "1",
-                "--workers", "2", "--quiet", *extra)
-
     def test_one_line_error_then_resume_finishes_the_same_file(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            server = StandInServer(reference_answers(), drop_from=10).start()  # a server that dies after 9 answers
-            self.addCleanup(server.stop)
-            broken = Path(tmp, "broken.jsonl")
-            failed = support.run_script(*self.rollouts_call(server, broken))
-            self.assertEqual(failed.returncode, 2, failed.stderr)
-            self.assertEqual(failed.stderr.count("\n"), 1, failed.stderr)
-            self.assertRegex(failed.stderr, r"^run_rollouts\.py: error: openai backend: POST .* failed after 2 "
-                                            r"attempt\(s\): cannot connect: ")
-            kept = broken.read_text().splitlines()
-            self.assertTrue(0 < len(kept) < 24, len(kept))  # what was answered in order is written
+        server, broken = _STARTED["server"], _STARTED["broken_output"]  # a server that dies after 9 answers
+        failed = collect("broken")
+        self.assertEqual(failed.returncode, 2, failed.stderr)
+        self.assertEqual(failed.stderr.count("\n"), 1, failed.stderr)
+        self.assertRegex(failed.stderr, r"^run_rollouts\.py: error: openai backend: POST .* failed after 2 "
+                                        r"attempt\(s\): cannot connect: ")
+        kept = broken.read_text().splitlines()
+        self.assertTrue(0 < len(kept) < 24, len(kept))  # what was answered in order is written
 
-            server.recover()
-            # the resume, and a whole run never interrupted, at once on the same (recovered) server:
-            # it answers by prompt, so neither run sees the other's requests. The whole run is the
-            # script's main() in this process, the resume a process
-            whole = Path(tmp, "whole.jsonl")
-            done, resumed = run_beside(self.rollouts_call(server, whole),
-                                       self.rollouts_call(server, broken, "--resume"))
-            self.assertEqual(done.returncode, 0, done.stderr)
-            self.assertEqual(resumed.returncode, 0, resumed.stderr)
-            self.assertIn(f"(24 in the file, {len(kept)} kept from before)", resumed.stdout)
+        server.recover()
+        # the resume, and a whole run never interrupted, at once on the same (recovered) server:
+        # it answers by prompt, so neither run sees the other's requests. The whole run is the
+        # script's main() in this process, the resume a process
+        whole = _STARTED["dir"] / "whole.jsonl"
+        done, resumed = run_beside(rollouts_call(server, whole), rollouts_call(server, broken, "--resume"))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertIn(f"(24 in the file, {len(kept)} kept from before)", resumed.stdout)
 
-            def without_timing(path):
-                return [{k: v for k, v in json.loads(line).items() if k != "timing"}
-                        for line in path.read_text().splitlines()]
-            self.assertEqual(without_timing(broken), without_timing(whole))
-            self.assertEqual(len(without_timing(whole)), 24)
+        def without_timing(path):
+            return [{k: v for k, v in json.loads(line).items() if k != "timing"}
+                    for line in path.read_text().splitlines()]
+        self.assertEqual(without_timing(broken), without_timing(whole))
+        self.assertEqual(len(without_timing(whole)), 24)
 
 
 class BenchRolloutsTest(unittest.TestCase):
     def test_prints_both_scenarios(self):
-        # two of the example tasks: what is checked is that both scenarios run and print, not the figures
-        with tempfile.TemporaryDirectory() as tmp:
-            tasks = Path(tmp, "tasks.jsonl")
-            tasks.write_text("".join(TASKS.read_text().splitlines(keepends=True)[:2]))
-            result = support.run_script("bench_rollouts.py", "--tasks", tasks, "--samples-per-task", "2",
-                                        "--generation-latency", "0.02", "--program-sleep", "0.01", "--workers", "1",
-                                        timeout=300)
+        result = collect("bench")
         self.assertEqual(result.returncode, 0, result.stderr)
         for expected in ("generation-bound:", "execution-bound:", "generation only", "execution only",
                          "rollouts, batch by batch", "rollouts / generation only = ", "rollouts / execution only = "):
