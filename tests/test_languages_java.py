@@ -1,5 +1,6 @@
 """Java through the sandbox: candidate and harness classes apart, verdicts in the parent."""
 
+import dataclasses
 import os
 import unittest
 from unittest import mock
@@ -69,6 +70,7 @@ class JavaTest(HostileMixin, unittest.TestCase):
     @classmethod
     def hostile_cases(cls):
         plain = task()
+        looping = dataclasses.replace(plain, metadata={"timeout_s": 0.25})
         search = ("        String key = String.join(\"-\", \"zq\", \"secret\", \"7731\"); long found = 0;\n"
                   "        try (java.util.stream.Stream<java.nio.file.Path> all = java.nio.file.Files.walk("
                   "java.nio.file.Path.of(\"/tmp\"))) {\n"
@@ -78,8 +80,9 @@ class JavaTest(HostileMixin, unittest.TestCase):
                   "        } catch (Exception e) { System.out.println(\"WALK \" + e); }\n"
                   "        System.out.println(\"FOUND \" + found); return x + 1;")
         return {
-            # first of these: the batch's longest job (its timeout, and a re-run under load) starts early
-            "endless_loop": (plain, method("while (true) { }")),
+            # first of these, as it waits out a limit: its own, 0.25 s a test (task metadata timeout_s; the others keep the batch's 1 s):
+            # an endless loop waits it out, and under load once more x the slowdown measured then
+            "endless_loop": (looping, method("while (true) { }")),
             "correct_with_main": (plain, PROMPT + "        return x + 1;\n    }\n    public static void main(String[] a) "
                                          "{\n        System.exit(1);\n    }\n}\n"),
             "wrong": (plain, method("return x == 1 ? 2 : 0;")),

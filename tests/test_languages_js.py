@@ -1,5 +1,6 @@
 """JavaScript through the sandbox: verdicts made in the parent, hostile programs fail cleanly."""
 
+import dataclasses
 import os
 import unittest
 from unittest import mock
@@ -34,11 +35,14 @@ class JavaScriptTest(BatchMixin, unittest.TestCase):
     @classmethod
     def cases(cls):
         plain = task()
+        looping = dataclasses.replace(plain, metadata={"timeout_s": 0.25})
         references = {task.task_id: (task, answer) for task, answer in references_or_none("js", "js", 5)}
         cls.references = list(references)
         return {
-            # the two longest jobs first, so that they start first (each waits out a limit)
-            "endless_loop": (plain, "function f(x) { for (;;) {} }\n"),
+            # first, so that they start first: the loop (waits out a limit) and the memory bomb
+            # the loop's own limit, 0.25 s a test (task metadata timeout_s; the others keep the batch's 1 s):
+            # an endless loop waits it out, and under load once more x the slowdown measured then
+            "endless_loop": (looping, "function f(x) { for (;;) {} }\n"),
             "memory_bomb": (plain, "function f(x) { const a = [];\n"
                                    "  for (let i = 0; i < 64; i++) a.push(Buffer.alloc(64 * 2 ** 20, 1));\n"
                                    "  return x + 1; }\n"),

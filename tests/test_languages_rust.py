@@ -1,5 +1,6 @@
 """Rust through the sandbox: runtime crate apart, verdicts in the parent, hostile programs fail."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -44,12 +45,15 @@ class RustTest(HostileMixin, unittest.TestCase):
     @classmethod
     def hostile_cases(cls):
         plain = task()
+        looping = dataclasses.replace(plain, metadata={"timeout_s": 0.25})
         return {
-            # the two longest jobs first, so that they start first (each waits out a limit)
+            # first, so that they start first: the jobs that wait out a limit
             # rustc's own lint stops an endless const evaluation after ~1 s; allowed, it never ends
             "endless_compile": (plain, "#[allow(long_running_const_eval)]\nconst X: u64 = { let mut i = 0u64; loop { i = i.wrapping_add(1); } };\n"
                                        "fn f(x: isize) -> isize { x + X as isize }\n"),
-            "endless_loop": (plain, "fn f(x: isize) -> isize { let mut i = 0u64; loop { i = std::hint::black_box(i + 1); } }\n"),
+            # the loop's own limit, 0.25 s a test (task metadata timeout_s; the others keep the batch's 1 s):
+            # an endless loop waits it out, and under load once more x the slowdown measured then
+            "endless_loop": (looping, "fn f(x: isize) -> isize { let mut i = 0u64; loop { i = std::hint::black_box(i + 1); } }\n"),
             "correct_with_main": (plain, PROMPT + "    x + 1\n}\n\nfn main() {\n    std::process::exit(1);\n}\n"),
             "wrong": (plain, "fn f(x: isize) -> isize { if x == 1 { 2 } else { 0 } }\n"),
             "syntax": (plain, "fn f(x: isize) -> isize { x + }\n"),
