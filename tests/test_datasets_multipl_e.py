@@ -226,9 +226,11 @@ class RealFilesTest(unittest.TestCase):
             child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps([pairs[n] for n in self.IN_CHILD])],
                                      cwd=Path(__file__).parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=support.script_env())
-            try:
-                done = {name: convert_and_validate(*pair) for name, pair in pairs.items()
-                        if name not in self.IN_CHILD}
+            try:  # this process's files, each checked while the child still works
+                for name in [name for name in sources if name not in self.IN_CHILD]:
+                    done = convert_and_validate(*pairs[name])
+                    with self.subTest(file=name):
+                        self._check_file(name, sources[name], Path(pairs[name][1]), *done)
             finally:
                 try:
                     out, err = child.communicate(timeout=600)
@@ -236,10 +238,9 @@ class RealFilesTest(unittest.TestCase):
                     child.kill()
                     raise
             self.assertEqual(child.returncode, 0, err)
-            done.update(zip(self.IN_CHILD, json.loads(out)))
-            for name, source in sources.items():
+            for name, done in zip(self.IN_CHILD, json.loads(out)):
                 with self.subTest(file=name):
-                    self._check_file(name, source, Path(pairs[name][1]), *done[name])
+                    self._check_file(name, sources[name], Path(pairs[name][1]), *done)
 
     def _check_file(self, name: str, source: Path, out: Path, manifest: dict, problems: list[str],
                     validated: int) -> None:
