@@ -51,6 +51,23 @@ class RevealTest(unittest.TestCase):
         self.assertEqual(groups, {"m/10": ["m/3", "m/10"], "m/3": ["m/3", "m/10"]})
 
 
+class FirstPassTest(unittest.TestCase):
+    def test_light_id_and_prompt_are_the_converted_tasks(self):
+        """The first pass groups duplicate prompts by (id, prompt) read without converting:
+        they must be the converted task's own, record by record."""
+        from codeself.datasets.humaneval import humaneval_prompt, humaneval_to_task, iter_humaneval_records
+        from codeself.datasets.mbpp import iter_mbpp_records, mbpp_prompt, mbpp_to_task
+
+        for name, records, light, full in (
+                ("datasets_humaneval_small.jsonl", iter_humaneval_records, humaneval_prompt, humaneval_to_task),
+                ("datasets_mbpp_small.jsonl", iter_mbpp_records, mbpp_prompt, mbpp_to_task),
+                ("datasets_mbpp_sanitized_small.json", iter_mbpp_records, mbpp_prompt, mbpp_to_task)):
+            pairs = [(light(record), full(record)) for _, record in records(support.FIXTURES / name)]
+            self.assertGreaterEqual(len(pairs), 1, name)
+            for (task_id, prompt), task in pairs:
+                self.assertEqual((task_id, prompt), (task.task_id, task.prompt), name)
+
+
 class PrepareScriptTest(unittest.TestCase):
     def run_prepare(self, *args):
         return support.run_script("prepare_datasets.py", *args, "--quiet")

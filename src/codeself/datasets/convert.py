@@ -19,8 +19,8 @@ from typing import Any
 
 from codeself.datasets.evalplus import parse_evalplus
 from codeself.datasets.evalplus_tests import ComputeExpected, convert_evalplus
-from codeself.datasets.humaneval import humaneval_to_task, iter_humaneval_records
-from codeself.datasets.mbpp import iter_mbpp_records, mbpp_to_task
+from codeself.datasets.humaneval import humaneval_prompt, humaneval_to_task, iter_humaneval_records
+from codeself.datasets.mbpp import iter_mbpp_records, mbpp_prompt, mbpp_to_task
 from codeself.datasets.multipl_e import (default_split_assert, iter_multipl_e_records, multipl_e_prompt,
                                          multipl_e_to_task)
 from codeself.datasets.snippets import collapse_whitespace, leak_reason, snippet_key
@@ -100,8 +100,12 @@ def iter_prompts(path: str | os.PathLike, options: ConvertOptions) -> Iterator[t
         for problem in parse_evalplus(path):
             yield f"{problem.dataset}plus/{problem.number}", _statement(problem)
         return
-    if options.source_format == "multipl-e":
-        yield from _convert_records(path, iter_multipl_e_records(path), multipl_e_prompt)
+    light = {"multipl-e": (iter_multipl_e_records, multipl_e_prompt),
+             "humaneval": (iter_humaneval_records, humaneval_prompt),
+             "mbpp": (iter_mbpp_records, mbpp_prompt)}.get(options.source_format)
+    if light is not None:  # the id and prompt only: a full conversion would be done again in the second pass
+        records, prompt_of = light
+        yield from _convert_records(path, records(path), prompt_of)
         return
     for task in iter_source_tasks(path, options):
         yield task.task_id, task.prompt

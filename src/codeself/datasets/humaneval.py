@@ -53,8 +53,8 @@ def humaneval_to_task(record: dict[str, Any], *, docstring_tests_public: bool = 
     missing = [name for name in _CONSUMED if not isinstance(record.get(name), str)]
     if missing:
         raise ValueError(f"HumanEval record needs string field(s) {', '.join(missing)}")
-    entry_point, prompt = record["entry_point"], record["prompt"]
-    number = record["task_id"].rsplit("/", 1)[-1]
+    entry_point = record["entry_point"]
+    task_id, prompt = humaneval_prompt(record)
     split = split_check(record["test"], entry_point)
     examples = docstring_tests(prompt, entry_point) if docstring_tests_public else []
     public, contradicted = drop_contradicted(examples, split.snippets)
@@ -79,11 +79,19 @@ def humaneval_to_task(record: dict[str, Any], *, docstring_tests_public: bool = 
     if extras:
         metadata["extra_fields"] = extras
     return Task(
-        task_id=f"{SOURCE}/{number}", source=SOURCE, prompt=prompt, entry_point=entry_point,
+        task_id=task_id, source=SOURCE, prompt=prompt, entry_point=entry_point,
         starter_code=prompt, public_tests=tuple(public), hidden_tests=tuple(hidden),
         setup_code=split.setup_code, reference_solution=prompt + record["canonical_solution"],
         split=None, metadata=metadata,
     )
+
+
+def humaneval_prompt(record: dict[str, Any]) -> tuple[str, str]:
+    """(canonical task id, prompt) of a record without converting it: the converter's first
+    pass (duplicate prompts) needs only these, and splitting `check` is most of a conversion."""
+    if not isinstance(record.get("task_id"), str) or not isinstance(record.get("prompt"), str):
+        raise ValueError("HumanEval record needs string field(s) task_id, prompt")
+    return f"{SOURCE}/{record['task_id'].rsplit('/', 1)[-1]}", record["prompt"]
 
 
 def drop_contradicted(examples: list[str], tests: tuple[str, ...]) -> tuple[list[str], list[str]]:

@@ -55,6 +55,18 @@ def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def mbpp_prompt(record: dict[str, Any]) -> tuple[str, str]:
+    """(canonical task id, prompt) of a record without converting it: the converter's first
+    pass (duplicate prompts) needs only these."""
+    statement = record.get("text", record.get("prompt"))
+    if not isinstance(statement, str) or not isinstance(record.get("code"), str):
+        raise ValueError("MBPP record needs string fields 'text' (or 'prompt') and 'code'")
+    original_id = record.get("task_id")
+    if not isinstance(original_id, int) or isinstance(original_id, bool):
+        raise ValueError(f"MBPP task_id must be an integer, got {original_id!r}")
+    return f"{SOURCE}/{original_id}", normalise_newlines(statement).strip()
+
+
 def mbpp_to_task(record: dict[str, Any], *, public_count: int = 1,
                  include_challenge: bool = False) -> Task:
     """Convert one MBPP record; raises ValueError naming the problem.
@@ -63,18 +75,14 @@ def mbpp_to_task(record: dict[str, Any], *, public_count: int = 1,
     always stays hidden. Challenge tests are extra hidden tests when `include_challenge`,
     otherwise they are kept in `metadata["challenge_tests"]`.
     """
-    statement = record.get("text", record.get("prompt"))
-    if not isinstance(statement, str) or not isinstance(record.get("code"), str):
-        raise ValueError("MBPP record needs string fields 'text' (or 'prompt') and 'code'")
+    task_id, prompt = mbpp_prompt(record)
     raw_tests = [normalise_newlines(t) for t in _string_list(record, "test_list")]
     tests = _unique_tests(raw_tests)
     if not tests:
         raise ValueError("MBPP record has an empty test_list")
     challenge = [normalise_newlines(t) for t in _string_list(record, "challenge_test_list")]
     code = normalise_newlines(record["code"])
-    original_id = record.get("task_id")
-    if not isinstance(original_id, int) or isinstance(original_id, bool):
-        raise ValueError(f"MBPP task_id must be an integer, got {original_id!r}")
+    original_id = record["task_id"]
     public_count = max(0, min(public_count, len(tests) - 1))
     hidden = tests[public_count:] + (challenge if include_challenge else [])
     metadata: dict[str, Any] = {"original_task_id": original_id}
@@ -84,9 +92,9 @@ def mbpp_to_task(record: dict[str, Any], *, public_count: int = 1,
         metadata["challenge_tests"] = challenge
     metadata.update(_extra_fields(record))
     return Task(
-        task_id=f"{SOURCE}/{original_id}",
+        task_id=task_id,
         source=SOURCE,
-        prompt=normalise_newlines(statement).strip(),
+        prompt=prompt,
         entry_point=infer_entry_point(tests, _TOP_LEVEL_DEF.findall(code)),
         starter_code="",
         public_tests=tuple(tests[:public_count]),
