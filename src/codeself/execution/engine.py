@@ -90,23 +90,23 @@ class Executor(ExecutorAPI):
         if not first["ready"]:
             raise ValueError(f"cannot start the {sandbox} sandbox: {first['error']}")
         for other in started[1:]:
-            if not other.handshake()["ready"]:
-                raise ValueError(f"a worker failed to start: {other.hello['error']}")
+            hello = other.handshake()
+            if not hello["ready"]:
+                raise ValueError(f"a worker failed to start: {hello['error']}")
+            if hello["isolation"] != first["isolation"]:  # "auto" settled otherwise there: one isolation for all
+                raise ValueError(f"a worker started under {hello['isolation']} isolation, the first under "
+                                 f"{first['isolation']}")
         for worker in started:
             self._idle.put(worker)
         return first["isolation"]
 
-    def _spawn(self, sandbox: str | None = None) -> Worker:
-        started = Worker(self.config, sandbox or self._sandbox)
-        if not started.hello["ready"] and sandbox is None:
+    def _spawn(self) -> Worker:
+        """A replacement worker, under the isolation the others have."""
+        started = Worker(self.config, self._sandbox)
+        if not started.hello["ready"]:
             started.close()
             raise ValueError(f"a worker failed to start: {started.hello['error']}")
         return started
-
-    def _add(self, started: Worker) -> None:
-        with self._lock:
-            self._all.append(started)
-        self._idle.put(started)
 
     def worker_pids(self) -> list[int]:
         """Process ids of the workers as started (in namespaces mode each one's real worker is

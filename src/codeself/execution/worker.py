@@ -203,7 +203,7 @@ _WARM_MEASURED = ("def _warm(xs):\n    total = 0\n    for x in xs:\n        tota
 def _warm_up_meter(config: dict) -> None:
     """The measurement's code paths (meter.py) run here until the interpreter has specialised
     them, so that each child measuring an answer inherits that work instead of redoing it and
-    copying the pages it writes (about a tenth of a measurement's cost)."""
+    copying the pages it writes (a few percent of a measured answer's cost)."""
     namespace = {"__name__": harness.CANDIDATE_MODULE, "__builtins__": harness.builtins, **harness.meter.HELPERS}
     exec(compile(_WARM_MEASURED, "<warm-up>", "exec"), namespace)  # noqa: S102 - constant, trusted
     arguments = [harness._encode([list(range(size))]) for size in (4, 16)]
