@@ -151,7 +151,7 @@ class FixtureAnswersTest(unittest.TestCase):
 
     def test_answers_parse_in_input_order(self):
         index = TaskIndex(fixture_tasks())
-        samples = [json.loads(line) for line in (F / "multipl_e_answers.jsonl").open()]
+        samples = [json.loads(line) for line in (F / "multipl_e_answers.jsonl").read_text(encoding="utf-8").splitlines()]
         parsed = list(parse_samples(samples, index))
         self.assertEqual([(task.task_id, result.parse_status) for task, result in parsed], [
             ("multipl-e/humaneval-cpp/901", "ok"),  # continuation cut at "\n}" (its main dropped with it)
