@@ -245,16 +245,16 @@ def bench_grader(args: argparse.Namespace, tmp: Path) -> None:
     rounds = max(1, min(args.grader_rounds, args.episodes // args.clients))
     latencies: dict[str, list[float]] = {"tests-only": [], "full grader": []}
     elapsed, errors = dict.fromkeys(latencies, 0.0), dict.fromkeys(latencies, 0)
-    servers = {}
+    servers, warm_up = {}, 20  # warm-up episodes per client (numbered first)
     try:
         for label, extra in (("tests-only", ()), ("full grader", full)):
             servers[label] = start_server(tasks, args.workers, extra)
-            play(servers[label][1], args.clients, 20 * args.clients, drawn=True)  # warm-up: references timed, measured
+            play(servers[label][1], args.clients, warm_up * args.clients, drawn=True)  # references timed, measured
         per_round = args.episodes // rounds
         for number in range(rounds):  # episode numbers go on from round to round: every program is new
             for label, (_, port) in servers.items():
                 seconds, round_latencies, round_errors = play(port, args.clients, per_round, drawn=True,
-                                                              first=20 + number * per_round // args.clients)
+                                                              first=warm_up + number * per_round // args.clients)
                 elapsed[label] += seconds
                 latencies[label] += round_latencies
                 errors[label] += round_errors

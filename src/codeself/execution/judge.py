@@ -127,11 +127,6 @@ class CompiledJudges:
                     self._source -= len(old) + self.ENTRY_OVERHEAD
         return code
 
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
-            self._source = 0
-
 
 COMPILED = CompiledJudges()
 

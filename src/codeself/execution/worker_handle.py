@@ -148,9 +148,8 @@ def _wait_exit(process: subprocess.Popen, timeout_s: float) -> None:
     Popen.wait's polling, whose growing sleeps added up to half of a worker's stop time."""
     if process.poll() is not None:  # reaped already: its pid may be another process's now
         return
-    try:
-        descriptor = os.pidfd_open(process.pid)
-    except (AttributeError, OSError):  # not Linux 5.3+
+    descriptor = worker._pidfd(process.pid)
+    if descriptor < 0:  # not Linux 5.3+
         process.wait(timeout_s)
         return
     try:
