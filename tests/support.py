@@ -68,41 +68,78 @@ def run_script(name: str, *args: str, cwd: Path | None = None, timeout: float = 
     )
 
 
+def start_script(name: str, *args) -> tuple:
+    """Start `scripts/<name>` as `run_script` runs it (this interpreter, the repository as working
+    directory, empty stdin, text output captured), without waiting: other work can run meanwhile.
+    `finish_script` waits for it."""
+    import tempfile
+
+    command = [sys.executable, str(SCRIPTS / name), *map(str, args)]
+    # files, not pipes: a run that writes a lot never waits for this process to read
+    out, err = (tempfile.TemporaryFile("w+", encoding="utf-8") for _ in range(2))
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                               env=script_env())
+    return command, process, out, err
+
+
+def finish_script(started: tuple, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The result of a `start_script` run, as `run_script` returns it (killed after `timeout`)."""
+    command, process, out, err = started
+    try:
+        process.wait(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        texts = []
+        for handle in (out, err):
+            handle.seek(0)
+            texts.append(handle.read())
+            handle.close()
+    return subprocess.CompletedProcess(command, process.returncode, *texts)
+
+
 def run_scripts(*calls: tuple, timeout: float = 300) -> list[subprocess.CompletedProcess]:
-    """Run several scripts at the same time, each call `(name, *args)` as `run_script` runs it
-    (this interpreter, the repository as working directory, empty stdin, text output captured),
+    """Run several scripts at the same time, each call `(name, *args)` as `run_script` runs it,
     and return their results in call order. Only for runs independent of each other: no output
     of one is an input or an output of another."""
-    import tempfile
     import time
 
-    running, handles = [], []
-    with tempfile.TemporaryDirectory() as logs:
-        try:
-            for index, (name, *args) in enumerate(calls):
-                command = [sys.executable, str(SCRIPTS / name), *map(str, args)]
-                # files, not pipes: a run that writes a lot never waits for this process to read
-                out = open(Path(logs, f"{index}.out"), "w+", encoding="utf-8")
-                handles.append(out)
-                err = open(Path(logs, f"{index}.err"), "w+", encoding="utf-8")
-                handles.append(err)
-                running.append((command, subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL,
-                                                          stdout=out, stderr=err, env=script_env()), out, err))
-            deadline = time.monotonic() + timeout
-            results = []
-            for command, process, out, err in running:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-                out.seek(0)
-                err.seek(0)
-                results.append(subprocess.CompletedProcess(command, process.returncode, out.read(), err.read()))
-            return results
-        finally:
-            for _, process, _, _ in running:  # only after a timeout or an error here: stop the runs left
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-            for handle in handles:
-                handle.close()
+    started, results, waited = [], [], 0
+    try:
+        for call in calls:
+            started.append(start_script(*call))
+        deadline = time.monotonic() + timeout
+        for run in started:
+            waited += 1  # finish_script cleans up after itself, even when it raises
+            results.append(finish_script(run, timeout=max(0.0, deadline - time.monotonic())))
+    finally:
+        for run in started[waited:]:  # only after a timeout or an error here: stop the runs left
+            run[1].kill()
+            finish_script(run)
+    return results
+
+
+def in_process(name: str, *args) -> subprocess.CompletedProcess:
+    """`run_script(name, *args)` as the script's main() in this process, with the same arguments
+    and its result shaped the same: no interpreter start, for runs whose point is what they
+    write, not the script as a process."""
+    code, out, err = run_in_process(load_script(name.removesuffix(".py")), *args)
+    return subprocess.CompletedProcess([name, *map(str, args)], code, out, err)
+
+
+def run_beside(mine: tuple, *others: tuple) -> list[subprocess.CompletedProcess]:
+    """`run_scripts(mine, *others)`, except that `mine` runs as its script's main() in this
+    process (`in_process`) while the others run as processes, all at the same time: one
+    interpreter start less. The same rule as run_scripts: the runs are independent of each other."""
+    started = []
+    try:
+        for call in others:
+            started.append(start_script(*call))
+        result = in_process(*mine)
+    finally:
+        runs = [finish_script(run) for run in started]
+    return [result, *runs]
 
 
 def convert_twice(test: unittest.TestCase, tmp: str, fmt: str, source: Path, name: str) -> tuple[Path, dict]:

@@ -16,7 +16,7 @@ import unittest
 import uuid
 from pathlib import Path
 
-from test_rollouts import run_beside
+from support import run_beside
 
 from codeself.agents.agentic.trace import MODEL_VISIBLE_EPISODE_FIELDS, MODEL_VISIBLE_TURN_FIELDS
 

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from test_agentic_canary import CANARY, visible_values
-from test_rollouts import run_beside
+from support import run_beside
 
 from codeself.agents.agentic.report import INTENDED
 

@@ -10,7 +10,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from test_rollouts import run_beside
+from support import run_beside
 
 from codeself.agents.agentic import feedback as fb
 from codeself.agents.agentic.mock_reviser import MockReviser, ReviserConfig, read_feedback

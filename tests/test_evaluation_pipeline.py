@@ -9,7 +9,7 @@ import unittest
 from collections import defaultdict
 from pathlib import Path
 
-from test_rollouts import in_process, run_beside
+from support import in_process, run_beside
 
 EXAMPLE_TASKS = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
 

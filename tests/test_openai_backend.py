@@ -11,7 +11,7 @@ from pathlib import Path
 from unittest import mock
 
 import support  # noqa: F401
-from test_rollouts import in_process
+from support import in_process
 
 from codeself.agents.backends import BackendError, BackendOptions, GenerationRequest, OpenAIBackend, create_backend
 from codeself.agents.backends.base import derive_seed

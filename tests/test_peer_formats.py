@@ -29,7 +29,7 @@ import unittest
 from pathlib import Path
 
 import support
-from test_rollouts import in_process, run_beside
+from support import in_process, run_beside
 
 from codeself.datasets.task import Task
 from codeself.reporting import peer_formats

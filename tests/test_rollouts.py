@@ -1,12 +1,10 @@
 import json
-import subprocess
-import sys
 import tempfile
 import unittest
 from pathlib import Path
-from subprocess import CompletedProcess
 
 import support  # noqa: F401
+from support import in_process, run_beside
 
 from codeself.agents.parsing import ParseResult
 from codeself.agents.pipeline import not_executed_result
@@ -181,56 +179,6 @@ if __name__ == "__main__":
 EXAMPLE_TASKS = support.REPO_ROOT / "configs" / "datasets" / "tasks.example.jsonl"
 # the mock policy's infinite_loop samples wait out their per-test limit: the floor keeps that at 0.25 s
 FAST = ("--timeout-s", "0.3", *support.FAST_TIMEOUTS, "--workers", "2", "--quiet")
-
-
-def in_process(name: str, *args) -> CompletedProcess:
-    """`support.run_script(name, *args)` as the script's main() in this process, with the same
-    arguments and its result shaped the same: no interpreter start, for runs whose point is what
-    they write, not the script as a process."""
-    code, out, err = support.run_in_process(support.load_script(name.removesuffix(".py")), *args)
-    return CompletedProcess([name, *map(str, args)], code, out, err)
-
-
-def start_script(name: str, *args) -> tuple:
-    """Start `scripts/<name>` as `support.run_script` runs it (this interpreter, the repository as
-    working directory, empty stdin, text output captured), without waiting: other work can run
-    meanwhile. `finish_script` waits for it."""
-    command = [sys.executable, str(support.SCRIPTS / name), *map(str, args)]
-    out, err = (tempfile.TemporaryFile("w+", encoding="utf-8") for _ in range(2))  # files: no pipe fills up
-    process = subprocess.Popen(command, cwd=support.REPO_ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                               env=support.script_env())
-    return command, process, out, err
-
-
-def finish_script(started: tuple, timeout: float = 300) -> CompletedProcess:
-    """The result of a `start_script` run, as `support.run_script` returns it (killed after `timeout`)."""
-    command, process, out, err = started
-    try:
-        process.wait(timeout=timeout)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        texts = []
-        for handle in (out, err):
-            handle.seek(0)
-            texts.append(handle.read())
-            handle.close()
-    return CompletedProcess(command, process.returncode, *texts)
-
-
-def run_beside(mine: tuple, *others: tuple) -> list[CompletedProcess]:
-    """`support.run_scripts(mine, *others)`, except that `mine` runs as its script's main() in this
-    process (`in_process`) while the others run as processes, all at the same time: one
-    interpreter start less. The same rule as run_scripts: the runs are independent of each other."""
-    started = []
-    try:
-        for call in others:
-            started.append(start_script(*call))
-        result = in_process(*mine)
-    finally:
-        runs = [finish_script(run) for run in started]
-    return [result, *runs]
 
 
 def deterministic_lines(path: Path) -> list[dict]:

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import support
-from test_rollouts import finish_script, run_beside, start_script
+from support import finish_script, run_beside, start_script
 
 from codeself.agents.backends.standin_server import NO_ANSWER, StandInServer
 from codeself.agents.templates import load_template, render_prompt
