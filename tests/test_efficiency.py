@@ -12,7 +12,7 @@ import support  # noqa: F401
 from codeself.datasets import generated
 from codeself.datasets.generated_scale import SCALE_MAKERS
 from codeself.datasets.task import Task
-from codeself.execution import ExecutionConfig, Executor, efficiency, meter
+from codeself.execution import ExecutionConfig, Executor, charged, efficiency, meter
 from codeself.execution.result import ExecutionResult
 
 EXECUTOR = None
@@ -195,21 +195,58 @@ class BuiltinCharges(unittest.TestCase):
                    ' ", ".join(map(str, a)), a.index(3)]\n'
                    'def f(a):\n    return C().g(list(a))\n'
                    'def bad(a):\n    return 1 in a\n')
-        plain, charged = {}, {}
+        plain, rewritten = {}, {}
         exec(compile(program, "<p>", "exec"), plain)
-        exec(marshal.loads(efficiency.charged_code(program)), charged)
-        self.assertEqual(charged["f"]([1, 2, 3]), plain["f"]([1, 2, 3]))
-        self.assertEqual(charged["C"].g.__annotations__, plain["C"].g.__annotations__)
+        exec(marshal.loads(charged.charged_code(program)), rewritten)
+        self.assertEqual(rewritten["f"]([1, 2, 3]), plain["f"]([1, 2, 3]))
+        self.assertEqual(rewritten["C"].g.__annotations__, plain["C"].g.__annotations__)
         with self.assertRaises(TypeError):
-            charged["bad"](5)
-        cost, value, _ = meter.measure(charged["f"], [[1, 2, 3]], 10**6)
+            rewritten["bad"](5)
+        cost, value, _ = meter.measure(rewritten["f"], [[1, 2, 3]], 10**6)
         self.assertEqual((cost["tampered"], value), ("", plain["f"]([1, 2, 3])))
+
+    def test_numbers_are_not_routed_through_helpers(self):
+        """A local that can only hold a number keeps its arithmetic as written (charged
+        nothing either way, but a helper call costs counted instructions); any other binding
+        of the name, anywhere, keeps the helper."""
+        import ast
+        import marshal
+
+        def helpers(program):
+            return sorted(node.func.id for node in ast.walk(charged.charged_tree(program))
+                          if isinstance(node, ast.Call) and isinstance(node.func, ast.Name))
+
+        loop = "def f(xs):\n    total = {init}\n    for x in xs:\n        total += x\n{more}    return total\n"
+        self.assertEqual(helpers(loop.format(init="3", more="")), [])
+        self.assertEqual(helpers(loop.format(init="-(2 ** 3) + 0.5", more="    total = total % 7 - x\n")), [])
+        for init, more in (("[]", ""), ("3", "    total = xs\n"), ("3", "    total *= 2\n"), ("3", "    del total\n"),
+                           ("3", "    total, y = 1, 2\n"), ("3", "    [(total := 1) for _ in xs]\n"),
+                           ("3", "    for total in xs:\n        pass\n"), ("'%d' % 3", ""), ("len(xs)", ""),
+                           ("3", "    def g():\n        nonlocal total\n        total = xs\n")):
+            self.assertEqual(helpers(loop.format(init=init, more=more)).count("__codeself_iadd__"), 1, (init, more))
+        self.assertIn("__codeself_iadd__", helpers("def f(total, xs):\n    total += xs\n    return total\n"))
+        # the same name in another function, or read at module level, is another variable
+        self.assertIn("__codeself_add__", helpers(loop.format(init="3", more="") + "def g(total):\n    return total + 1.5j * total\n"
+                                                  + "def h(xs):\n    total = 0\n    return total + xs\n"))
+        self.assertEqual(helpers("def f(xs):\n    t = 0\n    return t + xs\nu = t + t\n"), ["__codeself_add__"])
+        self.assertEqual(helpers("t = [1]\ndef f(xs):\n    t = 0\n    return t + xs\n"), ["__codeself_add__"])
+        nested = "def f(xs):\n    t = 1\n    g = lambda y: y + t\n    return [x * t + t for x in xs] + [g(2)]\n"
+        self.assertEqual(helpers(nested), ["__codeself_add__", "__codeself_mul__", "g"])
+        program = loop.format(init="3", more="    total -= xs[0] | 1\n") + "def g(xs):\n    s = []\n    s += xs\n    return s\n"
+        rewritten = {}
+        exec(marshal.loads(charged.charged_code(program)), rewritten)
+        cost, value, _ = meter.measure(rewritten["f"], [[1, 2, 3]], 10**6)
+        self.assertEqual((cost["tampered"], value), ("", 8))
+        with self.assertRaises(TypeError):
+            rewritten["f"]([[1]])  # 3 + [1]: the error the program raises unrewritten
+        small, large = (meter.measure(rewritten["g"], [[0] * n], 10**6)[0]["instructions"] for n in (10, 110))
+        self.assertEqual(large - small, 100)  # `s += xs` on a list is still charged len(xs)
 
     def test_charges_are_sizes_and_helpers_are_not_traced(self):
         import marshal
 
         namespace = {}
-        exec(marshal.loads(efficiency.charged_code("def f(a):\n    return a.count(0)\n")), namespace)
+        exec(marshal.loads(charged.charged_code("def f(a):\n    return a.count(0)\n")), namespace)
         small, large = (meter.measure(namespace["f"], [[0] * n], 10**6)[0]["instructions"] for n in (10, 110))
         self.assertEqual(large - small, 100)
 
@@ -269,11 +306,11 @@ class Records(unittest.TestCase):
         from codeself.execution import efficiency_run, programs
 
         state, task = efficiency_run.Efficiency(None, 4), toy_task()
-        code, charged = programs.check(LINEAR, False).code, efficiency.charged_code(LINEAR)
+        code, rewritten = programs.check(LINEAR, False).code, charged.charged_code(LINEAR)
 
         def plan(edited):
             pending = state.plan(edited, LINEAR, code, 1.0, 2)
-            self.assertEqual(pending.key, efficiency_run.answer_key(edited, charged))
+            self.assertEqual(pending.key, efficiency_run.answer_key(edited, rewritten))
             self.assertEqual(pending.reference, efficiency.reference_key(edited))
             return pending
 
@@ -296,7 +333,7 @@ class Records(unittest.TestCase):
         import marshal
 
         def walked(program):
-            tree = efficiency._Charged().visit(ast.parse(program, "<candidate>"))
+            tree = charged.charged_tree(program)
             start = 1 if isinstance(tree.body[0], ast.Expr) else 0
             start += sum(isinstance(node, ast.ImportFrom) and node.module == "__future__" for node in tree.body)
             names = [ast.alias(name) for name in sorted(meter.HELPERS)]
@@ -306,7 +343,7 @@ class Records(unittest.TestCase):
         for program in ('"""Doc."""\nfrom __future__ import annotations\nimport os\n\ndef f(a: list) -> int:\n'
                         '    b = a[1:] + a[::2] + a[:-1]\n    b += a\n    return len(b) if 3 not in a else a.count(3)\n',
                         "def g(s):\n    def h(t):\n        return t[:]\n    return h(s)[\n        1:\n    ]\n"):
-            self.assertEqual(efficiency.charged_code(program), walked(program))
+            self.assertEqual(charged.charged_code(program), walked(program))
 
     def test_malformed_scale_inputs_are_one_line_errors(self):
         for bad in ([{"size": 1, "args": "([1],)"}], [{"size": 2, "args": "([1],)"}, {"size": 1, "args": "([1],)"}],

@@ -1,9 +1,12 @@
 """AST quality signals and efficiency ratios, on literal programs worked out by hand."""
 
-import support  # noqa: F401
+import support
 
 import ast
+import gzip
+import json
 import unittest
+import warnings
 
 from codeself.rewards import quality
 
@@ -40,6 +43,29 @@ class QualitySignalsTest(unittest.TestCase):
     def test_token_count(self):
         # def f ( a ) : return a + 1  -> 10 tokens; NEWLINE/INDENT/DEDENT/comments excluded
         self.assertEqual(quality.token_count("def f(a):\n    return a + 1  # note\n"), 10)
+
+    def test_token_count_is_tokenizes(self):
+        """The regular-expression count equals tokenize's on programs built to trip it up (and
+        on the real datasets' programs: the next test)."""
+        tricky = ['s = """a # not a comment\n\'\'\' "b" """ + r\'\\\'\' + rb"x" + f"{x!r:>{w}}"\n',
+                  "x = 1if y else.5e-3j  # c\ny = 0x_1F + 1_000.0_1 + 0o7 + ...\n",
+                  "def f(a, *, b=2) -> int:\n    return (a\n        + \\\n  b) ** 2 // 3 @ m if a != b else ~a\n",
+                  "@d\nclass C:\n    '''doc\n    # inside'''\n    z: int = 3\n    def g(self): return (w := 1) >> 2\n",
+                  "x = 1\r\ny = 2\r", "café = 'é'\n\n\n", "a = '''\n\\\n'''\nb = 'x\\\ny'\n", "x = [\n  1,  # c\n]\n"]
+        for program in tricky:
+            ast.parse(program)
+            self.assertEqual(quality.token_count(program), quality.tokenize_count(program), program)
+        self.assertEqual(quality.token_count("def f(:\n"), quality.tokenize_count("def f(:\n"))
+
+    def test_token_count_is_tokenizes_on_real_programs(self):
+        programs = [json.loads(line)["code"] for line in support.data_file(self, "mbpp.jsonl").open(encoding="utf-8")]
+        with gzip.open(support.data_file(self, "HumanEval.jsonl.gz"), "rt", encoding="utf-8") as lines:
+            programs += [record["prompt"] + record["canonical_solution"] for record in map(json.loads, lines)]
+        self.assertEqual(len(programs), 974 + 164)
+        with warnings.catch_warnings():  # MBPP's "\d" in plain strings: parsing it warns
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for program in programs:
+                self.assertEqual(quality.token_count(program), quality.tokenize_count(program), program[:200])
 
     def test_complexity_scopes_are_separate(self):
         code = ("def outer(xs):\n    def inner(v):\n        return v if v else 0\n"

@@ -37,7 +37,7 @@ from codeself.datasets.task import Task
 from codeself.execution import codec, meter
 from codeself.execution.protocol import Job
 
-COST_MODEL = "python-bytecode-instructions+builtin-charges/2"
+COST_MODEL = "python-bytecode-instructions+builtin-charges/3"
 MAX_INSTRUCTIONS = 10_000_000  # per call; about 1-3 s under the tracer
 MEASURE_TIMEOUT_S = 60.0  # per call: far above the budget's time, so the budget decides, not the load
 STATUSES = ("ok", "over_budget", "failed", "tampered", "refused", "unavailable")
@@ -111,135 +111,6 @@ def risky_name(code: bytes) -> str | None:
             if hasattr(constant, "co_names"):
                 pending.append(constant)
     return None
-
-
-class _Charged(ast.NodeTransformer):
-    """The rewrite behind builtin charges (meter.py): `a in b`, `a[i:j]`, `a + b` (and *, -, |,
-    &, ^, their augmented forms on a plain name) and calls of CHARGED_FUNCTIONS names or
-    CHARGED_METHODS attributes become calls of the meter's helpers, which do the same
-    operation (same value, same exceptions, same evaluation order) and charge its size.
-    Annotations and match patterns are left alone (patterns must stay literals).
-
-    `visit` and `generic_visit` do what NodeTransformer's do for visitors that always return
-    a node (all of these), without its generator per node and method lookup by name per
-    visit: the rewrite runs on every answer an environment step measures."""
-
-    def __init__(self) -> None:
-        self._visitors: dict[type, Any] = {}
-
-    def visit(self, node):
-        visitor = self._visitors.get(type(node))
-        if visitor is None:
-            visitor = self._visitors[type(node)] = getattr(self, f"visit_{type(node).__name__}", self.generic_visit)
-        return visitor(node)
-
-    def generic_visit(self, node):
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                for position, item in enumerate(value):
-                    if isinstance(item, ast.AST):
-                        value[position] = self.visit(item)
-            elif isinstance(value, ast.AST):
-                setattr(node, name, self.visit(value))
-        return node
-
-    def visit_Compare(self, node):
-        self.generic_visit(node)
-        if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.In, ast.NotIn)):
-            return node  # chained comparisons are not charged
-        call = _helper("in", [node.left, node.comparators[0]], node)
-        return ast.copy_location(ast.UnaryOp(ast.Not(), call), node) if isinstance(node.ops[0], ast.NotIn) else call
-
-    def visit_Subscript(self, node):
-        self.generic_visit(node)
-        if not isinstance(node.ctx, ast.Load) or not isinstance(node.slice, ast.Slice):
-            return node
-        bounds = [part or ast.copy_location(ast.Constant(None), node)
-                  for part in (node.slice.lower, node.slice.upper, node.slice.step)]
-        return _helper("slice", [node.value, *bounds], node)
-
-    def visit_BinOp(self, node):
-        self.generic_visit(node)
-        name = meter.BINARY.get(type(node.op).__name__)
-        if name is None or _plain(node.op, node.left, node.right):
-            return node
-        return _helper(name, [node.left, node.right], node)
-
-    def visit_AugAssign(self, node):
-        self.generic_visit(node)
-        name = meter.BINARY.get(type(node.op).__name__)
-        if name is None or not isinstance(node.target, ast.Name) or _plain(node.op, node.value):
-            return node  # attribute and item targets are not charged (they would be evaluated twice)
-        load = ast.copy_location(ast.Name(node.target.id, ast.Load()), node.target)
-        return ast.copy_location(ast.Assign([node.target], _helper(f"i{name}", [load, node.value], node)), node)
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        function = node.func
-        if (isinstance(function, ast.Name) and function.id in meter.CHARGED_FUNCTIONS) or \
-                (isinstance(function, ast.Attribute) and function.attr in meter.CHARGED_METHODS):
-            return ast.copy_location(ast.Call(_name("call", node), [function, *node.args], node.keywords), node)
-        return node
-
-    def visit_arg(self, node):
-        return node  # an annotation
-
-    def visit_FunctionDef(self, node):
-        return _without(self, node, "returns")
-
-    def visit_AsyncFunctionDef(self, node):
-        return _without(self, node, "returns")
-
-    def visit_AnnAssign(self, node):
-        return _without(self, node, "annotation")
-
-    def visit_match_case(self, node):
-        return _without(self, node, "pattern")
-
-
-def _without(visitor: ast.NodeTransformer, node: ast.AST, field: str) -> ast.AST:
-    kept = getattr(node, field)
-    setattr(node, field, None)
-    visitor.generic_visit(node)
-    setattr(node, field, kept)
-    return node
-
-
-def _plain(op: ast.operator, *operands: ast.expr) -> bool:
-    """True when the operation is arithmetic for sure: a numeric literal beside +, -, |, &, ^
-    (not *, whose `[0] * n` copies)."""
-    if isinstance(op, ast.Mult):
-        return all(isinstance(operand, ast.Constant) for operand in operands)
-    return any(isinstance(operand, ast.Constant) and isinstance(operand.value, (int, float, complex))
-               for operand in operands)
-
-
-def _name(helper: str, where: ast.AST) -> ast.Name:
-    return ast.copy_location(ast.Name(f"{meter.HELPER_PREFIX}{helper}__", ast.Load()), where)
-
-
-def _helper(helper: str, args: list, where: ast.AST) -> ast.Call:
-    return ast.copy_location(ast.Call(_name(helper, where), args, []), where)
-
-
-def charged_code(program: str) -> bytes:
-    """The program rewritten for builtin charges and compiled, marshalled (what the measuring
-    child imports); b"" when it cannot be (the caller reports why)."""
-    try:
-        tree = _Charged().visit(ast.parse(program, "<candidate>"))
-        body = tree.body
-        start = 1 if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else 0
-        while start < len(body) and isinstance(body[start], ast.ImportFrom) and body[start].module == "__future__":
-            start += 1
-        # every node the rewrite made has a location (the ones ast.fix_missing_locations would
-        # give it, without walking the whole tree again): the import line 1, column 0
-        first = {"lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": 0}
-        names = [ast.alias(name, **first) for name in sorted(meter.HELPERS)]
-        body.insert(start, ast.ImportFrom("codeself.execution.meter", names, 0, **first))
-        return marshal.dumps(compile(tree, "<candidate>", "exec", dont_inherit=True, optimize=0))
-    except (SyntaxError, ValueError, MemoryError, RecursionError, TypeError):
-        return b""
 
 
 def measure_job(task: Task, program: str, code: bytes, inputs: list[ScaleInput], import_timeout_s: float) -> Job:

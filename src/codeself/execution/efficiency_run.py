@@ -33,8 +33,9 @@ from codeself.datasets.task import Task
 import codeself.execution.efficiency as efficiency_module
 from codeself.execution import codec, meter
 from codeself.execution.calibration import CalibrationCache, CalibrationStore
+from codeself.execution.charged import charged_code
 from codeself.execution.efficiency import (
-    Costs, ScaleInput, charged_code, compare, held_measurement, measure_job, encoded_arguments, read_costs,
+    Costs, ScaleInput, compare, held_measurement, measure_job, encoded_arguments, read_costs,
     reference_key, risky_name, scale_inputs, unavailable)
 
 

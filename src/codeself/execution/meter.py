@@ -12,7 +12,7 @@ collector off during the call). Cost: about 0.1 microsecond per instruction.
 Work inside C builtins is invisible to the tracer (`x in a_list`, `a.count(x)`, `a[:i]` and
 `sum(...)` are one instruction each), so a quadratic answer whose inner loop is a builtin
 would look linear. The parent therefore measures a rewritten copy of the program
-(efficiency.charged_code: the reference gets the same rewrite): containment, slicing,
+(charged.charged_code: the reference gets the same rewrite): containment, slicing,
 sequence and set operators and calls to the builtins in CHARGED_FUNCTIONS / the methods in
 CHARGED_METHODS go through the helpers below, which do the real operation and charge the
 size of the sized operands it scans or copies (`_charge`). The helpers' own frames are not
@@ -54,7 +54,7 @@ class OverBudget(BaseException):
     """Raised by the tracer when the call executes more than its budget of instructions."""
 
 
-# ---- charges for work done inside builtins (child side; the rewrite is efficiency.charged_code)
+# ---- charges for work done inside builtins (child side; the rewrite is charged.charged_code)
 HELPER_PREFIX = "__codeself_"  # a program containing this text is refused: it could shadow a helper
 _len, _issubclass, _id, _slice = len, issubclass, id, slice
 _charged, _limit = [0], [0]  # units charged during the current measured call, and its budget

@@ -194,7 +194,7 @@ def _warm_up(config: dict) -> None:
         _warm_up_meter(config)
 
 
-# a program as efficiency.charged_code rewrites one: the meter's helpers in its loop
+# a program as charged.charged_code rewrites one: the meter's helpers in its loop
 _WARM_MEASURED = ("def _warm(xs):\n    total = 0\n    for x in xs:\n        total = __codeself_iadd__(total, x)\n"
                   "        if __codeself_in__(x, xs):\n            total = __codeself_add__(total, 1)\n"
                   "    return __codeself_call__(sorted, __codeself_slice__(xs, None, 2, None))\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import io
 import math
+import re
 import tokenize
 from typing import Any
 
@@ -38,11 +39,11 @@ def quality_signals(code: str | None) -> dict[str, Any] | None:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    nodes, complexities = _scan(tree)
-    unused = _unused_names(nodes)
+    nodes, complexities, functions = _scan(tree)
+    unused = _unused_names(nodes, functions)
     return {
         "lines": code_lines(code),
-        "tokens": token_count(code),
+        "tokens": _parsed_token_count(code),
         "cyclomatic_complexity": max(complexities),
         "unused_names": unused,
         "unused_name_count": len(unused),
@@ -56,12 +57,42 @@ def code_lines(code: str) -> int:
 
 
 def token_count(code: str) -> int:
-    """Number of lexical tokens (names, operators, literals); layout and comments excluded."""
+    """Number of lexical tokens (names, operators, literals); layout and comments excluded.
+
+    A program that parses is counted with one regular expression built from `tokenize`'s
+    own token patterns, which gives tokenize's count (checked against it on every program
+    of the datasets, tests/test_rewards_quality.py) at a fifth of its cost: the
+    environment counts every step's program. Other text goes through tokenize itself."""
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return tokenize_count(code)
+    return _parsed_token_count(code)
+
+
+def _parsed_token_count(code: str) -> int:
+    """token_count of code known to parse: the matches of _TOKENS that are not comments
+    (findall gives a comment's text for a comment, "" for a token)."""
+    found = _TOKENS.findall(code)
+    return found.count("")
+
+
+def tokenize_count(code: str) -> int:
+    """token_count by `tokenize` (0 when it gives up)."""
     try:
         tokens = tokenize.generate_tokens(io.StringIO(code).readline)
         return sum(1 for token in tokens if token.type not in _SKIPPED_TOKENS)
     except (tokenize.TokenError, SyntaxError):
         return 0
+
+
+# a comment (the one capturing group), or a token in tokenize's order of preference: strings
+# (triple-quoted first), numbers, operators, names, and a carriage return not ending a line
+# (tokenize's ERRORTOKEN); the layout between them (spaces, line ends, backslash
+# continuations) is stepped over by findall, as no token starts with any of it
+_TOKENS = re.compile(re.sub(r"(?<!\\)\((?!\?)", "(?:", "|".join((
+    r"\r(?!\n)", tokenize.StringPrefix + "'''" + tokenize.Single3, tokenize.StringPrefix + '"""' + tokenize.Double3,
+    tokenize.String, tokenize.Number, tokenize.Special, tokenize.Name))) + "|(" + tokenize.Comment + ")", re.DOTALL)
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
@@ -76,40 +107,52 @@ def _children(node: ast.AST) -> list[ast.AST]:
     return children
 
 
-def _walk(root: ast.AST) -> list[ast.AST]:
-    """Every node under `root` and `root` itself (the nodes of `ast.walk`, in another order)."""
-    nodes, position = [root], 0
-    while position < len(nodes):
-        nodes.extend(_children(nodes[position]))
-        position += 1
-    return nodes
+class _Function:
+    """The names of one function's subtree (nested scopes included), gathered by _scan."""
+
+    __slots__ = ("name", "stored", "loaded", "declared")
+
+    def __init__(self, name: str) -> None:
+        self.name, self.stored, self.loaded, self.declared = name, set(), set(), set()
 
 
-def _scan(tree: ast.AST) -> tuple[list[ast.AST], list[int]]:
+def _scan(tree: ast.AST) -> tuple[list[ast.AST], list[int], list[_Function]]:
     """(every node of the tree, the McCabe complexity of each scope: the module first, then
-    every function and lambda, each 1 + its own decision points). Iterative, so deeply nested
+    every function and lambda, each 1 + its own decision points, and the names stored, read
+    and declared global or nonlocal under each function). Iterative, so deeply nested
     (adversarial) code cannot exhaust the recursion limit.
 
     Decision points: if/elif, loops, except clauses, asserts, conditional expressions,
     comprehension `for`/`if`, match cases, and each extra operand of `and`/`or`; a nested
     function or lambda is a scope of its own, not part of the enclosing one."""
-    nodes, complexities = [tree], [1]
-    stack = [(child, 0) for child in _children(tree)]
+    nodes, complexities, functions = [tree], [1], []
+    stack = [(child, 0, ()) for child in _children(tree)]
     while stack:
-        node, scope = stack.pop()
+        node, scope, within = stack.pop()
         nodes.append(node)
+        kind = type(node)
+        if kind is ast.Name:
+            for function in within:
+                (function.stored if type(node.ctx) is ast.Store else function.loaded).add(node.id)
+            continue  # a Name's children are its context only
         if isinstance(node, _SCOPE_NODES):
             scope = len(complexities)
             complexities.append(1)
+            if kind is not ast.Lambda:
+                functions.append(_Function(node.name))
+                within = (*within, functions[-1])
         else:
             if isinstance(node, _BRANCH_NODES):
                 complexities[scope] += 1
-            elif isinstance(node, ast.BoolOp):
+            elif kind is ast.BoolOp:
                 complexities[scope] += len(node.values) - 1
-            if isinstance(node, ast.comprehension):
+            elif kind is ast.Global or kind is ast.Nonlocal:
+                for function in within:
+                    function.declared.update(node.names)
+            if kind is ast.comprehension:
                 complexities[scope] += len(node.ifs)
-        stack.extend((child, scope) for child in _children(node))
-    return nodes, complexities
+        stack.extend((child, scope, within) for child in _children(node))
+    return nodes, complexities, functions
 
 
 def max_cyclomatic_complexity(tree: ast.AST) -> int:
@@ -129,12 +172,13 @@ def unused_names(tree: ast.AST) -> list[str]:
     exempt (a signature is dictated by the task). Each entry is `name` for an import or
     `function.name` for a local, sorted.
     """
-    return _unused_names(_walk(tree))
+    nodes, _, functions = _scan(tree)
+    return _unused_names(nodes, functions)
 
 
-def _unused_names(nodes: list[ast.AST]) -> list[str]:
-    """unused_names of the tree whose nodes (all of them) are `nodes`."""
-    loaded = {node.id for node in nodes if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
+def _unused_names(nodes: list[ast.AST], functions: list[_Function]) -> list[str]:
+    """unused_names of the tree whose nodes (all of them) and functions _scan found."""
+    loaded = {node.id for node in nodes if type(node) is ast.Name and type(node.ctx) is not ast.Store}
     found: set[str] = set()
     for node in nodes:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -142,21 +186,10 @@ def _unused_names(nodes: list[ast.AST]) -> list[str]:
                 name = (alias.asname or alias.name).split(".")[0]
                 if name != "*" and not name.startswith("_") and name not in loaded:
                     found.add(name)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            found.update(f"{node.name}.{name}" for name in _unused_locals(node))
+    for function in functions:  # locals stored under the function and never read there
+        found.update(f"{function.name}.{name}" for name in function.stored - function.loaded - function.declared
+                     if not name.startswith("_"))
     return sorted(found)
-
-
-def _unused_locals(function: ast.AST) -> set[str]:
-    """Names stored in `function` (nested scopes included) and never read there, neither
-    declared global/nonlocal nor starting with `_`."""
-    declared, stored, loaded = set(), set(), set()
-    for node in _walk(function):
-        if isinstance(node, ast.Name):
-            (stored if isinstance(node.ctx, ast.Store) else loaded).add(node.id)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            declared.update(node.names)
-    return {name for name in stored - loaded - declared if not name.startswith("_")}
 
 
 def quality_score(signals: dict[str, Any] | None, reference: dict[str, Any] | None, *,
