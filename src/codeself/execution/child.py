@@ -17,7 +17,7 @@ result pipe ahead of time are recognised as forged.
 Steps (worker -> child): {"probes": [code object or expr, ...]} | {"fallback": snippet} |
 {"call": encoded argument list} | {"load": marshalled code, "setup": text} (import a program
 anew in a fresh namespace, which later steps use: efficiency's rewritten copy, sent after the
-tests) | {"measure": [encoded argument list per size], "budget": n} | {"end": true}. Answers
+tests) | {"measure": [argument list per size], "budget": n} | {"end": true}. Answers
 (child -> worker): {"values": [encoded, ...]} | {"ok": true} | {"error": {"type": name,
 "message": text}} | {"measured": [{"cost": {...}, "values": [encoded]}, ...]} (the measured
 calls, one per size up to the first that failed, meter.py; "values" empty when it raised,
@@ -207,16 +207,16 @@ def _answer(step: dict, namespace: dict, entry_point: str | None, max_value_byte
         return {"error": describe(error)}
 
 
-def _measured_sizes(function, encoded: list, budget: int, max_value_bytes: int) -> list:
+def _measured_sizes(function, arguments: list, budget: int, max_value_bytes: int) -> list:
     """The measured calls at every size, smallest first, in one step (one answer, not one
     round trip per size): per size {"cost": {...}, "values": [encoded]} or {"error": ...}
-    (arguments or value that could not be decoded or encoded). Stops after the first size
+    (a value that could not be encoded). Stops after the first size
     whose measurement the parent could not score (raised, over budget, tampered): a later
     size would not be read, and over budget it could cost seconds."""
     answers = []
-    for arguments in encoded:
+    for call in arguments:  # literals, as the worker marshalled them (efficiency.measured_arguments)
         try:
-            answer = _measured(function, _decode(arguments), budget, max_value_bytes)
+            answer = _measured(function, call, budget, max_value_bytes)
         except BaseException as error:  # noqa: BLE001 - as a step of its own would answer
             answer = {"error": describe(error)}
         answers.append(answer)

@@ -122,23 +122,25 @@ def measure_job(task: Task, program: str, code: bytes, inputs: list[ScaleInput],
                import_timeout_s=import_timeout_s, program_timeout_s=held["program_timeout_s"], sizes=held["sizes"])
 
 
-def encoded_arguments(inputs) -> list:
-    """Each scale input's arguments as its measurement step carries them (codec)."""
-    return [codec.encode(list(item.args)) for item in inputs]
+def measured_arguments(inputs) -> list:
+    """Each scale input's arguments as its measurement step carries them: the literals
+    themselves, which the worker marshals to the child (the trusted direction; decoding the
+    closed encoding there cost a tenth of a measurement)."""
+    return [list(item.args) for item in inputs]
 
 
 def held_measurement(task: Task, code: bytes, inputs: list[ScaleInput], import_timeout_s: float,
-                     encoded: list | None = None) -> dict:
-    """The measurement step (`encoded`: encoded_arguments(inputs), when already known): every
+                     arguments: list | None = None) -> dict:
+    """The measurement step (`arguments`: measured_arguments(inputs), when already known): every
     size in one step, which the child answers once (not a frame and a worker select round
     per size), with its limits; as a job's "measure", held by the worker until every test is
     answered, then sent to the same child after a {"load": code} step (the parent stops them
     when a test failed: supervise.py)."""
-    encoded = encoded_arguments(inputs) if encoded is None else encoded
-    measure_s = MEASURE_TIMEOUT_S * len(encoded)
-    return {"load": code, "setup": task.setup_code, "steps": [{"measure": list(encoded), "budget": MAX_INSTRUCTIONS}],
+    arguments = measured_arguments(inputs) if arguments is None else arguments
+    measure_s = MEASURE_TIMEOUT_S * len(arguments)
+    return {"load": code, "setup": task.setup_code, "steps": [{"measure": list(arguments), "budget": MAX_INSTRUCTIONS}],
             "step_timeouts_s": [measure_s, measure_s], "import_timeout_s": import_timeout_s,
-            "program_timeout_s": import_timeout_s + measure_s, "sizes": len(encoded)}
+            "program_timeout_s": import_timeout_s + measure_s, "sizes": len(arguments)}
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from codeself.execution import codec, meter
 from codeself.execution.calibration import CalibrationCache, CalibrationStore
 from codeself.execution.charged import charged_code
 from codeself.execution.efficiency import (
-    Costs, ScaleInput, compare, held_measurement, measure_job, encoded_arguments, read_costs,
+    Costs, ScaleInput, compare, held_measurement, measure_job, measured_arguments, read_costs,
     reference_key, risky_name, scale_inputs, unavailable)
 
 
@@ -55,12 +55,12 @@ class Pending:
 @dataclass(frozen=True)
 class TaskPart:
     """What every measurement of one task needs, worked out once per task (`Efficiency._task`):
-    its parsed scale inputs and their encoded arguments, its reference key, and the digest of
+    its parsed scale inputs, the arguments of their measured calls, its reference key, the digest of
     what an answer's cost depends on besides the answer (answer_key)."""
 
     signature: tuple  # the task fields these depend on, as seen when they were worked out
     inputs: tuple[ScaleInput, ...]
-    encoded: list
+    arguments: list
     reference: tuple[str, str]
     digest: str
 
@@ -113,7 +113,7 @@ class Efficiency:
         if cached is not None:
             return Pending(inputs=inputs, costs=cached, import_timeout_s=import_timeout_s, reference=part.reference)
         return Pending(inputs=inputs, key=key, import_timeout_s=import_timeout_s, reference=part.reference,
-                       hold=held_measurement(task, charged, list(inputs), import_timeout_s, part.encoded))
+                       hold=held_measurement(task, charged, list(inputs), import_timeout_s, part.arguments))
 
     def _task(self, task: Task) -> TaskPart:
         """The task's TaskPart, worked out once per task (parsing the scale literals cost about a
@@ -130,7 +130,7 @@ class Efficiency:
                 return part
         inputs = tuple(scale_inputs(task))
         reference = reference_key(task)
-        part = TaskPart(signature, inputs, encoded_arguments(inputs), reference, task_digest(task, reference[1]))
+        part = TaskPart(signature, inputs, measured_arguments(inputs), reference, task_digest(task, reference[1]))
         with self._lock:
             self._tasks[task.task_id] = part
             while len(self._tasks) > self.SCALES_KEPT:

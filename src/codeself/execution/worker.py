@@ -195,7 +195,7 @@ def _warm_up(config: dict) -> None:
 
 
 # a program as charged.charged_code rewrites one: the meter's helpers in its loop
-_WARM_MEASURED = ("def _warm(xs):\n    total = 0\n    for x in xs:\n        total = __codeself_iadd__(total, x)\n"
+_WARM_MEASURED = ("def _warm(xs):\n    total = xs[0]\n    for x in xs:\n        total = __codeself_iadd__(total, x)\n"
                   "        if __codeself_in__(x, xs):\n            total = __codeself_add__(total, 1)\n"
                   "    return __codeself_call__(sorted, __codeself_slice__(xs, None, 2, None))\n")
 
@@ -206,7 +206,7 @@ def _warm_up_meter(config: dict) -> None:
     copying the pages it writes (a few percent of a measured answer's cost)."""
     namespace = {"__name__": harness.CANDIDATE_MODULE, "__builtins__": harness.builtins, **harness.meter.HELPERS}
     exec(compile(_WARM_MEASURED, "<warm-up>", "exec"), namespace)  # noqa: S102 - constant, trusted
-    arguments = [harness._encode([list(range(size))]) for size in (4, 16)]
+    arguments = [[list(range(size))] for size in (4, 16)]
     for _ in range(16):
         harness._measured_sizes(namespace["_warm"], arguments, 10_000, config["max_value_bytes"])
 
