@@ -48,12 +48,15 @@ ECHO_TASK = {"task_id": "canary/echo_len", "source": "example", "prompt": "Retur
 HOSTILE = ["```python\ndef echo_len(s):\n    raise ValueError(s)\n```",
            "```python\ndef echo_len(s):\n    print(s)\n    return len(s) if s == 'ab' else -1\n```",
            "```python\nimport sys\ndef echo_len(s):\n    sys.stderr.write(s)\n    assert s == 'ab', s\n    return 2\n```",
-           # the sandbox worker compiles probes (hidden inputs included) and caches them; its forked
-           # children must not inherit that cache, or a program could print earlier runs' hidden inputs
-           "```python\nimport gc, sys\ndef echo_len(s):\n    m = sys.modules.get('codeself.execution.supervise')\n"
-           "    cached = list(m.PROBE_CODES.codes) if m else []\n"
-           "    consts = [repr(o.co_consts) for o in gc.get_objects() if type(o).__name__ == 'code']\n"
-           "    raise ValueError(repr(cached) + repr(consts))\n```"]
+           # the sandbox worker compiles probes (hidden inputs included); a child it forks must find
+           # nothing of earlier runs' probes in the worker's modules or among its objects
+           # (a probe is a call of the entry point: the reader shows every such text it finds)
+           "```python\nimport gc, sys\ndef echo_len(s):\n    found = []\n"
+           "    for name, module in list(sys.modules.items()):\n"
+           "        text = repr(vars(module)) if name.startswith('codeself') else ''\n"
+           "        found += [text[at:at + 120] for at in range(len(text)) if text.startswith('echo_len(', at)]\n"
+           "    found += [repr(o.co_consts) for o in gc.get_objects() if type(o).__name__ == 'code']\n"
+           "    raise ValueError(repr(found))\n```"]
 
 
 def visible_values(record: dict) -> list[tuple[str, object]]:

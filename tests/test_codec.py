@@ -251,58 +251,55 @@ class DecodeTest(unittest.TestCase):
             codec.check_hash_spread([k * (2**61 - 1) for k in range(1, codec.MAX_SAME_HASH + 2)])
 
 
-class ProbeCodeCacheTest(unittest.TestCase):
-    """The worker -> child wire: probes compiled once in the worker, marshalled to the child."""
+class CompiledProbeTest(unittest.TestCase):
+    """The worker -> child wire: probes compiled in the worker, marshalled to the child."""
 
     def setUp(self):
         from codeself.execution import supervise
 
         self.supervise = supervise
-        self.codes = supervise.ProbeCodes()
 
     def test_compiled_like_the_child_would(self):
         import marshal
 
-        code = self.codes.get("f(2) + 1")
+        code = self.supervise.compiled_probe("f(2) + 1")
         self.assertEqual(code.co_filename, "<test>")
         shipped = marshal.loads(marshal.dumps({"probes": [code], "n": "ab"}))
         namespace = {"f": lambda x: x * 10}
         self.assertEqual(eval(shipped["probes"][0], namespace), 21)  # 2 * 10 + 1
-        self.assertIs(self.codes.get("f(2) + 1"), code)  # second use: the cached object
 
     def test_child_answers_code_and_text_probes_alike(self):
         from codeself.execution import child
 
         namespace = {"__name__": "candidate", "__builtins__": builtins}
         child._import({"program": "def f(x):\n    return [x, x * 2]\n", "setup": ""}, namespace)
-        step = {"probes": [self.codes.get("f(3)"), "f(4)"]}
+        step = {"probes": [self.supervise.compiled_probe("f(3)"), "f(4)"]}
         self.assertEqual(child._answer(step, namespace, "f", 1 << 20), {"values": [["l", [3, 6]], ["l", [4, 8]]]})
 
-    def test_uncompilable_probe_travels_as_text(self):
+    def test_uncompilable_and_huge_probes_travel_as_text(self):
         from codeself.execution import child
 
-        self.assertEqual(self.codes.get("f(("), "f((")
-        self.assertEqual(self.codes.codes, {})
+        self.assertEqual(self.supervise.compiled_probe("f(("), "f((")
         answer = child._answer({"probes": ["f(("]}, {"__builtins__": builtins}, "f", 1 << 20)
         self.assertEqual(answer["error"]["type"], "SyntaxError")
-
-    def test_long_probes_are_not_kept(self):
-        long_probe = "f(" + "1 + " * (self.supervise.MAX_CACHED_PROBE // 4) + "1)"
-        self.assertNotIsInstance(self.codes.get(long_probe), str)
-        self.assertEqual(self.codes.codes, {})
         huge = "f(" + "1" * (self.supervise.MAX_COMPILED_PROBE + 1) + ")"
-        self.assertEqual(self.codes.get(huge), huge)
+        self.assertEqual(self.supervise.compiled_probe(huge), huge)
+        self.assertNotIsInstance(self.supervise.compiled_probe("f(" + "1 + " * 2000 + "1)"), str)
 
-    def test_bounded_and_least_recently_used_first(self):
-        size = self.supervise.PROBE_CACHE_SIZE
-        for index in range(size):
-            self.codes.get(f"f({index})")
-        self.codes.get("f(0)")  # f(0) becomes the most recent
-        self.codes.get(f"f({size})")  # evicts f(1), now the least recently used
-        self.assertEqual(len(self.codes.codes), size)
-        self.assertIn("f(0)", self.codes.codes)
-        self.assertNotIn("f(1)", self.codes.codes)
-        self.assertIn(f"f({size})", self.codes.codes)
+    def test_the_worker_keeps_no_probe(self):
+        """Nothing of a run's probes (hidden inputs) outlives it in the worker, so a child forked
+        later cannot find an earlier run's probes through the worker's modules."""
+        import gc
+
+        from codeself.execution import worker
+
+        secret = "f('canary-5b1f0e')"
+        self.supervise.compiled_probe(secret)
+        gc.collect()
+        for module in (self.supervise, worker):
+            for value in vars(module).values():
+                if isinstance(value, (dict, list, set, tuple)) or hasattr(value, "__dict__"):
+                    self.assertNotIn("canary-5b1f0e", repr(getattr(value, "__dict__", value)), module.__name__)
 
 
 if __name__ == "__main__":

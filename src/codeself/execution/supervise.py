@@ -27,42 +27,30 @@ if TYPE_CHECKING:
 
 READY_FRAME = b'{"ready":true}'
 BATCH_AHEAD = 64  # probe steps queued before their answers arrive (bounded pipe use)
-PROBE_CACHE_SIZE = 2048  # compiled probes kept by a worker (they repeat across samples of a task)
-MAX_CACHED_PROBE = 4096  # longer probes are compiled per run and not kept (bounded worker memory)
 MAX_COMPILED_PROBE = 1 << 16  # longer probes are left to the child to compile (bounded worker time)
 
 
-class ProbeCodes:
-    """Probe expressions compiled once in the worker and shipped to the child as code objects.
+def compiled_probe(probe: str) -> object:
+    """A probe expression compiled in the worker, shipped to the child as a code object.
 
     A probe is trusted text from the task (inputs and the entry-point call, never candidate
     code), so compiling it here is safe; the child then skips a compile() per probe, which
     in a fresh fork costs far more than unmarshalling. Compiled exactly as the child would
     (`compile(probe, "<test>", "eval", dont_inherit=True)`); a probe that does not compile,
     or is very long, travels as text and fails (or compiles) in the child as before.
+
+    Compiled anew for every run, never kept: a worker that kept earlier runs' probes (hidden
+    inputs) would fork them into every child, which had to free them all before running the
+    candidate, and freeing some thousand code objects in a fresh fork (copy-on-write faults)
+    cost more than a third of a HumanEval program's CPU; compiling a probe costs tens of
+    microseconds.
     """
-
-    def __init__(self) -> None:
-        self.codes: dict[str, object] = {}
-
-    def get(self, probe: str) -> object:
-        code = self.codes.pop(probe, None)
-        if code is None:
-            if len(probe) > MAX_COMPILED_PROBE:
-                return probe
-            try:
-                code = compile(probe, "<test>", "eval", dont_inherit=True, optimize=0)
-            except Exception:  # noqa: BLE001 - the child reports the same error
-                return probe
-            if len(probe) > MAX_CACHED_PROBE:
-                return code
-            if len(self.codes) >= PROBE_CACHE_SIZE:
-                del self.codes[next(iter(self.codes))]  # least recently used
-        self.codes[probe] = code  # (re)inserted last: most recently used
-        return code
-
-
-PROBE_CODES = ProbeCodes()
+    if len(probe) > MAX_COMPILED_PROBE:
+        return probe
+    try:
+        return compile(probe, "<test>", "eval", dont_inherit=True, optimize=0)
+    except Exception:  # noqa: BLE001 - the child reports the same error
+        return probe
 
 
 class Tail:
@@ -157,7 +145,7 @@ class Run:
         nonce = self.fresh_nonces[16 * index:16 * index + 16]
         self.nonces.append(b',"n":"' + nonce.encode() + b'"}')
         if "probes" in message:
-            message = {**message, "probes": [PROBE_CODES.get(probe) for probe in message["probes"]]}
+            message = {**message, "probes": [compiled_probe(probe) for probe in message["probes"]]}
         if self.native and index:  # {"t": test index, "n": nonce}, for a program of another language
             body = json.dumps({**message, "n": nonce}, separators=(",", ":")).encode()
         else:
