@@ -19,7 +19,8 @@ JAVA_PROMPT = "import java.util.*;\nclass Problem {\n    // Twice.\n    public s
 
 
 def fixture_tasks():
-    return [multipl_e_to_task(record) for record in map(json.loads, (F / "multipl_e_small.jsonl").open())]
+    with (F / "multipl_e_small.jsonl").open(encoding="utf-8") as lines:
+        return [multipl_e_to_task(record) for record in map(json.loads, lines)]
 
 
 class MaskTest(unittest.TestCase):
