@@ -222,7 +222,8 @@ class BuiltinCharges(unittest.TestCase):
         for init, more in (("[]", ""), ("3", "    total = xs\n"), ("3", "    total *= 2\n"), ("3", "    del total\n"),
                            ("3", "    total, y = 1, 2\n"), ("3", "    [(total := 1) for _ in xs]\n"),
                            ("3", "    for total in xs:\n        pass\n"), ("'%d' % 3", ""), ("len(xs)", ""),
-                           ("3", "    def g():\n        nonlocal total\n        total = xs\n")):
+                           ("3", "    def g():\n        nonlocal total\n        total = xs\n"),
+                           ("-(-(-(-(-1))))", "")):  # five operators deep: past what the rewrite looks at
             self.assertEqual(helpers(loop.format(init=init, more=more)).count("__codeself_iadd__"), 1, (init, more))
         self.assertIn("__codeself_iadd__", helpers("def f(total, xs):\n    total += xs\n    return total\n"))
         # the same name in another function, or read at module level, is another variable

@@ -98,19 +98,23 @@ def numeric_locals(tree: ast.Module) -> dict[ast.AST, frozenset[str]]:
     return {scope: frozenset(names) for scope, names in found.items()}
 
 
-def _numeric(node: ast.AST, names) -> bool:
-    """True when `node` evaluates to a number (or raises) whenever each of `names` holds one."""
+def _numeric(node: ast.AST, names, depth: int = 4) -> bool:
+    """True when `node` evaluates to a number (or raises) whenever each of `names` holds one.
+    Looks `depth` operators deep at most (deeper is "not known"): the rewrite asks this of
+    every operator's operands, and a long chain `a + b + ...` must not cost its square."""
     kind = type(node)
     if kind is ast.Constant:
         return isinstance(node.value, _NUMBER_TYPES)
     if kind is ast.Name:
         return node.id in names
+    if depth == 0:
+        return False
     if kind is ast.UnaryOp:
-        return type(node.op) is ast.Not or _numeric(node.operand, names)
+        return type(node.op) is ast.Not or _numeric(node.operand, names, depth - 1)
     if kind is ast.BinOp and isinstance(node.op, _NUMERIC_UPDATES):
         if type(node.op) is ast.Mod:  # "%d" % n formats a string: the left side must be the number
-            return _numeric(node.left, names)
-        return _numeric(node.left, names) or _numeric(node.right, names)
+            return _numeric(node.left, names, depth - 1)
+        return _numeric(node.left, names, depth - 1) or _numeric(node.right, names, depth - 1)
     return False
 
 
