@@ -238,6 +238,15 @@ def charged_tree(program: str) -> ast.Module:
     return _Charged(numeric_locals(tree)).visit(tree)
 
 
+# `from codeself.execution.meter import __codeself_add__, ...`, placed in every rewritten tree
+# (built once: compile() only reads it). Every node the rewrite makes has a location, the
+# one ast.fix_missing_locations would give it, without walking the whole tree again: this
+# import's is line 1, column 0.
+_AT_START = {"lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": 0}
+_HELPER_IMPORT = ast.ImportFrom("codeself.execution.meter",
+                                [ast.alias(name, **_AT_START) for name in sorted(meter.HELPERS)], 0, **_AT_START)
+
+
 def charged_code(program: str) -> bytes:
     """The program rewritten for builtin charges and compiled, marshalled (what the measuring
     child imports); b"" when it cannot be (the caller reports why)."""
@@ -247,11 +256,7 @@ def charged_code(program: str) -> bytes:
         start = 1 if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else 0
         while start < len(body) and isinstance(body[start], ast.ImportFrom) and body[start].module == "__future__":
             start += 1
-        # every node the rewrite made has a location (the ones ast.fix_missing_locations would
-        # give it, without walking the whole tree again): the import line 1, column 0
-        first = {"lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": 0}
-        names = [ast.alias(name, **first) for name in sorted(meter.HELPERS)]
-        body.insert(start, ast.ImportFrom("codeself.execution.meter", names, 0, **first))
+        body.insert(start, _HELPER_IMPORT)
         return marshal.dumps(compile(tree, "<candidate>", "exec", dont_inherit=True, optimize=0))
     except (SyntaxError, ValueError, MemoryError, RecursionError, TypeError):
         return b""
