@@ -14,10 +14,10 @@ measuring a loop like `total += x`. So an operand the rewrite can tell is a numb
 the operation as written: a numeric literal (not beside `*`, as in `[0] * n`), or a
 *numeric local* (`numeric_locals`), and with one of them beside +, -, |, &, ^ the other
 operand is a number too, or the operation raises TypeError (a builtin sequence, set or dict
-has no such operator with a number). The exception is a class of the program's own whose
-operator methods return something else (`__radd__` returning a list): such a value is not
-charged afterwards either, as `self.a += b` is not (docs/schemas.md lists what is not
-charged). This changes the count, not just its speed: COST_MODEL says which rule a record
+has no such operator with a number). The exception is a class whose operator methods return
+something else (the program's own `__radd__` returning a list, or a library's, as
+`0 + collections.UserString("a")` gives a UserString): such a value is not charged
+afterwards either, as `self.a += b` is not (docs/schemas.md lists what is not charged). This changes the count, not just its speed: COST_MODEL says which rule a record
 used.
 """
 
