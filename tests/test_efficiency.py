@@ -243,6 +243,14 @@ class BuiltinCharges(unittest.TestCase):
         small, large = (meter.measure(rewritten["g"], [[0] * n], 10**6)[0]["instructions"] for n in (10, 110))
         self.assertEqual(large - small, 100)  # `s += xs` on a list is still charged len(xs)
 
+    def test_a_repeated_program_is_rewritten_once(self):
+        program = "def f(xs):\n    return sorted(xs)[:2]  # repeated 5b2c\n"
+        with mock.patch.object(charged, "_charged_code", wraps=charged._charged_code) as rewrite:
+            first = charged.charged_code(program)
+            self.assertEqual(charged.charged_code(program), first)
+            self.assertEqual(charged.charged_code(program + " "), first)  # other text: rewritten (same code)
+        self.assertEqual(rewrite.call_count, 2)
+
     def test_charges_are_sizes_and_helpers_are_not_traced(self):
         import marshal
 

@@ -27,7 +27,7 @@ import ast
 import marshal
 from typing import Any
 
-from codeself.execution import meter
+from codeself.execution import meter, scan
 
 # augmented assignments that keep a number a number (or raise): not `*=` ([0] repeated) or `@=`
 _NUMERIC_UPDATES = (ast.Add, ast.Sub, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift, ast.RShift, ast.BitOr,
@@ -247,9 +247,26 @@ _HELPER_IMPORT = ast.ImportFrom("codeself.execution.meter",
                                 [ast.alias(name, **_AT_START) for name in sorted(meter.HELPERS)], 0, **_AT_START)
 
 
+CACHE_SIZE = 1024  # programs whose rewrite is remembered (RL groups repeat programs)
+MAX_CACHED_CODE = 1 << 16  # larger rewritten code is not kept (bounded memory)
+_CACHE = scan.DigestCache(CACHE_SIZE)
+
+
 def charged_code(program: str) -> bytes:
     """The program rewritten for builtin charges and compiled, marshalled (what the measuring
-    child imports); b"" when it cannot be (the caller reports why)."""
+    child imports); b"" when it cannot be (the caller reports why). A pure function of the
+    text, kept for recent programs: the efficiency cache's key is this code's digest, so a
+    repeated program would otherwise pay the rewrite (~0.1 ms) just to find its cost."""
+    key = scan.DigestCache.key(program)
+    found, code = _CACHE.get(key)
+    if not found:
+        code = _charged_code(program)
+        if len(code) <= MAX_CACHED_CODE:
+            _CACHE.put(key, code)
+    return code
+
+
+def _charged_code(program: str) -> bytes:
     try:
         tree = charged_tree(program)
         body = tree.body
