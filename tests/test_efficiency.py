@@ -227,13 +227,14 @@ class BuiltinCharges(unittest.TestCase):
             self.assertEqual(helpers(loop.format(init=init, more=more)).count("__codeself_iadd__"), 1, (init, more))
         self.assertIn("__codeself_iadd__", helpers("def f(total, xs):\n    total += xs\n    return total\n"))
         # the same name in another function, or read at module level, is another variable
-        self.assertIn("__codeself_add__", helpers(loop.format(init="3", more="") + "def g(total):\n    return total + 1.5j * total\n"
-                                                  + "def h(xs):\n    total = 0\n    return total + xs\n"))
+        others = "def g(total):\n    return total + 1.5j * total\ndef h(xs):\n    total = 0\n    return total + xs\n"
+        self.assertIn("__codeself_add__", helpers(loop.format(init="3", more="") + others))
         self.assertEqual(helpers("def f(xs):\n    t = 0\n    return t + xs\nu = t + t\n"), ["__codeself_add__"])
         self.assertEqual(helpers("t = [1]\ndef f(xs):\n    t = 0\n    return t + xs\n"), ["__codeself_add__"])
         nested = "def f(xs):\n    t = 1\n    g = lambda y: y + t\n    return [x * t + t for x in xs] + [g(2)]\n"
         self.assertEqual(helpers(nested), ["__codeself_add__", "__codeself_mul__", "g"])
-        program = loop.format(init="3", more="    total -= xs[0] | 1\n") + "def g(xs):\n    s = []\n    s += xs\n    return s\n"
+        program = (loop.format(init="3", more="    total -= xs[0] | 1\n")
+                   + "def g(xs):\n    s = []\n    s += xs\n    return s\n")
         rewritten = {}
         exec(marshal.loads(charged.charged_code(program)), rewritten)
         cost, value, _ = meter.measure(rewritten["f"], [[1, 2, 3]], 10**6)

@@ -17,8 +17,8 @@ operand is a number too, or the operation raises TypeError (a builtin sequence, 
 has no such operator with a number). The exception is a class whose operator methods return
 something else (the program's own `__radd__` returning a list, or a library's, as
 `0 + collections.UserString("a")` gives a UserString): such a value is not charged
-afterwards either, as `self.a += b` is not (docs/schemas.md lists what is not charged). This changes the count, not just its speed: COST_MODEL says which rule a record
-used.
+afterwards either, as `self.a += b` is not (docs/schemas.md lists what is not charged).
+This changes the count, not just its speed: COST_MODEL says which rule a record used.
 """
 
 from __future__ import annotations
