@@ -17,6 +17,10 @@ FORGE = ('#include <unistd.h>\nstatic int forged = [] {\n  const char* frames[] 
          '  for (const char* f : frames) { unsigned n = strlen(f); unsigned char h[4] = {0, 0, 0, (unsigned char)n};\n'
          '    write(4, h, 4); write(4, f, n); }\n  return 0; }();\n')
 
+RUNTIME_NAMES = ("#include <unistd.h>\nnamespace codeself_rt { struct Out;\n"
+                 "int serve(int, char**, std::string (*const*)(), unsigned long) { _exit(0); }\n"
+                 "void enc_double(Out&, double) { _exit(0); }\n}\n")
+
 
 class CppTest(HostileMixin, unittest.TestCase):
     """The hostile programs and (HostileMixin) MultiPL-E's reference answers of the first two
@@ -49,6 +53,10 @@ class CppTest(HostileMixin, unittest.TestCase):
             "static_exit": (plain, "static int gone = (std::exit(0), 0);\nlong f(long x) { return x + 1; }\n"),
             "exit_in_call": (plain, "long f(long x) { std::atexit([] { _exit(0); }); std::exit(0); }\n"),
             "forged_frames": (plain, FORGE + "long f(long x) { return 0; }\n"),
+            # the runtime's own functions by their names: local to the harness's object, so these
+            # neither replace them (a wrong answer stays wrong) nor clash with them at link time
+            "runtime_names": (plain, RUNTIME_NAMES + "long f(long x) { return 0; }\n"),
+            "runtime_names_correct": (plain, RUNTIME_NAMES + "long f(long x) { return x + 1; }\n"),
             "include_dev_zero": (plain, "#include \"/dev/zero\"\nlong f(long x) { return x + 1; }\n"),
             "include_shadow": (plain, "#include \"/etc/shadow\"\nlong f(long x) { return x + 1; }\n"),
             "memory_bomb": (plain, "long f(long x) { std::vector<char*> hog;\n"
@@ -84,6 +92,9 @@ class CppTest(HostileMixin, unittest.TestCase):
         self.assert_fails("static_exit", "runtime_error")
         self.assert_fails("exit_in_call", "runtime_error")
         self.assertEqual(self.assert_fails("forged_frames", "runtime_error").error_type, "MalformedAnswer")
+        self.assert_fails("runtime_names", "failed")
+        named = self.results["runtime_names_correct"]
+        self.assertEqual((named.status, named.hidden), ("passed", {"passed": 2, "total": 2}), named.message)
 
     def test_compile_time_attacks_are_compile_errors(self):
         self.assert_fails("include_dev_zero", "compile_error")

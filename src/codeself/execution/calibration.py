@@ -139,6 +139,11 @@ class CalibrationCache:
         mine.set_result(measured)
         return measured
 
+    def has(self, key: tuple[str, str]) -> bool:
+        """Whether `key` is kept in memory or being measured (the on-disk store is not asked)."""
+        with self._lock:
+            return key in self._kept or key in self._pending
+
     def _remember(self, key: tuple[str, str], calibration: Calibration) -> None:
         """Into the LRU (caller holds the lock)."""
         self._kept[key] = calibration

@@ -10,6 +10,7 @@ workers. A worker that dies (a candidate may kill it) is replaced and its progra
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import queue
@@ -40,6 +41,7 @@ class Executor(ExecutorAPI):
     one per task and reference while its measurement stays cached)."""
 
     CALIBRATION_CACHE_SIZE = 8192  # tasks whose measured reference times are kept (LRU)
+    PLAN_AHEAD = 96  # jobs run_many reads at once to batch their expected-value programs
 
     def __init__(self, config: ExecutionConfig | None = None) -> None:
         self.config = config or ExecutionConfig()
@@ -50,6 +52,7 @@ class Executor(ExecutorAPI):
         # expected values of non-Python tasks, computed once per task by a program without a candidate
         self._expected = CalibrationCache(self.CALIBRATION_CACHE_SIZE)
         self._built = BuiltPrograms()  # compiled candidates: each distinct source compiled once
+        self._expected_batches: dict = {}  # task key -> the batch that will measure its expected values
         self._rerun = TimeoutRerun(self)  # limits re-measured after a timeout
         self._efficiency = None  # config.efficiency: references' and answers' costs (efficiency_run.py)
         if self.config.efficiency:
@@ -211,8 +214,8 @@ class Executor(ExecutorAPI):
         from codeself.execution.languages import program as native
 
         start = time.monotonic()
-        expected = self._expected.get_or_measure((task.task_id, _native_digest(task)),
-                                                 lambda: self._measure_expected(task))
+        key = (task.task_id, native.native_digest(task))
+        expected = self._expected.get_or_measure(key, lambda: self._measure_expected(task, key))
         early = native.early_result(task, program, self.config, self.isolation, expected)
         if early is not None:
             return early, None, None
@@ -222,10 +225,27 @@ class Executor(ExecutorAPI):
         self._built.remember(build, reply.built)  # the next run of this build skips its compile
         return native.build_result(task, tests, expected, reply.to_wire(), timeouts), timeouts, reply
 
-    def _measure_expected(self, task: Task):
+    def _measure_expected(self, task: Task, key: tuple[str, str]):
         from codeself.execution.languages import program as native
 
-        return native.measure_expected(task, self.config, lambda job: self._dispatch(job).to_wire())
+        with self._lock:
+            batch = self._expected_batches.pop(key, None)
+        return native.measure_expected(task, self.config, self._dispatch_wire, batch)
+
+    def _dispatch_wire(self, job: Job) -> dict:
+        return self._dispatch(job).to_wire()
+
+    def _plan_expected(self, tasks: list[Task]) -> None:
+        """Batch the expected-value programs of the non-Python tasks about to run that have
+        none yet (languages/expected_batch.py: one compile for many tasks)."""
+        from codeself.execution.languages import expected_batch
+
+        with self._lock:
+            planned = set(self._expected_batches)
+        found = expected_batch.plan(tasks, self.config, self._dispatch_wire, self.config.workers,
+                                    known=lambda key: key in planned or self._expected.has(key))
+        with self._lock:
+            self._expected_batches.update(found)
 
     def timeouts(self, task: Task) -> runner.Timeouts:
         """The limits a run of `task` gets (docs/schemas.md, "Per-test timeout").
@@ -267,7 +287,7 @@ class Executor(ExecutorAPI):
         with ThreadPoolExecutor(max_workers=2 * self.config.workers, thread_name_prefix="codeself-exec") as pool:
             pending: deque = deque()
             starts = LongestFirst(pool, self._run)  # the samples read ahead start longest-expected first
-            for task, program in jobs:
+            for task, program in self._planned(jobs):
                 # a task's first sample waits here for its calibration (one worker) while
                 # the pool keeps running the samples already submitted
                 timeouts = self.timeouts(task)
@@ -279,6 +299,18 @@ class Executor(ExecutorAPI):
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
+
+    def _planned(self, jobs: Iterable[tuple[Task, str]]) -> Iterator[tuple[Task, str]]:
+        """`jobs`, with the non-Python tasks among them read PLAN_AHEAD at a time, so that
+        their expected values come in batches (_plan_expected); Python jobs pass one by one."""
+        iterator = iter(jobs)
+        for task, program in iterator:
+            if _language(task) == "python":
+                yield task, program
+                continue
+            block = [(task, program), *itertools.islice(iterator, self.PLAN_AHEAD - 1)]
+            self._plan_expected([task for task, _ in block])
+            yield from block
 
     def _expected_s(self, task: Task, timeouts: runner.Timeouts) -> float:
         """The calibrated reference's time on the task (0 when not calibrated): the start order."""
@@ -316,13 +348,6 @@ def _calibration_digest(task: Task) -> str:
 
 def _language(task: Task) -> str:
     return getattr(task, "language", "python")
-
-
-def _native_digest(task: Task) -> str:
-    """What a non-Python task's expected values depend on."""
-    parts = [_language(task), task.entry_point or "", task.starter_code, task.prompt,
-             list(task.public_tests), list(task.hidden_tests)]
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=True).encode()).hexdigest()
 
 
 def _call_outcomes(reply: Reply, wanted: int) -> list[CallOutcome]:

@@ -211,12 +211,41 @@ def expected_program(entry_point: str, tests: list[SplitAssert], prompt: str) ->
 
 
 def _expected_files(entry_point: str, tests: list[SplitAssert], prompt: str) -> dict[str, bytes]:
+    return {"Problem.java": _stub(tests, prompt).encode(),
+            f"{HARNESS}.java": _harness(prompt, [f"({t.expected})" for t in tests]).encode()}
+
+
+def _stub(tests: list[SplitAssert], prompt: str) -> str:
+    """The prompt with a body that throws, and every original assert in a method never called."""
     stub = prompt.rstrip()
     if not stub.endswith("{"):
         raise ValueError("the Java prompt does not end with the entry point's opening brace")
     checks = "".join(f"        assert({t.callee}({t.args}) == {t.expected});\n" if t.equality == "java_eq"
                      else f"        assert({t.callee}({t.args}).equals({t.expected}));\n" for t in tests)
-    stub += ("\n        throw new UnsupportedOperationException();\n    }\n"
-             f"    static void codeselfTypecheck() {{\n{checks}    }}\n}}\n")
-    return {"Problem.java": stub.encode(),
-            f"{HARNESS}.java": _harness(prompt, [f"({t.expected})" for t in tests]).encode()}
+    return stub + ("\n        throw new UnsupportedOperationException();\n    }\n"
+                   f"    static void codeselfTypecheck() {{\n{checks}    }}\n}}\n")
+
+
+def batchable(prompt: str) -> bool:
+    """A prompt whose only top-level class is its entry point's: renamed, it shares a file."""
+    return len(re.findall(r"\bclass\s+[A-Za-z_$]", mask(prompt, "java"))) == 1
+
+
+def expected_batch(parts: list[tuple[str, list[SplitAssert], str]]) -> NativeProgram:
+    """The tests programs of several tasks (entry point, tests, prompt) as one: expected_batch.py.
+    Each task's class is renamed CodeselfT<i> (its asserts call the entry point unqualified), all
+    in Problem.java under the prompts' imports; the harness encodes every task's values."""
+    imports: dict[str, None] = {}
+    classes, values = [], []
+    for index, (_, tests, prompt) in enumerate(parts):
+        own = _imports(prompt).splitlines()
+        imports.update(dict.fromkeys(own))
+        code = "".join(line + "\n" for line in prompt.splitlines() if line not in own)
+        found = re.search(r"\bclass\s+[A-Za-z_$][\w$]*", mask(code, "java"))
+        if not found:
+            raise ValueError("the Java prompt declares no class")
+        classes.append(_stub(tests, code[:found.start()] + f"class CodeselfT{index}" + code[found.end():]))
+        values.extend(f"({t.expected})" for t in tests)
+    header = "".join(line + "\n" for line in imports)
+    files = {"Problem.java": (header + "".join(classes)).encode(), f"{HARNESS}.java": _harness(header, values).encode()}
+    return _program(files, "compiling a batch of tasks' tests", True)

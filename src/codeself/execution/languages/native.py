@@ -21,6 +21,7 @@ import binascii
 import json
 import math
 import os
+import re
 import resource
 import select
 import signal
@@ -149,7 +150,10 @@ def _compile(command: dict, env: dict, timeout_s: float, log_bytes: int) -> dict
         return {"type": "SandboxError", "message": f"{what}: the compiler could not start a thread or a process "
                                                    "(RLIMIT_NPROC counts every sandbox's)"}
     if command.get("quiet"):
-        return {"type": "CompileError", "message": detail}
+        error = {"type": "CompileError", "message": detail}
+        if command.get("error_lines"):  # a batch of tests programs (trusted): which lines, never their text
+            error["lines"] = _error_lines(command["error_lines"])
+        return error
     if kind == "javac":
         text = _log_lines(javac_diagnostics, own_file)
     elif kind != "rustc-json":
@@ -317,6 +321,17 @@ def _kill_group(pid: int) -> None:
             kill(pid, signal.SIGKILL)
         except OSError:
             pass
+
+
+def _error_lines(source: str) -> list[int]:
+    """The lines of `source` that g++'s errors (or the instantiations behind them) point at."""
+    pattern = re.compile(rb"^" + re.escape(source.encode()) + rb":(\d+):\d+:\s+(?:error:|required from here)")
+    try:
+        with open(LOG, "rb") as handle:
+            found = {int(match.group(1)) for line in handle.read(1 << 20).splitlines() if (match := pattern.match(line))}
+    except OSError:
+        return []
+    return sorted(found)[:1000]
 
 
 def _tail(path: str, size: int) -> str:

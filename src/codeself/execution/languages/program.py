@@ -74,6 +74,13 @@ class Expected:
     artifacts: dict[str, bytes] = field(default_factory=dict)  # the task's harness, built once (C++: main.o)
 
 
+def native_digest(task: Task) -> str:
+    """What a non-Python task's expected values depend on (the Executor's cache key)."""
+    parts = [task.language, task.entry_point or "", task.starter_code, task.prompt,
+             list(task.public_tests), list(task.hidden_tests)]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=True).encode()).hexdigest()
+
+
 def native_wall_factor() -> int:
     from codeself.execution.languages.native import WALL_FACTOR
 
@@ -120,9 +127,10 @@ def job(native: NativeProgram, tests_s: tuple[float, ...], start_s: float, progr
                import_timeout_s=compile_s + start_s, program_timeout_s=compile_s + program_s)
 
 
-def measure_expected(task: Task, config: ExecutionConfig, dispatch) -> Expected:
+def measure_expected(task: Task, config: ExecutionConfig, dispatch, batch=None) -> Expected:
     """Build the task's harness (trusted code, once) and run the program that computes its
-    expected values (no candidate in it) through `dispatch`, the Executor's worker call."""
+    expected values (no candidate in it) through `dispatch`, the Executor's worker call; or
+    take them from `batch` (expected_batch.py), which ran the program of several tasks."""
     tests = task_tests(task)
     if missing(task.language):  # every sample of the language: sandbox_error saying what to install
         return Expected(unavailable=missing(task.language), unavailable_type="ToolchainMissing")
@@ -137,6 +145,12 @@ def measure_expected(task: Task, config: ExecutionConfig, dispatch) -> Expected:
     cached = expected_cache.load(task.language, native)
     if cached:  # this machine ran the same tests program before (expected_cache.py)
         found = expected_from_answers(cached, len(tests))
+        return Expected(values=found.values, error=found.error, artifacts=artifacts)
+    answers = batch.answers_for(task) if batch is not None else None
+    if answers:
+        found = expected_from_answers(answers, len(tests))
+        if found.values and all(ok for ok, _ in found.values):
+            expected_cache.save(task.language, native, answers)
         return Expected(values=found.values, error=found.error, artifacts=artifacts)
     limit = config.calibration_timeout_s
     trusted = getattr(language, "TRUSTED_UNTIL_IMPORT", False)

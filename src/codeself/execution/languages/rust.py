@@ -25,7 +25,7 @@ import threading
 
 from codeself.execution.languages.asserts import SplitAssert
 from codeself.execution.languages.program import BASE_ENV, NativeProgram
-from codeself.execution.languages.toolchains import cache_dir, fingerprint, runtime_source, toolchain
+from codeself.execution.languages.toolchains import cache_dir, fast_link, fingerprint, runtime_source, toolchain
 
 EDITION = "2021"
 # prefer-dynamic: std is linked as the toolchain's shared library (a 20 KB binary, not 4 MB, and a
@@ -78,6 +78,7 @@ def _env() -> dict[str, str]:
 def _compile(what: str, quiet: bool) -> dict:
     # the linker by its real path: `cc` is an /etc/alternatives link, and the view has no /etc
     argv = [_rustc(), *FLAGS, *QUIET_LINTS, "-C", f"linker={toolchain('rust').tools['cc']}",
+            *(part for flag in fast_link() for part in ("-C", f"link-arg={flag}")),
             "--crate-type", "bin", "--crate-name", "program",
             "--extern", f"codeself_rt={runtime_library()}", "--error-format=json", "main.rs", "-o", "program"]
     command = {"argv": argv, "what": what, "filter": "rustc-json:candidate.rs"}
@@ -118,14 +119,44 @@ def candidate_program(entry_point: str, program: str, tests: list[SplitAssert], 
                          env=_env(), outputs=("program",))
 
 
-def expected_program(entry_point: str, tests: list[SplitAssert], prompt: str) -> NativeProgram:
+def _stub(prompt: str) -> str:
     stub = prompt.rstrip()
     if not stub.endswith("{"):
         raise ValueError("the Rust prompt does not end with the entry point's opening brace")
-    stub += "\n    unimplemented!()\n}\n"
+    return stub + "\n    unimplemented!()\n}\n"
+
+
+def _expected_parts(entry_point: str, tests: list[SplitAssert]) -> tuple[list[str], str]:
     checks = "".join(f"    assert_eq!(candidate({t.args}), {t.expected});\n" for t in tests)
-    bodies = [f"if false {{ candidate({t.args}) }} else {{ {t.expected} }}" for t in tests]
-    files = {"main.rs": MAIN.encode(), "candidate.rs": _with_harness(stub),
+    return [f"if false {{ candidate({t.args}) }} else {{ {t.expected} }}" for t in tests], checks
+
+
+def expected_program(entry_point: str, tests: list[SplitAssert], prompt: str) -> NativeProgram:
+    bodies, checks = _expected_parts(entry_point, tests)
+    files = {"main.rs": MAIN.encode(), "candidate.rs": _with_harness(_stub(prompt)),
              "harness.rs": _harness(entry_point, bodies, checks).encode()}
     return NativeProgram(files=files, compile=(_compile("compiling the task's tests", True),), run=("./program",),
                          env=_env())
+
+
+def batchable(prompt: str) -> bool:
+    """Every task: its prompt goes in a module of its own."""
+    return True
+
+
+def expected_batch(parts: list[tuple[str, list[SplitAssert], str]]) -> NativeProgram:
+    """The tests programs of several tasks (entry point, tests, prompt) as one: expected_batch.py.
+    Each task's prompt and calls are a module of their own; `main` serves them all in order."""
+    modules = []
+    for index, (entry_point, tests, prompt) in enumerate(parts):
+        bodies, checks = _expected_parts(entry_point, tests)
+        modules.append(
+            f"#[allow(unused_imports, dead_code, unused_variables, unused_mut, unused_parens, non_snake_case)]\n"
+            f"mod codeself_t{index} {{\n{_stub(prompt)}"
+            f"fn codeself_typecheck() {{\n    let candidate = {entry_point};\n{checks}}}\n"
+            f"pub fn calls() -> ::std::vec::Vec<::std::boxed::Box<dyn Fn() -> ::std::string::String>> {{\n"
+            f"    let candidate = {entry_point};\n    ::std::vec![\n{_closures(bodies)}    ]\n}}\n}}\n")
+    calls = "".join(f"    all.extend(codeself_t{index}::calls());\n" for index in range(len(parts)))
+    source = "".join(modules) + f"fn main() {{\n    let mut all = ::std::vec::Vec::new();\n{calls}    ::codeself_rt::serve(all);\n}}\n"
+    return NativeProgram(files={"main.rs": source.encode()}, compile=(_compile("compiling a batch of tasks' tests", True),),
+                         run=("./program",), env=_env())
