@@ -50,6 +50,20 @@ def recording(runs):
     return run
 
 
+def run_batched(language, prompt, test, expected, answer):
+    """One run_many on one worker of a task per expected value (public test f(1) == 2, hidden
+    f(5) == value): the results, the task ids of each batch program, the tasks measured alone."""
+    tasks = [make_task(language, prompt, "f", (test.format(1, 2),), (test.format(5, value),),
+                       task_id=f"{language}/t{index}") for index, value in enumerate(expected)]
+    alone, runs = [], []
+    with tempfile.TemporaryDirectory() as root, mock.patch.dict(os.environ, {"CODESELF_EXPECTED_CACHE": root}), \
+            Executor(ExecutionConfig(workers=1)) as executor, \
+            mock.patch.object(program, "read_expected", side_effect=counting(alone)), \
+            mock.patch.object(expected_batch.ExpectedBatch, "_run", recording(runs)):
+        results = list(executor.run_many((task, answer) for task in tasks))
+    return results, runs, alone
+
+
 class CppBatchTest(unittest.TestCase):
     def setUp(self):
         if missing("cpp"):
@@ -126,32 +140,18 @@ class OtherLanguagesBatchTest(unittest.TestCase):
         for language, (prompt, test, answer) in self.CASES.items():
             if missing(language):
                 continue
-            with self.subTest(language), tempfile.TemporaryDirectory() as root, \
-                    mock.patch.dict(os.environ, {"CODESELF_EXPECTED_CACHE": root}):
-                tasks = [make_task(language, prompt, "f", (test.format(1, 2),), (test.format(5, 5 + step),),
-                                   task_id=f"{language}/add{step}") for step in (1, 2, 3)]
-                jobs = [(task, answer.format(1)) for task in tasks]
-                alone = []
-                with Executor(ExecutionConfig(workers=1)) as executor, \
-                        mock.patch.object(program, "read_expected", side_effect=counting(alone)):
-                    batched = [(r.status, [t.passed for t in r.tests]) for r in executor.run_many(jobs)]
-                self.assertEqual(alone, [])
-                self.assertEqual(batched, [("passed", [True, True]), ("failed", [True, False]),
-                                           ("failed", [True, False])])
+            with self.subTest(language):
+                results, runs, alone = run_batched(language, prompt, test, ["6", "7", "8"], answer.format(1))
+                self.assertEqual((runs, alone), ([(f"{language}/t0", f"{language}/t1", f"{language}/t2")], []))
+                self.assertEqual([(r.status, [t.passed for t in r.tests]) for r in results],
+                                 [("passed", [True, True]), ("failed", [True, False]), ("failed", [True, False])])
 
     def test_a_rust_batch_that_does_not_compile_is_halved(self):
         if missing("rust"):
             self.skipTest(missing("rust"))
         prompt, test, answer = self.CASES["rust"]
-        expected = ["6", "7", "8", '"eight"']  # the last does not compile (i64 against &str)
-        tasks = [make_task("rust", prompt, "f", (test.format(1, 2),), (test.format(5, value),),
-                           task_id=f"rust/t{index}") for index, value in enumerate(expected)]
-        alone, runs = [], []
-        with tempfile.TemporaryDirectory() as root, mock.patch.dict(os.environ, {"CODESELF_EXPECTED_CACHE": root}), \
-                Executor(ExecutionConfig(workers=1)) as executor, \
-                mock.patch.object(program, "read_expected", side_effect=counting(alone)), \
-                mock.patch.object(expected_batch.ExpectedBatch, "_run", recording(runs)):
-            results = list(executor.run_many((task, answer.format(1)) for task in tasks))
+        # the last does not compile (i64 against &str)
+        results, runs, alone = run_batched("rust", prompt, test, ["6", "7", "8", '"eight"'], answer.format(1))
         # rustc's errors are not read: halves, until the broken task stands alone (with t2)
         self.assertEqual(runs, [("rust/t0", "rust/t1", "rust/t2", "rust/t3"), ("rust/t0", "rust/t1"),
                                 ("rust/t2", "rust/t3"), ("rust/t2",), ("rust/t3",)])
@@ -162,16 +162,9 @@ class OtherLanguagesBatchTest(unittest.TestCase):
     def test_a_program_that_stops_within_a_task_runs_the_tasks_after_it_again(self):
         if missing("js"):
             self.skipTest(missing("js"))
-        test = "assert.deepEqual(candidate({0}),{1});"
-        expected = ["6", "process.exit(0)", "7", "8"]  # the second task's tests program ends the process
-        tasks = [make_task("js", "function f(x) {\n", "f", (test.format(1, 2),), (test.format(5, value),),
-                           task_id=f"js/t{index}") for index, value in enumerate(expected)]
-        alone, runs = [], []
-        with tempfile.TemporaryDirectory() as root, mock.patch.dict(os.environ, {"CODESELF_EXPECTED_CACHE": root}), \
-                Executor(ExecutionConfig(workers=1)) as executor, \
-                mock.patch.object(program, "read_expected", side_effect=counting(alone)), \
-                mock.patch.object(expected_batch.ExpectedBatch, "_run", recording(runs)):
-            results = list(executor.run_many((task, "function f(x) { return x + 1; }\n") for task in tasks))
+        prompt, test, answer = self.CASES["js"]
+        # the second task's tests program ends the process
+        results, runs, alone = run_batched("js", prompt, test, ["6", "process.exit(0)", "7", "8"], answer.format(1))
         self.assertEqual(runs, [("js/t0", "js/t1", "js/t2", "js/t3"), ("js/t2", "js/t3")])
         self.assertEqual(len(alone), 1)  # t1, alone: its value did not compute there either
         self.assertEqual([[t.error_type for t in r.tests] for r in results],
