@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     os.environ["CODESELF_EXPECTED_CACHE"] = "off"
-    tasks = load_tasks(args.tasks)
+    tasks = list(load_tasks(args.tasks))
     differing = compared = 0
     with Executor(execution_config(args)) as executor:
         held = [task for task in tasks if expected_batch.eligible(task)]

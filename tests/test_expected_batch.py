@@ -1,6 +1,7 @@
 """Expected values in batches (languages/expected_batch.py): one program for several tasks,
 each task's values and verdicts exactly those of its own program, broken tasks still named."""
 
+import json
 import os
 import tempfile
 import unittest
@@ -169,6 +170,22 @@ class OtherLanguagesBatchTest(unittest.TestCase):
         self.assertEqual(len(alone), 1)  # t1, alone: its value did not compute there either
         self.assertEqual([[t.error_type for t in r.tests] for r in results],
                          [[None, None], [None, "BrokenTest"], [None, "AssertionError"], [None, "AssertionError"]])
+
+
+class CheckScriptTest(unittest.TestCase):
+    def test_the_check_compares_every_task_a_batch_holds(self):
+        if missing("js"):
+            self.skipTest(missing("js"))
+        prompt, test, _ = OtherLanguagesBatchTest.CASES["js"]
+        tasks = [make_task("js", prompt, "f", (test.format(1, 2),), (test.format(5, value),), task_id=f"js/t{index}")
+                 for index, value in enumerate(["6", "[7, 'x']", "{a: 8}"])]
+        with tempfile.TemporaryDirectory() as root:
+            path = os.path.join(root, "tasks.jsonl")
+            with open(path, "w") as handle:
+                handle.writelines(json.dumps(task.to_json()) + "\n" for task in tasks)
+            done = support.run_script("check_expected_batches.py", path, "--workers", "1", "--quiet")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("3 of 3 tasks compared (the rest no batch holds), 0 differing", done.stderr)
 
 
 if __name__ == "__main__":
