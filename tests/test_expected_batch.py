@@ -173,6 +173,13 @@ class OtherLanguagesBatchTest(unittest.TestCase):
 
 
 class CheckScriptTest(unittest.TestCase):
+    def test_values_compare_exactly_but_maps_and_sets_in_any_order(self):
+        same = expected_batch._canonical
+        self.assertEqual(same({"a": 1, "b": (2, {3})}), same({"b": (2, {3}), "a": 1}))  # Rust's, Java's hashing
+        self.assertEqual(same(float("nan")), same(float("nan")))
+        for one, other in ((1, 1.0), (True, 1), ([1, 2], (1, 2)), ([1, 2], [2, 1]), (0.1, 0.1 + 1e-17 * 2 ** 4)):
+            self.assertNotEqual(same(one), same(other), (one, other))
+
     def test_the_check_compares_every_task_a_batch_holds(self):
         if missing("js"):
             self.skipTest(missing("js"))
