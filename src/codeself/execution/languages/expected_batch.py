@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 
 from codeself.datasets.task import Task
+from codeself.execution import runner
 from codeself.execution.config import ExecutionConfig
 from codeself.execution.languages import expected_cache, program
 from codeself.execution.languages.asserts import SplitAssert
@@ -67,7 +68,7 @@ class ExpectedBatch:
         reply = self.dispatch(program.job(native, (limit,) * sum(counts), program.STARTUP_S + limit,
                                           self.config.max_program_timeout_s))
         answers = list(reply.get("answers") or ())
-        imported = program.runner.parse_answer(answers[0]) if answers else {}
+        imported = runner.parse_answer(answers[0]) if answers else {}
         if imported.get("ok") is not True:
             error = imported.get("error") if isinstance(imported.get("error"), dict) else {}
             if error.get("type") in program.COMPILE_ERRORS:
