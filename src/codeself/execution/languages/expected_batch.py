@@ -134,7 +134,11 @@ def eligible(task: Task) -> bool:
         return False
     try:
         native = language.expected_program(task.entry_point, program._splits(tests), program._prompt(task))
-        return language.batchable(program._prompt(task)) and not expected_cache.load(task.language, native)
+        # a language whose batch holds any prompt has no batchable(); a kept file is read by
+        # measure_expected (one that does not load is then measured alone)
+        batchable = getattr(language, "batchable", None)
+        held = batchable is None or batchable(program._prompt(task))
+        return held and not expected_cache.has(task.language, native)
     except (Unavailable, ValueError):
         return False
 

@@ -63,6 +63,12 @@ def load(language: str, native) -> list[str] | None:
     return answers if isinstance(answers, list) and all(isinstance(a, str) for a in answers) else None
 
 
+def has(language: str, native) -> bool:
+    """Whether answers of the tests program are kept (without reading them: load() does)."""
+    root = directory()
+    return root is not None and os.path.exists(os.path.join(root, key(language, native) + ".json"))
+
+
 def save(language: str, native, answers: list[str]) -> None:
     """Keep `answers` (atomically); a cache that cannot be written is skipped."""
     root = directory()

@@ -83,11 +83,6 @@ def expected_program(entry_point: str, tests: list[SplitAssert], prompt: str) ->
     return _program(_harness([f"({test.expected})" for test in tests], False, entry_point), None)
 
 
-def batchable(prompt: str) -> bool:
-    """Every task: its expected values are expressions of their own, without the prompt."""
-    return True
-
-
 def expected_batch(parts: list[tuple[str, list[SplitAssert], str]]) -> NativeProgram:
     """The tests programs of several tasks (entry point, tests, prompt) as one: expected_batch.py."""
     return _program(_harness([f"({test.expected})" for _, tests, _ in parts for test in tests], False, ""), None)

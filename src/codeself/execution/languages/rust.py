@@ -91,10 +91,16 @@ def _closures(bodies: list[str]) -> str:
     return "".join(f"        ::std::boxed::Box::new(move || ::codeself_rt::encode(&({body}))),\n" for body in bodies)
 
 
+# the lints a harness module (and a batch's task module) leaves unsaid: generated code trips them
+ALLOWED = "allow(unused_imports, dead_code, unused_variables, unused_mut, unused_parens, non_snake_case)"
+
+
+def _typecheck(entry_point: str, checks: str) -> str:
+    return f"fn codeself_typecheck() {{\n    let candidate = {entry_point};\n{checks}}}\n"
+
+
 def _harness(entry_point: str, bodies: list[str], checks: str = "") -> str:
-    return ("#![allow(unused_imports, dead_code, unused_variables, unused_mut, unused_parens, non_snake_case)]\n"
-            "use super::*;\n"
-            f"fn codeself_typecheck() {{\n    let candidate = {entry_point};\n{checks}}}\n"
+    return (f"#![{ALLOWED}]\nuse super::*;\n{_typecheck(entry_point, checks)}"
             f"pub fn run() {{\n    let candidate = {entry_point};\n"
             f"    ::codeself_rt::serve(::std::vec![\n{_closures(bodies)}    ]);\n}}\n")
 
@@ -139,11 +145,6 @@ def expected_program(entry_point: str, tests: list[SplitAssert], prompt: str) ->
                          env=_env())
 
 
-def batchable(prompt: str) -> bool:
-    """Every task: its prompt goes in a module of its own."""
-    return True
-
-
 def expected_batch(parts: list[tuple[str, list[SplitAssert], str]]) -> NativeProgram:
     """The tests programs of several tasks (entry point, tests, prompt) as one: expected_batch.py.
     Each task's prompt and calls are a module of their own; `main` serves them all in order."""
@@ -151,9 +152,7 @@ def expected_batch(parts: list[tuple[str, list[SplitAssert], str]]) -> NativePro
     for index, (entry_point, tests, prompt) in enumerate(parts):
         bodies, checks = _expected_parts(entry_point, tests)
         modules.append(
-            f"#[allow(unused_imports, dead_code, unused_variables, unused_mut, unused_parens, non_snake_case)]\n"
-            f"mod codeself_t{index} {{\n{_stub(prompt)}"
-            f"fn codeself_typecheck() {{\n    let candidate = {entry_point};\n{checks}}}\n"
+            f"#[{ALLOWED}]\nmod codeself_t{index} {{\n{_stub(prompt)}{_typecheck(entry_point, checks)}"
             f"pub fn calls() -> ::std::vec::Vec<::std::boxed::Box<dyn Fn() -> ::std::string::String>> {{\n"
             f"    let candidate = {entry_point};\n    ::std::vec![\n{_closures(bodies)}    ]\n}}\n}}\n")
     calls = "".join(f"    all.extend(codeself_t{index}::calls());\n" for index in range(len(parts)))
