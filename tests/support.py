@@ -5,8 +5,10 @@ Every test module imports this first (`import support`), which is what lets
 """
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -219,3 +221,39 @@ def refusal(name: str, *args) -> subprocess.CompletedProcess:
         _LOADED[name] = load_script(name.removesuffix(".py"))
     code, out, err = run_in_process(_LOADED[name], *args)
     return subprocess.CompletedProcess([name, *map(str, args)], code, out, err)
+
+
+def run_unprivileged(test: unittest.TestCase, script: str, uid_base: int, timeout_s: float = 60.0) -> str:
+    """stdout of `python -c script tests_dir src_dir` run as an unprivileged uid (claimed from
+    `uid_base`, so no other test run uses it now): an ordinary user's path through the sandbox.
+    (`unshare -Ur` as root would not do: root keeps privileges a user lacks.) Skips the test
+    without root, util-linux `setpriv` or a Python >= 3.11 that such a uid can run (pyenv under
+    /root: no); fails it when the script fails."""
+    from codeself.execution import sandbox, uids
+
+    setpriv = shutil.which("setpriv")
+    python = next((p for p in (sys.executable, "/usr/bin/python3") if _runs_unprivileged(setpriv, p)), None)
+    if setpriv is None or not sandbox.is_host_root() or python is None:
+        test.skipTest("needs root, util-linux `setpriv` and a Python >= 3.11 an unprivileged uid can run")
+    uid, claim = uids.claim(uid_base, 64)
+    home = tempfile.mkdtemp()
+    try:
+        os.chown(home, uid, uid)
+        done = subprocess.run(
+            [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", python, "-c", script,
+             str(Path(__file__).resolve().parent), str(REPO_ROOT / "src")],
+            capture_output=True, text=True, timeout=timeout_s, env={"HOME": home, "PATH": "/usr/bin:/bin"})
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+        claim.close()
+    test.assertEqual(done.returncode, 0, done.stderr[-2000:])
+    return done.stdout
+
+
+def _runs_unprivileged(setpriv: str | None, python: str) -> bool:
+    """Can uid 65534 run this interpreter, and is it >= 3.11?"""
+    if setpriv is None or not os.path.exists(python):
+        return False
+    probe = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", python, "-c",
+             "import os, sys; assert sys.version_info >= (3, 11) and os.access(sys.executable, os.X_OK)"]
+    return subprocess.run(probe, capture_output=True, cwd="/").returncode == 0

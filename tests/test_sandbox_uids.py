@@ -11,10 +11,7 @@ a bounded number, each ending by itself within seconds.
 
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import unittest
 
@@ -72,7 +69,7 @@ def run_side_by_side(config: ExecutionConfig) -> dict:
 
 
 SCRIPT = """import json, sys
-sys.path[:0] = sys.argv[1:3]
+sys.path[:0] = sys.argv[1:3]  # tests/, src/
 import test_sandbox_uids as case
 from codeself.execution import ExecutionConfig
 print(json.dumps(case.run_side_by_side(ExecutionConfig(workers=2, max_processes=case.LIMIT, static_scan=False))))
@@ -106,23 +103,7 @@ class SandboxUidTest(unittest.TestCase):
         """An ordinary user's Executor (its programs share one host uid, each in a user namespace
         of its own): run as an unprivileged uid with setpriv. (`unshare -Ur` as root would not
         do: the kernel never enforces RLIMIT_NPROC on host uid 0.)"""
-        setpriv = shutil.which("setpriv")
-        python = next((p for p in (sys.executable, "/usr/bin/python3") if _runs_unprivileged(setpriv, p)), None)
-        if setpriv is None or not sandbox.is_host_root() or python is None:
-            self.skipTest("needs root, util-linux `setpriv` and a Python >= 3.11 an unprivileged uid can run")
-        uid, claim = uids.claim(2_000_300_000, 64)  # an unprivileged uid no other test run uses now
-        home = tempfile.mkdtemp()
-        try:
-            os.chown(home, uid, uid)
-            done = subprocess.run(
-                [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", python, "-c", SCRIPT,
-                 str(support.REPO_ROOT / "src"), str(support.REPO_ROOT / "tests")],
-                capture_output=True, text=True, timeout=60, env={"HOME": home, "PATH": "/usr/bin:/bin"})
-        finally:
-            shutil.rmtree(home, ignore_errors=True)
-            claim.close()
-        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
-        found = json.loads(done.stdout)
+        found = json.loads(support.run_unprivileged(self, SCRIPT, 2_000_300_000))
         self.assert_separate(found, "namespaces")
         self.assertEqual((found["holder"][1], found["neighbour"][1]), (65534, 65534))
 
@@ -148,16 +129,3 @@ def _others_can_read(directory: str) -> bool:
         if path == "/":
             return True
         path = os.path.dirname(path)
-
-
-def _runs_unprivileged(setpriv: str | None, python: str) -> bool:
-    """Can uid 65534 run this interpreter (pyenv under /root: no), and is it >= 3.11?"""
-    if setpriv is None or not os.path.exists(python):
-        return False
-    probe = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", python, "-c",
-             "import os, sys; assert sys.version_info >= (3, 11) and os.access(sys.executable, os.X_OK)"]
-    return subprocess.run(probe, capture_output=True, cwd="/").returncode == 0
-
-
-if __name__ == "__main__":
-    unittest.main()

@@ -22,8 +22,10 @@ _EXECUTION_TIMING = {"duration_s": "execution_s", "cpu_time_s": "execution_cpu_s
                      "peak_rss_kb": "execution_peak_rss_kb"}
 # Measured timeout limits, and where a Ray executor ran the program (docs/scaling.md), moved
 # from `execution.extra` into `timing` under the same names; so is the record of a timeout re-run
-# under re-measured limits (execution/rerun.py), which happens or not with the load.
-_EXTRA_TIMING = ("test_timeout_s", "program_timeout_s", "host", "ray_node", "timeout_rerun")
+# under re-measured limits (execution/rerun.py) and the waits for a CPU added to the limits
+# (execution/supervise.py), which happen or not with the load.
+_EXTRA_TIMING = ("test_timeout_s", "program_timeout_s", "host", "ray_node", "timeout_rerun",
+                 "waited_for_cpu_s")
 
 
 def rollout_id(task_id: str, sample_index: int, config_hash: str, seed: int) -> str:

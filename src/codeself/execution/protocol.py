@@ -99,6 +99,7 @@ class Reply:
     cpu_s: float = 0.0
     peak_rss_kb: int = 0
     nivcsw: int = 0  # involuntary context switches: the program waited for a CPU (rerun.py)
+    waited_s: float = 0.0  # time waiting for a CPU that the worker added to the deadlines (supervise.py)
     isolation: str = "rlimits"
     measure: "Reply | None" = None  # a held efficiency measurement's part (outcome, answers, duration_s)
     built: str = ""  # the frame of a compile's outputs, sent before the program ran (languages/built.py)
@@ -109,7 +110,7 @@ class Reply:
                 "durations": list(self.durations), "exit_code": self.exit_code, "signal": self.signal,
                 "stdout": self.stdout, "stderr": self.stderr, "duration_s": self.duration_s, "run_s": self.run_s,
                 "cpu_s": self.cpu_s, "peak_rss_kb": self.peak_rss_kb, "nivcsw": self.nivcsw,
-                "isolation": self.isolation}
+                "waited_s": self.waited_s, "isolation": self.isolation}
         if self.measure is not None:
             wire["measure"] = self.measure.to_wire()
         if self.built:
@@ -143,7 +144,7 @@ class Reply:
             stdout=_text(wire.get("stdout")), stderr=_text(wire.get("stderr")),
             duration_s=_number(wire.get("duration_s")), run_s=_number(wire.get("run_s")),
             cpu_s=_number(wire.get("cpu_s")), peak_rss_kb=_integer(wire.get("peak_rss_kb")) or 0,
-            nivcsw=_integer(wire.get("nivcsw")) or 0,
+            nivcsw=_integer(wire.get("nivcsw")) or 0, waited_s=_number(wire.get("waited_s")),
             isolation=wire["isolation"] if isinstance(wire.get("isolation"), str) else "rlimits",
             measure=cls.from_wire(measure) if measure is not None else None, built=_text(wire.get("built")))
 

@@ -3,7 +3,17 @@
 Why: limits scaled from a reference's time (calibrated, perhaps from a cache filled on a
 quiet machine) or fixed in seconds are wall-clock limits; on a loaded machine a correct
 program waits for the CPU and runs out of them (2 of 399 correct MBPP+ references were
-judged failing at load ~5 on 2 cores). So before a timeout counts:
+judged failing at load ~5 on 2 cores).
+
+First line of defence, in the worker (supervise.py): the time a program waited for a CPU
+is added to its deadlines as it runs, read from the kernel (`Reply.waited_s`). A timeout so
+credited had its limits in time it ran or slept, so the slowdown below would only scale
+them for the same waits: it counts at once (an endless loop then costs its limit in CPU,
+loaded or not, instead of a second run under a stretched limit). Where the kernel keeps no
+such counter, or the limits come from a Python reference (its time now can differ for
+other reasons than waiting: the machine itself), a timeout goes on as follows.
+
+Before a timeout counts:
 
 1. The limits are re-measured now: a Python task with a reference solution times that
    reference again (its limits scaled as calibration scales them); otherwise (task-given or
@@ -12,7 +22,7 @@ judged failing at load ~5 on 2 cores). So before a timeout counts:
    program in the sandbox, which is 1 on an idle machine and grows as programs wait for a CPU.
    Either way a limit never drops below the first run's.
 2. The program runs again under those limits when they are higher, or when the first run
-   waited for a CPU (`waited_for_cpu`: a transient load, gone by now). Otherwise (an endless
+   waited for a CPU not credited to it (`waited_for_cpu`: a transient load, gone by now). Otherwise (an endless
    loop that had a CPU to itself, a program sleeping without being preempted) the timeout
    stands at once, so timeouts cost no more than before on an idle machine.
 3. The second run's verdict is the result, recording `extra["timeout_rerun"]`.
@@ -58,8 +68,11 @@ class TimeoutRerun:
                       run: Callable[[Task, str, runner.Timeouts], tuple]) -> ExecutionResult:
         """The verdict of `first` (status timeout, run under `used`, the worker's `reply`), re-run
         once if warranted."""
+        credited = as_reply(reply).waited_s > 0  # its waits for a CPU were added to its limits
+        if credited and not _retimed(task, used):
+            return first  # the slowdown would scale its limits for exactly those waits
         limits, measured_by = self.remeasured(task, used)
-        starved = waited_for_cpu(reply)
+        starved = waited_for_cpu(reply) and not credited
         if not starved and not _raised(limits, used):
             return first
         second = run(task, program, limits)[0]
@@ -72,8 +85,7 @@ class TimeoutRerun:
 
     def remeasured(self, task: Task, used: runner.Timeouts) -> tuple[runner.Timeouts, str]:
         """(Limits measured now, never below `used`; "reference" or "slowdown": how.)"""
-        if getattr(task, "language", "python") == "python" and task.reference_solution and used.source in (
-                "calibrated", "reference_time"):
+        if _retimed(task, used):
             from codeself.execution.engine import _calibration_digest
 
             key = (task.task_id, f"{_calibration_digest(task)}@{_bucket()}")
@@ -97,6 +109,12 @@ class TimeoutRerun:
             return min(MAX_SLOWDOWN, max(1.0, wall / max(cpu, 1e-3)))
 
         return self._fresh.get_or_measure(("<slowdown>", str(_bucket())), measure)
+
+
+def _retimed(task: Task, used: runner.Timeouts) -> bool:
+    """Are the limits re-measured by timing the task's reference again (else: by the slowdown)?"""
+    return getattr(task, "language", "python") == "python" and bool(task.reference_solution) and \
+        used.source in ("calibrated", "reference_time")
 
 
 def waited_for_cpu(reply: Reply | dict) -> bool:

@@ -47,11 +47,15 @@ class Timeouts:
         """The largest per-test limit (what `extra["test_timeout_s"]` reports)."""
         return max(self.tests_s, default=self.base_s)
 
-    def extra(self) -> dict:
+    def extra(self, waited_s: float = 0.0) -> dict:
+        """The limits a result records, and `waited_for_cpu_s` when the worker added waits for
+        a CPU (`waited_s`, supervise.py) to them."""
         record = {"timeout_source": self.source, "test_timeout_s": self.test_s,
                   "program_timeout_s": self.program_s}
         if self.calibration_error:
             record["calibration_error"] = self.calibration_error
+        if waited_s > 0:
+            record["waited_for_cpu_s"] = round(waited_s, 4)
         return record
 
 
@@ -209,7 +213,7 @@ def build_result(plan: Plan, reply: Reply | dict, judged: dict | None = None) ->
     isolation = reply.isolation
     answers = list(reply.answers)
     base = {"duration_s": reply.duration_s, "cpu_time_s": reply.cpu_s, "peak_rss_kb": reply.peak_rss_kb,
-            "stdout_tail": reply.stdout, "stderr_tail": reply.stderr, "extra": plan.timeouts.extra()}
+            "stdout_tail": reply.stdout, "stderr_tail": reply.stderr, "extra": plan.timeouts.extra(reply.waited_s)}
     counts = _counts(plan.task, ())
     if reply.outcome == "sandbox":
         return _result("sandbox_error", "import", counts, isolation, error_type="SandboxError",

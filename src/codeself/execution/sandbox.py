@@ -102,6 +102,23 @@ def pivot_into(new_root: str) -> None:
     os.chdir("/")
 
 
+def private_proc(mount_point: str) -> int:
+    """A directory fd on a procfs of this process's PID namespace, mounted at `mount_point`
+    (an empty directory) and detached again at once, so only the fd reaches it; -1 when it
+    cannot be mounted. The worker reads its children's scheduler counters through it
+    (supervise.py); a child closes every fd above 4 before anything else runs there."""
+    try:
+        mount("proc", mount_point, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except OSError:
+        return -1
+    try:
+        return os.open(mount_point, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return -1
+    finally:
+        _c().umount2(mount_point.encode(), ctypes.c_int(MNT_DETACH))
+
+
 def _write_file(path: str, text: str) -> None:
     with open(path, "w") as handle:
         handle.write(text)

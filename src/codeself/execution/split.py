@@ -75,7 +75,7 @@ def merge(replies: list[Reply], bounds: list[tuple[int, int]], output_cap: int) 
     outcome (and signal, exit code, detail) is the merged one. A later part whose import did
     not answer as the first's did is a `malformed` stop (a program that imports differently
     each time). CPU time, worker time (`run_s`, which rerun.py compares with the CPU time)
-    and preemptions are summed; `duration_s` is the longest part's, peak memory the
+    preemptions and waits added to deadlines are summed; `duration_s` is the longest part's, peak memory the
     largest; output tails are joined in part order."""
     first = replies[0]
     answers, durations = list(first.answers[:1]), list(first.durations[:1])
@@ -102,7 +102,8 @@ def merge(replies: list[Reply], bounds: list[tuple[int, int]], output_cap: int) 
                  stderr="".join(reply.stderr for reply in replies)[-output_cap:],
                  duration_s=max(reply.duration_s for reply in replies), run_s=sum(reply.run_s for reply in replies),
                  cpu_s=sum(reply.cpu_s for reply in replies), peak_rss_kb=max(reply.peak_rss_kb for reply in replies),
-                 nivcsw=sum(reply.nivcsw for reply in replies), isolation=first.isolation)
+                 nivcsw=sum(reply.nivcsw for reply in replies), waited_s=sum(reply.waited_s for reply in replies),
+                 isolation=first.isolation)
 
 
 def _imported(answers) -> bool:

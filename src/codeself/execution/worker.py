@@ -46,6 +46,7 @@ class Context:
         self.isolation = "rlimits"
         self.host_root = sandbox.is_host_root()
         self.pid_ns_fd = -1
+        self.proc_fd = -1  # a procfs of the children's PID numbers, seen through this fd only (supervise.py)
         self.scratch = ""  # the working directory every child of this worker starts in
         self.base_vm = 0
         self.drop_to_nobody = False
@@ -229,6 +230,8 @@ def _setup_namespaces(context: Context, out_fd: int, in_fd: int) -> None:
     context.measure_base()
     sandbox.unshare(sandbox.CLONE_NEWNS)
     sandbox.mount("tmpfs", "/tmp", "tmpfs", sandbox.MS_NOSUID | sandbox.MS_NODEV, "size=1m,mode=700")
+    os.mkdir("/tmp/proc")
+    context.proc_fd = sandbox.private_proc("/tmp/proc")
     os.mkdir("/tmp/view")
     # plus what the other languages' toolchains need (languages/toolchains.py, read-only)
     sandbox.build_view("/tmp/view", _python_dirs() + context.config.get("view_dirs", []), context.config["scratch_mb"])
@@ -253,6 +256,10 @@ def _setup_rlimits(context: Context) -> None:
     import tempfile
 
     context.scratch = tempfile.mkdtemp(prefix="codeself-scratch-")
+    try:  # the children share this process's PID namespace, and (bwrap: its own) /proc
+        context.proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        pass
     context.drop_to_nobody = context.host_root and _nobody_can_import(context.sandbox_uid)
     if context.drop_to_nobody:
         os.chown(context.scratch, context.sandbox_uid, context.sandbox_uid)

@@ -1,0 +1,110 @@
+"""Time a program waits for a CPU is added to its limits as it runs (execution/supervise.py).
+
+Four CPU-burning processes of our own (each ends by itself within a minute, and is killed by
+PID when the test ends) keep both cores busy, so a program gets about two fifths of a CPU. A
+program that needs 0.2 s of CPU then needs about 0.5 s of wall time: under a fixed 0.3 s
+limit it passes only when its waits are credited, which the result records. An endless loop
+still times out, having had its limit in CPU, and is not run again (rerun.py). A sleeping
+program gets no credit (it never waits for a CPU). The kernel's counter is read through a
+procfs the candidate never sees: a candidate finds no directory among its descriptors.
+Checked on both sandbox levels and on an ordinary user's path.
+"""
+
+import json
+import subprocess
+import sys
+import time
+import unittest
+
+import support
+
+from codeself.datasets.task import Task
+from codeself.execution import ExecutionConfig, Executor
+from codeself.execution.supervise import run_queue_wait_s
+
+BURNERS = 4
+BURN = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end:\n    pass\n"
+BUSY = "import time\ndef f(x):\n    start = time.process_time()\n    while time.process_time() - start < 0.2:\n" \
+       "        pass\n    return x + 1\n"
+LOOP = "def f(x):\n    while True:\n        pass\n"
+SLEEP = "import time\ndef f(x):\n    time.sleep(60)\n"
+# every descriptor the candidate holds that is a directory (the worker's procfs would be one)
+PEEK = "import os\ndef f(x):\n    found = []\n    for fd in range(3, 1024):\n        try:\n" \
+       "            os.listdir(fd)\n        except OSError:\n            continue\n        found.append(fd)\n" \
+       "    return found\n"
+LIMIT_S = 0.3
+TASK = Task(task_id="waits/f", source="example", prompt="", entry_point="f", starter_code="",
+            public_tests=("assert f(1) == 2",), hidden_tests=(), setup_code="", reference_solution=None,
+            split=None, metadata={"timeout_s": LIMIT_S})
+
+UNPRIVILEGED = """import json, sys
+sys.path[:0] = sys.argv[1:3]  # tests/, src/
+import test_cpu_waits as case
+from codeself.execution import ExecutionConfig, Executor
+with Executor(ExecutionConfig(workers=1, static_scan=False)) as executor:
+    results = {name: executor.run(case.TASK, program) for name, program in (("busy", case.BUSY), ("loop", case.LOOP))}
+    print(json.dumps({"isolation": executor.isolation,
+                      **{name: [r.status, r.cpu_time_s, r.extra] for name, r in results.items()}}))
+"""
+
+
+class CpuWaitsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.burners = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(BURNERS)]
+        cls.addClassCleanup(cls._stop_burners)
+        time.sleep(0.2)
+
+    @classmethod
+    def _stop_burners(cls):
+        for burner in cls.burners:
+            burner.kill()
+            burner.wait()
+
+    def assert_credited(self, status, cpu_time_s, extra, program):
+        if program == "busy":
+            self.assertEqual(status, "passed", extra)
+        else:
+            self.assertEqual(status, "timeout", extra)
+            self.assertGreaterEqual(cpu_time_s, 0.6 * LIMIT_S, extra)  # it had its limit, in CPU
+            self.assertLess(cpu_time_s, 4 * LIMIT_S, extra)
+        self.assertGreater(extra["waited_for_cpu_s"], 0.0, extra)
+        self.assertEqual(extra["test_timeout_s"], LIMIT_S)  # the limit itself is unchanged
+        self.assertNotIn("timeout_rerun", extra)  # credited: never run a second time
+
+    def test_waits_are_credited_on_each_sandbox_level(self):
+        for level in ("namespaces", "rlimits"):
+            with self.subTest(sandbox=level), Executor(ExecutionConfig(workers=1, static_scan=False,
+                                                                       sandbox=level)) as executor:
+                for name, program in (("busy", BUSY), ("loop", LOOP)):
+                    result = executor.run(TASK, program)
+                    self.assert_credited(result.status, result.cpu_time_s, result.extra, name)
+                slept = executor.run(TASK, SLEEP)
+                self.assertEqual(slept.status, "timeout")
+                self.assertLess(slept.extra.get("waited_for_cpu_s", 0.0), 0.1, slept.extra)
+                self.assertLess(slept.duration_s, 2.0)
+                peeked = executor.run(Task.from_json({**TASK.to_json(), "public_tests": ["assert f(1) == []"]}), PEEK)
+                self.assertEqual(peeked.status, "passed", peeked.message)
+
+    def test_waits_are_credited_on_an_ordinary_users_path(self):
+        found = json.loads(support.run_unprivileged(self, UNPRIVILEGED, 2_000_400_000))
+        self.assertEqual(found["isolation"], "namespaces")
+        for name in ("busy", "loop"):
+            self.assert_credited(*found[name], name)
+
+    def test_the_counter_is_read_through_the_descriptor_given(self):
+        import os
+
+        self.assertIsNone(run_queue_wait_s(-1, os.getpid()))
+        proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            waited = run_queue_wait_s(proc, self.burners[0].pid)  # a burner among four on two cores waits
+            self.assertIsNotNone(waited)
+            self.assertGreater(waited, 0.0)
+            self.assertIsNone(run_queue_wait_s(proc, 1 << 30))  # no such process
+        finally:
+            os.close(proc)
+
+
+if __name__ == "__main__":
+    unittest.main()
