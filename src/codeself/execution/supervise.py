@@ -30,6 +30,9 @@ BATCH_AHEAD = 64  # probe steps queued before their answers arrive (bounded pipe
 MAX_COMPILED_PROBE = 1 << 16  # longer probes are left to the child to compile (bounded worker time)
 MAX_STRETCH = 20.0  # waits for a CPU stretch a run's wall time to at most this many times its backstop
 MIN_WAIT_CREDIT_S = 0.001  # less new waiting than this at a deadline, and the deadline stands
+# A wait still going on is not in the counters yet (the kernel adds it when the thread gets a
+# CPU): a test's first deadline without credit is looked at once more this much later.
+WAIT_GRACE_S = 0.02
 
 
 def compiled_probe(probe: str) -> object:
@@ -114,10 +117,11 @@ class Run:
         self.step_started = self.start
         self.outcome, self.detail = "", ""
         self.exited = False
-        # seconds the program waited for a CPU, added to its deadlines (credit_waits)
-        self.waited, self.wait_seen, self.wait_seen_in = 0.0, 0.0, None
+        # seconds the program or this worker waited for a CPU, added to the deadlines (_credit_waits)
+        self.waited, self.looked_at, self.graced = 0.0, self.start, None
+        self.program_waits, self.worker_waits = 0.0, own_run_queue_wait_s(context.own_schedstat_fd)
         self.stretch_end = self.start + MAX_STRETCH * (job["program_timeout_s"] + extra_s)
-        self.proc_fd = context.proc_fd
+        self.proc_fd, self.own_schedstat_fd = context.proc_fd, context.own_schedstat_fd
         self.nonces: list[bytes] = []  # one per message sent; its answer must end with it
         # drawn together (one getrandom call per program, not per test), after the child was
         # forked and in this process only, so each is unknown to the child until sent
@@ -166,7 +170,7 @@ class Run:
             now = time.monotonic()
             deadline = min(self.step_deadline, self.program_deadline)
             if now >= deadline:
-                if not self.exited and self._credit_waits(now):
+                if not self.exited and (self._answered_meanwhile(readers) or self._credit_waits(now)):
                     continue
                 self.outcome = "died" if self.exited else "timeout"
                 break
@@ -177,27 +181,46 @@ class Run:
             for fd in readable:
                 self._read(fd, readers)
 
-    def _credit_waits(self, now: float) -> bool:
-        """At a deadline: add the time the program waited for a CPU since the last look to its
-        deadlines, so a limit counts the time it ran (or slept), not the time a loaded machine
-        kept it waiting (item 8 of issue 18; rerun.py re-runs only a timeout not credited so).
+    def _answered_meanwhile(self, readers: set) -> bool:
+        """At a deadline: did an answer arrive that this worker, itself kept waiting for a CPU
+        on a loaded machine, has not read yet? Read what is there first; the program is not
+        timed out for the worker's own lateness."""
+        before = len(self.answers)
+        for fd in select.select(list(readers), [], [], 0)[0]:
+            self._read(fd, readers)
+        return len(self.answers) > before or bool(self.outcome)
 
-        Read from the kernel's run-queue delay of the program's threads (schedstat), once per
-        deadline reached, never per test. A first look in a test counts at most the test's own
-        time (earlier tests' waits are in the same counter). Bounded: waiting never stretches
-        the run past MAX_STRETCH times its backstop, and RLIMIT_CPU still bounds its CPU. False
-        (the deadline stands) when the kernel does not keep the counter or the program hardly
-        waited since the last look."""
-        total = run_queue_wait_s(self.proc_fd, self.child.pid)
-        if total is None or now >= self.stretch_end:
+    def _credit_waits(self, now: float) -> bool:
+        """At a deadline: add the time spent waiting for a CPU since the last look to the
+        deadlines, so a limit counts the time the program ran (or slept), not the time a loaded
+        machine kept it waiting (item 8 of issue 18; rerun.py re-runs only a timeout not
+        credited so). Two waits count: the program's (its threads' run-queue delay) and this
+        worker's own (a worker kept waiting is late to feed the program its next test and to
+        read its answer), together never more than the time since the last look in this test.
+
+        Read from the kernel's scheduler counters (schedstat), once per deadline reached, never
+        per test. Bounded: waiting never stretches the run past MAX_STRETCH times its backstop,
+        and RLIMIT_CPU still bounds its CPU. A wait still going on at the deadline is not
+        counted yet, so a test's first look that finds none moves the deadlines WAIT_GRACE_S on
+        and looks again (a timeout costs that much more, credited or not). False (the deadline
+        stands) when the kernel keeps no counters or nothing waited since that second look."""
+        if now >= self.stretch_end:
             return False
-        new = total - self.wait_seen
-        if self.wait_seen_in != self.step_started:  # the first look in this test
-            new = min(new, now - self.step_started)
-        self.wait_seen, self.wait_seen_in = total, self.step_started
+        new = 0.0
+        program = run_queue_wait_s(self.proc_fd, self.child.pid)
+        if program is not None:
+            new, self.program_waits = program - self.program_waits, program
+        worker = own_run_queue_wait_s(self.own_schedstat_fd)
+        if worker is not None and self.worker_waits is not None:
+            new, self.worker_waits = new + worker - self.worker_waits, worker
+        new = min(new, now - max(self.looked_at, self.step_started))
+        self.looked_at = now
         if new < MIN_WAIT_CREDIT_S:
-            return False
-        self.waited += new
+            if self.graced == self.step_started or (program is None and worker is None):
+                return False
+            self.graced, new = self.step_started, WAIT_GRACE_S  # a wait not counted yet: look again
+        else:
+            self.waited += new
         self.step_deadline = min(self.step_deadline + new, self.stretch_end)
         self.program_deadline = min(self.program_deadline + new, self.stretch_end)
         return True
@@ -372,6 +395,19 @@ def run_queue_wait_s(proc_fd: int, pid: int) -> float | None:
     finally:
         os.close(threads)
     return max(waits) if any(waits) else None
+
+
+def own_run_queue_wait_s(schedstat_fd: int) -> float | None:
+    """Seconds this (single-threaded) worker has waited on a run queue, re-read from its own
+    open schedstat file (one pread per program: this is on every program's path); None
+    without one or when the kernel keeps no counter."""
+    if schedstat_fd < 0:
+        return None
+    try:
+        waited = int(os.pread(schedstat_fd, 128, 0).split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+    return waited or None
 
 
 def read_message(fd: int) -> dict | None:

@@ -47,6 +47,7 @@ class Context:
         self.host_root = sandbox.is_host_root()
         self.pid_ns_fd = -1
         self.proc_fd = -1  # a procfs of the children's PID numbers, seen through this fd only (supervise.py)
+        self.own_schedstat_fd = -1  # this worker's schedstat in it, kept open (supervise.py)
         self.scratch = ""  # the working directory every child of this worker starts in
         self.base_vm = 0
         self.drop_to_nobody = False
@@ -55,6 +56,13 @@ class Context:
         self.devnull = os.open("/dev/null", os.O_RDWR)
         # the hard limits every child starts with: this worker's, which nothing here changes
         self.hard_limits = sandbox.hard_limits(self.limits(0.0))
+
+    def open_own_schedstat(self) -> None:
+        if self.proc_fd >= 0:
+            try:
+                self.own_schedstat_fd = os.open("self/schedstat", os.O_RDONLY, dir_fd=self.proc_fd)
+            except OSError:
+                pass
 
     def measure_base(self) -> None:
         """The worker's own address-space size: the child's memory limit is budgeted above it."""
@@ -232,6 +240,7 @@ def _setup_namespaces(context: Context, out_fd: int, in_fd: int) -> None:
     sandbox.mount("tmpfs", "/tmp", "tmpfs", sandbox.MS_NOSUID | sandbox.MS_NODEV, "size=1m,mode=700")
     os.mkdir("/tmp/proc")
     context.proc_fd = sandbox.private_proc("/tmp/proc")
+    context.open_own_schedstat()
     os.mkdir("/tmp/view")
     # plus what the other languages' toolchains need (languages/toolchains.py, read-only)
     sandbox.build_view("/tmp/view", _python_dirs() + context.config.get("view_dirs", []), context.config["scratch_mb"])
@@ -260,6 +269,7 @@ def _setup_rlimits(context: Context) -> None:
         context.proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
         pass
+    context.open_own_schedstat()
     context.drop_to_nobody = context.host_root and _nobody_can_import(context.sandbox_uid)
     if context.drop_to_nobody:
         os.chown(context.scratch, context.sandbox_uid, context.sandbox_uid)
