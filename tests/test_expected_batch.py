@@ -3,6 +3,7 @@ each task's values and verdicts exactly those of its own program, broken tasks s
 
 import json
 import os
+import subprocess
 import tempfile
 import unittest
 from unittest import mock
@@ -123,6 +124,91 @@ class CppBatchTest(unittest.TestCase):
         self.assertFalse(expected_batch.eligible(unsplit))
         self.assertFalse(expected_batch.eligible(python))
         self.assertEqual(expected_batch.plan([ADD], ExecutionConfig(), None, 2), {})  # one task: no batch
+
+
+def harness_task(name, prompt, entry_point, value):
+    return make_task("cpp", CPP + prompt, entry_point, (f"assert(candidate((1)) == ({value}));",), (),
+                     task_id=f"cpp/{name}")
+
+
+# Harnesses in one compile: each entry point at global scope, so clashing prompts are built alone
+HARNESSES = [harness_task("g", "long g(long x) {\n", "g", "2"), harness_task("h", "std::string h(long x) {\n", "h", '"1"'),
+             harness_task("f_long", "struct P { long a; };\nlong f(long x) {\n", "f", "2"),
+             harness_task("f_text", "struct P { std::string s; };\nstd::string f(long x) {\n", "f", '"1"'),
+             harness_task("k", "#define TWICE(x) ((x) * 2)\nlong k(long x) {\n", "k", "TWICE(1)")]
+HARNESS_ANSWERS = {"g": "long g(long x) { return x + 1; }\n", "h": "std::string h(long x) { return std::to_string(x); }\n",
+                   "f_long": "long f(long x) { return x + 1; }\n",
+                   "f_text": "std::string f(long x) { return std::to_string(x); }\n", "k": "long k(long x) { return 2; }\n"}
+
+
+def symbols(path, *flags):
+    done = subprocess.run([cpp.toolchain("cpp").tools["nm"], *flags, "--format=posix", path],
+                          capture_output=True, text=True, check=True)
+    return [line.split()[0] for line in done.stdout.splitlines()]
+
+
+class CppHarnessBatchTest(unittest.TestCase):
+    """cpp.prepare_many: a batch's harness objects from one compile, each judging as its own."""
+
+    def setUp(self):
+        if missing("cpp"):
+            self.skipTest(missing("cpp"))
+        self.root = tempfile.mkdtemp(dir=os.path.expanduser("~"))
+        self.addCleanup(lambda: __import__("shutil").rmtree(self.root, True))
+        real = cpp._harness_path
+        for patch in (mock.patch.dict(os.environ, {"CODESELF_EXPECTED_CACHE": self.root}),
+                      mock.patch.object(cpp, "_harness_path", lambda *part: os.path.join(
+                          self.root, os.path.basename(real(*part))))):
+            patch.start()
+            self.addCleanup(patch.stop)
+
+    def parts(self, tasks):
+        return [(task.entry_point, program._splits(program.task_tests(task)), program._prompt(task)) for task in tasks]
+
+    def test_one_compile_builds_the_harnesses_that_do_not_clash(self):
+        parts = self.parts(HARNESSES)
+        compiles = []
+        real_run = cpp.subprocess.run
+
+        def run(argv, *args, **kwargs):
+            if "-c" in argv:
+                compiles.append(argv[argv.index("-c") + 1])
+            return real_run(argv, *args, **kwargs)
+        with mock.patch.object(cpp.subprocess, "run", side_effect=run):
+            cpp.prepare_many(parts)
+        built = [os.path.exists(cpp._harness_path(*part)) for part in parts]
+        # g++ names f_text's clashing lines (and notes f_long's): both wait for their own compile,
+        # as does k (a #define would reach the parts after it); g and h come from the batch's second compile
+        self.assertEqual(built, [True, True, False, False, False])
+        self.assertEqual(compiles, ["lean.cpp", "lean.cpp"])
+        names = symbols(cpp._harness_path(*parts[0]), "--defined-only", "--extern-only")
+        self.assertIn("main", names)
+        self.assertFalse([name for name in names if name.startswith(cpp.BATCH_MAIN)], names)
+
+    def test_batch_built_harnesses_judge_as_their_own(self):
+        wrong = {"g": "long g(long x) { return x; }\n", "h": "std::string h(long x) { return \"\"; }\n"}
+        # h's answer also defines g (another part's entry point) and a batch entry's name: nothing changes
+        intruding = HARNESS_ANSWERS["h"] + 'long g(long x) { return 0; }\nextern "C" int codeself_main0() { return 0; }\n'
+        with Executor(ExecutionConfig(workers=1)) as executor:
+            results = list(executor.run_many((task, HARNESS_ANSWERS[task.task_id[4:]]) for task in HARNESSES))
+            self.assertTrue(all(os.path.exists(cpp._harness_path(*part)) for part in self.parts(HARNESSES)))
+            # g's object came from the batch: h's entry point is in it, as an undefined symbol nothing uses
+            self.assertTrue([name for name in symbols(cpp._harness_path(*self.parts(HARNESSES)[0]), "--undefined-only")
+                             if name.startswith("_Z1h")])
+            self.assertEqual([r.status for r in results], ["passed"] * 5, [r.message for r in results])
+            self.assertEqual([executor.run(HARNESSES[index], wrong[name]).status for index, name in ((0, "g"), (1, "h"))],
+                             ["failed", "failed"])
+            self.assertEqual(executor.run(HARNESSES[1], intruding).status, "passed")
+            # the batch's object still needs the candidate's own entry point (other parts' it does not)
+            missing_entry = executor.run(HARNESSES[0], "long other(long x) { return x + 1; }\n")
+        self.assertEqual(missing_entry.status, "compile_error")
+        self.assertIn("undefined reference", missing_entry.message)
+        # the same message from g's harness built alone: the batch's part reads as a harness of its own
+        os.remove(cpp._harness_path(*self.parts(HARNESSES)[0]))
+        with Executor(ExecutionConfig(workers=1)) as executor:
+            alone = executor.run(HARNESSES[0], "long other(long x) { return x + 1; }\n")
+        self.assertFalse(symbols(cpp._harness_path(*self.parts(HARNESSES)[0]), "--undefined-only").count("_Z1hB5cxx11l"))
+        self.assertEqual(alone.message, missing_entry.message)
 
 
 class OtherLanguagesBatchTest(unittest.TestCase):

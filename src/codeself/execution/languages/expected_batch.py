@@ -6,6 +6,7 @@ much as the candidate's own; Rust's and Java's compile and JavaScript's start li
 batch holds the tests programs of up to BATCH_TASKS tasks of one language, each in a scope of
 its own (a C++ namespace, a Rust module, a renamed Java class; JavaScript's expected values
 need no prompt), so it is compiled and started once. It is trusted code with no candidate in it, run in the sandbox like any program.
+The same tasks' C++ harness objects are compiled together too (`ExpectedBatch.prepare`).
 
 What a batch changes is only the cost: each task's part of the reply (the import answer, then
 its own tests' answers) is read exactly as its own program's reply would be
@@ -39,8 +40,25 @@ class ExpectedBatch:
     def __init__(self, language: str, tasks: list[Task], config: ExecutionConfig,
                  dispatch: Callable[[object], dict]) -> None:
         self.language, self.tasks, self.config, self.dispatch = language, tasks, config, dispatch
-        self._lock = threading.Lock()
+        self._lock, self._prepare_lock = threading.Lock(), threading.Lock()
         self._parts: dict[tuple[str, str], list[str]] | None = None
+        self._prepared = False
+
+    def prepare(self) -> None:
+        """Build the batch's tasks' harnesses together, once, where the language can (C++:
+        cpp.prepare_many, before any of them needs its own); a task whose harness this does
+        not build builds it alone (`prepare`), as without batches."""
+        with self._prepare_lock:
+            if self._prepared:
+                return
+            self._prepared = True
+            language = program.adapter(self.language)
+            if hasattr(language, "prepare_many"):
+                try:
+                    language.prepare_many([(task.entry_point, program._splits(program.task_tests(task)),
+                                            program._prompt(task)) for task in self.tasks])
+                except (Unavailable, ValueError):
+                    pass
 
     def answers_for(self, task: Task) -> list[str] | None:
         with self._lock:

@@ -135,6 +135,8 @@ def measure_expected(task: Task, config: ExecutionConfig, dispatch, batch=None) 
     if missing(task.language):  # every sample of the language: sandbox_error saying what to install
         return Expected(unavailable=missing(task.language), unavailable_type="ToolchainMissing")
     language = adapter(task.language)
+    if batch is not None:
+        batch.prepare()  # the batch's harnesses in one compile, where the language can
     try:
         artifacts = language.prepare(task.entry_point, _splits(tests), _prompt(task))
         native = language.expected_program(task.entry_point, _splits(tests), _prompt(task))
@@ -255,8 +257,10 @@ def build_result(task: Task, tests: list, expected: Expected, reply: dict, timeo
         error = imported.get("error") if isinstance(imported.get("error"), dict) else {}
         error_type = str(error.get("type", "MalformedAnswer"))[:80]
         status, phase = _import_status(error_type)
+        message = str(error.get("message", ""))
+        message = getattr(adapter(task.language), "compile_message", lambda text: text)(message)
         return runner._result(status, phase, counts, isolation, error_type=error_type,
-                              message=runner.shorten(str(error.get("message", ""))), **base)
+                              message=runner.shorten(message), **base)
     outcomes = [_outcome(position, test, answers, expected, reply, task.language)
                 for position, test in enumerate(tests)]
     plan = types.SimpleNamespace(tests=tests)
