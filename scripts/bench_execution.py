@@ -48,7 +48,7 @@ from codeself.execution.bench import (
     bench_mbppplus, calibrate, cpu_now, timed_batch,
 )
 from codeself.execution.bench_languages import (
-    COMPILE_TIMEOUT_S, LANGUAGES, bench_language, language_cache, together_lines,
+    COMPILE_TIMEOUT_S, LANGUAGES, bench_language, bench_lone, language_cache, together_lines,
 )
 
 PROG = "bench_execution.py"
@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --language: build each task's harness object and expected values in an untimed "
                              "engine pass first (kept on disk, as every evaluation after a machine's first finds "
                              "them); the timed pass still compiles every answer (default: a first evaluation)")
+    parser.add_argument("--lone", type=int, default=0, metavar="N",
+                        help="with --language: also time the first N references one at a time on one worker, 0.3 s "
+                             "apart, with and without pre-started interpreters (latency of a lone sample)")
     parser.add_argument("--quiet", action="store_true",
                         help="with --language: no progress lines on stderr (warm-up time, load average per phase)")
     parser.add_argument("--sandbox", default="auto", help="engine sandbox (default auto)")
@@ -232,6 +235,8 @@ def bench_languages(args) -> int:
                                        baseline=not args.skip_baseline, baseline_timeout_s=args.baseline_timeout_s,
                                        warm_tasks=args.warm_tasks, log=log))
             print("\n".join(runs[-1].lines()), flush=True)
+            if args.lone:
+                print("\n".join(bench_lone(language, args.data_dir, config, args.lone)), flush=True)
     if len(runs) > 1:
         print("\n".join(together_lines(runs)))
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
@@ -247,6 +252,8 @@ def _run(args) -> int:
         raise ValueError("--baseline-timeout-s must be > 0")
     if args.warm_tasks and not args.language:
         raise ValueError("--warm-tasks goes with --language")
+    if args.lone < 0 or (args.lone and not args.language):
+        raise ValueError("--lone N takes N >= 0 and goes with --language")
     if args.language:
         if args.burn or args.floor or args.executor != "local" or args.mbppplus:
             raise ValueError("--language measures C++/Java/JS/Rust alone: drop --burn, --floor, --mbppplus and "

@@ -29,10 +29,12 @@ trusted code runs in this process (C++ harness objects) are its children directl
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -267,6 +269,32 @@ def bench_engine(jobs: list[tuple[Task, str]], config: ExecutionConfig) -> tuple
     figures = Figures(f"engine ({executor.isolation}, {config.workers} workers)", len(jobs), wall,
                       cpu_tree() - before, sum(result.passed for result in results))
     return figures, results
+
+
+def bench_lone(language: str, data_dir: str, config: ExecutionConfig, count: int, pause_s: float = 0.3) -> list[str]:
+    """Latency of lone samples, as a multi-turn episode asks for one at a time: the first `count`
+    references run one by one on one worker, `pause_s` apart (the machine otherwise idle, as
+    while a model writes), with and without pre-started interpreters (supervise.prestart).
+    An untimed pass over the same samples first measures their expected values and builds
+    each answer once, so the figures are a sample's run alone (for C++/Rust/Java, without its
+    compile: built once per Executor)."""
+    _, tasks = load_references(data_dir, language, count)
+    jobs = [(task, task.reference_solution) for task in tasks[:count]]
+    lines = []
+    for prestart in (False, True):
+        with Executor(dataclasses.replace(config, workers=1, prestart_interpreters=prestart)) as executor:
+            for task, program in jobs:
+                executor.run(task, program)
+            walls = []
+            for task, program in jobs:
+                time.sleep(pause_s)
+                started = time.perf_counter()
+                executor.run(task, program)
+                walls.append(time.perf_counter() - started)
+        lines.append(f"  lone samples ({len(jobs)}, one worker, {pause_s:g} s apart), pre-started interpreters "
+                     f"{'on ' if prestart else 'off'}: mean {1000 * statistics.mean(walls):.1f} ms, "
+                     f"median {1000 * statistics.median(walls):.1f} ms per sample")
+    return lines
 
 
 def compare(tasks: list[Task], results: list, outcomes: list[BaselineOutcome]) -> Parity:

@@ -53,6 +53,10 @@ class ExecutionConfig:
         "flag": "--no-rerun-timeouts", "help": "count a timeout without first re-running the program once under limits "
                                                "re-measured now (the reference re-timed, or the machine's slowdown), "
                                                "so verdicts depend on the load"})
+    prestart_interpreters: bool = field(default=True, metadata={
+        "flag": "--no-prestart", "help": "never start a program's interpreter before its job arrives (by default, "
+                                         "after a JavaScript job a worker's next child starts node at once: "
+                                         "docs/languages.md, JavaScript specifics)"})
     split_tests: bool = field(default=True, metadata={
         "flag": "--no-split-tests", "help": "in a batch, run every sample in one process, never a dominating one's "
                                             "tests in parts on several workers (each part is a fresh process, so a "

@@ -22,6 +22,7 @@ import gc
 import json
 import marshal
 import os
+import select
 import signal
 import struct
 import sys
@@ -77,9 +78,12 @@ class Context:
 
 
 class Child:
-    """A forked child waiting (sandboxed) for its program, and the worker's ends of its pipes."""
+    """A forked child waiting (sandboxed) for its program, and the worker's ends of its pipes.
+    `prestart`: the child execs that interpreter at once, to wait for its job there
+    (supervise.prestart)."""
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, prestart: dict | None = None) -> None:
+        self.prestart = prestart
         control_r, self.control = os.pipe()
         self.result, result_w = os.pipe()
         self.out, out_w = os.pipe()
@@ -93,11 +97,15 @@ class Child:
         else:
             self.pid = os.fork()
         if self.pid == 0:
-            _become_child(context, child_fds)
+            _become_child(context, child_fds, prestart)
         for fd in {control_r, result_w, out_w, err_w, *child_fds} - {context.devnull}:
             os.close(fd)
         os.set_blocking(self.control, False)
         self.exit_fd = _pidfd(self.pid)  # readable once the child has exited
+
+    def exited(self) -> bool:
+        """Has the child exited already (a pre-started interpreter that did not start)?"""
+        return self.exit_fd >= 0 and bool(select.select([self.exit_fd], [], [], 0)[0])
 
     def finish(self, context: Context) -> tuple[int, object]:
         """SIGKILL the child's whole tree, reap it; returns (wait status, rusage)."""
@@ -130,9 +138,10 @@ def _above_stdio(fd: int) -> int:
     return fd if fd >= 5 else fcntl.fcntl(fd, fcntl.F_DUPFD, 5)
 
 
-def _become_child(context: Context, fds: list[int]) -> None:
-    """In the child: fds 0-4 only, empty environment, sandbox, then the harness. Never returns.
-    `fds` (all >= 5) become 0-4 in order."""
+def _become_child(context: Context, fds: list[int], prestart: dict | None = None) -> None:
+    """In the child: fds 0-4 only, empty environment, sandbox, then the harness (or, with
+    `prestart`, the interpreter that waits for its job). Never returns. `fds` (all >= 5)
+    become 0-4 in order."""
     try:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
@@ -142,6 +151,8 @@ def _become_child(context: Context, fds: list[int]) -> None:
         else:
             sandbox.isolate_rlimits_child(context.scratch, context.sandbox_uid if context.drop_to_nobody else None)
         harness.write_ready(harness.RESULT_FD)
+        if prestart is not None:
+            harness.native.prestart(prestart)
         harness.serve(context.config["max_value_bytes"])
     finally:
         os._exit(CHILD_SETUP_FAILED)
@@ -335,6 +346,10 @@ def serve(context: Context, in_fd: int, out_fd: int) -> None:
     child = Child(context)
     while True:
         job = _read_job(in_fd)
+        if child.prestart is not None and (job is None or not supervise.fits_prestart(job, child.prestart)
+                                           or child.exited()):
+            child.finish(context)  # an interpreter started for a job of another kind
+            child = Child(context)
         if job is None:
             child.finish(context)
             supervise.compile_server.SERVERS.close()  # a Java job's warm compiler, if one started
@@ -343,10 +358,11 @@ def serve(context: Context, in_fd: int, out_fd: int) -> None:
                 os.rmdir(context.scratch)
             return
         reply = run_job(job, child, context, (in_fd, out_fd))  # it reads a "stop" sent during the run
+        following = supervise.prestart(job, context)  # no test in it: the program's runtime, argv, env
         del job
         _write_message(out_fd, reply)
         del reply
-        child = Child(context)
+        child = Child(context, following)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from codeself.execution.languages.toolchains import runtime_source, toolchain
 
 # V8's helper threads count against RLIMIT_NPROC; one is enough for short programs.
 NODE_FLAGS = ("--v8-pool-size=1", "--max-old-space-size=512", "--stack-size=4000")
+PRESTART = "codeself_prestart.js"  # node started before its job arrives (supervise.prestart)
 
 _LOAD = """const candidateSource = require('fs').readFileSync('candidate.js', 'utf8');
 let candidate, failure;
@@ -64,7 +65,8 @@ def _program(main: str, candidate: str | None) -> NativeProgram:
     files = {"codeself_rt.js": runtime_source("codeself_rt.js"), "main.js": main.encode()}
     if candidate is not None:
         files["candidate.js"] = candidate.encode("utf-8", errors="surrogatepass")
-    return NativeProgram(files=files, compile=(), run=(node, *NODE_FLAGS, "main.js"))
+    return NativeProgram(files=files, compile=(), run=(node, *NODE_FLAGS, "main.js"),
+                         prestart=(PRESTART, runtime_source(PRESTART)))
 
 
 def prepare(entry_point: str, tests: list[SplitAssert], prompt: str) -> dict[str, bytes]:

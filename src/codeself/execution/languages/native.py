@@ -61,6 +61,22 @@ def serve(job: dict, nonce: str, result_fd: int) -> None:
     os._exit(0)
 
 
+def prestart(spec: dict) -> None:
+    """In the sandboxed child, before any job: take the limits every job of this worker shares
+    (a job's CPU limit is set by the worker when it arrives), write the bootstrap and exec the
+    interpreter on it (supervise.prestart), which reads its job from the control pipe. Never
+    returns; a child that cannot start it exits, and the worker uses a fresh one."""
+    try:
+        from codeself.execution import sandbox
+
+        sandbox.apply_rlimits(spec["limits"])
+        with open(spec["file"], "wb") as handle:
+            handle.write(spec["source"])
+        os.execve(spec["argv"][0], spec["argv"], spec["env"])
+    finally:
+        os._exit(1)
+
+
 def _send_built(fd: int, keep: list[str], nonce: str) -> None:
     """Send the compile's outputs named by `keep` ("*.class": every class file) as one frame,
     {"built": {path: base64}, "x": [executable paths]}; nothing when one is missing or they

@@ -48,6 +48,9 @@ class NativeProgram:
     # the child sends back to be reused by a run of the same build (built.py); files to chmod +x
     outputs: tuple[str, ...] = ()
     executable: tuple[str, ...] = ()
+    # (file name, text): a bootstrap the worker may start the interpreter on before the job
+    # exists (`run` with its last item, the program's file, replaced by it: supervise.prestart)
+    prestart: tuple[str, bytes] | None = None
 
     def digest(self, *extra: object) -> str:
         """A hash of everything a build or run of this program reads (files, commands, program,
@@ -122,6 +125,8 @@ def job(native: NativeProgram, tests_s: tuple[float, ...], start_s: float, progr
         payload["keep"] = list(native.outputs)
     if native.executable:
         payload["executable"] = list(native.executable)
+    if native.prestart is not None:
+        payload["prestart"] = {"file": native.prestart[0], "source": native.prestart[1]}
     return Job(program="", native=payload, steps=tuple({"t": index} for index in range(len(tests_s))),
                step_timeouts_s=(*tests_s, max(tests_s, default=start_s)),
                import_timeout_s=compile_s + start_s, program_timeout_s=compile_s + program_s)

@@ -158,6 +158,7 @@ def fingerprint(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=None)
 def runtime_source(name: str) -> bytes:
     """A harness runtime file shipped in this package (runtime/)."""
     with open(os.path.join(RUNTIME_DIR, name), "rb") as handle:
