@@ -100,6 +100,7 @@ class Reply:
     peak_rss_kb: int = 0
     nivcsw: int = 0  # involuntary context switches: the program waited for a CPU (rerun.py)
     waited_s: float = 0.0  # time waiting for a CPU that the worker added to the deadlines (supervise.py)
+    waits_capped: bool = False  # the waits reached their bound (supervise.MAX_STRETCH): not all credited
     prestarted: bool = False  # run by an interpreter started before the job arrived (supervise.prestart)
     isolation: str = "rlimits"
     measure: "Reply | None" = None  # a held efficiency measurement's part (outcome, answers, duration_s)
@@ -111,7 +112,7 @@ class Reply:
                 "durations": list(self.durations), "exit_code": self.exit_code, "signal": self.signal,
                 "stdout": self.stdout, "stderr": self.stderr, "duration_s": self.duration_s, "run_s": self.run_s,
                 "cpu_s": self.cpu_s, "peak_rss_kb": self.peak_rss_kb, "nivcsw": self.nivcsw,
-                "waited_s": self.waited_s, "prestarted": self.prestarted, "isolation": self.isolation}
+                "waited_s": self.waited_s, "waits_capped": self.waits_capped, "prestarted": self.prestarted, "isolation": self.isolation}
         if self.measure is not None:
             wire["measure"] = self.measure.to_wire()
         if self.built:
@@ -146,7 +147,7 @@ class Reply:
             duration_s=_number(wire.get("duration_s")), run_s=_number(wire.get("run_s")),
             cpu_s=_number(wire.get("cpu_s")), peak_rss_kb=_integer(wire.get("peak_rss_kb")) or 0,
             nivcsw=_integer(wire.get("nivcsw")) or 0, waited_s=_number(wire.get("waited_s")),
-            prestarted=wire.get("prestarted") is True,
+            waits_capped=wire.get("waits_capped") is True, prestarted=wire.get("prestarted") is True,
             isolation=wire["isolation"] if isinstance(wire.get("isolation"), str) else "rlimits",
             measure=cls.from_wire(measure) if measure is not None else None, built=_text(wire.get("built")))
 

@@ -6,8 +6,8 @@ program waits for the CPU and runs out of them (2 of 399 correct MBPP+ reference
 judged failing at load ~5 on 2 cores).
 
 First line of defence, in the worker (supervise.py): the time a program waited for a CPU
-is added to its deadlines as it runs, read from the kernel (`Reply.waited_s`). A timeout so
-credited had its limits in time it ran or slept, so the slowdown below would only scale
+is added to its deadlines as it runs, read from the kernel (`Reply.waited_s`, up to a bound:
+`Reply.waits_capped`). A timeout so credited had its limits in time it ran or slept, so the slowdown below would only scale
 them for the same waits: it counts at once (an endless loop then costs its limit in CPU,
 loaded or not, instead of a second run under a stretched limit). Where the kernel keeps no
 such counter, or the limits come from a Python reference (its time now can differ for
@@ -68,7 +68,8 @@ class TimeoutRerun:
                       run: Callable[[Task, str, runner.Timeouts], tuple]) -> ExecutionResult:
         """The verdict of `first` (status timeout, run under `used`, the worker's `reply`), re-run
         once if warranted."""
-        credited = as_reply(reply).waited_s > 0  # its waits for a CPU were added to its limits
+        reply = as_reply(reply)
+        credited = reply.waited_s > 0 and not reply.waits_capped  # its waits for a CPU were added to its limits
         if credited and not _retimed(task, used):
             return first  # the slowdown would scale its limits for exactly those waits
         limits, measured_by = self.remeasured(task, used)

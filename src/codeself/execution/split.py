@@ -103,6 +103,7 @@ def merge(replies: list[Reply], bounds: list[tuple[int, int]], output_cap: int) 
                  duration_s=max(reply.duration_s for reply in replies), run_s=sum(reply.run_s for reply in replies),
                  cpu_s=sum(reply.cpu_s for reply in replies), peak_rss_kb=max(reply.peak_rss_kb for reply in replies),
                  nivcsw=sum(reply.nivcsw for reply in replies), waited_s=sum(reply.waited_s for reply in replies),
+                 waits_capped=any(reply.waits_capped for reply in replies),
                  isolation=first.isolation)
 
 

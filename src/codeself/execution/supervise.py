@@ -29,7 +29,11 @@ if TYPE_CHECKING:
 READY_FRAME = b'{"ready":true}'
 BATCH_AHEAD = 64  # probe steps queued before their answers arrive (bounded pipe use)
 MAX_COMPILED_PROBE = 1 << 16  # longer probes are left to the child to compile (bounded worker time)
-MAX_STRETCH = 20.0  # waits for a CPU stretch a run's wall time to at most this many times its backstop
+# Waits for a CPU stretch a test's (and the run's) wall time to at most this many times its limit.
+# Low, since a program can load the machine itself (its own processes, each under its own
+# RLIMIT_CPU) and so wait; a run that reaches it is not counted as credited (rerun.py re-runs it
+# if it waited).
+MAX_STRETCH = 3.0
 MIN_WAIT_CREDIT_S = 0.001  # less new waiting than this at a deadline, and the deadline stands
 # A wait still going on is not in the counters yet (the kernel adds it when the thread gets a
 # CPU): a test's first deadline without credit is looked at once more this much later.
@@ -115,11 +119,12 @@ class Run:
         self.start = time.monotonic()
         self.program_deadline = self.start + job["program_timeout_s"]
         self.step_deadline = self.start + self.import_timeout
+        self.step_cap = self.start + MAX_STRETCH * self.import_timeout  # how far waits may move it
         self.step_started = self.start
         self.outcome, self.detail = "", ""
         self.exited = False
         # seconds the program or this worker waited for a CPU, added to the deadlines (_credit_waits)
-        self.waited, self.looked_at, self.graced = 0.0, self.start, None
+        self.waited, self.looked_at, self.graced, self.capped = 0.0, self.start, None, False
         self.program_waits, self.worker_waits = 0.0, own_run_queue_wait_s(context.own_schedstat_fd)
         self.stretch_end = self.start + MAX_STRETCH * (job["program_timeout_s"] + extra_s)
         self.proc_fd, self.own_schedstat_fd = context.proc_fd, context.own_schedstat_fd
@@ -216,12 +221,13 @@ class Run:
         read its answer), together never more than the time since the last look in this test.
 
         Read from the kernel's scheduler counters (schedstat), once per deadline reached, never
-        per test. Bounded: waiting never stretches the run past MAX_STRETCH times its backstop,
-        and RLIMIT_CPU still bounds its CPU. A wait still going on at the deadline is not
+        per test. Bounded: waiting never stretches a test past MAX_STRETCH times its limit, nor
+        the run past that many times its backstop (then `capped`), and RLIMIT_CPU still bounds each process's CPU. A wait still going on at the deadline is not
         counted yet, so a test's first look that finds none moves the deadlines WAIT_GRACE_S on
         and looks again (a timeout costs that much more, credited or not). False (the deadline
         stands) when the kernel keeps no counters or nothing waited since that second look."""
-        if now >= self.stretch_end:
+        if now >= min(self.step_cap, self.stretch_end):
+            self.capped = True
             return False
         new = 0.0
         program = run_queue_wait_s(self.proc_fd, self.child.pid)
@@ -238,7 +244,7 @@ class Run:
             self.graced, new = self.step_started, WAIT_GRACE_S  # a wait not counted yet: look again
         else:
             self.waited += new
-        self.step_deadline = min(self.step_deadline + new, self.stretch_end)
+        self.step_deadline = min(self.step_deadline + new, self.step_cap)
         self.program_deadline = min(self.program_deadline + new, self.stretch_end)
         return True
 
@@ -316,6 +322,7 @@ class Run:
         self._feed(answered)
         self.step_started = now
         self.step_deadline = now + self.step_timeouts[answered]
+        self.step_cap = now + MAX_STRETCH * self.step_timeouts[answered]
 
     def _measure(self, now: float) -> None:
         """Every test is answered and a measurement is held: keep what the tests' part of the
@@ -330,6 +337,7 @@ class Run:
         self.steps = [*self.steps, {"load": held["load"], "setup": held["setup"]}, *held["steps"]]
         self.step_timeouts = [*self.step_timeouts[:self.tests], held["import_timeout_s"], *held["step_timeouts_s"]]
         self.step_started, self.step_deadline = now, now + held["import_timeout_s"]
+        self.step_cap = now + MAX_STRETCH * held["import_timeout_s"]
         self.program_deadline = now + held["program_timeout_s"]
         self._feed(self.tests)
 
@@ -369,6 +377,7 @@ class Run:
             "cpu_s": usage.ru_utime + usage.ru_stime + self.compile_cpu_s, "peak_rss_kb": usage.ru_maxrss,
             "nivcsw": usage.ru_nivcsw,  # preemptions: a program waiting for a CPU (rerun.py)
             "waited_s": round(self.waited, 6),  # waits for a CPU added to the deadlines (_credit_waits)
+            "waits_capped": self.capped,  # the deadlines could move no further (MAX_STRETCH)
             "prestarted": self.prestarted,
             "isolation": context.isolation,
         }
