@@ -22,11 +22,14 @@ With `--floor` it prints one batch's wall time over its floor, max(longest progr
 / workers), the programs started longest-expected first (execution/schedule.py).
 With `--language cpp|java|js|rust|all` it measures C++, Java, JavaScript and Rust instead: the
 engine against a MultiPL-E-style harness on the reference answers of MultiPL-E's HumanEval files
-(throughput, CPU per sample of the whole process tree, verdict parity; docs/languages.md, "Speed").
+(throughput, CPU per sample of the whole process tree, verdict parity; docs/languages.md, "Speed");
+with `--lone N` also the latency of N samples run one at a time, with and without pre-started
+interpreters (docs/languages.md, "JavaScript specifics").
 
 Example:
   CODESELF_DATA_DIR=../shared/datasets python3 scripts/bench_execution.py --workers 2
   CODESELF_DATA_DIR=../shared/datasets python3 scripts/bench_execution.py --workers 2 --language all
+  CODESELF_DATA_DIR=../shared/datasets python3 scripts/bench_execution.py --language js --lone 40 --skip-baseline
   CODESELF_DATA_DIR=../shared/datasets python3 scripts/bench_execution.py --workers 2 --burn 6 --timeout-floor-s 0.05
   CODESELF_DATA_DIR=../shared/datasets .venv/bin/python scripts/bench_execution.py --workers 2 --executor ray
 """

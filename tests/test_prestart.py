@@ -26,6 +26,10 @@ RIGHT = "function f(x) { return x + 1; }\n"
 WRONG = "function f(x) { return x; }\n"
 # the harness's module is require.main, as under `node main.js`
 MAIN = "function f(x) { return require.main === module && require.main.filename.endsWith('main.js') ? x + 1 : 0; }\n"
+# the job's files (written by the worker for a pre-started node) are the program's own, as when
+# its child writes them
+OWN = "function f(x) { const fs = require('fs'); const uid = process.getuid();\n" \
+      "  return ['candidate.js', 'main.js', 'codeself_rt.js'].every(n => fs.statSync(n).uid === uid) ? x + 1 : 0; }\n"
 # an early exit that reports success: still a failure
 EXIT = "function f(x) { process.exit(0); }\n"
 
@@ -57,12 +61,17 @@ class PrestartTest(unittest.TestCase):
     def test_later_jobs_run_in_a_prestarted_node_and_judge_alike(self):
         for level in ("namespaces", "rlimits"):
             with self.subTest(sandbox=level), Executor(ExecutionConfig(workers=1, sandbox=level)) as executor:
-                jobs = [(JS, RIGHT), (JS, WRONG), (JS, MAIN), (JS, EXIT), (JS, RIGHT)]
+                jobs = [(JS, RIGHT), (JS, WRONG), (JS, MAIN), (JS, EXIT), (JS, OWN), (JS, RIGHT)]
                 results, prestarted = self.run_recorded(executor, jobs)
-                self.assertEqual([r.status for r in results], ["passed", "failed", "passed", "runtime_error", "passed"],
+                self.assertEqual([r.status for r in results],
+                                 ["passed", "failed", "passed", "runtime_error", "passed", "passed"],
                                  [r.message for r in results])
                 # the tests program ran first, on a plain child; every answer after it found a node
-                self.assertEqual(prestarted, [True] * 5)
+                self.assertEqual(prestarted, [True] * 6)
+                # with pre-starting off, the same answer in a plain child, passing alike
+                with Executor(ExecutionConfig(workers=1, sandbox=level, prestart_interpreters=False)) as plain:
+                    results, prestarted = self.run_recorded(plain, [(JS, OWN)])
+                self.assertEqual(([r.status for r in results], prestarted), (["passed"], [False]))
 
     def test_another_language_after_it_gets_a_plain_child(self):
         with Executor(ExecutionConfig(workers=1)) as executor:

@@ -9,7 +9,6 @@ forged frame. Output is kept as a bounded tail at the pipe.
 
 from __future__ import annotations
 
-import base64
 import json
 import marshal
 import os
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING
 from codeself.execution import child as harness
 from codeself.execution import sandbox
 from codeself.execution.languages import compile_server  # imported before the sandbox hides src/
-from codeself.execution.languages.native import MAX_BUILT_FRAME
+from codeself.execution.languages.native import MAX_BUILT_FRAME, write_files
 
 if TYPE_CHECKING:
     from codeself.execution.worker import Child, Context
@@ -159,16 +158,19 @@ class Run:
 
     def _start_prestarted(self, native: dict, cpu_s: int, context: Context) -> None:
         """The job for a child already running its interpreter (prestart): it set every limit
-        jobs share before it started; the job's CPU limit is set from here now; the files go as
-        JSON, the only form the interpreter reads."""
+        jobs share before it started; the job's CPU limit is set from here now, and the job's
+        files are written here into its working directory (this worker's scratch directory,
+        which its programs use one at a time), as its own; then the start message, JSON (the
+        only form the interpreter reads), holds just the nonce."""
         as_uid = context.sandbox_uid if context.host_root and (
             context.isolation == "namespaces" or context.drop_to_nobody) else None
         try:
             sandbox.limit_other(self.child.pid, {"cpu": cpu_s}, as_uid)
+            write_files(native["files"], context.scratch, as_uid)
         except OSError as error:  # the program never starts: a sandbox error, not the candidate's
-            self.outcome, self.detail = "sandbox", f"could not limit the pre-started interpreter ({error})"
+            self.outcome, self.detail = "sandbox", f"could not start the pre-started interpreter's job ({error})"
             return
-        self._queue({"files": {name: base64.b64encode(data).decode() for name, data in native["files"].items()}})
+        self._queue({})
 
     def _queue(self, message: dict) -> None:
         """Send a message tagged with a fresh nonce. The harness echoes it as the answer's

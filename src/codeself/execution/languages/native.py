@@ -43,7 +43,7 @@ def serve(job: dict, nonce: str, result_fd: int) -> None:
         if job.get("failed"):  # the worker's compile server already answered: it did not compile
             _answer(result_fd, {"error": job["failed"]}, nonce)
             os._exit(0)
-        _write_files(job["files"])
+        write_files(job["files"])
         for path in job.get("executable", ()):
             os.chmod(path, 0o755)
         for command in job["compile"]:
@@ -108,14 +108,21 @@ def _class_files() -> list[str]:
     return sorted(found)
 
 
-def _write_files(files: dict) -> None:
+def write_files(files: dict, root: str = ".", owner: int | None = None) -> None:
+    """The job's files under `root` (the child's working directory); `owner`: the uid (and gid)
+    to give them when the worker writes them for a pre-started child (supervise.prestart), so
+    they are the program's own as when the child writes them."""
     for path, data in files.items():
         if path.startswith("/") or ".." in path.split("/"):
             raise OSError(f"refused file path {path!r}")
         directory = os.path.dirname(path)
         if directory:
-            os.makedirs(directory, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.makedirs(os.path.join(root, directory), exist_ok=True)
+            if owner is not None:
+                os.chown(os.path.join(root, directory), owner, owner)
+        fd = os.open(os.path.join(root, path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        if owner is not None:
+            os.fchown(fd, owner, owner)
         try:
             view = memoryview(data)
             while view:
