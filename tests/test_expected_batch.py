@@ -186,7 +186,6 @@ class CppHarnessBatchTest(unittest.TestCase):
         self.assertFalse([name for name in names if name.startswith(cpp.BATCH_MAIN)], names)
 
     def test_batch_built_harnesses_judge_as_their_own(self):
-        wrong = {"g": "long g(long x) { return x; }\n", "h": "std::string h(long x) { return \"\"; }\n"}
         # h's answer also defines g (another part's entry point) and a batch entry's name: nothing changes
         intruding = HARNESS_ANSWERS["h"] + 'long g(long x) { return 0; }\nextern "C" int codeself_main0() { return 0; }\n'
         with Executor(ExecutionConfig(workers=1)) as executor:
@@ -196,8 +195,6 @@ class CppHarnessBatchTest(unittest.TestCase):
             self.assertTrue([name for name in symbols(cpp._harness_path(*self.parts(HARNESSES)[0]), "--undefined-only")
                              if name.startswith("_Z1h")])
             self.assertEqual([r.status for r in results], ["passed"] * 5, [r.message for r in results])
-            self.assertEqual([executor.run(HARNESSES[index], wrong[name]).status for index, name in ((0, "g"), (1, "h"))],
-                             ["failed", "failed"])
             self.assertEqual(executor.run(HARNESSES[1], intruding).status, "passed")
             # the batch's object still needs the candidate's own entry point (other parts' it does not)
             missing_entry = executor.run(HARNESSES[0], "long other(long x) { return x + 1; }\n")
