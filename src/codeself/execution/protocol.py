@@ -112,7 +112,8 @@ class Reply:
                 "durations": list(self.durations), "exit_code": self.exit_code, "signal": self.signal,
                 "stdout": self.stdout, "stderr": self.stderr, "duration_s": self.duration_s, "run_s": self.run_s,
                 "cpu_s": self.cpu_s, "peak_rss_kb": self.peak_rss_kb, "nivcsw": self.nivcsw,
-                "waited_s": self.waited_s, "waits_capped": self.waits_capped, "prestarted": self.prestarted, "isolation": self.isolation}
+                "waited_s": self.waited_s, "waits_capped": self.waits_capped, "prestarted": self.prestarted,
+                "isolation": self.isolation}
         if self.measure is not None:
             wire["measure"] = self.measure.to_wire()
         if self.built:

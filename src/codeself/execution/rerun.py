@@ -6,10 +6,11 @@ program waits for the CPU and runs out of them (2 of 399 correct MBPP+ reference
 judged failing at load ~5 on 2 cores).
 
 First line of defence, in the worker (supervise.py): the time a program waited for a CPU
-is added to its deadlines as it runs, read from the kernel (`Reply.waited_s`, up to a bound:
-`Reply.waits_capped`). A timeout so credited had its limits in time it ran or slept, so the slowdown below would only scale
-them for the same waits: it counts at once (an endless loop then costs its limit in CPU,
-loaded or not, instead of a second run under a stretched limit). Where the kernel keeps no
+is added to its deadlines as it runs, read from the kernel (`Reply.waited_s`, up to a
+bound: `Reply.waits_capped`). A timeout so credited had its limits in time it ran or slept,
+so the slowdown below would only scale them for the same waits: it counts at once (an
+endless loop then costs its limit in CPU, loaded or not, instead of a second run under a
+stretched limit). Where the kernel keeps no
 such counter, or the limits come from a Python reference (its time now can differ for
 other reasons than waiting: the machine itself), a timeout goes on as follows.
 
@@ -22,8 +23,8 @@ Before a timeout counts:
    program in the sandbox, which is 1 on an idle machine and grows as programs wait for a CPU.
    Either way a limit never drops below the first run's.
 2. The program runs again under those limits when they are higher, or when the first run
-   waited for a CPU not credited to it (`waited_for_cpu`: a transient load, gone by now). Otherwise (an endless
-   loop that had a CPU to itself, a program sleeping without being preempted) the timeout
+   waited for a CPU not credited to it (`waited_for_cpu`: a transient load, gone by now).
+   Otherwise (an endless loop that had a CPU to itself, a program sleeping without being preempted) the timeout
    stands at once, so timeouts cost no more than before on an idle machine.
 3. The second run's verdict is the result, recording `extra["timeout_rerun"]`.
 
@@ -69,7 +70,7 @@ class TimeoutRerun:
         """The verdict of `first` (status timeout, run under `used`, the worker's `reply`), re-run
         once if warranted."""
         reply = as_reply(reply)
-        credited = reply.waited_s > 0 and not reply.waits_capped  # its waits for a CPU were added to its limits
+        credited = reply.waited_s > 0 and not reply.waits_capped  # its waits were added to its limits
         if credited and not _retimed(task, used):
             return first  # the slowdown would scale its limits for exactly those waits
         limits, measured_by = self.remeasured(task, used)

@@ -74,9 +74,10 @@ def merge(replies: list[Reply], bounds: list[tuple[int, int]], output_cap: int) 
     then each part's test answers in order, up to the first part that did not finish, whose
     outcome (and signal, exit code, detail) is the merged one. A later part whose import did
     not answer as the first's did is a `malformed` stop (a program that imports differently
-    each time). CPU time, worker time (`run_s`, which rerun.py compares with the CPU time)
-    preemptions and waits added to deadlines are summed; `duration_s` is the longest part's, peak memory the
-    largest; output tails are joined in part order."""
+    each time). CPU time, worker time (`run_s`, which rerun.py compares with the CPU time),
+    preemptions and waits added to deadlines are summed (a part stopped at the waits' bound
+    marks the whole); `duration_s` is the longest part's, peak memory the largest; output
+    tails are joined in part order."""
     first = replies[0]
     answers, durations = list(first.answers[:1]), list(first.durations[:1])
     stop = None

@@ -224,9 +224,10 @@ class Run:
 
         Read from the kernel's scheduler counters (schedstat), once per deadline reached, never
         per test. Bounded: waiting never stretches a test past MAX_STRETCH times its limit, nor
-        the run past that many times its backstop (then `capped`), and RLIMIT_CPU still bounds each process's CPU. A wait still going on at the deadline is not
-        counted yet, so a test's first look that finds none moves the deadlines WAIT_GRACE_S on
-        and looks again (a timeout costs that much more, credited or not). False (the deadline
+        the run past that many times its backstop (then `capped`), and RLIMIT_CPU still bounds
+        each process's CPU. A wait still going on at the deadline is not counted yet, so a
+        test's first look that finds none moves the deadlines WAIT_GRACE_S on and looks again
+        (a timeout costs that much more, credited or not). False (the deadline
         stands) when the kernel keeps no counters or nothing waited since that second look."""
         if now >= min(self.step_cap, self.stretch_end):
             self.capped = True
@@ -410,9 +411,9 @@ def prestart(job: dict, context: Context) -> dict | None:
     the previous job ended, in its own sandboxed child like any program's, and reads nothing
     but its own job: single-use."""
     native = job.get("native") or {}
-    spec = native.get("prestart") if context.config.get("prestart_interpreters", True) else None
-    if not spec or native.get("compile") or native.get("keep") or native.get("executable") or not native.get("run"):
+    if not context.config.get("prestart_interpreters", True) or not _prestartable(native):
         return None
+    spec = native["prestart"]
     shared = {name: value for name, value in context.limits(0.0).items() if name != "cpu"}
     return {"file": spec["file"], "source": spec["source"], "run": list(native["run"]), "env": native["env"],
             "argv": [*native["run"][:-1], spec["file"]], "limits": shared}
@@ -421,8 +422,14 @@ def prestart(job: dict, context: Context) -> dict | None:
 def fits_prestart(job: dict, spec: dict) -> bool:
     """Does `job` run the interpreter `spec` started, exactly as it would start it itself?"""
     native = job.get("native") or {}
-    return bool(native.get("prestart")) and native.get("run") == spec["run"] and native.get("env") == spec["env"] \
-        and not native.get("compile") and not native.get("keep") and not native.get("executable")
+    return _prestartable(native) and native["run"] == spec["run"] and native.get("env") == spec["env"]
+
+
+def _prestartable(native: dict) -> bool:
+    """A native job whose interpreter can start before it: one that offers a bootstrap, runs
+    its program as the bootstrap's replacement and needs nothing done before it starts."""
+    return bool(native.get("prestart")) and bool(native.get("run")) and not native.get("compile") \
+        and not native.get("keep") and not native.get("executable")
 
 
 def run_queue_wait_s(proc_fd: int, pid: int) -> float | None:

@@ -171,15 +171,17 @@ def _serving(entry_point: str, bodies: list[str], runtime: str = "#include \"cod
             f"  return codeself_rt::serve(argc, argv, {scope}::calls, {len(bodies)});\n}}\n")
 
 
-def _harness(prompt: str, entry_point: str, tests: list[SplitAssert], lean: bool = False, index: int | None = None) -> str:
+def _harness(prompt: str, entry_point: str, tests: list[SplitAssert], lean: bool = False,
+             index: int | None = None) -> str:
     """The harness's unit; `lean`: without the prompt's #includes, for harness_header();
     `index`: lean, as the index-th part of a batch of harnesses (`prepare_many`)."""
     code = _split_prompt(prompt)
     if lean or index is not None:
         code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith("#include"))
-    serving = {} if index is None else {"scope": f"codeself_harness{index}", "main": f'extern "C" int {BATCH_MAIN}{index}'}
-    return f"{code};\n" + _serving(entry_point, [f"candidate({t.args})" for t in tests], "" if lean or serving else
-                                    "#include \"codeself_rt.hpp\"\n", **serving)
+    serving = {} if index is None else {"scope": f"codeself_harness{index}",
+                                        "main": f'extern "C" int {BATCH_MAIN}{index}'}
+    runtime = "" if lean or serving else "#include \"codeself_rt.hpp\"\n"
+    return f"{code};\n" + _serving(entry_point, [f"candidate({t.args})" for t in tests], runtime, **serving)
 
 
 def _typecheck(entry_point: str, tests: list[SplitAssert]) -> str:

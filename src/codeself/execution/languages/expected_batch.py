@@ -5,7 +5,8 @@ C++ that program's compile (~0.25 s of CPU, most of it loading the precompiled h
 much as the candidate's own; Rust's and Java's compile and JavaScript's start likewise. A
 batch holds the tests programs of up to BATCH_TASKS tasks of one language, each in a scope of
 its own (a C++ namespace, a Rust module, a renamed Java class; JavaScript's expected values
-need no prompt), so it is compiled and started once. It is trusted code with no candidate in it, run in the sandbox like any program.
+need no prompt), so it is compiled and started once. It is trusted code with no candidate in
+it, run in the sandbox like any program.
 The same tasks' C++ harness objects are compiled together too (`ExpectedBatch.prepare`).
 
 What a batch changes is only the cost: each task's part of the reply (the import answer, then

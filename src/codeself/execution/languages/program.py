@@ -26,7 +26,7 @@ from codeself.execution.languages.asserts import SplitAssert, split_assert
 from codeself.execution.languages.equality import values_equal
 from codeself.execution.languages.literals import shown
 from codeself.execution.languages.toolchains import Unavailable, missing
-from codeself.execution.protocol import Job, as_reply
+from codeself.execution.protocol import Job
 from codeself.execution.result import ExecutionResult, TestOutcome
 
 COMPILE_TIMEOUT_S = 30.0  # CPU seconds per compile command (wall: 3x); more is a compile_error
@@ -245,7 +245,8 @@ def build_result(task: Task, tests: list, expected: Expected, reply: dict, timeo
     answers = reply.get("answers") or []
     base = {"duration_s": reply.get("duration_s", 0.0), "cpu_time_s": reply.get("cpu_s", 0.0),
             "peak_rss_kb": reply.get("peak_rss_kb", 0), "stdout_tail": reply.get("stdout", ""),
-            "stderr_tail": reply.get("stderr", ""), "extra": {**timeouts.extra(as_reply(reply).waited_s), "language": task.language}}
+            "stderr_tail": reply.get("stderr", ""),
+            "extra": {**timeouts.extra(reply.get("waited_s", 0.0)), "language": task.language}}
     counts = runner._counts(task, ())
     if reply["outcome"] == "sandbox":
         return runner._result("sandbox_error", "import", counts, isolation, error_type="SandboxError",
