@@ -41,7 +41,8 @@ from codeself.reporting import peer_formats
 PROG = "execute_samples.py"
 # the sandbox settings this script lets users set (others: ExecutionConfig's defaults)
 EXECUTION_FIELDS = ("workers", "sandbox", "timeout_s", "calibrate_timeouts", "calibration_cache",
-                    "stop_at_first_failure", "executor", "ray_address", "efficiency", "split_tests")
+                    "stop_at_first_failure", "executor", "ray_address", "efficiency", "split_tests",
+                    "prestart_interpreters", "pin_workers")
 
 
 def build_parser() -> argparse.ArgumentParser:

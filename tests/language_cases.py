@@ -14,6 +14,7 @@ import time
 import unittest
 
 import support  # noqa: F401
+from support import descendants
 from codeself.datasets.task import Task
 from codeself.execution import ExecutionConfig, Executor
 from codeself.execution.languages import assert_statements
@@ -26,25 +27,6 @@ def make_task(language, prompt, entry_point, public, hidden, task_id=None):
     return Task(task_id=task_id or f"{language}/{entry_point}", source="example", prompt=prompt,
                 entry_point=entry_point, starter_code=prompt, public_tests=tuple(public),
                 hidden_tests=tuple(hidden), setup_code="", reference_solution=None, split=None, language=language)
-
-
-def descendants(pid):
-    """Process ids below `pid` (from /proc)."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as handle:
-                    parent = int(handle.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def is_compile_server(pid):
@@ -118,8 +100,9 @@ class BatchMixin:
         return result
 
     def assert_no_leftovers(self):
-        """Each worker holds its waiting child only (and at most one warm compiler, Java's)."""
-        idle = {"namespaces": 2, "bwrap": 3}.get(self.executor.isolation, 1)
+        """Each worker holds its forker and the forker's waiting child only (and at most one warm
+        compiler, Java's)."""
+        idle = {"namespaces": 3, "bwrap": 4}.get(self.executor.isolation, 2)
         for _ in range(50):
             found = [descendants(pid) for pid in self.executor.worker_pids()]
             servers = [sum(map(is_compile_server, pids)) for pids in found]

@@ -257,3 +257,23 @@ def _runs_unprivileged(setpriv: str | None, python: str) -> bool:
     probe = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", python, "-c",
              "import os, sys; assert sys.version_info >= (3, 11) and os.access(sys.executable, os.X_OK)"]
     return subprocess.run(probe, capture_output=True, cwd="/").returncode == 0
+
+
+def descendants(pid):
+    """Host pids of every live descendant of `pid` (by PPid chains in /proc)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != b"Z":
+                parents.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found

@@ -14,6 +14,7 @@ import time
 import unittest
 
 import support  # noqa: F401
+from support import descendants
 from codeself.datasets.task import Task
 from codeself.execution import ExecutionConfig, Executor
 from codeself.execution import sandbox as isolation
@@ -79,26 +80,6 @@ def search(extra_paths):
         pass
     return found
 '''
-
-
-def descendants(pid):
-    """Host pids of every live descendant of `pid` (by PPid chains in /proc)."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as handle:
-                    fields = handle.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != b"Z":
-                parents.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 class HostileBatchBase:
@@ -253,8 +234,8 @@ class HostileBatchBase:
         self.assert_no_leftovers()
 
     def assert_no_leftovers(self):
-        # worker (+ its waiting child; under bwrap also bubblewrap's own pid-1 process)
-        idle = {"namespaces": 2, "bwrap": 3}.get(self.executor.isolation, 1)
+        # worker (+ its forker and the forker's waiting child; under bwrap also bubblewrap's own pid-1 process)
+        idle = {"namespaces": 3, "bwrap": 4}.get(self.executor.isolation, 2)
         for _ in range(50):
             counts = [len(descendants(pid)) for pid in self.executor.worker_pids()]
             if all(count <= idle for count in counts):

@@ -176,8 +176,9 @@ def calibrate(executor: Executor, jobs: list) -> tuple[float, int]:
 def stage_cpu(executor: Executor) -> tuple[float, float, float] | None:
     """CPU seconds so far of (this process, the workers, the programs they reaped), read from
     /proc: workers are the Executor's processes and their live descendants (the real worker
-    is a child of the started one in namespaces mode); a program's CPU is added to its
-    worker's reaped-children total when the worker waits for it. None where /proc is absent."""
+    is a child of the started one in namespaces mode, its forker a child of that); a program's
+    CPU is added to its forker's reaped-children total when the forker waits for it. None
+    where /proc is absent."""
     parent = cpu_now()
     workers = programs = 0.0
     tick = os.sysconf("SC_CLK_TCK")

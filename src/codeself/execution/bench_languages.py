@@ -18,9 +18,9 @@ the project's own converter), and both run two programs at a time:
 
 CPU is the whole process tree's, read with getrusage: this process's own (RUSAGE_SELF: parsing,
 judging, threads) plus RUSAGE_CHILDREN, which holds every descendant once it is waited for.
-The engine's workers are children of this process; each waits for the programs it forks, and
-each program (PID 1 of its namespace) waits for its compilers, so all of their CPU reaches this
-process when `Executor.close()` has reaped the workers. The engine's figure therefore comes
+The engine's workers are children of this process; each waits for its forker, which waits for
+the programs it forks, and each program (PID 1 of its namespace) waits for its compilers, so
+all of their CPU reaches this process when `Executor.close()` has reaped the workers. The engine's figure therefore comes
 from an Executor started and closed around the timed batch (its two workers' start-up, tens of
 milliseconds, is in it; the warm-up ran on another Executor, closed before). Builds that
 trusted code runs in this process (C++ harness objects) are its children directly.

@@ -32,7 +32,7 @@ from codeself.execution.protocol import Job, Reply
 from codeself.execution.rerun import TimeoutRerun
 from codeself.execution.result import ExecutionResult
 from codeself.execution.schedule import LongestFirst
-from codeself.execution.worker_handle import Worker, WorkerDied, stop_workers
+from codeself.execution.worker_handle import Worker, WorkerDied, stop_workers, worker_cpus
 
 class Executor(ExecutorAPI):
     """Runs candidate programs in the sandbox; thread-safe; use as a context manager.
@@ -82,8 +82,8 @@ class Executor(ExecutorAPI):
         sandbox = self.config.sandbox
         for attempt in (sandbox, "rlimits"):
             started = []
-            for _ in range(self.config.workers):
-                started.append(Worker(self.config, attempt, handshake=False))
+            for cpu in worker_cpus(self.config):
+                started.append(Worker(self.config, attempt, cpu=cpu, handshake=False))
                 with self._lock:
                     self._all.append(started[-1])
             first = started[0].handshake()
@@ -103,9 +103,10 @@ class Executor(ExecutorAPI):
             self._idle.put(worker)
         return first["isolation"]
 
-    def _spawn(self) -> Worker:
-        """A replacement worker, under the isolation the others have."""
-        started = Worker(self.config, self._sandbox)
+    def _spawn(self, cpu: int | None) -> Worker:
+        """A replacement worker, under the isolation the others have, on the CPU the one it
+        replaces was kept on."""
+        started = Worker(self.config, self._sandbox, cpu=cpu)
         if not started.hello["ready"]:
             started.close()
             raise ValueError(f"a worker failed to start: {started.hello['error']}")
@@ -146,19 +147,21 @@ class Executor(ExecutorAPI):
     def _dispatch(self, job: Job, on_progress=None) -> Reply:
         """Run `job` on the next idle worker; its reply (protocol.py: a malformed one is a failure)."""
         self._check_usable()
-        current = self._idle.get()
+        wire = job.to_wire()  # before taking a worker, and the reply checked after giving it back:
+        current = self._idle.get()  # a worker waits for this thread as little as possible
         try:
-            return Reply.from_wire(current.request(job.to_wire(), on_progress))
+            answer = current.request(wire, on_progress)
         except (WorkerDied, ValueError):
             self._check_usable()  # closed meanwhile: the worker was stopped, not killed
             current = self._replace(current)
             return Reply("worker_died", isolation=self.isolation, detail="the worker process died during the run")
         finally:
             self._idle.put(current)  # even a stopped one: threads waiting for a worker then fail too
+        return Reply.from_wire(answer)
 
     def _replace(self, dead: Worker) -> Worker:
         dead.close(wait_s=0.5)
-        replacement = self._spawn()
+        replacement = self._spawn(dead.cpu)
         with self._lock:
             if not self._closed:
                 self._all[:] = [w for w in self._all if w is not dead] + [replacement]

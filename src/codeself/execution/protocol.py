@@ -4,7 +4,8 @@ Why typed: the job dict was built by hand in four places (runner.plan_run, langu
 Executor.call_function, efficiency.measure_job) and the reply was read with `.get(...)`
 everywhere, so a misspelt key was a silent default. The wire form does not change: worker.py
 and supervise.py read plain dicts (marshal in, JSON out) and import nothing from here, because
-every program is a fork of the worker and each module it loads is paid again by every fork.
+every program is a fork of the worker's warm copy and each module it loads is paid again by
+every fork.
 
 `Reply.from_wire` reads the worker's JSON as data that may be wrong (the answers inside it come
 from the candidate's process; the rest from our worker): a field of the wrong type or an

@@ -14,8 +14,8 @@ Two levels, chosen once per worker and recorded in every result:
 - "rlimits": no namespaces available. New session, scratch directory, rlimits, the worker's
   sandbox uid when we are root and the interpreter is readable by it (else root without
   capabilities), and a
-  process-tree sweep afterwards (the worker is a child subreaper, so escapees are reparented
-  to it and found). Network and the host filesystem stay reachable; see docs/safety.md.
+  process-tree sweep afterwards (the worker's forker is a child subreaper, so escapees are
+  reparented to it and found). Network and the host filesystem stay reachable; see docs/safety.md.
 
 Python 3.11 has no `os.unshare`, `os.setns`, mount or pivot_root wrappers, so the *worker*
 (trusted code, before any candidate runs) calls them through ctypes on the C library.
@@ -343,10 +343,11 @@ def limit_other(pid: int, limits: dict[str, int], as_uid: int | None = None) -> 
 def kill_session_tree(pid: int, worker_pid: int) -> None:
     """rlimits mode: SIGKILL the child's process group, then every process reparented to us.
 
-    The worker is a child subreaper, so once the child is dead every surviving descendant
-    (a setsid() escapee included) has the worker as an ancestor and, at the top of its
+    Called by the worker's forker (forker.py), a child subreaper whose only children are
+    programs (`worker_pid` is its own pid): once the child is dead every surviving descendant
+    (a setsid() escapee included) has the forker as an ancestor and, at the top of its
     subtree, as its parent. No child left means no descendant left: the common case costs
-    one waitpid. Otherwise each round kills the worker's children found in /proc; their own
+    one waitpid. Otherwise each round kills the forker's children found in /proc; their own
     children become ours and are caught in the next round (bounded).
     """
     try:

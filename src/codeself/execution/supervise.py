@@ -9,6 +9,7 @@ forged frame. Output is kept as a bounded tail at the pipe.
 
 from __future__ import annotations
 
+import functools
 import json
 import marshal
 import os
@@ -39,6 +40,7 @@ MIN_WAIT_CREDIT_S = 0.001  # less new waiting than this at a deadline, and the d
 WAIT_GRACE_S = 0.02
 
 
+@functools.lru_cache(maxsize=8192)
 def compiled_probe(probe: str) -> object:
     """A probe expression compiled in the worker, shipped to the child as a code object.
 
@@ -48,11 +50,8 @@ def compiled_probe(probe: str) -> object:
     (`compile(probe, "<test>", "eval", dont_inherit=True)`); a probe that does not compile,
     or is very long, travels as text and fails (or compiles) in the child as before.
 
-    Compiled anew for every run, never kept: a worker that kept earlier runs' probes (hidden
-    inputs) would fork them into every child, which had to free them all before running the
-    candidate, and freeing some thousand code objects in a fresh fork (copy-on-write faults)
-    cost more than a third of a HumanEval program's CPU; compiling a probe costs tens of
-    microseconds.
+    Kept for the runs that follow (a task's samples share their probes): no child is a fork
+    of the worker any more (forker.py), so the hidden inputs this holds never reach one.
     """
     if len(probe) > MAX_COMPILED_PROBE:
         return probe
@@ -437,7 +436,8 @@ def run_queue_wait_s(proc_fd: int, pid: int) -> float | None:
     multi-threaded program such as the JVM computes in a thread other than its first), read
     through `proc_fd` (worker.Context.proc_fd); None when there is no such procfs or the
     kernel does not keep the counter (it then reads 0, as it does for a program that never
-    waited). `pid` is an unreaped child of this process, so the number is still its own."""
+    waited). `pid` is a child of this worker's forker, unreaped until the worker asks for it,
+    so the number is still its own."""
     if proc_fd < 0:
         return None
     try:

@@ -1,14 +1,15 @@
-"""The warm worker: a fresh, small, single-threaded interpreter that forks one child per program.
+"""The warm worker: a fresh, small, single-threaded interpreter; one child per program.
 
 Why a separate interpreter: forking the caller (a big, multi-threaded trainer holding every
 task's hidden tests) deadlocks, inherits its address space and leaks its memory to the
 candidate. The Executor starts workers with subprocess at creation; each worker sets up its
-sandbox once (sandbox.py), then for every job over its stdin/stdout pipes it uses a child it
-forked *before* reading that job (so the job never sits in the child's memory) and
-supervises the run (supervise.py): program first, then the tests in batches, every timeout
-enforced with SIGKILL, output capped at the pipe; it returns the child's raw answer frames,
-which the parent decodes and judges. Keep it small: every program is a fork of it, and each
-module or shared library it loads is paid again by every fork.
+sandbox once (sandbox.py), warms up, and forks its forker (forker.py): a copy of itself that
+forks, reaps and wipes after every child, and never holds a job, so no job sits in any
+child's memory. For every job over its stdin/stdout pipes the worker takes the child forked
+for it and supervises the run (supervise.py): program first, then the tests in batches,
+every timeout enforced with SIGKILL, output capped at the pipe; it returns the child's raw
+answer frames, which the parent decodes and judges. Keep it small: every program is a fork
+of its warm state, and each module or shared library it loads is paid again by every fork.
 
 Run as `python -S -s worker.py CONFIG_JSON`. Messages on stdin/stdout: 4-byte big-endian
 length + body; jobs in are marshal data (from the parent only), replies out are JSON. First
@@ -17,8 +18,6 @@ message out: {"ready": bool, "isolation": str, "error": str, "scratch": str}.
 
 from __future__ import annotations
 
-import fcntl
-import gc
 import json
 import marshal
 import os
@@ -33,7 +32,7 @@ if __name__ == "__main__":  # started as a file: import `codeself` from src/, no
     sys.path.insert(0, os.path.dirname(os.path.dirname(_HERE)))
 
 from codeself.execution import child as harness  # noqa: E402
-from codeself.execution import sandbox, supervise  # noqa: E402
+from codeself.execution import forker, sandbox, supervise  # noqa: E402
 from codeself.execution.supervise import run_job  # noqa: E402
 
 CHILD_SETUP_FAILED = 70
@@ -52,6 +51,7 @@ class Context:
         self.scratch = ""  # the working directory every child of this worker starts in
         self.base_vm = 0
         self.drop_to_nobody = False
+        self.forker: forker.Forker | None = None  # forks and reaps every child (forker.py)
         # as root: the uid this worker's programs run as, claimed for it alone by the parent (uids.py)
         self.sandbox_uid = int(config.get("sandbox_uid", sandbox.NOBODY))
         self.devnull = os.open("/dev/null", os.O_RDWR)
@@ -78,28 +78,14 @@ class Context:
 
 
 class Child:
-    """A forked child waiting (sandboxed) for its program, and the worker's ends of its pipes.
-    `prestart`: the child execs that interpreter at once, to wait for its job there
-    (supervise.prestart)."""
+    """A sandboxed child waiting for its program, forked by the worker's forker (forker.py),
+    and the worker's ends of its pipes. `prestart`: the interpreter it started, to wait for
+    its job there (supervise.prestart); `following`: what the child forked once this one is
+    finished pre-starts."""
 
-    def __init__(self, context: Context, prestart: dict | None = None) -> None:
-        self.prestart = prestart
-        control_r, self.control = os.pipe()
-        self.result, result_w = os.pipe()
-        self.out, out_w = os.pipe()
-        self.err, err_w = os.pipe()
-        # The child's five descriptors are moved above 0-4 here, not in the child: work done
-        # before the fork is inherited, work done after it is paid again by every fork.
-        child_fds = [_above_stdio(fd) for fd in (context.devnull, out_w, err_w, control_r, result_w)]
-        gc.freeze()  # the child's collector then never walks (and copies) the worker's heap
-        if context.isolation == "namespaces":
-            self.pid = sandbox.fork_in_new_pid_namespace(context.pid_ns_fd)
-        else:
-            self.pid = os.fork()
-        if self.pid == 0:
-            _become_child(context, child_fds, prestart)
-        for fd in {control_r, result_w, out_w, err_w, *child_fds} - {context.devnull}:
-            os.close(fd)
+    def __init__(self, context: Context) -> None:
+        self.pid, (self.control, self.result, self.out, self.err), self.prestart = context.forker.child()
+        self.following: dict | None = None
         os.set_blocking(self.control, False)
         self.exit_fd = _pidfd(self.pid)  # readable once the child has exited
 
@@ -107,35 +93,25 @@ class Child:
         """Has the child exited already (a pre-started interpreter that did not start)?"""
         return self.exit_fd >= 0 and bool(select.select([self.exit_fd], [], [], 0)[0])
 
-    def finish(self, context: Context) -> tuple[int, object]:
-        """SIGKILL the child's whole tree, reap it; returns (wait status, rusage)."""
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        _, status, usage = os.wait4(self.pid, 0)
-        if context.isolation != "namespaces":
-            sandbox.kill_session_tree(self.pid, os.getpid())
+    def finish(self, context: Context, then_spawn: bool = True) -> tuple[int, object]:
+        """SIGKILL the child's whole tree, reap it, empty the working directory (the forker
+        does all three, then forks the next child unless told not to); returns (wait status,
+        rusage)."""
+        status, usage = context.forker.finish(self.pid, then_spawn, self.following)
         for fd in (self.control, self.result, self.out, self.err, self.exit_fd):
             if fd >= 0:
                 os.close(fd)
-        sandbox.wipe_directory(context.scratch)
         return status, usage
 
 
 def _pidfd(pid: int) -> int:
     """A pidfd for the child (Linux >= 5.3), so an exit is seen even while a descendant
-    still holds the result pipe open (rlimits mode); -1 where unsupported."""
+    still holds the result pipe open (rlimits mode); -1 where unsupported. The child is the
+    forker's, but stays unreaped (its pid not reused) until the worker asks for finish()."""
     try:
         return os.pidfd_open(pid)
     except (AttributeError, OSError):
         return -1
-
-
-def _above_stdio(fd: int) -> int:
-    """`fd`, or a duplicate of it numbered >= 5 when it is one of 0-4 (possible only when the
-    worker was started with some of 0-2 closed), so the child's dup2 onto 0-4 clobbers none."""
-    return fd if fd >= 5 else fcntl.fcntl(fd, fcntl.F_DUPFD, 5)
 
 
 def _become_child(context: Context, fds: list[int], prestart: dict | None = None) -> None:
@@ -313,6 +289,11 @@ def _self_test(context: Context) -> str:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
+    if config.get("cpu") is not None:  # worker_handle.worker_cpus: inherited by the forker and every child
+        try:
+            os.sched_setaffinity(0, {config["cpu"]})
+        except OSError:
+            pass
     sys.path.extend(path for path in config.get("site_packages", []) if path not in sys.path)
     in_fd, out_fd = os.dup(0), os.dup(1)
     os.dup2(os.open("/dev/null", os.O_RDWR), 0)
@@ -330,39 +311,44 @@ def main() -> None:
         sandbox.harden_worker()
         _preload()
         _warm_up(config)
+        context.forker = forker.Forker(context, _become_child, (in_fd, out_fd))
         error = _self_test(context)
     except OSError as exc:
         error = f"{config['sandbox']} sandbox unavailable: {exc}"
     scratch = context.scratch if context.isolation == "rlimits" else ""
     _write_message(out_fd, {"ready": not error, "isolation": context.isolation, "error": error,
                             "scratch": scratch})
-    if error:
-        return
-    serve(context, in_fd, out_fd)
+    if not error:
+        try:
+            serve(context, in_fd, out_fd)
+        except OSError as exc:  # its forker died, or a fork failed: the Executor replaces this worker
+            os.write(2, f"codeself worker: {exc}\n".encode(errors="replace"))
+            os._exit(1)
+    if context.forker is not None:
+        context.forker.close()
 
 
 def serve(context: Context, in_fd: int, out_fd: int) -> None:
-    """The job loop. The next child is forked after replying and before reading the next job."""
-    child = Child(context)
+    """The job loop. Each job's child was forked (by the forker) before the job was read."""
     while True:
         job = _read_job(in_fd)
+        child = Child(context)
         if child.prestart is not None and (job is None or not supervise.fits_prestart(job, child.prestart)
                                            or child.exited()):
             child.finish(context)  # an interpreter started for a job of another kind
             child = Child(context)
         if job is None:
-            child.finish(context)
+            child.finish(context, then_spawn=False)
             supervise.compile_server.SERVERS.close()  # a Java job's warm compiler, if one started
             if context.isolation == "rlimits":
                 sandbox.wipe_directory(context.scratch)
                 os.rmdir(context.scratch)
             return
+        child.following = supervise.prestart(job, context)  # no test in it: the program's runtime, argv, env
         reply = run_job(job, child, context, (in_fd, out_fd))  # it reads a "stop" sent during the run
-        following = supervise.prestart(job, context)  # no test in it: the program's runtime, argv, env
         del job
         _write_message(out_fd, reply)
         del reply
-        child = Child(context, following)
 
 
 if __name__ == "__main__":
