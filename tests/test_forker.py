@@ -7,7 +7,6 @@ without any of it reaching a child; a forker that dies costs its worker, which i
 
 import os
 import signal
-import tempfile
 import time
 import unittest
 from dataclasses import replace
@@ -75,32 +74,20 @@ class ForkerTest(unittest.TestCase):
 
     def test_a_killed_forker_costs_its_worker_only(self):
         """SIGKILL the forker: the run that next needs it fails as its worker's death does
-        (runtime_error, docs/schemas.md), the worker exits with one line on stderr and is
-        replaced, and the runs after it pass."""
+        (runtime_error, docs/schemas.md), the worker exits and is replaced, and the runs after
+        it pass. (In rlimits mode as root, a program can kill its forker: tests/test_hostile.py.)"""
         echo = task("forker/echo", "f", ["assert f(2) == 3"])
         program = "def f(x):\n    return x + 1\n"
-        with tempfile.TemporaryFile() as stderr:
-            saved = os.dup(2)
-            try:
-                os.dup2(stderr.fileno(), 2)  # the worker inherits the test's stderr: keep its line
-                with Executor(ExecutionConfig(workers=1, timeout_s=10)) as executor:
-                    self.assertEqual(executor.run(echo, program).status, "passed")
-                    before = executor.worker_pids()
-                    os.kill(self.forker_of(executor), signal.SIGKILL)
-                    results = [executor.run(echo, program) for _ in range(4)]
-                    after = executor.worker_pids()
-            finally:
-                os.dup2(saved, 2)
-                os.close(saved)
-            stderr.seek(0)
-            said = stderr.read().decode()
-        statuses = [result.status for result in results]
+        with Executor(ExecutionConfig(workers=1, timeout_s=10)) as executor:
+            self.assertEqual(executor.run(echo, program).status, "passed")
+            before = executor.worker_pids()
+            os.kill(self.forker_of(executor), signal.SIGKILL)
+            results = [executor.run(echo, program) for _ in range(4)]
+            after = executor.worker_pids()
         self.assertNotEqual(before, after)  # the worker was replaced
         failed = [result for result in results if result.status != "passed"]
         self.assertEqual([(result.status, result.error_type) for result in failed], [("runtime_error", "ProcessDied")])
         self.assertIn("worker", failed[0].message)
-        self.assertEqual(statuses[statuses.index("runtime_error") + 1:], ["passed"] * (3 - statuses.index("runtime_error")))
-        self.assertEqual(said, "codeself worker: the worker's forker exited (Broken pipe)\n")
 
     @staticmethod
     def forker_of(executor) -> int:

@@ -4,9 +4,10 @@ Why: fork() write-protects every private page of the process that calls it. A wo
 forked each program's child itself then took a copy-on-write fault on every page it wrote
 while supervising that program (~300 faults a HumanEval program: about a tenth of all the
 CPU the throughput bench used, measured with perf, issue 18). The forker is forked once,
-when the worker is warm and before any job. It writes a few pages per fork, and the worker's
-own memory is never shared again. A child is still a copy of the warm worker, as before,
-and still never holds a job before it starts (the forker never sees a job).
+when the worker is warm and before any job. It writes ~55 pages per fork, and the worker's
+own memory is never shared again. A child is still a copy of the warm worker, as before;
+it holds no job, not even an earlier one, since the forker never sees any (so the worker
+may keep what runs teach it: supervise.compiled_probe).
 
 The next child is forked as soon as the last one is reaped, while the worker writes its
 reply and waits for its next job, so a job seldom waits for its child. Messages over a
@@ -74,8 +75,8 @@ class Forker:
 
     def finish(self, pid: int, then_spawn: bool = True, prestart: dict | None = None) -> tuple[int, object]:
         """SIGKILL the child's whole tree, reap it and empty the working directory: (wait
-        status, rusage). With `then_spawn`
-        the forker forks the next child (pre-starting `prestart`) right after; child() takes it."""
+        status, rusage). With `then_spawn` the forker forks the next child (pre-starting
+        `prestart`) right after; child() takes it."""
         self._send(("finish", pid, then_spawn, prestart))
         reply, _ = self._receive()
         if then_spawn:

@@ -321,9 +321,8 @@ def main() -> None:
     if not error:
         try:
             serve(context, in_fd, out_fd)
-        except OSError as exc:  # its forker died, or a fork failed: the Executor replaces this worker
-            os.write(2, f"codeself worker: {exc}\n".encode(errors="replace"))
-            os._exit(1)
+        except OSError:  # its forker died (in rlimits mode as root a program can kill it), or a fork
+            os._exit(1)  # failed: the run is failed as its worker's death and the Executor replaces it
     if context.forker is not None:
         context.forker.close()
 
