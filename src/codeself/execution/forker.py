@@ -56,6 +56,7 @@ class Forker:
                 if os.getppid() == worker_pid:  # else the worker died before the line above
                     if context.isolation != "namespaces":  # descendants that escape the group come here
                         sandbox.prctl(sandbox.PR_SET_CHILD_SUBREAPER, 1)
+                    sandbox.release_free_memory()
                     _serve(theirs, context, become_child)
             finally:
                 os._exit(FORKER_FAILED)

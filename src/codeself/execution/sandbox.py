@@ -62,6 +62,16 @@ def _c():
     return _libc
 
 
+def release_free_memory() -> None:
+    """Give the C allocator's free pages back to the kernel (glibc's malloc_trim; elsewhere
+    nothing). Every fork copies, and every exit tears down, one page-table entry per resident
+    page, so the forker drops what the worker's start-up freed (~1 MiB of ~8) once."""
+    try:
+        _c().malloc_trim(0)
+    except AttributeError:  # not glibc
+        pass
+
+
 def _check(result: int, what: str) -> None:
     if result != 0:
         errno = ctypes.get_errno()
