@@ -261,16 +261,9 @@ def _runs_unprivileged(setpriv: str | None, python: str) -> bool:
 
 def descendants(pid):
     """Host pids of every live descendant of `pid` (by PPid chains in /proc)."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as handle:
-                    fields = handle.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != b"Z":
-                parents.setdefault(int(fields[1]), []).append(int(entry))
+    from codeself.execution.sandbox import children_by_parent
+
+    parents = children_by_parent(live_only=True)
     found, todo = [], [pid]
     while todo:
         for child in parents.get(todo.pop(), []):

@@ -27,6 +27,7 @@ import fcntl
 import gc
 import marshal
 import os
+import resource
 import signal
 import _socket
 
@@ -82,7 +83,7 @@ class Forker:
         reply, _ = self._receive()
         if then_spawn:
             self.pending, self.prestart = True, prestart
-        return reply[1], sandbox.resource.struct_rusage(reply[2])
+        return reply[1], resource.struct_rusage(reply[2])
 
     def close(self) -> None:
         """End the forker (it exits when its socket closes) and reap it."""

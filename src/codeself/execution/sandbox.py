@@ -367,7 +367,7 @@ def kill_session_tree(pid: int, worker_pid: int) -> None:
     for _ in range(200):
         if not _has_children():
             return
-        for child in _children_of(worker_pid):
+        for child in children_by_parent().get(worker_pid, []):
             for kill in (os.killpg, os.kill):
                 try:
                     kill(child, signal.SIGKILL)
@@ -387,8 +387,9 @@ def _has_children() -> bool:
             return True
 
 
-def _children_of(parent: int) -> list[int]:
-    found = []
+def children_by_parent(live_only: bool = False) -> dict[int, list[int]]:
+    """Every process's children as /proc shows them now (zombies too, unless `live_only`)."""
+    found: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -396,8 +397,8 @@ def _children_of(parent: int) -> list[int]:
                     fields = handle.read().rsplit(b")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == parent:
-                found.append(int(entry))
+            if not (live_only and fields[0] == b"Z"):
+                found.setdefault(int(fields[1]), []).append(int(entry))
     return found
 
 
