@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 READY_FRAME = b'{"ready":true}'
 BATCH_AHEAD = 64  # probe steps queued before their answers arrive (bounded pipe use)
 MAX_COMPILED_PROBE = 1 << 16  # longer probes are left to the child to compile (bounded worker time)
+CACHED_PROBE_CHARS = 2048  # longer ones are compiled for each run (compiled_probe)
 # Waits for a CPU stretch a test's (and the run's) wall time to at most this many times its limit.
 # Low, since a program can load the machine itself (its own processes, each under its own
 # RLIMIT_CPU) and so wait; a run that reaches it is not counted as credited (rerun.py re-runs it
@@ -40,7 +41,6 @@ MIN_WAIT_CREDIT_S = 0.001  # less new waiting than this at a deadline, and the d
 WAIT_GRACE_S = 0.02
 
 
-@functools.lru_cache(maxsize=8192)
 def compiled_probe(probe: str) -> object:
     """A probe expression compiled in the worker, shipped to the child as a code object.
 
@@ -50,15 +50,23 @@ def compiled_probe(probe: str) -> object:
     (`compile(probe, "<test>", "eval", dont_inherit=True)`); a probe that does not compile,
     or is very long, travels as text and fails (or compiles) in the child as before.
 
-    Kept for the runs that follow (a task's samples share their probes): no child is a fork
-    of the worker any more (forker.py), so the hidden inputs this holds never reach one.
+    Probes up to CACHED_PROBE_CHARS are kept for the runs that follow (a task's samples share
+    their probes; at most 4096 of them, so a few tens of MiB at worst): no child is a fork of
+    the worker any more (forker.py), so the hidden inputs this holds never reach one.
     """
+    return _cached_probe(probe) if len(probe) <= CACHED_PROBE_CHARS else _compile_probe(probe)
+
+
+def _compile_probe(probe: str) -> object:
     if len(probe) > MAX_COMPILED_PROBE:
         return probe
     try:
         return compile(probe, "<test>", "eval", dont_inherit=True, optimize=0)
     except Exception:  # noqa: BLE001 - the child reports the same error
         return probe
+
+
+_cached_probe = functools.lru_cache(maxsize=4096)(_compile_probe)
 
 
 class Tail:
