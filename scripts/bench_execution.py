@@ -168,7 +168,7 @@ def bench_local(args, jobs: list) -> None:
             floor.add(seconds, passed)
             floor_cpu[seconds] = (cpu_now() - cpu_before) / count * 1000
             for contender, rounds in engines.items():
-                seconds, passed, stages[seconds] = bench_engine(contender, jobs)
+                seconds, passed, stages[rounds.label, seconds] = bench_engine(contender, jobs)
                 rounds.add(seconds, passed)
             if not args.skip_baseline:
                 baseline.add(*bench_baseline(jobs, args.workers))
@@ -178,7 +178,7 @@ def bench_local(args, jobs: list) -> None:
         engine = engines[executor]
         for rounds in engines.values():
             print(rounds.line())
-            print(f"  {stages[rounds.best]} (best round)")
+            print(f"  {stages[rounds.label, rounds.best]} (best round)")
         print(f"engine / floor = {floor.best / engine.best:.2f}  (target >= 0.5)")
         for other in (baseline, openai):
             if other.seconds:

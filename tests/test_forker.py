@@ -16,6 +16,7 @@ import support  # noqa: F401
 from support import descendants
 from codeself.datasets.task import Task
 from codeself.execution import ExecutionConfig, Executor
+from codeself.execution.sandbox import children_by_parent
 from codeself.execution.worker_handle import worker_cpus
 
 MARKER = "zq-probe-input-5521"
@@ -91,21 +92,17 @@ class ForkerTest(unittest.TestCase):
 
     @staticmethod
     def forker_of(executor) -> int:
-        """The forker: the parent of the child waiting for the next job (the deepest process)."""
+        """The forker: the one process below the worker whose children (the child waiting for
+        the next job) have none of their own."""
         worker = executor.worker_pids()[0]
         for _ in range(100):
-            below = descendants(worker)
-            waiting = [pid for pid in below if not descendants(pid)]
-            parents = {parent_of(pid) for pid in waiting} & set(below)
-            if len(parents) == 1:
-                return parents.pop()
+            tree = children_by_parent(live_only=True)
+            found = [pid for pid in descendants(worker)
+                     if tree.get(pid) and not any(tree.get(child) for child in tree[pid])]
+            if len(found) == 1:
+                return found[0]
             time.sleep(0.02)
-        raise AssertionError(f"no single forker below {worker}: {below}")
-
-
-def parent_of(pid: int) -> int:
-    with open(f"/proc/{pid}/stat", "rb") as handle:
-        return int(handle.read().rsplit(b")", 1)[1].split()[1])
+        raise AssertionError(f"no single forker below {worker}: {found}")
 
 
 class PinningTest(unittest.TestCase):

@@ -70,7 +70,7 @@ class Forker:
         its four pipes, and what it pre-starts (supervise.prestart)."""
         if not self.pending:
             self._send(("spawn", None))
-            self.pending, self.prestart = True, None
+            self.prestart = None
         self.pending = False
         reply, fds = self._receive()
         return reply[1], fds, self.prestart
