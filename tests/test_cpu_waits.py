@@ -1,11 +1,16 @@
 """Time a program waits for a CPU is added to its limits as it runs (execution/supervise.py).
 
-Three CPU-burning processes of our own (each ends by itself within a minute, and is killed by
-PID when the test ends) keep both cores busy, so a program gets about half a CPU. A program
+This test process, and so the workers it starts and their programs, is kept on one CPU
+for the module, beside one CPU-burning process of our own there (it ends by itself within a
+minute, and is killed by PID when the test ends). So a program gets half that CPU whatever
+the machine's other CPUs do: the scheduler cannot move either away, and the burner leads a
+session of its own (efficiency_bench.cpu_burners), so a kernel that shares the CPU between
+sessions (autogroup) splits it between the workers' session and the burner's. A program
 that needs 0.2 s of CPU then needs about 0.4 s of wall time: under a fixed 0.3 s limit it
-passes only when its waits are credited, which the result records. (With four, a program got
-two fifths of a CPU, near the third below which an endless loop's credit reaches its bound,
-MAX_STRETCH, and the loop is re-run: on a machine loaded from outside, that happened.) An endless loop
+passes only when its waits are credited, which the result records. (Burners spread over
+both CPUs gave a program anywhere from a third to a whole CPU, by how the scheduler placed
+them and grouped the sessions: at a third, an endless loop's credit reaches its bound,
+MAX_STRETCH, and the loop is re-run; with a whole one, nothing waits.) An endless loop
 still times out, having had its limit in CPU, and is not run again (rerun.py). A sleeping
 program gets no credit (it never waits for a CPU). The kernel's counter is read through a
 procfs the candidate never sees: a candidate finds no directory among its descriptors.
@@ -13,8 +18,7 @@ Checked on both sandbox levels and on an ordinary user's path.
 """
 
 import json
-import subprocess
-import sys
+import os
 import time
 import unittest
 
@@ -22,10 +26,9 @@ import support
 
 from codeself.datasets.task import Task
 from codeself.execution import ExecutionConfig, Executor
-from codeself.execution.supervise import MAX_STRETCH, run_queue_wait_s
+from codeself.execution.efficiency_bench import cpu_burners
+from codeself.execution.supervise import MAX_STRETCH, run_queue_counters
 
-BURNERS = 3
-BURN = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end:\n    pass\n"
 BUSY = "import time\ndef f(x):\n    start = time.process_time()\n    while time.process_time() - start < 0.2:\n" \
        "        pass\n    return x + 1\n"
 LOOP = "def f(x):\n    while True:\n        pass\n"
@@ -57,15 +60,11 @@ with Executor(ExecutionConfig(workers=1, static_scan=False)) as executor:
 class CpuWaitsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.burners = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(BURNERS)]
-        cls.addClassCleanup(cls._stop_burners)
+        allowed = os.sched_getaffinity(0)
+        cls.addClassCleanup(os.sched_setaffinity, 0, allowed)
+        os.sched_setaffinity(0, {max(allowed)})  # inherited by the burner, the workers and their programs
+        cls.burner_pid, = cls.enterClassContext(cpu_burners(1, limit_s=60.0))
         time.sleep(0.2)
-
-    @classmethod
-    def _stop_burners(cls):
-        for burner in cls.burners:
-            burner.kill()
-            burner.wait()
 
     def assert_credited(self, status, cpu_time_s, extra, program):
         if program == "busy":
@@ -109,15 +108,19 @@ class CpuWaitsTest(unittest.TestCase):
             self.assert_credited(*found[name], name)
 
     def test_the_counter_is_read_through_the_descriptor_given(self):
-        import os
-
-        self.assertIsNone(run_queue_wait_s(-1, os.getpid()))
+        self.assertIsNone(run_queue_counters(-1, os.getpid()))
         proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
         try:
-            waited = run_queue_wait_s(proc, self.burners[0].pid)  # a burner among four on two cores waits
-            self.assertIsNotNone(waited)
-            self.assertGreater(waited, 0.0)
-            self.assertIsNone(run_queue_wait_s(proc, 1 << 30))  # no such process
+            before = run_queue_counters(proc, self.burner_pid)
+            with cpu_burners(1, limit_s=60.0):  # a second burner on the CPU: each waits for the other
+                time.sleep(0.4)
+                after = run_queue_counters(proc, self.burner_pid)
+            self.assertIsNotNone(after)
+            ran, waited = (now - then for now, then in zip(after, before or (0.0, 0.0)))
+            self.assertGreater(waited, 0.1)
+            self.assertGreater(ran, 0.1)
+            self.assertLess(ran + waited, 0.6)  # both count time within the 0.4 s (+ the counters' lag)
+            self.assertIsNone(run_queue_counters(proc, 1 << 30))  # no such process
         finally:
             os.close(proc)
 

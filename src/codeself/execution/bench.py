@@ -21,11 +21,11 @@ import multiprocessing
 import os
 import resource
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from codeself.execution.efficiency_bench import cpu_burners
 from codeself.execution.engine import ExecutionConfig, Executor
 
 LOOP_FOREVER = "def {name}(*args, **kwargs):\n    while True:\n        pass\n"
@@ -277,15 +277,15 @@ def bench_mbppplus(executor: Executor, data_dir: str) -> str:
 
 
 MAX_BURNERS = 64
-_BURN = "import time\nend = time.monotonic() + {limit}\nwhile time.monotonic() < end:\n    pass\n"
 
 
 def bench_burn(jobs: list, config: ExecutionConfig, burners: int, limit_s: float = 3600.0) -> str:
     """Correct references judged failing beside `burners` CPU-burning processes, without and
     with the re-run of timeouts (execution/rerun.py). Limits are calibrated first, while the
     burners are not running yet (as a calibration cache filled on a quiet machine would be);
-    only references that passed their calibration count. Each burner is a plain subprocess
-    that stops by itself after `limit_s`, and is killed by its PID at the end."""
+    only references that passed their calibration count. Each burner (cpu_burners: a session
+    of its own, so the load reaches the workers where the kernel groups the CPU by session)
+    stops by itself after `limit_s`, and is killed by its PID at the end."""
     if not 1 <= burners <= MAX_BURNERS:
         raise ValueError(f"--burn must be within 1..{MAX_BURNERS}")
     lines = []
@@ -295,10 +295,7 @@ def bench_burn(jobs: list, config: ExecutionConfig, burners: int, limit_s: float
         calibrate(with_rerun, jobs)
         usable = [(task, program) for task, program in jobs
                   if not with_rerun.timeouts(task).calibration_error and not without.timeouts(task).calibration_error]
-        started = [subprocess.Popen([sys.executable, "-c", _BURN.format(limit=float(limit_s))],
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                   for _ in range(burners)]
-        try:
+        with cpu_burners(burners, limit_s):
             time.sleep(0.5)
             for label, executor in (("without re-run", without), ("with re-run", with_rerun)):
                 began, load = time.perf_counter(), os.getloadavg()[0]
@@ -308,10 +305,6 @@ def bench_burn(jobs: list, config: ExecutionConfig, burners: int, limit_s: float
                 lines.append(f"{label}: {len(failing)} of {len(usable)} correct references judged failing "
                              f"({sum(r.status == 'timeout' for r in failing)} timeouts; {reruns} re-runs) in "
                              f"{time.perf_counter() - began:.1f} s, load average {load:.1f}")
-        finally:
-            for process in started:
-                process.kill()
-                process.wait()
     return "\n".join([f"{burners} CPU-burning processes beside {config.workers} workers "
                       f"(limits calibrated before they started; floor {config.timeout_floor_s} s, "
                       f"x{config.timeout_factor}):", *lines])

@@ -131,7 +131,7 @@ class Run:
         self.exited = False
         # seconds the program or this worker waited for a CPU, added to the deadlines (_credit_waits)
         self.waited, self.looked_at, self.graced, self.capped = 0.0, self.start, None, False
-        self.program_waits, self.worker_waits = 0.0, own_run_queue_wait_s(context.own_schedstat_fd)
+        self.program_counters, self.worker_waits = (0.0, 0.0), own_run_queue_wait_s(context.own_schedstat_fd)
         self.stretch_end = self.start + MAX_STRETCH * (job["program_timeout_s"] + extra_s)
         self.proc_fd, self.own_schedstat_fd = context.proc_fd, context.own_schedstat_fd
         self.nonces: list[bytes] = []  # one per message sent; its answer must end with it
@@ -228,6 +228,11 @@ class Run:
         credited so). Two waits count: the program's (its threads' run-queue delay) and this
         worker's own (a worker kept waiting is late to feed the program its next test and to
         read its answer), together never more than the time since the last look in this test.
+        The worker's wait counts only while the program was blocked (neither running nor
+        waiting for a CPU: waiting for its next test, or sleeping): where both share one CPU
+        (pin_workers, a single CPU), the worker waits while the program runs, and crediting
+        that time gave the program more than its limit in CPU, look after look, up to
+        MAX_STRETCH (measured: an endless loop ran 0.45 s of CPU under a 0.3 s limit).
 
         Read from the kernel's scheduler counters (schedstat), once per deadline reached, never
         per test. Bounded: waiting never stretches a test past MAX_STRETCH times its limit, nor
@@ -239,14 +244,16 @@ class Run:
         if now >= min(self.step_cap, self.stretch_end):
             self.capped = True
             return False
-        new = 0.0
-        program = run_queue_wait_s(self.proc_fd, self.child.pid)
+        new, since = 0.0, now - max(self.looked_at, self.step_started)
+        blocked = since  # of it, how long the program neither ran nor waited for a CPU
+        program = run_queue_counters(self.proc_fd, self.child.pid)
         if program is not None:
-            new, self.program_waits = program - self.program_waits, program
+            ran, waited = program[0] - self.program_counters[0], program[1] - self.program_counters[1]
+            new, blocked, self.program_counters = waited, max(0.0, since - ran - waited), program
         worker = own_run_queue_wait_s(self.own_schedstat_fd)
         if worker is not None and self.worker_waits is not None:
-            new, self.worker_waits = new + worker - self.worker_waits, worker
-        new = min(new, now - max(self.looked_at, self.step_started))
+            new, self.worker_waits = new + min(worker - self.worker_waits, blocked), worker
+        new = min(new, since)
         self.looked_at = now
         if new < MIN_WAIT_CREDIT_S:
             if self.graced == self.step_started or (program is None and worker is None):
@@ -439,33 +446,37 @@ def _prestartable(native: dict) -> bool:
         and not native.get("keep") and not native.get("executable")
 
 
-def run_queue_wait_s(proc_fd: int, pid: int) -> float | None:
-    """Seconds the process's threads have waited on a run queue (the longest of them: a
-    multi-threaded program such as the JVM computes in a thread other than its first), read
-    through `proc_fd` (worker.Context.proc_fd); None when there is no such procfs or the
-    kernel does not keep the counter (it then reads 0, as it does for a program that never
-    waited). `pid` is a child of this worker's forker, unreaped until the worker asks for it,
-    so the number is still its own."""
+def run_queue_counters(proc_fd: int, pid: int) -> tuple[float, float] | None:
+    """(Seconds run, seconds waited on a run queue) of the process's thread that waited
+    longest (a multi-threaded program such as the JVM computes in a thread other than its
+    first), read through `proc_fd` (worker.Context.proc_fd); None when there is no such
+    procfs or the kernel does not keep the counters (it then reads 0, as it does for a program
+    that never waited). `pid` is a child of this worker's forker, unreaped until the worker
+    asks for it, so the numbers are still its own."""
     if proc_fd < 0:
         return None
     try:
         threads = os.open(f"{pid}/task", os.O_RDONLY | os.O_DIRECTORY, dir_fd=proc_fd)
     except OSError:
         return None
-    waits = []
+    counters = []
     try:
         for thread in os.listdir(threads):
             try:
                 fd = os.open(f"{thread}/schedstat", os.O_RDONLY, dir_fd=threads)
                 try:
-                    waits.append(int(os.read(fd, 128).split()[1]) / 1e9)
+                    ran, waited = os.read(fd, 128).split()[:2]
                 finally:
                     os.close(fd)
+                counters.append((int(waited) / 1e9, int(ran) / 1e9))
             except (OSError, IndexError, ValueError):
                 continue
     finally:
         os.close(threads)
-    return max(waits) if any(waits) else None
+    if not any(waited for waited, _ in counters):
+        return None
+    waited, ran = max(counters)
+    return ran, waited
 
 
 def own_run_queue_wait_s(schedstat_fd: int) -> float | None:
