@@ -16,7 +16,7 @@ from codeself.datasets import generated, generated_languages as gl
 from codeself.datasets.task import load_tasks
 from codeself.datasets.validate import TASK_CHECKS
 from codeself.execution.languages import split_assert
-from codeself.execution.languages.toolchains import missing
+from codeself.execution.languages.toolchains import JAVATUPLES_MISSING, missing, missing_javatuples
 
 SMALL = generated.GeneratorConfig(seed=0, version=2, train=12, validation=4, test=4, test_heldout_families=6)
 # sha256 of the Python files written before languages existed (train 8, validation 4, test 4, held-out 4)
@@ -148,8 +148,12 @@ class ReferencesRunTest(unittest.TestCase):
         self.assertEqual(jobs[-1][0].reference_solution.count(old), 1)  # the wrong answer is that one edit
         failing = {task.task_id: f"{r.status} {r.error_type}: {r.message}"
                    for (task, _), r in zip(jobs, results[:-1]) if not r.passed}
-        self.assertEqual(failing, {})
+        untried = {task_id for task_id, why in failing.items() if JAVATUPLES_MISSING in why} \
+            if language == "java" and missing_javatuples() else set()
+        self.assertEqual({task_id: why for task_id, why in failing.items() if task_id not in untried}, {})
         self.assertEqual((results[-1].status, results[-1].public["passed"]), ("failed", 0))
+        if untried:  # all else was checked; say what was not
+            self.skipTest(f"{len(untried)} of {len(jobs) - 1} Java families not run: {JAVATUPLES_MISSING}")
 
     def test_cpp(self):
         self.check("cpp", RUN["cpp"])

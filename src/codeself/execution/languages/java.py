@@ -39,8 +39,8 @@ from codeself.code_mask import mask
 from codeself.execution.languages.asserts import SplitAssert
 from codeself.execution.languages.native import HEAP_TOKEN
 from codeself.execution.languages.program import BASE_ENV, NativeProgram
-from codeself.execution.languages.toolchains import (Unavailable, cache_dir, fingerprint, runtime_source,
-                                                     toolchain)
+from codeself.execution.languages.toolchains import (JAVATUPLES_MISSING, Unavailable, cache_dir, fingerprint,
+                                                     runtime_source, toolchain)
 
 BUILD_TIMEOUT_S = 600.0
 # Few threads (RLIMIT_NPROC counts every thread of the sandbox user, in every sandbox at once),
@@ -162,8 +162,7 @@ def _check_tuples(prompt: str, tests: list[SplitAssert], jar: str) -> None:
     code = mask("\n".join(line for line in prompt.splitlines() if not line.lstrip().startswith("import")), "java")
     code += "\n" + "\n".join(mask(f"{t.args}\n{t.expected}", "java") for t in tests)
     if TUPLE_CLASSES.search(code):
-        raise Unavailable("this Java task uses javatuples, which is not installed "
-                          "(Debian: apt-get install libjavatuples-java)")
+        raise Unavailable(f"this Java task uses {JAVATUPLES_MISSING}")
 
 
 def _harness(prompt: str, calls: list[str]) -> str:

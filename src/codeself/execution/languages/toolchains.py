@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 NATIVE_LANGUAGES = ("cpp", "java", "js", "rust")
 JAVATUPLES_JAR = "/usr/share/java/javatuples.jar"  # Debian's libjavatuples-java
+JAVATUPLES_MISSING = "javatuples is not installed (Debian: apt-get install libjavatuples-java)"
 RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
 
 
@@ -124,6 +125,14 @@ def missing(language: str) -> str:
     """"" when the language can run here, else why not (one line)."""
     found = toolchain(language)
     return found if isinstance(found, str) else ""
+
+
+def missing_javatuples() -> str:
+    """"" when Java tasks that use javatuples' classes can run here, else why not (one line)."""
+    found = toolchain("java")
+    if isinstance(found, str):
+        return found
+    return "" if found.tools["javatuples"] else JAVATUPLES_MISSING
 
 
 def cache_dir() -> str:
