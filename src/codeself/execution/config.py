@@ -61,7 +61,7 @@ class ExecutionConfig:
         "flag": "--no-pin-workers",
         "help": "let the workers move between CPUs (by default, when the workers are exactly as many as the CPUs "
                 "this process may use, each worker, with its forker and its programs, stays on one CPU of its own: "
-                "HumanEval x5 on 2 CPUs, about 8 per cent more programs a second; docs/schemas.md, Execution "
+                "HumanEval x5 on 2 CPUs, about 5 per cent more programs a second on average; docs/schemas.md, Execution "
                 "results)"})
     split_tests: bool = field(default=True, metadata={
         "flag": "--no-split-tests", "help": "in a batch, run every sample in one process, never a dominating one's "
