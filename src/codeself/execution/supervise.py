@@ -468,15 +468,14 @@ def run_queue_counters(proc_fd: int, pid: int) -> tuple[float, float] | None:
                     ran, waited = os.read(fd, 128).split()[:2]
                 finally:
                     os.close(fd)
-                counters.append((int(waited) / 1e9, int(ran) / 1e9))
+                counters.append((int(ran) / 1e9, int(waited) / 1e9))
             except (OSError, IndexError, ValueError):
                 continue
     finally:
         os.close(threads)
-    if not any(waited for waited, _ in counters):
+    if not any(waited for _, waited in counters):
         return None
-    waited, ran = max(counters)
-    return ran, waited
+    return max(counters, key=lambda counter: counter[1])
 
 
 def own_run_queue_wait_s(schedstat_fd: int) -> float | None:

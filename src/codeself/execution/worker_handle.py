@@ -155,11 +155,11 @@ def worker_cpus(config) -> list[int | None]:
     Why: a worker, its forker and the program they run hand the CPU to each other several
     times a program; on one CPU those hand-overs stay in its caches instead of migrating
     (measured on HumanEval x 5, 2 workers on 2 CPUs of a shared VM: ~5 % more programs a
-    second on average, from 4 % fewer to 11 % more in a run). The execution tests once ran ~17 % slower pinned; that was
-    supervise.Run._credit_waits crediting a worker's waits while its program ran on the
-    same CPU (endless loops ran to MAX_STRETCH), since fixed: now as fast either way. Only
-    when the Executor claims every CPU it has: pinned beside other work (Ray actors,
-    several small Executors), workers would share CPUs unevenly."""
+    second on average, from 4 % fewer to 11 % more in a run). The execution tests once ran
+    ~17 % slower pinned; that was supervise.Run._credit_waits crediting a worker's waits
+    while its program ran on the same CPU (endless loops ran to MAX_STRETCH), since fixed:
+    now as fast either way. Only when the Executor claims every CPU it has: pinned beside
+    other work (Ray actors, several small Executors), workers would share CPUs unevenly."""
     try:
         allowed = sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
