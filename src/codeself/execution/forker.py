@@ -179,7 +179,7 @@ def _finish(context, pid: int) -> tuple[int, object]:
         pass
     _, status, usage = os.wait4(pid, 0)
     if context.isolation != "namespaces":
-        sandbox.kill_session_tree(pid, os.getpid())
+        sandbox.kill_session_tree(pid)
     sandbox.wipe_directory(context.scratch)  # before the next child starts there (a pre-started one at once)
     return status, usage
 

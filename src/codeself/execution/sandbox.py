@@ -350,13 +350,12 @@ def limit_other(pid: int, limits: dict[str, int], as_uid: int | None = None) -> 
         prctl(PR_SET_DUMPABLE, 0)  # a change of credentials resets it
 
 
-def kill_session_tree(pid: int, worker_pid: int) -> None:
+def kill_session_tree(pid: int) -> None:
     """rlimits mode: SIGKILL the child's process group, then every process reparented to us.
 
     Called by the worker's forker (forker.py), a child subreaper whose only children are
-    programs (`worker_pid` is its own pid): once the child is dead every surviving descendant
-    (a setsid() escapee included) has the forker as an ancestor and, at the top of its
-    subtree, as its parent. No child left means no descendant left: the common case costs
+    programs: once the child is dead every surviving descendant (a setsid() escapee
+    included) has the forker as an ancestor and, at the top of its subtree, as its parent. No child left means no descendant left: the common case costs
     one waitpid. Otherwise each round kills the forker's children found in /proc; their own
     children become ours and are caught in the next round (bounded).
     """
@@ -364,10 +363,11 @@ def kill_session_tree(pid: int, worker_pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except OSError:
         pass
+    own = os.getpid()
     for _ in range(200):
         if not _has_children():
             return
-        for child in children_by_parent().get(worker_pid, []):
+        for child in children_by_parent().get(own, []):
             for kill in (os.killpg, os.kill):
                 try:
                     kill(child, signal.SIGKILL)
